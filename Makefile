@@ -1,0 +1,46 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+SYSTEM_PACKAGES := prometheus prometheus-alertmanager
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint typecheck pytest system-deps bench clean
+
+# The venv is rebuilt when the dependency list changes.
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/driftline --help
+
+# promtool and amtool come from Debian; install them only when missing.
+system-deps:
+	@if command -v promtool >/dev/null && command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null; then \
+	  echo "system packages present: $(SYSTEM_PACKAGES)"; \
+	else \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+	fi
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+# pytest exits 5 when it collects no test; make treats that as a failure like any other non-zero exit.
+pytest: $(BIN)/.installed system-deps
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/bench_stats.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Prometheus rules, promtool tests, Alertmanager routing and the retraining webhook (see their issues)."""

@@ -1,0 +1,1 @@
+"""Grafana dashboards generated from the monitor config with grafanalib (see the generation issue)."""

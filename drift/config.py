@@ -1,0 +1,410 @@
+"""The monitor config (version 1): one YAML file describing models, features, thresholds and alert routing.
+
+``load_config(path)`` returns a typed, validated, immutable :class:`MonitorConfig` or raises
+:class:`~drift.errors.ConfigError` listing every problem with its key path. Relative local paths
+(``reference.data``, ``reference.profile``, ``webhook.state``) are resolved against the config file's folder,
+so a config works the same from any working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import configvalues as v
+from .configvalues import Duration, ListenAddress, SecretRef, Section
+from .errors import ConfigError
+
+CONFIG_VERSION = 1
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+CORRECTIONS = ("fdr", "bonferroni", "none")
+DATA_FORMATS = ("auto", "csv", "parquet")
+# InferenceService names are Kubernetes DNS-1035 labels; namespaces DNS-1123 labels.
+_ISVC_NAME = r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?"
+_NAMESPACE = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?|\*"
+
+
+@dataclass(frozen=True)
+class S3Config:
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+
+
+@dataclass(frozen=True)
+class ExporterConfig:
+    listen: ListenAddress = ListenAddress("0.0.0.0", 8080)
+    evaluate_every: Duration = Duration(30.0)
+    max_body_bytes: int = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReferenceConfig:
+    data: str
+    profile: str
+    sample_size: int = 20000
+    format: str = "auto"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ColumnConfig:
+    """A feature (model input) or an output (prediction) and how it is binned."""
+
+    name: str
+    type: str
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type == NUMERIC
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    size: int = 5000
+    max_age: Duration = Duration(3600.0)
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    rate: float = 1.0
+
+
+@dataclass(frozen=True)
+class DriftSettings:
+    bins: int = 10
+    psi_threshold: float = 0.1
+    alpha: float = 0.05
+    correction: str = "fdr"
+    drift_share: float = 0.5
+    max_categories: int = 50
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str
+    namespace: str
+    reference: ReferenceConfig
+    features: tuple[ColumnConfig, ...]
+    outputs: tuple[ColumnConfig, ...] = ()
+    window: WindowConfig = field(default_factory=WindowConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    drift: DriftSettings = field(default_factory=DriftSettings)
+
+    @property
+    def columns(self) -> tuple[ColumnConfig, ...]:
+        """Features then outputs: every column the reference data must hold."""
+        return self.features + self.outputs
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    channel: str
+    api_url_file: str
+
+
+@dataclass(frozen=True)
+class RetrainWebhookConfig:
+    url: str
+    credentials_file: str
+
+
+@dataclass(frozen=True)
+class AlertingConfig:
+    runbook_url: str = "https://github.com/driftline/driftline/blob/main/docs/runbooks.md#{alertname}"
+    slack: SlackConfig | None = None
+    retrain_webhook: RetrainWebhookConfig | None = None
+
+
+@dataclass(frozen=True)
+class GitHubConfig:
+    repository: str
+    token: SecretRef
+    event_type: str = "drift-detected"
+    api_url: str = "https://api.github.com"
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    token: SecretRef
+    github: GitHubConfig
+    listen: ListenAddress = ListenAddress("0.0.0.0", 8081)
+    cooldown: Duration = Duration(6 * 3600.0)
+    state: str = "/var/lib/driftline/webhook.sqlite"
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    models: tuple[ModelConfig, ...]
+    version: int = CONFIG_VERSION
+    s3: S3Config = field(default_factory=S3Config)
+    exporter: ExporterConfig = field(default_factory=ExporterConfig)
+    alerting: AlertingConfig | None = None
+    webhook: WebhookConfig | None = None
+    source: str | None = None
+
+    def model(self, name: str) -> ModelConfig:
+        """The model called ``name``; raises ConfigError naming the models there are."""
+        for model in self.models:
+            if model.name == name:
+                return model
+        known = ", ".join(m.name for m in self.models)
+        raise ConfigError([f"no model named {name!r} (models in the config: {known})"], self.source)
+
+
+# --- loading ---
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A SafeLoader that rejects duplicate keys, which plain YAML silently resolves to the last one."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if key in seen:
+            mark = key_node.start_mark
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_config(path: str | os.PathLike[str]) -> MonitorConfig:
+    """Read and validate a monitor config file."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(["file not found; pass the monitor config with --config PATH"], source) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"cannot read the file: {getattr(exc, 'strerror', None) or exc}"], source) from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError([f"invalid YAML: {where}{problem}"], source) from None
+    return parse_config(data, base_dir=Path(path).resolve().parent, source=source)
+
+
+def parse_config(data: Any, base_dir: str | os.PathLike[str] = ".", source: str | None = None) -> MonitorConfig:
+    """Validate an already-parsed config mapping. Relative paths resolve against ``base_dir``."""
+    problems: list[str] = []
+    root = Section(data, "", problems)
+    if data is None:
+        raise ConfigError(["the file is empty; see the README for a complete example"], source)
+    version = root.get("version", v.integer(), CONFIG_VERSION)
+    if version != CONFIG_VERSION:
+        root.problem("version", f"must be {CONFIG_VERSION} (this driftline reads config version {CONFIG_VERSION})")
+        raise ConfigError(problems, source)
+    s3 = _s3(root.section("s3"))
+    exporter = _exporter(root.section("exporter"))
+    models = tuple(_model(Section(item, path, problems), Path(base_dir)) for path, item in root.items("models"))
+    if not root.has("models") or not models:
+        root.problem("models", "must list at least one model")
+    _check_unique_models(models, problems)
+    alerting = _alerting(root.section("alerting")) if root.has("alerting") else None
+    webhook = _webhook(root.section("webhook"), Path(base_dir)) if root.has("webhook") else None
+    root.finish()
+    if problems:
+        raise ConfigError(problems, source)
+    return MonitorConfig(
+        models=models, version=version, s3=s3, exporter=exporter, alerting=alerting, webhook=webhook, source=source
+    )
+
+
+def _s3(sec: Section) -> S3Config:
+    config = S3Config(
+        endpoint_url=sec.get("endpoint_url", v.http_url, None),
+        region=sec.get("region", v.string, S3Config.region),
+    )
+    sec.finish()
+    return config
+
+
+def _exporter(sec: Section) -> ExporterConfig:
+    defaults = ExporterConfig()
+    config = ExporterConfig(
+        listen=sec.get("listen", v.listen_address, defaults.listen),
+        evaluate_every=sec.get("evaluate_every", v.duration, defaults.evaluate_every),
+        max_body_bytes=sec.get("max_body_bytes", v.integer(minimum=1024), defaults.max_body_bytes),
+    )
+    sec.finish()
+    return config
+
+
+def _model(sec: Section, base_dir: Path) -> ModelConfig:
+    name = sec.get("name", v.matching(_ISVC_NAME, "an InferenceService name (lowercase letters, digits and '-')"))
+    namespace = sec.get("namespace", v.matching(_NAMESPACE, 'a Kubernetes namespace or "*"'), "default")
+    reference = _reference(sec.section("reference"), base_dir)
+    features = _columns(sec, "features", required=True)
+    outputs = _columns(sec, "outputs", required=False)
+    seen: dict[str, str] = {}
+    for kind, columns in (("features", features), ("outputs", outputs)):
+        for i, column in enumerate(columns):
+            here = f"{sec.key_path(kind)}[{i}].name"
+            if column.name in seen:
+                sec.problem(here, f"{column.name!r} is already used by {seen[column.name]}; names must be unique")
+            else:
+                seen[column.name] = here.removesuffix(".name")
+    window_sec = sec.section("window")
+    window = WindowConfig(
+        size=window_sec.get("size", v.integer(minimum=1, maximum=10_000_000), WindowConfig.size),
+        max_age=window_sec.get("max_age", v.duration, WindowConfig().max_age),
+    )
+    window_sec.finish()
+    sampling_sec = sec.section("sampling")
+    sampling = SamplingConfig(rate=sampling_sec.get("rate", v.number(0, 1, low_open=True), SamplingConfig.rate))
+    sampling_sec.finish()
+    drift = _drift(sec.section("drift"))
+    sec.finish()
+    return ModelConfig(
+        name=name,
+        namespace=namespace,
+        reference=reference,
+        features=tuple(features),
+        outputs=tuple(outputs),
+        window=window,
+        sampling=sampling,
+        drift=drift,
+    )
+
+
+def _reference(sec: Section, base_dir: Path) -> ReferenceConfig:
+    data = sec.get("data", _uri(base_dir))
+    fmt = sec.get("format", v.choice(*DATA_FORMATS), "auto")
+    if data and fmt == "auto" and data_format(data) is None:
+        sec.problem(
+            sec.key_path("data"),
+            f"cannot tell the format of {data!r} from its name; use .csv, .csv.gz or .parquet, or set reference.format",
+        )
+    config = ReferenceConfig(
+        data=data,
+        profile=sec.get("profile", _uri(base_dir)),
+        sample_size=sec.get("sample_size", v.integer(minimum=10, maximum=10_000_000), ReferenceConfig.sample_size),
+        format=fmt,
+        seed=sec.get("seed", v.integer(minimum=0), ReferenceConfig.seed),
+    )
+    sec.finish()
+    return config
+
+
+def _columns(parent: Section, key: str, required: bool) -> list[ColumnConfig]:
+    columns = []
+    for path, item in parent.items(key):
+        sec = Section(item, path, parent.problems)
+        columns.append(
+            ColumnConfig(name=sec.get("name", v.string), type=sec.get("type", v.choice(NUMERIC, CATEGORICAL)))
+        )
+        sec.finish()
+    if required and not columns:
+        parent.problem(parent.key_path(key), "must list at least one feature: {name: ..., type: numeric}")
+    return columns
+
+
+def _drift(sec: Section) -> DriftSettings:
+    d = DriftSettings()
+    config = DriftSettings(
+        bins=sec.get("bins", v.integer(minimum=2, maximum=1000), d.bins),
+        psi_threshold=sec.get("psi_threshold", v.number(0, float("inf")), d.psi_threshold),
+        alpha=sec.get("alpha", v.number(0, 1, low_open=True, high_open=True), d.alpha),
+        correction=sec.get("correction", v.choice(*CORRECTIONS), d.correction),
+        drift_share=sec.get("drift_share", v.number(0, 1, low_open=True), d.drift_share),
+        max_categories=sec.get("max_categories", v.integer(minimum=1, maximum=10_000), d.max_categories),
+    )
+    sec.finish()
+    return config
+
+
+def _alerting(sec: Section) -> AlertingConfig:
+    slack = retrain = None
+    if sec.has("slack"):
+        s = sec.section("slack")
+        slack = SlackConfig(channel=s.get("channel", v.string), api_url_file=s.get("api_url_file", v.string))
+        s.finish({"api_url": "secrets never go in the config: put the URL in a file and set api_url_file"})
+    if sec.has("retrain_webhook"):
+        r = sec.section("retrain_webhook")
+        retrain = RetrainWebhookConfig(
+            url=r.get("url", v.http_url), credentials_file=r.get("credentials_file", v.string)
+        )
+        r.finish({"credentials": "secrets never go in the config: put the token in a file and set credentials_file"})
+    config = AlertingConfig(
+        runbook_url=sec.get("runbook_url", v.http_url, AlertingConfig.runbook_url), slack=slack, retrain_webhook=retrain
+    )
+    sec.finish()
+    return config
+
+
+def _webhook(sec: Section, base_dir: Path) -> WebhookConfig:
+    d_listen, d_cooldown, d_state = WebhookConfig.listen, WebhookConfig.cooldown, WebhookConfig.state
+    g = sec.section("github")
+    github = GitHubConfig(
+        repository=g.get("repository", v.matching(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "OWNER/REPO")),
+        token=g.get("token", v.secret_ref),
+        event_type=g.get("event_type", _event_type, GitHubConfig.event_type),
+        api_url=g.get("api_url", v.http_url, GitHubConfig.api_url),
+    )
+    g.finish()
+    config = WebhookConfig(
+        token=sec.get("token", v.secret_ref),
+        github=github,
+        listen=sec.get("listen", v.listen_address, d_listen),
+        cooldown=sec.get("cooldown", v.duration, d_cooldown),
+        state=sec.get("state", _uri(base_dir, local_only=True), d_state),
+    )
+    sec.finish()
+    return config
+
+
+def _event_type(value: Any) -> str:
+    text = v.string(value)
+    if len(text) > 100:
+        raise v.InvalidValueError("must be at most 100 characters (GitHub's limit for repository_dispatch)")
+    return text
+
+
+def _uri(base_dir: Path, local_only: bool = False) -> Any:
+    def parse(value: Any) -> str:
+        text = v.string(value)
+        if text.startswith("s3://"):
+            if local_only:
+                raise v.InvalidValueError(f"{text!r} must be a local path")
+            bucket, _, key = text[5:].partition("/")
+            if not bucket or not key:
+                raise v.InvalidValueError(f"{text!r} is not s3://BUCKET/KEY")
+            return text
+        if "://" in text:
+            raise v.InvalidValueError(f"{text!r}: only local paths and s3://BUCKET/KEY are supported")
+        return str(base_dir / os.path.expanduser(text))
+
+    return parse
+
+
+def data_format(uri: str) -> str | None:
+    """``csv`` or ``parquet`` judged by the file name, or None when the name does not tell."""
+    name = uri.lower()
+    if name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")):
+        return "csv"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    return None
+
+
+def _check_unique_models(models: tuple[ModelConfig, ...], problems: list[str]) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for i, model in enumerate(models):
+        key = (model.name, model.namespace)
+        if model.name and key in seen:
+            problems.append(
+                f"models[{i}].name: {model.name!r} in namespace {model.namespace!r} is already models[{seen[key]}]"
+            )
+        seen.setdefault(key, i)

@@ -1,0 +1,449 @@
+"""Reference profiles: everything the statistics need from the training data, computed once.
+
+A :class:`ReferenceProfile` holds, per feature and per output, the bins (quantile edges or the category list),
+the reference counts per bin, the KS reference sample and summary statistics; plus the source data's URI and ETag
+or SHA-256, and ``version``: a hash of the statistical content, so identical data gives an identical version
+whatever file format or store it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import stats
+from .config import CATEGORICAL, NUMERIC, ColumnConfig, ModelConfig, S3Config
+from .errors import DataError, ProfileError
+from .reader import SourceInfo, reference_batches
+from .stats import FloatArray, IntArray
+from .storage import read_bytes, write_bytes
+from .values import ObjectArray, arrow_categories, category_values, numeric_values
+
+FORMAT = "driftline.profile"
+FORMAT_VERSION = 1
+OTHER = "__other__"
+
+
+def _frozen(array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True)
+class NumericProfile:
+    """A numeric column of the reference: quantile edges, counts per bin, the sorted KS sample, summary stats."""
+
+    name: str
+    count: int
+    missing: int
+    edges: FloatArray
+    counts: IntArray
+    sample: FloatArray
+    mean: float
+    std: float
+    min: float
+    max: float
+    type: str = NUMERIC
+
+    @property
+    def nbins(self) -> int:
+        return int(self.counts.size)
+
+    def window_counts(self, values: FloatArray) -> tuple[IntArray, FloatArray, int]:
+        """``(counts per bin, the finite values, missing)`` of a window column already made numeric."""
+        valid = values[np.isfinite(values)]
+        return stats.bin_counts(valid, self.edges), valid, int(values.size - valid.size)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "count": self.count,
+            "missing": self.missing,
+            "edges": self.edges.tolist(),
+            "counts": self.counts.tolist(),
+            "sample": self.sample.tolist(),
+            "mean": self.mean,
+            "std": self.std,
+            "min": self.min,
+            "max": self.max,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> NumericProfile:
+        edges = _frozen(np.asarray(d["edges"], dtype=np.float64))
+        counts = _frozen(np.asarray(d["counts"], dtype=np.int64))
+        sample = _frozen(np.asarray(d["sample"], dtype=np.float64))
+        if counts.size != edges.size + 1 or np.any(np.diff(edges) <= 0) or np.any(np.diff(sample) < 0):
+            raise ValueError(f"column {d['name']!r}: edges, counts or sample are inconsistent")
+        return cls(
+            name=str(d["name"]),
+            count=int(d["count"]),
+            missing=int(d["missing"]),
+            edges=edges,
+            counts=counts,
+            sample=sample,
+            mean=float(d["mean"]),
+            std=float(d["std"]),
+            min=float(d["min"]),
+            max=float(d["max"]),
+        )
+
+
+@dataclass(frozen=True)
+class CategoricalProfile:
+    """A categorical column: the most frequent categories, then one ``__other__`` bin for rarer and unseen ones."""
+
+    name: str
+    count: int
+    missing: int
+    categories: tuple[str, ...]
+    counts: IntArray
+    type: str = CATEGORICAL
+    _index: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self._index:
+            object.__setattr__(self, "_index", {c: i for i, c in enumerate(self.categories)})
+
+    @property
+    def nbins(self) -> int:
+        return int(self.counts.size)
+
+    def codes(self, values: ObjectArray) -> IntArray:
+        """The bin of each category (``__other__`` = last bin), −1 where missing."""
+        other = len(self.categories)
+        index = self._index
+        return np.fromiter(
+            (-1 if v is None else index.get(v, other) for v in values.tolist()), dtype=np.int64, count=values.size
+        )
+
+    def window_counts(self, values: ObjectArray) -> tuple[IntArray, int]:
+        """``(counts per bin, missing)`` of a window column of category strings (None = missing)."""
+        codes = self.codes(values)
+        valid = codes[codes >= 0]
+        counts = np.bincount(valid, minlength=self.nbins).astype(np.int64, copy=False)
+        return counts, int(codes.size - valid.size)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "count": self.count,
+            "missing": self.missing,
+            "categories": list(self.categories),
+            "counts": self.counts.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CategoricalProfile:
+        categories = tuple(str(c) for c in d["categories"])
+        counts = _frozen(np.asarray(d["counts"], dtype=np.int64))
+        if counts.size != len(categories) + 1 or len(set(categories)) != len(categories):
+            raise ValueError(f"column {d['name']!r}: categories and counts are inconsistent")
+        return cls(
+            name=str(d["name"]), count=int(d["count"]), missing=int(d["missing"]), categories=categories, counts=counts
+        )
+
+
+ColumnProfile = NumericProfile | CategoricalProfile
+
+
+def _column_from_dict(d: Mapping[str, Any]) -> ColumnProfile:
+    if d.get("type") == NUMERIC:
+        return NumericProfile.from_dict(d)
+    if d.get("type") == CATEGORICAL:
+        return CategoricalProfile.from_dict(d)
+    raise ValueError(f"column {d.get('name')!r} has unknown type {d.get('type')!r}")
+
+
+@dataclass(frozen=True)
+class ReferenceProfile:
+    """The reference distribution of one model's features and outputs. Immutable; share it across threads."""
+
+    model: str
+    namespace: str
+    rows: int
+    features: Mapping[str, ColumnProfile]
+    outputs: Mapping[str, ColumnProfile]
+    settings: Mapping[str, int]
+    source: Mapping[str, Any]
+    created_at: str
+    version: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "features", MappingProxyType(dict(self.features)))
+        object.__setattr__(self, "outputs", MappingProxyType(dict(self.outputs)))
+        if not self.version:
+            object.__setattr__(self, "version", _content_hash(self._content()))
+
+    def _content(self) -> dict[str, Any]:
+        """What ``version`` hashes: the statistics and the settings that made them — not where or when."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "rows": self.rows,
+            "settings": dict(self.settings),
+            "features": [c.to_dict() for c in self.features.values()],
+            "outputs": [c.to_dict() for c in self.outputs.values()],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": self.version,
+            "model": self.model,
+            "namespace": self.namespace,
+            "created_at": self.created_at,
+            "source": dict(self.source),
+            **self._content(),
+        }
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], origin: str = "profile") -> ReferenceProfile:
+        if not isinstance(d, Mapping) or d.get("format") != FORMAT:
+            raise ProfileError(f"{origin}: not a driftline reference profile; build one with `driftline profile`")
+        if d.get("format_version") != FORMAT_VERSION:
+            raise ProfileError(
+                f"{origin}: profile format {d.get('format_version')!r} is not {FORMAT_VERSION}; "
+                "rebuild it with this driftline's `driftline profile`"
+            )
+        try:
+            profile = cls(
+                model=str(d["model"]),
+                namespace=str(d["namespace"]),
+                rows=int(d["rows"]),
+                features={c["name"]: _column_from_dict(c) for c in d["features"]},
+                outputs={c["name"]: _column_from_dict(c) for c in d["outputs"]},
+                settings={k: int(v) for k, v in d["settings"].items()},
+                source=dict(d["source"]),
+                created_at=str(d["created_at"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise ProfileError(f"{origin}: corrupt profile ({detail}); rebuild it with `driftline profile`") from None
+        if profile.version != d.get("version"):
+            raise ProfileError(
+                f"{origin}: content does not match its version {d.get('version')!r} (edited or corrupted); "
+                "rebuild it with `driftline profile`"
+            )
+        return profile
+
+    def save(self, uri: str, s3: S3Config | None = None) -> None:
+        """Write the profile as JSON to a local path (atomically) or to ``s3://bucket/key``."""
+        write_bytes(uri, self.to_json(), s3)
+
+    @classmethod
+    def load(cls, uri: str, s3: S3Config | None = None) -> ReferenceProfile:
+        """Read a profile from a local path or ``s3://bucket/key``, verifying its content against its version."""
+        data, _ = read_bytes(uri, s3)
+        try:
+            document = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ProfileError(f"{uri}: not JSON ({exc}); rebuild it with `driftline profile`") from None
+        return cls.from_dict(document, origin=uri)
+
+    def problems_with(self, model: ModelConfig) -> list[str]:
+        """Why this profile cannot serve ``model`` (a feature missing or of another type); empty when it can."""
+        problems = []
+        for kind, configured, profiled in (
+            ("feature", model.features, self.features),
+            ("output", model.outputs, self.outputs),
+        ):
+            for column in configured:
+                have = profiled.get(column.name)
+                if have is None:
+                    problems.append(f"the profile has no {kind} {column.name!r}")
+                elif have.type != column.type:
+                    problems.append(
+                        f"{kind} {column.name!r} is {column.type} in the config, {have.type} in the profile"
+                    )
+        return problems
+
+    def require_compatible(self, model: ModelConfig, origin: str = "profile") -> None:
+        problems = self.problems_with(model)
+        if problems:
+            raise ProfileError(f"{origin}: {'; '.join(problems)}; rebuild it with `driftline profile`")
+
+
+def _content_hash(content: Mapping[str, Any]) -> str:
+    canonical = json.dumps(content, sort_keys=True, allow_nan=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+class ProfileBuilder:
+    """Accumulates a reference one batch at a time and computes the profile at the end.
+
+    Memory: the finite values of each numeric column (8 bytes each) and a count per distinct category; nothing
+    else of the input is kept.
+    """
+
+    def __init__(self, model: ModelConfig) -> None:
+        self.model = model
+        self.rows = 0
+        self._numeric: dict[str, list[FloatArray]] = {c.name: [] for c in model.columns if c.is_numeric}
+        self._categories: dict[str, dict[str, int]] = {c.name: {} for c in model.columns if not c.is_numeric}
+        self._missing: dict[str, int] = {c.name: 0 for c in model.columns}
+
+    def add_batch(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Add an Arrow batch holding (at least) the model's columns."""
+        for column in self.model.columns:
+            array = batch.column(column.name)
+            if column.is_numeric:
+                self._add_numeric(column.name, numeric_values(array))
+            else:
+                self._add_categories(column.name, arrow_categories(array))
+        self.rows += batch.num_rows
+
+    def add_columns(self, columns: Mapping[str, Any], rows: int) -> None:
+        """Add plain columns (numpy arrays, lists or pandas Series) keyed by name."""
+        for column in self.model.columns:
+            values = columns[column.name]
+            if column.is_numeric:
+                self._add_numeric(column.name, numeric_values(values))
+            else:
+                self._add_categories(column.name, pa.array(category_values(values), type=pa.string()))
+        self.rows += rows
+
+    def _add_numeric(self, name: str, values: FloatArray) -> None:
+        finite = values[np.isfinite(values)]
+        self._missing[name] += int(values.size - finite.size)
+        self._numeric[name].append(finite)
+
+    def _add_categories(self, name: str, values: pa.Array | pa.ChunkedArray) -> None:
+        self._missing[name] += int(values.null_count)
+        counts = self._categories[name]
+        for entry in pc.value_counts(values.drop_null()).to_pylist():
+            counts[entry["values"]] = counts.get(entry["values"], 0) + int(entry["counts"])
+
+    def build(self, source: Mapping[str, Any] | None = None, origin: str = "reference data") -> ReferenceProfile:
+        settings = self.model.drift
+        sample_size, seed = self.model.reference.sample_size, self.model.reference.seed
+        columns: dict[str, ColumnProfile] = {}
+        for column in self.model.columns:
+            if column.is_numeric:
+                chunks = self._numeric.pop(column.name)
+                values = np.concatenate(chunks) if chunks else np.empty(0)
+                del chunks
+                columns[column.name] = _numeric_profile(
+                    column, values, self._missing[column.name], origin, sample_size, seed, settings.bins
+                )
+            else:
+                columns[column.name] = _categorical_profile(
+                    column, self._categories[column.name], self._missing[column.name], origin, settings.max_categories
+                )
+        return ReferenceProfile(
+            model=self.model.name,
+            namespace=self.model.namespace,
+            rows=self.rows,
+            features={c.name: columns[c.name] for c in self.model.features},
+            outputs={c.name: columns[c.name] for c in self.model.outputs},
+            settings={
+                "bins": settings.bins,
+                "max_categories": settings.max_categories,
+                "sample_size": sample_size,
+                "seed": seed,
+            },
+            source=dict(source or {}),
+            created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+
+
+def _numeric_profile(
+    column: ColumnConfig, values: FloatArray, missing: int, origin: str, sample_size: int, seed: int, bins: int
+) -> NumericProfile:
+    if values.size == 0:
+        raise DataError(f"{origin}: column {column.name!r} has no numeric values; is it really numeric?")
+    edges = stats.quantile_edges(values, bins)
+    counts = stats.bin_counts(values, edges)
+    if values.size <= sample_size:
+        sample = np.sort(values)
+    else:
+        rng = np.random.default_rng(seed)
+        sample = np.sort(values[rng.choice(values.size, size=sample_size, replace=False)])
+    return NumericProfile(
+        name=column.name,
+        count=int(values.size),
+        missing=missing,
+        edges=_frozen(edges),
+        counts=_frozen(counts),
+        sample=_frozen(sample),
+        mean=float(np.mean(values)),
+        std=float(np.std(values)),
+        min=float(np.min(values)),
+        max=float(np.max(values)),
+    )
+
+
+def _categorical_profile(
+    column: ColumnConfig, counts: Mapping[str, int], missing: int, origin: str, max_categories: int
+) -> CategoricalProfile:
+    if not counts:
+        raise DataError(f"{origin}: column {column.name!r} has no values (all missing)")
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = ranked[:max_categories]
+    other = sum(n for _, n in ranked[max_categories:])
+    return CategoricalProfile(
+        name=column.name,
+        count=int(sum(counts.values())),
+        missing=missing,
+        categories=tuple(c for c, _ in kept),
+        counts=_frozen(np.asarray([n for _, n in kept] + [other], dtype=np.int64)),
+    )
+
+
+def build_profile(
+    reference: pd.DataFrame, model: ModelConfig, source: Mapping[str, Any] | None = None
+) -> ReferenceProfile:
+    """The reference profile of a pandas DataFrame holding the model's features and outputs as columns."""
+    missing = [c.name for c in model.columns if c.name not in reference.columns]
+    if missing:
+        raise DataError(f"reference DataFrame: no column {', '.join(map(repr, missing))}")
+    builder = ProfileBuilder(model)
+    builder.add_columns({c.name: reference[c.name] for c in model.columns}, rows=len(reference))
+    return builder.build(source or {"uri": None}, origin="reference DataFrame")
+
+
+def profile_from_source(
+    model: ModelConfig, s3: S3Config | None = None, progress: bool | None = None
+) -> ReferenceProfile:
+    """Stream ``model.reference.data`` (CSV or Parquet, local or S3) into a profile."""
+    uri = model.reference.data
+    info = SourceInfo(uri)
+    builder = ProfileBuilder(model)
+    batches: Iterable[pa.RecordBatch] = reference_batches(
+        uri, model.columns, model.reference.format, s3, info, progress
+    )
+    try:
+        for batch in batches:
+            builder.add_batch(batch)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise DataError(f"{uri}: {str(exc).splitlines()[0]}") from None
+    if builder.rows == 0:
+        raise DataError(f"{uri}: no rows; the reference data must not be empty")
+    source = {"uri": uri, "etag": info.etag, "sha256": info.sha256, "size": info.size}
+    return builder.build(source, origin=uri)
+
+
+__all__ = [
+    "OTHER",
+    "CategoricalProfile",
+    "ColumnProfile",
+    "NumericProfile",
+    "ProfileBuilder",
+    "ReferenceProfile",
+    "build_profile",
+    "profile_from_source",
+]

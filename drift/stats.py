@@ -1,0 +1,174 @@
+"""Drift statistics: small pure functions over numpy arrays and bin counts.
+
+Every function here implements one formula of the "Statistics" section of the design (and of the README), so a
+user can reproduce each number the exporter serves with numpy and scipy alone.
+
+Notation: ``r`` is a reference column (N values), ``c`` the current window's column (M values), ``B`` the
+requested number of bins, ``k`` the actual number of bins.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import scipy.stats
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+# When scipy's exact KS p-value fails numerically it falls back to the asymptotic one and says so each time; the
+# fallback is the documented behaviour we reproduce, so the warning is only noise in a service's log.
+warnings.filterwarnings("ignore", message="ks_2samp: Exact calculation unsuccessful", category=RuntimeWarning)
+
+#: scipy.stats.ks_2samp(method="auto") uses the exact distribution up to this sample size, the asymptotic above.
+KS_EXACT_MAX_N = 10_000
+
+
+def quantile_edges(reference: FloatArray, bins: int) -> FloatArray:
+    """Inner bin edges from the reference's quantiles.
+
+    ``edges = unique(quantile(r, linspace(0, 1, B + 1)[1:-1]))``: the B − 1 inner quantiles, duplicates removed
+    (a discrete or constant column yields fewer bins). Used with :func:`bin_counts`, the two outer bins are
+    open-ended, so an outlier in the window cannot move any edge.
+
+    One refinement of plain ``numpy.quantile``: a quantile whose position ``q·(N − 1)`` lies within 1e-9 of a whole
+    number is taken exactly as that order statistic. ``linspace`` yields e.g. ``0.6000000000000001``, whose
+    interpolation weight of ~1e-15 would otherwise put an edge a rounding error above a reference value — on one side
+    of it in metres and on the other in feet. With the snap, binning commutes with any positive affine change of
+    units. The edges differ from ``numpy.quantile`` by at most that rounding error.
+    """
+    if reference.size == 0:
+        raise ValueError("quantile_edges needs at least one reference value")
+    ordered = np.sort(reference)
+    q = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    edges = np.quantile(ordered, q)
+    position = q * (ordered.size - 1)
+    nearest = np.rint(position)
+    exact = np.abs(position - nearest) < 1e-9
+    edges[exact] = ordered[nearest[exact].astype(np.int64)]
+    return np.unique(edges)
+
+
+def bin_index(values: FloatArray, edges: FloatArray) -> IntArray:
+    """The bin of each value: ``searchsorted(edges, v, side="right")``, in 0 … len(edges)."""
+    return np.searchsorted(edges, values, side="right").astype(np.int64, copy=False)
+
+
+def bin_counts(values: FloatArray, edges: FloatArray) -> IntArray:
+    """Counts of ``values`` per bin defined by :func:`quantile_edges` (``len(edges) + 1`` bins)."""
+    return np.bincount(bin_index(values, edges), minlength=edges.size + 1).astype(np.int64, copy=False)
+
+
+def shares(counts: ArrayLike) -> FloatArray:
+    """Smoothed bin shares ``p = (counts + 0.5) / (n + 0.5 k)``.
+
+    The 0.5 pseudo-count (the Jeffreys prior) keeps every share positive, so PSI and the Jensen–Shannon distance are
+    finite even when a bin is empty in one sample.
+    """
+    c = np.asarray(counts, dtype=np.float64)
+    smoothed: FloatArray = (c + 0.5) / (c.sum() + 0.5 * c.size)
+    return smoothed
+
+
+def psi(reference_counts: ArrayLike, current_counts: ArrayLike) -> float:
+    """Population Stability Index ``PSI = Σ (p_cur − p_ref) · ln(p_cur / p_ref)`` over smoothed shares.
+
+    PSI is the symmetrised Kullback–Leibler divergence (Jeffreys divergence) of the two binned distributions;
+    it is ≥ 0 and 0 only when the shares agree. Reference: Yurdakul, B. (2018), "Statistical properties of population
+    stability index", Western Michigan University.
+    """
+    p_ref, p_cur = shares(reference_counts), shares(current_counts)
+    return max(float(np.sum((p_cur - p_ref) * np.log(p_cur / p_ref))), 0.0)
+
+
+def psi_pvalue(psi_value: float, n_reference: int, n_current: int, nbins: int) -> float:
+    """Sample-size-aware p-value of a PSI: ``chi2.sf(PSI / (1/N + 1/M), k − 1)``.
+
+    Under no drift, ``PSI ≈ (1/N + 1/M) · χ²(k − 1)`` (Yurdakul 2018), so this p-value keeps the false-alarm rate
+    near α at every window size, where a fixed PSI threshold flags noise in small windows.
+    """
+    if n_reference <= 0 or n_current <= 0 or nbins < 2:
+        return 1.0
+    scale = 1.0 / n_reference + 1.0 / n_current
+    return float(scipy.stats.chi2.sf(psi_value / scale, nbins - 1))
+
+
+def js_distance(reference_counts: ArrayLike, current_counts: ArrayLike) -> float:
+    """Jensen–Shannon distance in bits of the smoothed shares, as ``scipy.spatial.distance.jensenshannon(p, q, 2)``.
+
+    ``JS = sqrt((KL(p ‖ m) + KL(q ‖ m)) / 2 / ln 2)`` with ``m = (p + q) / 2``; in [0, 1].
+    Reference: Endres & Schindelin (2003), "A new metric for probability distributions", IEEE Trans. Inf. Theory.
+    """
+    p, q = shares(reference_counts), shares(current_counts)
+    m = (p + q) / 2.0
+    divergence = (np.sum(p * np.log(p / m)) + np.sum(q * np.log(q / m))) / 2.0 / math.log(2.0)
+    return math.sqrt(max(float(divergence), 0.0))
+
+
+def ks_2samp(reference_sorted: FloatArray, current: FloatArray) -> tuple[float, float]:
+    """Two-sample Kolmogorov–Smirnov test, two-sided: ``(D, p)`` equal to ``scipy.stats.ks_2samp(r, c)``.
+
+    ``D = sup_x |F_r(x) − F_c(x)|`` over the empirical CDFs. Like scipy's ``method="auto"``, the p-value is exact
+    when both samples have at most 10,000 values (scipy computes it) and otherwise Smirnov's asymptotic
+    ``kstwo.sf(D, round(N·M / (N + M)))``, computed here directly on the presorted reference — the same arithmetic as
+    scipy, without re-sorting the reference on every evaluation. Reference: Hodges (1958), Ark. Mat. 3, 469–486.
+    """
+    n1, n2 = reference_sorted.size, current.size
+    if n1 == 0 or n2 == 0:
+        raise ValueError("ks_2samp needs values in both samples")
+    if max(n1, n2) <= KS_EXACT_MAX_N:
+        result = scipy.stats.ks_2samp(reference_sorted, current)
+        return float(result.statistic), float(result.pvalue)
+    cur = np.sort(current)
+    points = np.concatenate([reference_sorted, cur])
+    diffs = (
+        np.searchsorted(reference_sorted, points, side="right") / n1 - np.searchsorted(cur, points, side="right") / n2
+    )
+    statistic = float(max(np.clip(-diffs.min(), 0.0, 1.0), diffs.max()))
+    m, n = sorted((float(n1), float(n2)), reverse=True)
+    pvalue = float(np.clip(scipy.stats.kstwo.sf(statistic, np.round(m * n / (m + n))), 0.0, 1.0))
+    return statistic, pvalue
+
+
+def chi2_test(reference_counts: ArrayLike, current_counts: ArrayLike) -> tuple[float, float]:
+    """Chi-square test of homogeneity: ``scipy.stats.chi2_contingency([ref, cur])`` over the bins whose total is > 0.
+
+    Returns ``(statistic, p-value)``. scipy applies Yates' continuity correction when only two bins remain
+    (one degree of freedom); with a single non-empty bin there is nothing to test and the p-value is 1.
+    """
+    table = np.vstack([np.asarray(reference_counts), np.asarray(current_counts)]).astype(np.float64)
+    if table[0].sum() <= 0 or table[1].sum() <= 0:
+        raise ValueError("chi2_test needs counts in both samples")
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2:
+        return 0.0, 1.0
+    result = scipy.stats.chi2_contingency(table)
+    return float(result.statistic), float(result.pvalue)
+
+
+def adjust_pvalues(pvalues: ArrayLike, method: str) -> FloatArray:
+    """p-values corrected for testing ``m`` features at once.
+
+    * ``fdr`` — Benjamini–Hochberg: ``p̃_(i) = min_{j ≥ i} min(1, m · p_(j) / j)`` over the ascending order;
+      controls the false discovery rate at α (Benjamini & Hochberg 1995, JRSS B 57, 289–300).
+      Equal to ``scipy.stats.false_discovery_control(p, method="bh")``.
+    * ``bonferroni`` — ``min(1, m · p)``; controls the family-wise error rate.
+    * ``none`` — unchanged.
+    """
+    p = np.asarray(pvalues, dtype=np.float64)
+    m = p.size
+    if method == "none" or m == 0:
+        return p.copy()
+    if method == "bonferroni":
+        return np.minimum(p * m, 1.0)
+    if method != "fdr":
+        raise ValueError(f"unknown correction {method!r}")
+    descending = np.argsort(p, kind="stable")[::-1]
+    ranks = np.arange(m, 0, -1, dtype=np.float64)
+    adjusted = np.minimum.accumulate(p[descending] * m / ranks)
+    out = np.empty(m, dtype=np.float64)
+    out[descending] = np.minimum(adjusted, 1.0)
+    return out

@@ -1,0 +1,74 @@
+"""``driftline`` subcommands. Each parses its arguments, calls the library, and turns every user-facing error
+into one line on stderr and exit code 1 — never a traceback for bad input."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+import drift
+from drift.errors import ConfigError, DriftlineError
+
+from . import __version__
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        config = drift.load_config(args.config)
+    except ConfigError as exc:
+        prefix = f"{exc.source}: " if exc.source else ""
+        for problem in exc.problems:
+            print(f"{prefix}{problem}", file=sys.stderr)
+        return 1
+    models = ", ".join(f"{m.namespace}/{m.name}" for m in config.models)
+    print(f"ok: {args.config}: {len(config.models)} model(s): {models}")
+    return 0
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    config = drift.load_config(args.config)
+    models = [config.model(args.model)] if args.model else list(config.models)
+    for model in models:
+        profile = drift.profile_from_source(model, config.s3)
+        profile.save(model.reference.profile, config.s3)
+        print(
+            f"{model.name}: profile {profile.version} from {profile.rows:,} rows "
+            f"({len(profile.features)} features, {len(profile.outputs)} outputs) written to {model.reference.profile}"
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="driftline",
+        description="Prometheus-native data and prediction drift monitoring for KServe models.",
+    )
+    parser.add_argument("--version", action="version", version=f"driftline {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    check = commands.add_parser("check-config", help="validate a monitor config and list every problem")
+    check.add_argument("--config", required=True, metavar="CFG", help="monitor config YAML")
+    check.set_defaults(handler=_cmd_check_config)
+
+    profile = commands.add_parser(
+        "profile", help="build each model's reference profile from reference.data and write it to reference.profile"
+    )
+    profile.add_argument("--config", required=True, metavar="CFG", help="monitor config YAML")
+    profile.add_argument("--model", metavar="NAME", help="only this model (default: every model)")
+    profile.set_defaults(handler=_cmd_profile)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except DriftlineError as exc:
+        message = " ".join(str(exc).split("\n"))
+        print(f"driftline {args.command}: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"driftline {args.command}: interrupted", file=sys.stderr)
+        return 130
