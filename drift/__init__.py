@@ -9,29 +9,30 @@ The Python API reproduces the exporter's numbers offline::
     result = drift.evaluate(profile, current_df, model)
     result.features["tenure"].psi, result.drift_share, result.drifted
 
-This package imports nothing from the rest of driftline (exporters, dashboards, alerts).
+This package imports nothing from the rest of driftline (exporters, dashboards, alerts). Names are imported on
+first use, so reading a config does not pay for importing scipy and pandas.
 """
 
-from .config import (
-    ColumnConfig,
-    DriftSettings,
-    ModelConfig,
-    MonitorConfig,
-    load_config,
-    parse_config,
-)
-from .configvalues import Duration, ListenAddress, SecretRef
-from .errors import ConfigError, DataError, DriftlineError, ProfileError, StorageError
-from .evaluate import ColumnDrift, DriftResult, evaluate, evaluate_window
-from .profile import (
-    CategoricalProfile,
-    NumericProfile,
-    ProfileBuilder,
-    ReferenceProfile,
-    build_profile,
-    profile_from_source,
-)
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "config": ("ColumnConfig", "DriftSettings", "ModelConfig", "MonitorConfig", "load_config", "parse_config"),
+    "configvalues": ("Duration", "ListenAddress", "SecretRef"),
+    "errors": ("ConfigError", "DataError", "DriftlineError", "ProfileError", "StorageError"),
+    "evaluation": ("ColumnDrift", "DriftResult", "evaluate", "evaluate_window"),
+    "profile": (
+        "CategoricalProfile",
+        "NumericProfile",
+        "ProfileBuilder",
+        "ReferenceProfile",
+        "build_profile",
+        "profile_from_source",
+    ),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [
     "CategoricalProfile",
     "ColumnConfig",
@@ -58,3 +59,27 @@ __all__ = [
     "parse_config",
     "profile_from_source",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'drift' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from .config import ColumnConfig, DriftSettings, ModelConfig, MonitorConfig, load_config, parse_config
+    from .configvalues import Duration, ListenAddress, SecretRef
+    from .errors import ConfigError, DataError, DriftlineError, ProfileError, StorageError
+    from .evaluation import ColumnDrift, DriftResult, evaluate, evaluate_window
+    from .profile import (
+        CategoricalProfile,
+        NumericProfile,
+        ProfileBuilder,
+        ReferenceProfile,
+        build_profile,
+        profile_from_source,
+    )

@@ -60,9 +60,13 @@ class NumericProfile:
         return int(self.counts.size)
 
     def window_counts(self, values: FloatArray) -> tuple[IntArray, FloatArray, int]:
-        """``(counts per bin, the finite values, missing)`` of a window column already made numeric."""
-        valid = values[np.isfinite(values)]
-        return stats.bin_counts(valid, self.edges), valid, int(values.size - valid.size)
+        """``(counts per bin, the finite values sorted, missing)`` of a window column already made numeric."""
+        ordered = np.sort(values[np.isfinite(values)])
+        return stats.sorted_bin_counts(ordered, self.edges), ordered, int(values.size - ordered.size)
+
+    def ks_2samp(self, ordered: FloatArray) -> tuple[float, float]:
+        """KS of the reference sample against sorted window values."""
+        return stats.ks_2samp(self.sample, ordered, current_is_sorted=True)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,11 +125,11 @@ class CategoricalProfile:
         return int(self.counts.size)
 
     def codes(self, values: ObjectArray) -> IntArray:
-        """The bin of each category (``__other__`` = last bin), −1 where missing."""
+        """The bin of each category (``__other__`` = last bin), −1 where missing (None or empty)."""
         other = len(self.categories)
         index = self._index
         return np.fromiter(
-            (-1 if v is None else index.get(v, other) for v in values.tolist()), dtype=np.int64, count=values.size
+            (index.get(v, other) if v else -1 for v in values.tolist()), dtype=np.int64, count=values.size
         )
 
     def window_counts(self, values: ObjectArray) -> tuple[IntArray, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import sys
 import time
 import zlib
@@ -165,7 +166,9 @@ def _csv_batches(
                     ),
                 )
             except pa.ArrowInvalid as exc:
-                raise DataError(f"{uri}: not a readable CSV file: {_first_line(exc)}") from None
+                raise DataError(
+                    f"{uri}: not a readable CSV file: {_csv_problem(exc, raw.head, compressed, tsv)}"
+                ) from None
             header = _csv_header(raw.head, compressed, tsv)
             _require_columns(uri, header, names)
             rows = 0
@@ -175,7 +178,8 @@ def _csv_batches(
                 except StopIteration:
                     break
                 except pa.ArrowInvalid as exc:
-                    raise DataError(f"{uri}: bad CSV after row {rows:,}: {_first_line(exc)}") from None
+                    problem = _csv_problem(exc, raw.head, compressed, tsv)
+                    raise DataError(f"{uri}: bad CSV after row {rows:,}: {problem}") from None
                 rows += batch.num_rows
                 meter.update(raw.consumed, rows)
                 yield batch
@@ -183,6 +187,20 @@ def _csv_batches(
     finally:
         meter.close()
         opened.stream.close()
+
+
+def _csv_problem(exc: BaseException, head: bytes, compressed: bool, tsv: bool) -> str:
+    """pyarrow's message with the column named instead of numbered, and what to do about a bad number."""
+    message = _first_line(exc)
+    match = re.search(r"In CSV column #(\d+): ", message)
+    if match:
+        header = _csv_header(head, compressed, tsv)
+        index = int(match.group(1))
+        name = header[index] if index < len(header) else f"#{index}"
+        message = f"column {name!r}: " + message[match.end() :]
+        if "conversion error to double" in message:
+            message += "; fix the value, leave it empty for missing, or declare the feature categorical"
+    return message
 
 
 def _csv_header(head: bytes, compressed: bool, tsv: bool) -> list[str]:

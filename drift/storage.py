@@ -65,7 +65,7 @@ def describe_error(exc: BaseException, uri: str, action: str) -> StorageError:
         code = str(error.get("Code", ""))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code in ("NoSuchKey", "404", "NotFound"):
-            return StorageError(f"{uri}: no such object; check the key, or run `driftline profile` to create it")
+            return StorageError(f"{uri}: no such object; check the bucket and key")
         if code == "NoSuchBucket":
             return StorageError(f"{uri}: bucket does not exist; check the bucket name and s3.endpoint_url")
         if code in ("AccessDenied", "403", "Forbidden", "AllAccessDisabled") or status == 403:
@@ -193,10 +193,13 @@ def open_seekable(uri: str, s3: S3Config | None = None) -> OpenedObject:
     with storage_errors(uri, "read it"):
         if is_s3(uri):
             loc = S3Location.parse(uri)
-            head = s3_client(s3).head_object(Bucket=loc.bucket, Key=loc.key)
-            raw = S3RangeReader(s3_client(s3), loc, int(head["ContentLength"]), uri)
+            # a one-byte GET rather than a HEAD: its errors say whether the bucket or the key is missing
+            first = s3_client(s3).get_object(Bucket=loc.bucket, Key=loc.key, Range="bytes=0-0")
+            first["Body"].read()
+            size = int(str(first.get("ContentRange", "/0")).rpartition("/")[2])
+            raw = S3RangeReader(s3_client(s3), loc, size, uri)
             stream = io.BufferedReader(raw, buffer_size=8 << 20)
-            return OpenedObject(stream, raw.size, str(head.get("ETag", "")).strip('"'))
+            return OpenedObject(stream, raw.size, str(first.get("ETag", "")).strip('"'))
         fh = open(uri, "rb")  # noqa: SIM115 - the caller owns and closes it
         return OpenedObject(fh, os.fstat(fh.fileno()).st_size, "")
 

@@ -228,3 +228,24 @@ def test_binning_commutes_with_a_change_of_units_even_with_ties(
         return stats.bin_counts(r, edges).tolist(), stats.bin_counts(c, edges).tolist()
 
     assert counts(scale * ref + offset, scale * cur + offset) == counts(ref, cur)
+
+
+@given(hnp.arrays(np.float64, st.integers(0, 300), elements=st.integers(-20, 20).map(float)))
+def test_fast_paths_equal_their_definitions(values: np.ndarray) -> None:
+    ordered = np.sort(values)
+    assert stats.right_ranks(ordered).tolist() == np.searchsorted(ordered, ordered, side="right").tolist()
+    assert stats.left_ranks(ordered).tolist() == np.searchsorted(ordered, ordered, side="left").tolist()
+    edges = np.array([-5.0, 0.0, 0.5, 7.0])
+    assert stats.sorted_bin_counts(ordered, edges).tolist() == stats.bin_counts(values, edges).tolist()
+
+
+@settings(max_examples=300)
+@given(
+    hnp.arrays(np.float64, st.integers(1, 300), elements=st.integers(-15, 15).map(lambda i: i / 4.0)),
+    hnp.arrays(np.float64, st.integers(1, 300), elements=st.integers(-15, 15).map(lambda i: i / 4.0)),
+)
+def test_ks_statistic_is_bit_for_bit_scipys(ref: np.ndarray, cur: np.ndarray) -> None:
+    # Heavy ties, samples entirely below or above each other: the shortcut must still find scipy's extreme.
+    # (scipy's exact mode rounds D to a multiple of 1/lcm(N, M); driftline's shortcut serves the asymptotic mode.)
+    expected = scipy.stats.ks_2samp(ref, cur, method="asymp").statistic
+    assert stats.ks_statistic(np.sort(ref), np.sort(cur)) == float(expected)

@@ -96,7 +96,7 @@ def evaluate_column(profile: ColumnProfile, values: Any, rows: int) -> ColumnDri
         "js_distance": stats.js_distance(profile.counts, counts),
     }
     if isinstance(profile, NumericProfile) and finite is not None:
-        fields["ks_statistic"], fields["ks_pvalue"] = stats.ks_2samp(profile.sample, finite)
+        fields["ks_statistic"], fields["ks_pvalue"] = profile.ks_2samp(finite)
     else:
         fields["chi2_statistic"], fields["chi2_pvalue"] = stats.chi2_test(profile.counts, counts)
     return replace(base, **fields)
