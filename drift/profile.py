@@ -287,17 +287,38 @@ def _content_hash(content: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+class _GrowingArray:
+    """A float64 array that grows by doubling: one large allocation instead of thousands of chunk-sized ones,
+    which the allocator could not hand back to the system after a multi-GB file."""
+
+    def __init__(self) -> None:
+        self._data = np.empty(1 << 16, dtype=np.float64)
+        self.size = 0
+
+    def extend(self, values: FloatArray) -> None:
+        end = self.size + values.size
+        if end > self._data.size:
+            grown = np.empty(max(end, 2 * self._data.size), dtype=np.float64)
+            grown[: self.size] = self._data[: self.size]
+            self._data = grown
+        self._data[self.size : end] = values
+        self.size = end
+
+    def values(self) -> FloatArray:
+        return self._data[: self.size]
+
+
 class ProfileBuilder:
     """Accumulates a reference one batch at a time and computes the profile at the end.
 
-    Memory: the finite values of each numeric column (8 bytes each) and a count per distinct category; nothing
-    else of the input is kept.
+    Memory: the finite values of each numeric column (8 bytes each, in arrays that grow by doubling) and a count
+    per distinct category; nothing else of the input is kept.
     """
 
     def __init__(self, model: ModelConfig) -> None:
         self.model = model
         self.rows = 0
-        self._numeric: dict[str, list[FloatArray]] = {c.name: [] for c in model.columns if c.is_numeric}
+        self._numeric: dict[str, _GrowingArray] = {c.name: _GrowingArray() for c in model.columns if c.is_numeric}
         self._categories: dict[str, dict[str, int]] = {c.name: {} for c in model.columns if not c.is_numeric}
         self._missing: dict[str, int] = {c.name: 0 for c in model.columns}
 
@@ -324,7 +345,7 @@ class ProfileBuilder:
     def _add_numeric(self, name: str, values: FloatArray) -> None:
         finite = values[np.isfinite(values)]
         self._missing[name] += int(values.size - finite.size)
-        self._numeric[name].append(finite)
+        self._numeric[name].extend(finite)
 
     def _add_categories(self, name: str, values: pa.Array | pa.ChunkedArray) -> None:
         self._missing[name] += int(values.null_count)
@@ -338,9 +359,7 @@ class ProfileBuilder:
         columns: dict[str, ColumnProfile] = {}
         for column in self.model.columns:
             if column.is_numeric:
-                chunks = self._numeric.pop(column.name)
-                values = np.concatenate(chunks) if chunks else np.empty(0)
-                del chunks
+                values = self._numeric.pop(column.name).values()
                 columns[column.name] = _numeric_profile(
                     column, values, self._missing[column.name], origin, sample_size, seed, settings.bins
                 )

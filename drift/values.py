@@ -25,12 +25,13 @@ def numeric_values(values: Any) -> FloatArray:
     """A float64 copy of ``values`` with every missing or invalid entry as NaN (and ±inf as NaN)."""
     if isinstance(values, pa.ChunkedArray | pa.Array):
         out = _arrow_numeric(values)
+        if not out.flags.writeable:
+            out = out.copy()
     else:
         series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object))
         if series.dtype == bool or series.dtype == object:
             series = series.map(_plain_number)
-        out = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    out = np.array(out, dtype=np.float64, copy=True)
+        out = np.array(pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan), copy=True)
     out[~np.isfinite(out)] = np.nan
     return out
 
