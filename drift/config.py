@@ -40,6 +40,7 @@ class ExporterConfig:
     listen: ListenAddress = ListenAddress("0.0.0.0", 8080)
     evaluate_every: Duration = Duration(30.0)
     max_body_bytes: int = 10 * 1024 * 1024
+    reference_check_every: Duration = Duration(120.0)
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,7 @@ def _exporter(sec: Section) -> ExporterConfig:
         listen=sec.get("listen", v.listen_address, defaults.listen),
         evaluate_every=sec.get("evaluate_every", v.duration, defaults.evaluate_every),
         max_body_bytes=sec.get("max_body_bytes", v.integer(minimum=1024), defaults.max_body_bytes),
+        reference_check_every=sec.get("reference_check_every", v.duration, defaults.reference_check_every),
     )
     sec.finish()
     return config

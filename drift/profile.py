@@ -253,11 +253,15 @@ class ReferenceProfile:
     def load(cls, uri: str, s3: S3Config | None = None) -> ReferenceProfile:
         """Read a profile from a local path or ``s3://bucket/key``, verifying its content against its version."""
         data, _ = read_bytes(uri, s3)
+        return cls.from_json(data, origin=uri)
+
+    @classmethod
+    def from_json(cls, data: bytes, origin: str = "profile") -> ReferenceProfile:
         try:
             document = json.loads(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ProfileError(f"{uri}: not JSON ({exc}); rebuild it with `driftline profile`") from None
-        return cls.from_dict(document, origin=uri)
+            raise ProfileError(f"{origin}: not JSON ({exc}); rebuild it with `driftline profile`") from None
+        return cls.from_dict(document, origin=origin)
 
     def problems_with(self, model: ModelConfig) -> list[str]:
         """Why this profile cannot serve ``model`` (a feature missing or of another type); empty when it can."""

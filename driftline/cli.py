@@ -39,6 +39,21 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from exporters.server import serve
+
+    config = drift.load_config(args.config)
+    serve(config, args.listen, args.log_level)
+    return 0
+
+
+def _listen(text: str) -> drift.ListenAddress:
+    try:
+        return drift.ListenAddress.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="driftline",
@@ -57,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--config", required=True, metavar="CFG", help="monitor config YAML")
     profile.add_argument("--model", metavar="NAME", help="only this model (default: every model)")
     profile.set_defaults(handler=_cmd_profile)
+
+    serve = commands.add_parser("serve", help="run the exporter: KServe logger events in, drift metrics on /metrics")
+    serve.add_argument("--config", required=True, metavar="CFG", help="monitor config YAML")
+    serve.add_argument("--listen", type=_listen, metavar="HOST:PORT", help="overrides exporter.listen")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(handler=_cmd_serve)
     return parser
 
 

@@ -1,0 +1,113 @@
+"""The exporter's HTTP interface as a plain ASGI application (served by uvicorn with httptools and uvloop).
+
+No web framework: four routes do not need one, and every microsecond of the ingest path is the logger's.
+
+* ``POST /`` — KServe logger CloudEvents; 202 when accepted, sampled out or for an unconfigured model,
+  4xx with ``{"error", "reason"}`` for a body that cannot be used, 413 above ``exporter.max_body_bytes``.
+* ``GET /metrics`` — Prometheus exposition from the latest snapshot.
+* ``GET /healthz`` — the process is alive. ``GET /readyz`` — 200 only when every reference profile is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+
+from .collector import DriftCollector
+from .service import ExporterService
+
+log = logging.getLogger("driftline.exporter")
+JSON = [(b"content-type", b"application/json")]
+
+
+def metrics_registry(service: ExporterService) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DriftCollector(service))
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    return registry
+
+
+class ExporterApp:
+    def __init__(self, service: ExporterService) -> None:
+        self.service = service
+        self.registry = metrics_registry(service)
+        self.max_body = service.config.exporter.max_body_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        method, path = scope["method"], scope["path"]
+        if path == "/" and method == "POST":
+            await self._ingest(scope, receive, send)
+        elif path == "/metrics" and method in ("GET", "HEAD"):
+            await _respond(send, 200, generate_latest(self.registry), [(b"content-type", CONTENT_TYPE_LATEST.encode())])
+        elif path == "/healthz" and method in ("GET", "HEAD"):
+            await _json(send, 200, {"status": "ok"})
+        elif path == "/readyz" and method in ("GET", "HEAD"):
+            ready, detail = self.service.ready()
+            await _json(send, 200 if ready else 503, detail)
+        elif path in ("/", "/metrics", "/healthz", "/readyz"):
+            await _json(send, 405, {"error": f"{method} is not allowed on {path}", "reason": "method_not_allowed"})
+        else:
+            await _json(send, 404, {"error": f"no such endpoint {path}", "reason": "not_found"})
+
+    async def _ingest(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            await self._too_large(send)
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        status, body = self.service.ingest(headers, b"".join(chunks))
+        await _json(send, status, body)
+
+    async def _too_large(self, send: Any) -> None:
+        self.service.counters.reject("too_large")
+        await _json(
+            send, 413, {"error": f"the body exceeds exporter.max_body_bytes ({self.max_body})", "reason": "too_large"}
+        )
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.service.start()
+                log.info("exporter started", extra={"models": [f"{k[1]}/{k[0]}" for k in self.service.monitors]})
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.service.stop()
+                log.info("exporter stopped")
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def _respond(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _json(send: Any, status: int, document: dict[str, Any]) -> None:
+    await _respond(send, status, json.dumps(document).encode(), JSON)

@@ -1,0 +1,126 @@
+"""The Prometheus collector: turns the latest evaluation snapshot and the counters into metric families.
+
+A scrape never computes a statistic and never sees a half-written result: it reads one immutable snapshot
+(client_python's custom-collector idiom, as its docs recommend for exporters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from .service import DURATION_BUCKETS, ExporterService
+
+MODEL = ["model", "model_namespace"]
+
+
+class DriftCollector(Collector):
+    def __init__(self, service: ExporterService) -> None:
+        self.service = service
+
+    def collect(self) -> Iterator[Metric]:
+        snapshot = self.service.snapshot
+        feature = {
+            name: GaugeMetricFamily(f"driftline_feature_{name}", text, labels=[*MODEL, "feature"])
+            for name, text in (
+                ("psi", "Population Stability Index of the feature, current window vs reference."),
+                ("psi_pvalue", "Sample-size-aware p-value of the feature's PSI."),
+                ("ks_statistic", "Two-sample Kolmogorov-Smirnov statistic (numeric features)."),
+                ("ks_pvalue", "Kolmogorov-Smirnov p-value (numeric features)."),
+                ("chi2_pvalue", "Chi-square test p-value (categorical features)."),
+                ("js_distance", "Jensen-Shannon distance (base 2) of the binned distributions."),
+                ("drifted", "1 when the feature drifted: corrected p-value < alpha and PSI >= threshold."),
+                ("missing_ratio", "Share of missing or invalid values of the feature in the window."),
+            )
+        }
+        prediction = {
+            name: GaugeMetricFamily(f"driftline_prediction_{name}", text, labels=[*MODEL, "output"])
+            for name, text in (
+                ("psi", "Population Stability Index of the model output, current window vs reference."),
+                ("psi_pvalue", "Sample-size-aware p-value of the output's PSI."),
+                ("drifted", "1 when the output drifted."),
+            )
+        }
+        share = GaugeMetricFamily(
+            "driftline_dataset_drift_share", "Share of the model's features that drifted.", labels=MODEL
+        )
+        dataset = GaugeMetricFamily(
+            "driftline_dataset_drifted", "1 when the drift share reached drift_share.", labels=MODEL
+        )
+        window = GaugeMetricFamily("driftline_window_samples", "Rows in the current feature window.", labels=MODEL)
+        output_window = GaugeMetricFamily(
+            "driftline_output_window_samples", "Rows in the current output (prediction) window.", labels=MODEL
+        )
+        reference_rows = GaugeMetricFamily(
+            "driftline_reference_samples", "Rows the reference profile was built from.", labels=MODEL
+        )
+        reference_info = GaugeMetricFamily(
+            "driftline_reference_info", "The loaded reference profile (always 1).", labels=[*MODEL, "version", "source"]
+        )
+        loaded = GaugeMetricFamily(
+            "driftline_reference_loaded", "1 when the model's reference profile is loaded.", labels=MODEL
+        )
+        last = GaugeMetricFamily(
+            "driftline_last_evaluation_timestamp_seconds", "Unix time of the model's last evaluation.", labels=MODEL
+        )
+        for key, monitor in self.service.monitors.items():
+            labels = [key[0], key[1]]
+            evaluation = snapshot.models.get(key)
+            profile = monitor.profile
+            loaded.add_metric(labels, 1.0 if profile is not None else 0.0)
+            if profile is not None:
+                reference_rows.add_metric(labels, float(profile.rows))
+                reference_info.add_metric([*labels, profile.version, monitor.model.reference.profile], 1.0)
+            if evaluation is None:
+                continue
+            window.add_metric(labels, float(evaluation.window_samples))
+            if monitor.outputs is not None:
+                output_window.add_metric(labels, float(evaluation.output_samples))
+            result = evaluation.result
+            if result is None:
+                continue
+            if evaluation.evaluated_at is not None:
+                last.add_metric(labels, evaluation.evaluated_at)
+            for name, column in result.features.items():
+                if column.missing_ratio is not None:
+                    feature["missing_ratio"].add_metric([*labels, name], column.missing_ratio)
+                if column.psi is None:
+                    continue
+                for stat in ("psi", "psi_pvalue", "ks_statistic", "ks_pvalue", "chi2_pvalue", "js_distance"):
+                    value = getattr(column, stat)
+                    if value is not None:
+                        feature[stat].add_metric([*labels, name], value)
+                feature["drifted"].add_metric([*labels, name], float(column.drifted))
+            for name, column in result.outputs.items():
+                if column.psi is None or column.psi_pvalue is None:
+                    continue
+                prediction["psi"].add_metric([*labels, name], column.psi)
+                prediction["psi_pvalue"].add_metric([*labels, name], column.psi_pvalue)
+                prediction["drifted"].add_metric([*labels, name], float(column.drifted))
+            if result.drift_share is not None:
+                share.add_metric(labels, result.drift_share)
+                dataset.add_metric(labels, float(result.drifted))
+        yield from feature.values()
+        yield from prediction.values()
+        yield from (share, dataset, window, output_window, reference_rows, reference_info, loaded, last)
+        yield from self._counters()
+
+    def _counters(self) -> Iterator[Metric]:
+        events, rejected = self.service.counters.read()
+        total = CounterMetricFamily(
+            "driftline_events", "Inference logger events by outcome.", labels=[*MODEL, "type", "outcome"]
+        )
+        for labels, count in sorted(events.items()):
+            total.add_metric(list(labels), float(count))
+        rejects = CounterMetricFamily("driftline_events_rejected", "Events rejected, by reason.", labels=["reason"])
+        for reason, count in sorted(rejected.items()):
+            rejects.add_metric([reason], float(count))
+        durations = HistogramMetricFamily(
+            "driftline_evaluation_duration_seconds", "Duration of one drift evaluation of one model.", labels=MODEL
+        )
+        for key, (buckets, total_seconds, count) in sorted(self.service.durations.read().items()):
+            points = [(repr(bound), float(n)) for bound, n in zip(DURATION_BUCKETS, buckets, strict=True)]
+            durations.add_metric([key[0], key[1]], [*points, ("+Inf", float(count))], total_seconds)
+        yield from (total, rejects, durations)

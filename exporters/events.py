@@ -1,0 +1,104 @@
+"""KServe logger CloudEvents: binary mode (``Ce-*`` headers + raw body) and structured mode
+(``application/cloudevents+json``, as a Knative broker may re-deliver them).
+
+The logger copies the *request's* Content-Type onto both events, so the body is sniffed, never trusted by type.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+REQUEST = "request"
+RESPONSE = "response"
+
+
+class RejectedEventError(Exception):
+    """An event that cannot be used. ``reason`` is the ``driftline_events_rejected_total`` label."""
+
+    def __init__(self, reason: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.reason, self.status = reason, status
+
+
+@dataclass(frozen=True)
+class InferenceEvent:
+    kind: str  # request | response
+    model: str
+    namespace: str
+    event_id: str | None
+    payload: Any
+
+
+def event_kind(event_type: str) -> str:
+    """``org.kubeflow.serving.inference.request`` → ``request``; both spellings of S3 records too."""
+    tail = event_type.rsplit(".", 1)[-1].lower()
+    if tail in (REQUEST, RESPONSE):
+        return tail
+    raise RejectedEventError(
+        "unsupported_type", f"event type {event_type!r} is neither an inference request nor a response"
+    )
+
+
+def decode_event(headers: Mapping[str, str], body: bytes) -> InferenceEvent:
+    """Decode one delivery; ``headers`` must have lower-case names."""
+    if "ce-type" in headers or "ce-specversion" in headers:
+        attributes: Mapping[str, Any] = {k[3:]: v for k, v in headers.items() if k.startswith("ce-")}
+        payload = _json(body)
+    else:
+        document = _json(body)
+        if not isinstance(document, dict) or "specversion" not in document:
+            raise RejectedEventError(
+                "missing_attributes", "not a CloudEvent: no Ce-* headers and no structured-mode specversion"
+            )
+        attributes = document
+        if "data_base64" in document:
+            try:
+                payload = _json(base64.b64decode(str(document["data_base64"]), validate=True))
+            except (binascii.Error, ValueError):
+                raise RejectedEventError("bad_json", "data_base64 is not base64") from None
+        else:
+            payload = document.get("data")
+            if isinstance(payload, str):
+                payload = _json(payload.encode())
+    kind = event_kind(str(attributes.get("type", "")))
+    model = attributes.get("inferenceservicename")
+    if not model or not isinstance(model, str):
+        raise RejectedEventError("missing_attributes", "the event names no InferenceService (Ce-Inferenceservicename)")
+    namespace = attributes.get("namespace")
+    event_id = attributes.get("id")
+    return InferenceEvent(
+        kind=kind,
+        model=model,
+        namespace=namespace if isinstance(namespace, str) and namespace else "default",
+        event_id=event_id if isinstance(event_id, str) else None,
+        payload=payload,
+    )
+
+
+def _json(body: bytes) -> Any:
+    start = body[:64].lstrip()
+    if not start or start[:1] not in b"{[":
+        if not start:
+            raise RejectedEventError("bad_json", "the body is empty")
+        if any(b < 9 or 13 < b < 32 for b in body[:64]):
+            raise RejectedEventError(
+                "binary_payload",
+                "the body is binary (KServe's binary tensor extension); send JSON tensors to be monitored",
+            )
+        raise RejectedEventError("bad_json", "the body is not JSON")
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        raise RejectedEventError("binary_payload", "the body is not UTF-8 JSON (a binary tensor extension?)") from None
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":  # a JSON header followed by raw tensor bytes
+            message = "JSON followed by binary data (binary tensor extension)"
+            raise RejectedEventError("binary_payload", message) from None
+        raise RejectedEventError("bad_json", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise RejectedEventError("bad_json", "the body is nested too deeply") from None

@@ -1,0 +1,177 @@
+"""KServe inference payloads (v1 and Open Inference Protocol v2) turned into columns of a model's features/outputs.
+
+The logger does not say which protocol a body uses, so the shape decides:
+
+* v1 request ``{"instances": [...]}``: rows as lists (in feature order), as objects keyed by feature name, or as
+  scalars when the model has one feature. v1 response ``{"predictions": [...]}``: scalars (one output), lists (in
+  output order) or objects keyed by output name.
+* v2 request ``{"inputs": [tensor, ...]}`` / response ``{"outputs": [...]}``, a tensor being
+  ``{"name", "shape", "datatype", "data"}``: one ``[N, F]`` tensor in column order (``data`` nested or flat
+  row-major), or one tensor per column, matched by name (shape ``[N]`` or ``[N, 1]``). ``BYTES`` tensors carry
+  strings, for categorical columns.
+
+A body of the wrong shape raises :class:`PayloadError`; a single bad value inside a good row becomes missing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from drift.config import ColumnConfig
+from drift.values import category_of
+
+_NAN = math.nan
+
+
+class PayloadError(ValueError):
+    """The body cannot be read as rows of the model's columns. ``reason`` is the metric label."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Parsed rows as one array per configured column: float64 for numeric, object (str | None) for categorical."""
+
+    columns: dict[str, np.ndarray[Any, Any]]
+    count: int
+
+
+def parse_request(payload: Any, features: tuple[ColumnConfig, ...]) -> Rows:
+    if isinstance(payload, dict):
+        if "instances" in payload:
+            return _v1_rows(payload["instances"], features, "instances")
+        if "inputs" in payload:
+            inputs = payload["inputs"]
+            if _is_tensor_list(inputs):
+                return _v2_rows(inputs, features, "inputs")
+            return _v1_rows(inputs, features, "inputs")
+    raise PayloadError("unsupported_payload", 'a request body needs "instances" (v1) or "inputs" (v2)')
+
+
+def parse_response(payload: Any, outputs: tuple[ColumnConfig, ...]) -> Rows:
+    if isinstance(payload, dict):
+        if "predictions" in payload:
+            return _v1_rows(payload["predictions"], outputs, "predictions")
+        if "outputs" in payload and _is_tensor_list(payload["outputs"]):
+            return _v2_rows(payload["outputs"], outputs, "outputs")
+    raise PayloadError("unsupported_payload", 'a response body needs "predictions" (v1) or "outputs" (v2)')
+
+
+def _is_tensor_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(t, dict) and "data" in t for t in value)
+
+
+def _v1_rows(rows: Any, columns: tuple[ColumnConfig, ...], key: str) -> Rows:
+    if not isinstance(rows, list):
+        raise PayloadError("shape_mismatch", f'"{key}" must be a list of rows')
+    width = len(columns)
+    if not rows:
+        return _columns_from_lists([[] for _ in columns], columns, 0)
+    first = rows[0]
+    if isinstance(first, list):
+        if any(not isinstance(row, list) or len(row) != width for row in rows):
+            lengths = sorted({len(r) if isinstance(r, list) else -1 for r in rows})
+            raise PayloadError("shape_mismatch", f'rows of "{key}" must each have {width} values, got {lengths}')
+        return _columns_from_lists([list(col) for col in zip(*rows, strict=True)], columns, len(rows))
+    if isinstance(first, dict):
+        if any(not isinstance(row, dict) for row in rows):
+            raise PayloadError("shape_mismatch", f'rows of "{key}" mix objects and other values')
+        if not any(c.name in row for row in rows for c in columns):
+            names = ", ".join(c.name for c in columns)
+            raise PayloadError("shape_mismatch", f'no row of "{key}" names any of: {names}')
+        return _columns_from_lists([[row.get(c.name) for row in rows] for c in columns], columns, len(rows))
+    if width == 1 and all(not isinstance(row, list | dict) for row in rows):
+        return _columns_from_lists([rows], columns, len(rows))
+    raise PayloadError("shape_mismatch", f'"{key}" holds scalars but {width} columns are configured')
+
+
+def _v2_rows(tensors: list[dict[str, Any]], columns: tuple[ColumnConfig, ...], key: str) -> Rows:
+    by_name = {t.get("name"): t for t in tensors}
+    named = [c for c in columns if c.name in by_name]
+    if named:
+        values: list[list[Any]] = []
+        count = None
+        for column in columns:
+            tensor = by_name.get(column.name)
+            if tensor is None:
+                values.append([])
+                continue
+            data, shape = _flat(tensor, key)
+            if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1):
+                raise PayloadError(
+                    "shape_mismatch", f'tensor "{column.name}" must have shape [N] or [N, 1], not {shape}'
+                )
+            if count is not None and len(data) != count:
+                raise PayloadError("shape_mismatch", f'tensors in "{key}" have different numbers of rows')
+            count = len(data)
+            values.append(data)
+        count = count or 0
+        return _columns_from_lists([v if v else [None] * count for v in values], columns, count)
+    if len(tensors) != 1:
+        raise PayloadError(
+            "shape_mismatch", f'"{key}" has {len(tensors)} tensors and none is named after a configured column'
+        )
+    data, shape = _flat(tensors[0], key)
+    width = len(columns)
+    if len(shape) == 1 and width == 1:
+        return _columns_from_lists([data], columns, len(data))
+    if len(shape) != 2 or shape[1] != width:
+        raise PayloadError("shape_mismatch", f"tensor shape {shape} does not match the {width} configured columns")
+    rows = shape[0]
+    return _columns_from_lists([data[i::width] for i in range(width)], columns, rows)
+
+
+def _flat(tensor: dict[str, Any], key: str) -> tuple[list[Any], list[int]]:
+    """The tensor's data flattened row-major, checked against its declared shape."""
+    shape = tensor.get("shape")
+    if not isinstance(shape, list) or not shape or not all(type(s) is int and s >= 0 for s in shape):
+        raise PayloadError("shape_mismatch", f'a tensor in "{key}" has no valid "shape"')
+    data = tensor.get("data")
+    if not isinstance(data, list):
+        raise PayloadError("shape_mismatch", f'a tensor in "{key}" has no "data" list')
+    if data and isinstance(data[0], list):
+        flat: list[Any] = []
+        _flatten(data, flat, depth=0)
+        data = flat
+    expected = math.prod(shape)
+    if len(data) != expected:
+        raise PayloadError("shape_mismatch", f"tensor data has {len(data)} values, its shape {shape} needs {expected}")
+    return data, shape
+
+
+def _flatten(value: list[Any], out: list[Any], depth: int) -> None:
+    if depth > 8:
+        raise PayloadError("shape_mismatch", "tensor data is nested too deeply")
+    for item in value:
+        if isinstance(item, list):
+            _flatten(item, out, depth + 1)
+        else:
+            out.append(item)
+
+
+def _columns_from_lists(values: Sequence[list[Any]], columns: tuple[ColumnConfig, ...], count: int) -> Rows:
+    out: dict[str, np.ndarray[Any, Any]] = {}
+    for column, raw in zip(columns, values, strict=True):
+        if column.is_numeric:
+            out[column.name] = np.array([v if type(v) is float else _as_float(v) for v in raw], dtype=np.float64)
+        else:
+            out[column.name] = np.array([category_of(v) for v in raw], dtype=object)
+    return Rows(out, count)
+
+
+def _as_float(value: Any) -> float:
+    """A JSON number as float; anything else (strings, booleans, null, huge integers) is missing."""
+    if type(value) is int:
+        try:
+            return float(value)
+        except OverflowError:
+            return _NAN
+    return _NAN

@@ -1,0 +1,281 @@
+"""The exporter's state: one :class:`ModelMonitor` per configured model, event counters, the reference profiles
+and the latest immutable evaluation snapshot.
+
+Threads: ingestion runs on the HTTP server's event loop and only appends to windows; the evaluator thread turns
+windows into a new :class:`EvaluationSnapshot` every ``evaluate_every`` and swaps it in with one assignment; the
+reference thread loads, retries and hot-swaps profiles. A scrape reads whatever snapshot is current.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import drift
+from drift.config import ModelConfig, MonitorConfig
+from drift.errors import DriftlineError
+from drift.evaluation import DriftResult
+from drift.profile import ReferenceProfile
+from drift.storage import object_tag, read_bytes
+from drift.windows import SlidingWindow
+
+from .events import REQUEST, InferenceEvent, RejectedEventError, decode_event
+from .payloads import PayloadError, parse_request, parse_response
+
+log = logging.getLogger("driftline.exporter")
+
+ModelKey = tuple[str, str]  # (name, namespace)
+# Evaluation duration buckets (seconds): one model's evaluation takes milliseconds to about a second.
+DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass(frozen=True)
+class ModelEvaluation:
+    """What the last evaluation of one model found. ``result`` is None before a profile is loaded."""
+
+    result: DriftResult | None
+    window_samples: int
+    output_samples: int
+    evaluated_at: float | None
+
+
+@dataclass(frozen=True)
+class EvaluationSnapshot:
+    models: Mapping[ModelKey, ModelEvaluation] = field(default_factory=dict)
+
+
+class DurationHistogram:
+    """A thread-safe histogram of evaluation durations per model (cumulative buckets, as Prometheus wants)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._data: dict[ModelKey, tuple[list[int], float, int]] = {}
+
+    def observe(self, key: ModelKey, seconds: float) -> None:
+        with self._lock:
+            buckets, total, count = self._data.get(key, ([0] * len(DURATION_BUCKETS), 0.0, 0))
+            buckets = [b + (seconds <= bound) for b, bound in zip(buckets, DURATION_BUCKETS, strict=True)]
+            self._data[key] = (buckets, total + seconds, count + 1)
+
+    def read(self) -> dict[ModelKey, tuple[list[int], float, int]]:
+        with self._lock:
+            return dict(self._data)
+
+
+class EventCounters:
+    """``driftline_events_total`` and ``driftline_events_rejected_total``, safe to bump from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.events: dict[tuple[str, str, str, str], int] = defaultdict(int)
+        self.rejected: dict[str, int] = defaultdict(int)
+
+    def event(self, key: ModelKey, kind: str, outcome: str) -> None:
+        with self._lock:
+            self.events[(key[0], key[1], kind, outcome)] += 1
+
+    def reject(self, reason: str, key: ModelKey | None = None, kind: str | None = None) -> None:
+        with self._lock:
+            self.rejected[reason] += 1
+            if key is not None and kind is not None:
+                self.events[(key[0], key[1], kind, "rejected")] += 1
+
+    def read(self) -> tuple[dict[tuple[str, str, str, str], int], dict[str, int]]:
+        with self._lock:
+            return dict(self.events), dict(self.rejected)
+
+
+class ModelMonitor:
+    """One configured model: its windows, its reference profile and how that profile was obtained."""
+
+    def __init__(self, model: ModelConfig) -> None:
+        self.model = model
+        self.key: ModelKey = (model.name, model.namespace)
+        max_age = model.window.max_age.seconds
+        self.features = SlidingWindow(model.features, model.window.size, max_age)
+        self.outputs = SlidingWindow(model.outputs, model.window.size, max_age) if model.outputs else None
+        self.profile: ReferenceProfile | None = None
+        self.profile_tag: str | None = None
+        self.profile_error: str | None = None
+        self.next_reference_attempt = 0.0
+        self.reference_backoff = 1.0
+
+    def keeps(self, event: InferenceEvent) -> bool:
+        """Sampling by event id, so a request and its response are kept or dropped together."""
+        rate = self.model.sampling.rate
+        if rate >= 1.0:
+            return True
+        if event.event_id:
+            return zlib.crc32(event.event_id.encode()) / 0xFFFFFFFF < rate
+        return random.random() < rate  # noqa: S311 - sampling, not security
+
+    def append(self, event: InferenceEvent, now: float) -> None:
+        """Parse the payload into the window it feeds; raises PayloadError (the window stays as it was)."""
+        if event.kind == REQUEST:
+            rows = parse_request(event.payload, self.model.features)
+            self.features.append(rows.columns, rows.count, now)
+        elif self.outputs is not None:
+            rows = parse_response(event.payload, self.model.outputs)
+            self.outputs.append(rows.columns, rows.count, now)
+
+
+class ExporterService:
+    def __init__(self, config: MonitorConfig, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.clock = clock
+        self.monitors: dict[ModelKey, ModelMonitor] = {}
+        for model in config.models:
+            self.monitors[(model.name, model.namespace)] = ModelMonitor(model)
+        self.counters = EventCounters()
+        self.durations = DurationHistogram()
+        self.snapshot = EvaluationSnapshot(
+            MappingProxyType({key: ModelEvaluation(None, 0, 0, None) for key in self.monitors})
+        )
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # --- ingestion (event loop) ---
+
+    def route(self, name: str, namespace: str) -> ModelMonitor | None:
+        return self.monitors.get((name, namespace)) or self.monitors.get((name, "*"))
+
+    def ingest(self, headers: Mapping[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+        """Handle one delivery: ``(HTTP status, JSON body)``. Never raises for bad input."""
+        try:
+            event = decode_event(headers, body)
+        except RejectedEventError as exc:
+            self.counters.reject(exc.reason)
+            return exc.status, {"error": str(exc), "reason": exc.reason}
+        return self.ingest_event(event)
+
+    def ingest_event(self, event: InferenceEvent) -> tuple[int, dict[str, Any]]:
+        monitor = self.route(event.model, event.namespace)
+        if monitor is None:
+            # Accepted and counted, not refused: a logger or broker fanning out every model's events to this
+            # exporter would otherwise log an error for each event of a model nobody asked to monitor.
+            self.counters.reject("unknown_model")
+            return 202, {"status": "ignored", "reason": "unknown_model"}
+        if not monitor.keeps(event):
+            self.counters.event(monitor.key, event.kind, "sampled_out")
+            return 202, {"status": "sampled_out"}
+        try:
+            monitor.append(event, self.clock())
+        except PayloadError as exc:
+            self.counters.reject(exc.reason, monitor.key, event.kind)
+            return 400, {"error": str(exc), "reason": exc.reason}
+        self.counters.event(monitor.key, event.kind, "accepted")
+        return 202, {"status": "accepted"}
+
+    # --- readiness ---
+
+    def ready(self) -> tuple[bool, dict[str, Any]]:
+        missing = {
+            f"{m.model.namespace}/{m.model.name}": m.profile_error or "loading"
+            for m in self.monitors.values()
+            if m.profile is None
+        }
+        return not missing, {"ready": not missing, "waiting_for": missing}
+
+    # --- evaluation (evaluator thread) ---
+
+    def evaluate_all(self) -> EvaluationSnapshot:
+        now = self.clock()
+        models: dict[ModelKey, ModelEvaluation] = {}
+        for key, monitor in self.monitors.items():
+            features = monitor.features.snapshot(now)
+            outputs = monitor.outputs.snapshot(now) if monitor.outputs is not None else None
+            output_rows = outputs.rows if outputs is not None else 0
+            profile = monitor.profile
+            result = None
+            if profile is not None:
+                start = time.perf_counter()
+                try:
+                    result = drift.evaluate_window(
+                        profile,
+                        monitor.model.drift,
+                        features.columns,
+                        outputs.columns if outputs is not None else None,
+                        rows=features.rows,
+                        output_rows=output_rows,
+                    )
+                except Exception:  # a bug must not stop the other models or the next evaluation
+                    log.exception("evaluation failed", extra={"model": key[0], "model_namespace": key[1]})
+                self.durations.observe(key, time.perf_counter() - start)
+            models[key] = ModelEvaluation(result, features.rows, output_rows, now if result is not None else None)
+        self.snapshot = EvaluationSnapshot(MappingProxyType(models))
+        return self.snapshot
+
+    # --- reference profiles (reference thread) ---
+
+    def refresh_references(self) -> None:
+        """Load missing profiles (with exponential backoff) and swap in changed ones (by ETag or mtime)."""
+        now = time.monotonic()
+        for monitor in self.monitors.values():
+            if now < monitor.next_reference_attempt:
+                continue
+            uri = monitor.model.reference.profile
+            try:
+                if monitor.profile is not None and object_tag(uri, self.config.s3) == monitor.profile_tag:
+                    monitor.next_reference_attempt = now + self.config.exporter.reference_check_every.seconds
+                    continue
+                data, tag = read_bytes(uri, self.config.s3)
+                profile = ReferenceProfile.from_json(data, origin=uri)
+                profile.require_compatible(monitor.model, origin=uri)
+            except DriftlineError as exc:
+                monitor.profile_error = str(exc)
+                monitor.next_reference_attempt = now + monitor.reference_backoff
+                log.warning(
+                    "reference profile not loaded; retrying",
+                    extra={"model": monitor.model.name, "error": str(exc), "retry_in_s": monitor.reference_backoff},
+                )
+                monitor.reference_backoff = min(monitor.reference_backoff * 2, 60.0)
+                continue
+            previous = monitor.profile
+            monitor.profile, monitor.profile_tag, monitor.profile_error = profile, tag, None
+            monitor.reference_backoff = 1.0
+            monitor.next_reference_attempt = now + self.config.exporter.reference_check_every.seconds
+            log.info(
+                "reference profile swapped" if previous else "reference profile loaded",
+                extra={"model": monitor.model.name, "version": profile.version, "source": uri},
+            )
+
+    # --- lifecycle ---
+
+    def start(self) -> None:
+        self._stop.clear()
+        self.evaluate_all()
+        for target, name in ((self._evaluate_loop, "evaluator"), (self._reference_loop, "references")):
+            thread = threading.Thread(target=target, name=f"driftline-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
+
+    def _evaluate_loop(self) -> None:
+        every = self.config.exporter.evaluate_every.seconds
+        while not self._stop.wait(every):
+            try:
+                self.evaluate_all()
+            except Exception:
+                log.exception("evaluation round failed")
+
+    def _reference_loop(self) -> None:
+        while True:
+            try:
+                self.refresh_references()
+            except Exception:
+                log.exception("reference refresh failed")
+            if self._stop.wait(0.5):
+                return
