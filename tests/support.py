@@ -95,3 +95,72 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     exe = shutil.which("driftline", path=str(Path(sys.executable).parent)) or "driftline"
     full_env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", **(env or {})}
     return subprocess.run([exe, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300)
+
+
+class ExporterProcess:
+    """`driftline serve` as a real subprocess on a free loopback port; always stopped, even when a test fails."""
+
+    def __init__(self, config_path: Path, log_path: Path) -> None:
+        import time as _time
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        exe = str(Path(sys.executable).parent / "driftline")
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(
+            [exe, "serve", "--config", str(config_path), "--listen", f"127.0.0.1:{self.port}"],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        self._time = _time
+
+    def wait_until(self, path: str, status: int = 200, timeout: float = 30.0) -> None:
+        import requests
+
+        deadline = self._time.monotonic() + timeout
+        while self._time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log_path.read_text()
+            try:
+                if requests.get(self.url + path, timeout=1).status_code == status:
+                    return
+            except requests.ConnectionError:
+                pass
+            self._time.sleep(0.05)
+        raise AssertionError(f"{path} never answered {status}:\n{self.log_path.read_text()}")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        return int(self.process.returncode)
+
+    def __enter__(self) -> ExporterProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def scrape(url: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    """/metrics parsed with prometheus_client's parser: {sample name: {sorted labels: value}}."""
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = requests.get(url + "/metrics", timeout=5).text
+    samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return samples
+
+
+def labels(**kv: str) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(kv.items()))

@@ -1,0 +1,211 @@
+"""`driftline serve` as a real subprocess on loopback: KServe's events in, metrics out, bad input never hurts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+import scipy.spatial.distance
+import scipy.stats
+import yaml
+
+from tests.support import REPO, ExporterProcess, churn_frame, config_dict, labels, run_cli, scrape
+
+FIXTURES = REPO.parent / "shared" / "fixtures" / "kserve"
+IRIS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+IRIS_MODEL = {"model": "sklearn-iris", "model_namespace": "default"}
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.05)
+
+
+def iris_config(tmp_path: Path, **exporter: Any) -> Path:
+    rng = np.random.default_rng(0)
+    n = 3000
+    pd.DataFrame(
+        {
+            "sepal_length": rng.normal(5.8, 0.8, n),
+            "sepal_width": rng.normal(3.0, 0.4, n),
+            "petal_length": rng.normal(3.7, 1.7, n),
+            "petal_width": rng.normal(1.2, 0.7, n),
+            "class": rng.choice([0, 1, 2], n),
+        }
+    ).to_csv(tmp_path / "iris.csv", index=False)
+    content = {
+        "version": 1,
+        "exporter": {"evaluate_every": "200ms", "reference_check_every": "1s", **exporter},
+        "models": [
+            {
+                "name": "sklearn-iris",
+                "namespace": "default",
+                "reference": {"data": "iris.csv", "profile": "iris-profile.json"},
+                "features": [{"name": n, "type": "numeric"} for n in IRIS],
+                "outputs": [{"name": "class", "type": "categorical"}],
+                "window": {"size": 1000, "max_age": "1h"},
+            }
+        ],
+    }
+    path = tmp_path / "monitor.yaml"
+    path.write_text(yaml.safe_dump(content))
+    assert run_cli("profile", "--config", str(path)).returncode == 0
+    return path
+
+
+@pytest.fixture
+def iris(tmp_path: Path) -> Iterator[ExporterProcess]:
+    with ExporterProcess(iris_config(tmp_path), tmp_path / "exporter.log") as exporter:
+        exporter.wait_until("/readyz")
+        yield exporter
+
+
+def replay(url: str, fixture: dict[str, Any]) -> requests.Response:
+    return requests.request(
+        fixture["method"], url + fixture["path"], data=fixture["body"].encode(), headers=fixture["headers"], timeout=5
+    )
+
+
+def fixture_kind(fixture: dict[str, Any]) -> str:
+    event_type = fixture["headers"].get("Ce-Type") or json.loads(fixture["body"])["type"]
+    return "response" if event_type.endswith(".response") else "request"
+
+
+def fixture_rows(fixture: dict[str, Any]) -> int:
+    """Rows in a fixture's payload, counted independently of the exporter's parser."""
+    body = json.loads(fixture["body"])
+    body = body.get("data", body)
+    for key in ("instances", "predictions"):
+        if key in body:
+            return len(body[key])
+    tensors = body.get("inputs") or body.get("outputs")
+    return int(tensors[0]["shape"][0])
+
+
+def test_every_kserve_fixture_is_ingested(iris: ExporterProcess) -> None:
+    fixtures = {
+        p.name: json.loads(p.read_text()) for p in sorted(FIXTURES.glob("*.json")) if not p.name.startswith("s3-")
+    }
+    assert len(fixtures) == 8
+    expected = {"request": 0, "response": 0}
+    events = {"request": 0, "response": 0}
+    for name, fixture in fixtures.items():
+        response = replay(iris.url, fixture)
+        assert response.status_code == 202, (name, response.text)
+        assert response.json() == {"status": "accepted"}
+        kind = fixture_kind(fixture)
+        expected[kind] += fixture_rows(fixture)
+        events[kind] += 1
+    metrics = wait_for(
+        lambda: (
+            (m := scrape(iris.url))
+            and m.get("driftline_window_samples", {}).get(labels(**IRIS_MODEL)) == expected["request"]
+            and m.get("driftline_output_window_samples", {}).get(labels(**IRIS_MODEL)) == expected["response"]
+            and m
+        )
+    )
+    for kind, count in events.items():
+        assert metrics["driftline_events_total"][labels(**IRIS_MODEL, type=kind, outcome="accepted")] == count
+    for feature in IRIS:
+        assert 0.0 <= metrics["driftline_feature_ks_pvalue"][labels(**IRIS_MODEL, feature=feature)] <= 1.0
+        assert metrics["driftline_feature_missing_ratio"][labels(**IRIS_MODEL, feature=feature)] == 0.0
+    assert labels(**IRIS_MODEL, output="class") in metrics["driftline_prediction_psi"]
+    assert metrics["driftline_reference_samples"][labels(**IRIS_MODEL)] == 3000
+
+
+def test_metrics_pass_promtool(iris: ExporterProcess) -> None:
+    replay(iris.url, json.loads((FIXTURES / "v1-request.json").read_text()))
+    replay(iris.url, json.loads((FIXTURES / "v1-response.json").read_text()))
+    wait_for(lambda: scrape(iris.url).get("driftline_feature_psi"))
+    exposition = requests.get(iris.url + "/metrics", timeout=5).text
+    check = subprocess.run(["promtool", "check", "metrics"], input=exposition, capture_output=True, text=True)
+    assert check.returncode == 0 and check.stdout == "" and check.stderr == "", check.stdout + check.stderr
+
+
+def test_health_readiness_and_unknown_routes(iris: ExporterProcess) -> None:
+    assert requests.get(iris.url + "/healthz", timeout=5).json() == {"status": "ok"}
+    assert requests.get(iris.url + "/readyz", timeout=5).json()["ready"] is True
+    missing = requests.get(iris.url + "/nope", timeout=5)
+    assert missing.status_code == 404 and missing.json()["reason"] == "not_found"
+    wrong = requests.get(iris.url + "/", timeout=5)
+    assert wrong.status_code == 405 and wrong.json()["reason"] == "method_not_allowed"
+
+
+def test_exported_numbers_equal_the_formulas(tmp_path: Path) -> None:
+    reference = churn_frame(8000, seed=3)
+    reference.to_csv(tmp_path / "train.csv", index=False)
+    content = config_dict()
+    content["exporter"] = {"evaluate_every": "200ms"}
+    (tmp_path / "monitor.yaml").write_text(yaml.safe_dump(content))
+    assert run_cli("profile", "--config", str(tmp_path / "monitor.yaml")).returncode == 0
+    window = churn_frame(1200, seed=4, shift=0.08)
+    features = ["tenure", "monthly_charges", "contract", "internet_service"]
+    headers = {"Ce-Type": "org.kubeflow.serving.inference.request", "Ce-Inferenceservicename": "churn-model",
+               "Ce-Namespace": "default", "Ce-Specversion": "1.0", "Content-Type": "application/json"}  # fmt: skip
+    model = {"model": "churn-model", "model_namespace": "default"}
+    with ExporterProcess(tmp_path / "monitor.yaml", tmp_path / "exporter.log") as exporter:
+        exporter.wait_until("/readyz")
+        session = requests.Session()
+        for start in range(0, len(window), 40):  # v1 object rows, 40 per event
+            rows = window.iloc[start : start + 40][features].to_dict(orient="records")
+            assert session.post(exporter.url, json={"instances": rows}, headers=headers, timeout=5).status_code == 202
+        for start in range(0, len(window), 100):  # responses: one scalar prediction per row
+            body = {"predictions": window["churn_probability"].iloc[start : start + 100].tolist()}
+            response_headers = {**headers, "Ce-Type": "org.kubeflow.serving.inference.response"}
+            assert session.post(exporter.url, json=body, headers=response_headers, timeout=5).status_code == 202
+        metrics = wait_for(
+            lambda: (
+                (m := scrape(exporter.url)).get("driftline_window_samples", {}).get(labels(**model)) == 1200
+                and m.get("driftline_output_window_samples", {}).get(labels(**model)) == 1200
+                and m
+            )
+        )
+    for name in features + ["churn_probability"]:
+        numeric = name not in ("contract", "internet_service")
+        r, c = reference[name].to_numpy(), window[name].to_numpy()
+        if numeric:
+            edges = np.unique(np.quantile(r, np.linspace(0, 1, 11)[1:-1]))
+            rc = np.bincount(np.searchsorted(edges, r, side="right"), minlength=edges.size + 1)
+            cc = np.bincount(np.searchsorted(edges, c, side="right"), minlength=edges.size + 1)
+        else:
+            cats = sorted(pd.Series(r).value_counts().items(), key=lambda kv: (-kv[1], kv[0]))
+            names = [k for k, _ in cats]
+            rc = np.array([np.sum(r == k) for k in names] + [0])
+            cc = np.array([np.sum(c == k) for k in names] + [np.sum(~np.isin(c, names))])
+        k = rc.size
+        p_ref, p_cur = (rc + 0.5) / (rc.sum() + 0.5 * k), (cc + 0.5) / (cc.sum() + 0.5 * k)
+        psi = float(np.sum((p_cur - p_ref) * np.log(p_cur / p_ref)))
+        psi_p = float(scipy.stats.chi2.sf(psi / (1 / r.size + 1 / c.size), k - 1))
+        if name == "churn_probability":
+            assert metrics["driftline_prediction_psi"][labels(**model, output=name)] == pytest.approx(psi, abs=1e-9)
+            assert metrics["driftline_prediction_psi_pvalue"][labels(**model, output=name)] == pytest.approx(
+                psi_p, abs=1e-9
+            )
+            continue
+        key = labels(**model, feature=name)
+        assert metrics["driftline_feature_psi"][key] == pytest.approx(psi, abs=1e-9)
+        assert metrics["driftline_feature_psi_pvalue"][key] == pytest.approx(psi_p, abs=1e-9)
+        js = scipy.spatial.distance.jensenshannon(p_ref, p_cur, base=2)
+        assert metrics["driftline_feature_js_distance"][key] == pytest.approx(js, abs=1e-9)
+        if numeric:
+            ks = scipy.stats.ks_2samp(r, c)
+            assert metrics["driftline_feature_ks_statistic"][key] == pytest.approx(ks.statistic, abs=1e-9)
+            assert metrics["driftline_feature_ks_pvalue"][key] == pytest.approx(ks.pvalue, abs=1e-9)
+        else:
+            keep = (rc + cc) > 0
+            chi2 = scipy.stats.chi2_contingency(np.vstack([rc, cc])[:, keep])
+            assert metrics["driftline_feature_chi2_pvalue"][key] == pytest.approx(chi2.pvalue, abs=1e-9)

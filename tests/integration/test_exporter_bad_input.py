@@ -1,0 +1,190 @@
+"""Bad input never hurts the exporter: every kind gets a clear answer, is counted, and leaves the windows alone."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.integration.test_exporter import IRIS, IRIS_MODEL, iris_config, wait_for
+from tests.support import ExporterProcess, labels, scrape
+
+REQUEST = {
+    "Ce-Specversion": "1.0",
+    "Ce-Type": "org.kubeflow.serving.inference.request",
+    "Ce-Inferenceservicename": "sklearn-iris",
+    "Ce-Namespace": "default",
+    "Ce-Id": "x",
+}
+
+
+@pytest.fixture
+def iris_small_body(tmp_path: Path) -> Iterator[ExporterProcess]:
+    with ExporterProcess(iris_config(tmp_path, max_body_bytes=4096), tmp_path / "exporter.log") as exporter:
+        exporter.wait_until("/readyz")
+        yield exporter
+
+
+def post(url: str, body: bytes | str, headers: dict[str, str] | None = None) -> requests.Response:
+    data = body.encode() if isinstance(body, str) else body
+    return requests.post(url, data=data, headers=headers if headers is not None else REQUEST, timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "reason"),
+    [
+        ("not json", REQUEST, 400, "bad_json"),
+        ("", REQUEST, 400, "bad_json"),
+        ('{"instances": [[1, 2, 3]]}', REQUEST, 400, "shape_mismatch"),
+        ('{"instances": [[1, 2, 3, 4], [1, 2]]}', REQUEST, 400, "shape_mismatch"),
+        ('{"instances": 5}', REQUEST, 400, "shape_mismatch"),
+        ('{"inputs": [{"name": "x", "shape": [2, 4], "datatype": "FP32", "data": [1, 2]}]}', REQUEST, 400, "shape_mismatch"),
+        ('{"rows": []}', REQUEST, 400, "unsupported_payload"),
+        (b'{"inputs": []}\x00\x01\x02\xff', REQUEST, 400, "binary_payload"),
+        (b"\x00\x01\x02binary", REQUEST, 400, "binary_payload"),
+        ('{"instances": [[1, 2, 3, 4]]}', {k: v for k, v in REQUEST.items() if k != "Ce-Inferenceservicename"}, 400,
+         "missing_attributes"),
+        ('{"instances": [[1, 2, 3, 4]]}', {**REQUEST, "Ce-Type": "something.else"}, 400, "unsupported_type"),
+        ('{"instances": [[1, 2, 3, 4]]}', {"Content-Type": "application/json"}, 400, "missing_attributes"),
+        ('{"instances": [[1, 2, 3, 4]]}', {**REQUEST, "Ce-Inferenceservicename": "fraud"}, 202, "unknown_model"),
+        ("x" * 5000, REQUEST, 413, "too_large"),
+    ],
+)  # fmt: skip
+def test_each_bad_input_is_answered_and_counted(
+    iris_small_body: ExporterProcess, body: str | bytes, headers: dict[str, str], status: int, reason: str
+) -> None:
+    response = post(iris_small_body.url, body, headers)
+    assert response.status_code == status, response.text
+    assert response.json()["reason"] == reason
+    if status >= 400:
+        assert response.json()["error"]
+    metrics = scrape(iris_small_body.url)
+    assert metrics["driftline_events_rejected_total"] == {labels(reason=reason): 1.0}
+    assert metrics["driftline_window_samples"][labels(**IRIS_MODEL)] == 0
+
+
+def test_bad_values_inside_good_rows_are_missing_not_rejected(iris_small_body: ExporterProcess) -> None:
+    body = '{"instances": [[1.0, "abc", null, 4.0], [NaN, Infinity, true, 1e999], [5.0, 2.0, 1.0, 0.5]]}'
+    response = post(iris_small_body.url, body)
+    assert response.status_code == 202
+    metrics = wait_for(
+        lambda: (m := scrape(iris_small_body.url))["driftline_window_samples"][labels(**IRIS_MODEL)] == 3 and m
+    )
+    missing = metrics["driftline_feature_missing_ratio"]
+    assert missing[labels(**IRIS_MODEL, feature="sepal_length")] == pytest.approx(1 / 3)
+    assert missing[labels(**IRIS_MODEL, feature="sepal_width")] == pytest.approx(2 / 3)
+    assert missing[labels(**IRIS_MODEL, feature="petal_length")] == pytest.approx(2 / 3)
+    assert missing[labels(**IRIS_MODEL, feature="petal_width")] == pytest.approx(1 / 3)
+    assert "driftline_events_rejected_total" not in metrics or not metrics["driftline_events_rejected_total"]
+
+
+# --- fuzzing: 1,000 malformed (and some valid) deliveries against one live exporter ---
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    max_leaves=20,
+)
+numbers = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True), st.integers(-(10**30), 10**30), st.text(max_size=3), st.none()
+)
+v1_bodies = st.builds(
+    lambda rows: {"instances": rows},
+    st.lists(
+        st.one_of(
+            st.lists(numbers, min_size=4, max_size=4),
+            st.lists(numbers, min_size=3, max_size=5),
+            st.dictionaries(st.sampled_from(IRIS), numbers),
+        ),
+        max_size=6,
+    ),
+)
+v2_bodies = st.builds(
+    lambda n, width, data, name: {"inputs": [{"name": name, "shape": [n, width], "datatype": "FP32", "data": data}]},
+    st.integers(0, 4),
+    st.integers(1, 5),
+    st.lists(numbers, max_size=20),
+    st.sampled_from(["input-0", *IRIS]),
+)
+bodies = st.one_of(
+    st.binary(max_size=64),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    v1_bodies.map(lambda v: json.dumps(v).encode()),
+    v2_bodies.map(lambda v: json.dumps(v).encode()),
+    st.builds(lambda v: json.dumps({"specversion": "1.0", "type": "org.kubeflow.serving.inference.request",
+                                    "inferenceservicename": "sklearn-iris", "data": v}).encode(), json_values),
+    st.integers(5000, 6000).map(lambda n: b"[" * n),
+)  # fmt: skip
+random_headers = st.fixed_dictionaries(
+    {},
+    optional={
+        "Ce-Type": st.sampled_from(
+            ["org.kubeflow.serving.inference.request", "org.kubeflow.serving.inference.response", "x", ""]
+        ),
+        "Ce-Inferenceservicename": st.sampled_from(["sklearn-iris", "other", ""]),
+        "Ce-Namespace": st.sampled_from(["default", "prod"]),
+        "Ce-Specversion": st.just("1.0"),
+        "Content-Type": st.sampled_from(["application/json", "application/cloudevents+json", "text/plain"]),
+    },
+)
+header_sets = st.one_of(
+    st.just(REQUEST), st.just({**REQUEST, "Ce-Type": "org.kubeflow.serving.inference.response"}), random_headers
+)
+
+
+def accepted_rows(body: bytes) -> int:
+    """Rows of a body the exporter accepted, counted without its parser."""
+    document = json.loads(body)
+    document = document.get("data", document) if "specversion" in document else document
+    if "instances" in document:
+        return len(document["instances"])
+    if "inputs" in document:
+        return int(document["inputs"][0]["shape"][0])
+    if "predictions" in document:
+        return len(document["predictions"])
+    return int(document["outputs"][0]["shape"][0])
+
+
+def test_fuzzed_deliveries_never_break_the_exporter(tmp_path: Path) -> None:
+    sent: dict[str, Any] = {"total": 0, "accepted": {"request": 0, "response": 0}, "rows": 0, "rejected": 0}
+    session = requests.Session()
+    with ExporterProcess(iris_config(tmp_path, max_body_bytes=4096), tmp_path / "exporter.log") as exporter:
+        exporter.wait_until("/readyz")
+
+        @settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @given(headers=header_sets, body=bodies)
+        def deliver(headers: dict[str, str], body: bytes) -> None:
+            response = session.post(exporter.url, data=body, headers=headers, timeout=10)
+            sent["total"] += 1
+            assert response.status_code < 500, (headers, body, response.text)
+            answer = response.json()
+            if response.status_code >= 400 or answer.get("reason") == "unknown_model":
+                assert answer["reason"]
+                sent["rejected"] += 1
+            elif answer == {"status": "accepted"}:
+                kind = "response" if headers.get("Ce-Type", "").endswith("response") else "request"
+                sent["accepted"][kind] += 1
+                if kind == "request":
+                    sent["rows"] += accepted_rows(body)
+
+        deliver()
+        assert exporter.process.poll() is None, "the exporter died"
+        assert requests.get(exporter.url + "/healthz", timeout=5).status_code == 200
+        expected_window = min(sent["rows"], 1000)
+        metrics = wait_for(
+            lambda: (
+                (m := scrape(exporter.url))["driftline_window_samples"][labels(**IRIS_MODEL)] == expected_window and m
+            )
+        )
+    assert sent["total"] >= 1000
+    events = metrics.get("driftline_events_total", {})
+    for kind, count in sent["accepted"].items():
+        assert events.get(labels(**IRIS_MODEL, type=kind, outcome="accepted"), 0) == count
+    assert sum(metrics.get("driftline_events_rejected_total", {}).values()) == sent["rejected"]
+    print(f"\nfuzz: {sent}")
