@@ -174,7 +174,7 @@ def test_exported_numbers_equal_the_formulas(tmp_path: Path) -> None:
                 and m
             )
         )
-    for name in features + ["churn_probability"]:
+    for name in [*features, "churn_probability"]:
         numeric = name not in ("contract", "internet_service")
         r, c = reference[name].to_numpy(), window[name].to_numpy()
         if numeric:
