@@ -28,15 +28,20 @@ class WindowSnapshot:
 
 
 class SlidingWindow:
-    """The last ``size`` rows of a set of columns, dropping rows older than ``max_age`` seconds at snapshot time."""
+    """The last ``size`` rows of a set of columns, dropping rows older than ``max_age`` seconds at snapshot time.
+
+    Storage is two row-major blocks, numeric ``[size, n_numeric]`` float64 and categorical ``[size, n_categorical]``
+    object, so appending an event's rows is one slice assignment per block, not one per column.
+    """
 
     def __init__(self, columns: tuple[ColumnConfig, ...], size: int, max_age: float) -> None:
         self.columns = columns
         self.size = size
         self.max_age = max_age
-        self._data: dict[str, np.ndarray[Any, Any]] = {
-            c.name: np.full(size, np.nan) if c.is_numeric else np.full(size, None, dtype=object) for c in columns
-        }
+        self.numeric_names = tuple(c.name for c in columns if c.is_numeric)
+        self.categorical_names = tuple(c.name for c in columns if not c.is_numeric)
+        self._numeric = np.full((size, len(self.numeric_names)), np.nan)
+        self._categorical = np.full((size, len(self.categorical_names)), None, dtype=object)
         self._times = np.zeros(size, dtype=np.float64)
         self._next = 0  # where the next row goes
         self._count = 0  # rows held, ≤ size
@@ -46,7 +51,27 @@ class SlidingWindow:
         return self._count
 
     def append(self, columns: Mapping[str, Any], rows: int, timestamp: float) -> None:
-        """Append ``rows`` rows given as one array (or list) per column, all stamped ``timestamp``.
+        """Append ``rows`` rows given as one array (or list) per column, all stamped ``timestamp``."""
+        numeric = (
+            np.column_stack([np.asarray(columns[n], dtype=np.float64) for n in self.numeric_names])
+            if (self.numeric_names)
+            else None
+        )
+        categorical = None
+        if self.categorical_names:
+            categorical = np.empty((rows, len(self.categorical_names)), dtype=object)
+            for j, name in enumerate(self.categorical_names):
+                categorical[:, j] = list(columns[name])
+        self.append_block(numeric, categorical, rows, timestamp)
+
+    def append_block(
+        self,
+        numeric: np.ndarray[Any, Any] | None,
+        categorical: np.ndarray[Any, Any] | None,
+        rows: int,
+        timestamp: float,
+    ) -> None:
+        """Append ``rows`` rows as blocks in the window's column order (numeric, then categorical, by name order).
 
         Only the last ``size`` rows of a batch larger than the window are kept.
         """
@@ -57,11 +82,12 @@ class SlidingWindow:
         with self._lock:
             start = self._next
             first = min(n, self.size - start)
-            for name, ring in self._data.items():
-                values = columns[name]
-                ring[start : start + first] = values[skip : skip + first]
+            for ring, block in ((self._numeric, numeric), (self._categorical, categorical)):
+                if block is None or ring.shape[1] == 0:
+                    continue
+                ring[start : start + first] = block[skip : skip + first]
                 if first < n:
-                    ring[: n - first] = values[skip + first : rows]
+                    ring[: n - first] = block[skip + first : rows]
             self._times[start : start + first] = timestamp
             if first < n:
                 self._times[: n - first] = timestamp
@@ -69,14 +95,20 @@ class SlidingWindow:
             self._count = min(self.size, self._count + n)
 
     def snapshot(self, now: float) -> WindowSnapshot:
-        """Copies of the rows no older than ``max_age`` at ``now``, oldest first."""
+        """Copies of the rows no older than ``max_age`` at ``now``, oldest first, one array per column."""
         with self._lock:
             count, end = self._count, self._next
             order = np.arange(end - count, end) % self.size
             times = self._times[order]
             keep = order[times >= now - self.max_age]
-            columns = {name: ring[keep] for name, ring in self._data.items()}
+            numeric = self._numeric[keep]
+            categorical = self._categorical[keep]
             newest = float(times[-1]) if count else None
+        columns: dict[str, np.ndarray[Any, Any]] = {}
+        for j, name in enumerate(self.numeric_names):
+            columns[name] = np.ascontiguousarray(numeric[:, j])
+        for j, name in enumerate(self.categorical_names):
+            columns[name] = categorical[:, j].copy()
         return WindowSnapshot(columns=columns, rows=int(keep.size), newest=newest)
 
     def clear(self) -> None:

@@ -10,8 +10,9 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 REQUEST = "request"
 RESPONSE = "response"
@@ -25,8 +26,7 @@ class RejectedEventError(Exception):
         self.reason, self.status = reason, status
 
 
-@dataclass(frozen=True)
-class InferenceEvent:
+class InferenceEvent(NamedTuple):
     kind: str  # request | response
     model: str
     namespace: str
@@ -47,7 +47,8 @@ def event_kind(event_type: str) -> str:
 def decode_event(headers: Mapping[str, str], body: bytes) -> InferenceEvent:
     """Decode one delivery; ``headers`` must have lower-case names."""
     if "ce-type" in headers or "ce-specversion" in headers:
-        attributes: Mapping[str, Any] = {k[3:]: v for k, v in headers.items() if k.startswith("ce-")}
+        event_type, model = headers.get("ce-type", ""), headers.get("ce-inferenceservicename")
+        namespace, event_id = headers.get("ce-namespace"), headers.get("ce-id")
         payload = _json(body)
     else:
         document = _json(body)
@@ -55,29 +56,29 @@ def decode_event(headers: Mapping[str, str], body: bytes) -> InferenceEvent:
             raise RejectedEventError(
                 "missing_attributes", "not a CloudEvent: no Ce-* headers and no structured-mode specversion"
             )
-        attributes = document
-        if "data_base64" in document:
-            try:
-                payload = _json(base64.b64decode(str(document["data_base64"]), validate=True))
-            except (binascii.Error, ValueError):
-                raise RejectedEventError("bad_json", "data_base64 is not base64") from None
-        else:
-            payload = document.get("data")
-            if isinstance(payload, str):
-                payload = _json(payload.encode())
-    kind = event_kind(str(attributes.get("type", "")))
-    model = attributes.get("inferenceservicename")
+        event_type, model = str(document.get("type", "")), document.get("inferenceservicename")
+        namespace, event_id = document.get("namespace"), document.get("id")
+        payload = _structured_data(document)
+    kind = event_kind(event_type)
     if not model or not isinstance(model, str):
         raise RejectedEventError("missing_attributes", "the event names no InferenceService (Ce-Inferenceservicename)")
-    namespace = attributes.get("namespace")
-    event_id = attributes.get("id")
     return InferenceEvent(
-        kind=kind,
-        model=model,
-        namespace=namespace if isinstance(namespace, str) and namespace else "default",
-        event_id=event_id if isinstance(event_id, str) else None,
-        payload=payload,
+        kind,
+        model,
+        namespace if isinstance(namespace, str) and namespace else "default",
+        event_id if isinstance(event_id, str) else None,
+        payload,
     )
+
+
+def _structured_data(document: dict[str, Any]) -> Any:
+    if "data_base64" in document:
+        try:
+            return _json(base64.b64decode(str(document["data_base64"]), validate=True))
+        except (binascii.Error, ValueError):
+            raise RejectedEventError("bad_json", "data_base64 is not base64") from None
+    payload = document.get("data")
+    return _json(payload.encode()) if isinstance(payload, str) else payload
 
 
 def _json(body: bytes) -> Any:
@@ -91,6 +92,10 @@ def _json(body: bytes) -> Any:
                 "the body is binary (KServe's binary tensor extension); send JSON tensors to be monitored",
             )
         raise RejectedEventError("bad_json", "the body is not JSON")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass  # orjson is strict; the standard parser also takes NaN/Infinity and huge integers, which clients send
     try:
         return json.loads(body)
     except UnicodeDecodeError:

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -26,6 +25,17 @@ from drift.config import ColumnConfig
 from drift.values import category_of
 
 _NAN = math.nan
+
+
+class Columns(tuple[ColumnConfig, ...]):
+    """A model's features or outputs, with what the parser asks of them on every event computed once."""
+
+    all_numeric: bool
+
+    def __new__(cls, columns: tuple[ColumnConfig, ...]) -> Columns:
+        self = super().__new__(cls, columns)
+        self.all_numeric = all(c.is_numeric for c in columns)
+        return self
 
 
 class PayloadError(ValueError):
@@ -36,15 +46,24 @@ class PayloadError(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class Rows:
-    """Parsed rows as one array per configured column: float64 for numeric, object (str | None) for categorical."""
+class Rows(NamedTuple):
+    """Parsed rows as two row-major blocks in config order: numeric columns ``[count, n_numeric]`` float64 (NaN =
+    missing) and categorical columns ``[count, n_categorical]`` object (None = missing) — the window's layout."""
 
-    columns: dict[str, np.ndarray[Any, Any]]
+    numeric: np.ndarray[Any, Any]
+    categorical: np.ndarray[Any, Any]
     count: int
 
+    def columns(self, columns: tuple[ColumnConfig, ...]) -> dict[str, np.ndarray[Any, Any]]:
+        """One array per column name (for tests and tools; the ingest path appends the blocks)."""
+        numeric = [c.name for c in columns if c.is_numeric]
+        categorical = [c.name for c in columns if not c.is_numeric]
+        out = {name: self.numeric[:, j] for j, name in enumerate(numeric)}
+        out.update({name: self.categorical[:, j] for j, name in enumerate(categorical)})
+        return out
 
-def parse_request(payload: Any, features: tuple[ColumnConfig, ...]) -> Rows:
+
+def parse_request(payload: Any, features: Columns) -> Rows:
     if isinstance(payload, dict):
         if "instances" in payload:
             return _v1_rows(payload["instances"], features, "instances")
@@ -56,7 +75,7 @@ def parse_request(payload: Any, features: tuple[ColumnConfig, ...]) -> Rows:
     raise PayloadError("unsupported_payload", 'a request body needs "instances" (v1) or "inputs" (v2)')
 
 
-def parse_response(payload: Any, outputs: tuple[ColumnConfig, ...]) -> Rows:
+def parse_response(payload: Any, outputs: Columns) -> Rows:
     if isinstance(payload, dict):
         if "predictions" in payload:
             return _v1_rows(payload["predictions"], outputs, "predictions")
@@ -69,7 +88,7 @@ def _is_tensor_list(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(t, dict) and "data" in t for t in value)
 
 
-def _v1_rows(rows: Any, columns: tuple[ColumnConfig, ...], key: str) -> Rows:
+def _v1_rows(rows: Any, columns: Columns, key: str) -> Rows:
     if not isinstance(rows, list):
         raise PayloadError("shape_mismatch", f'"{key}" must be a list of rows')
     width = len(columns)
@@ -77,6 +96,9 @@ def _v1_rows(rows: Any, columns: tuple[ColumnConfig, ...], key: str) -> Rows:
         return _columns_from_lists([[] for _ in columns], columns, 0)
     first = rows[0]
     if isinstance(first, list):
+        fast = _all_numeric_rows(rows, columns)
+        if fast is not None:
+            return fast
         if any(not isinstance(row, list) or len(row) != width for row in rows):
             lengths = sorted({len(r) if isinstance(r, list) else -1 for r in rows})
             raise PayloadError("shape_mismatch", f'rows of "{key}" must each have {width} values, got {lengths}')
@@ -93,7 +115,7 @@ def _v1_rows(rows: Any, columns: tuple[ColumnConfig, ...], key: str) -> Rows:
     raise PayloadError("shape_mismatch", f'"{key}" holds scalars but {width} columns are configured')
 
 
-def _v2_rows(tensors: list[dict[str, Any]], columns: tuple[ColumnConfig, ...], key: str) -> Rows:
+def _v2_rows(tensors: list[dict[str, Any]], columns: Columns, key: str) -> Rows:
     by_name = {t.get("name"): t for t in tensors}
     named = [c for c in columns if c.name in by_name]
     if named:
@@ -157,21 +179,47 @@ def _flatten(value: list[Any], out: list[Any], depth: int) -> None:
             out.append(item)
 
 
+def _all_numeric_rows(rows: list[Any], columns: Columns) -> Rows | None:
+    """The common case in one numpy call: list rows of plain numbers for an all-numeric model. None otherwise."""
+    if not columns.all_numeric:
+        return None
+    width = len(columns)
+    for row in rows:
+        # only floats and ints (not bools, strings or nulls) take the shortcut; map(type) runs in C
+        if type(row) is not list or len(row) != width or not _NUMBER_TYPES.issuperset(map(type, row)):
+            return None
+    try:
+        block = np.array(rows, dtype=np.float64)
+    except OverflowError:  # an integer beyond float range
+        return None
+    return Rows(block, _NO_CATEGORIES[: len(rows)], len(rows))
+
+
+_NUMBER_TYPES = frozenset((float, int))
+
+
+_NO_CATEGORIES: np.ndarray[Any, Any] = np.empty((1 << 20, 0), dtype=object)
+
+
 def _columns_from_lists(values: Sequence[list[Any]], columns: tuple[ColumnConfig, ...], count: int) -> Rows:
-    out: dict[str, np.ndarray[Any, Any]] = {}
-    for column, raw in zip(columns, values, strict=True):
-        if column.is_numeric:
-            out[column.name] = np.array([v if type(v) is float else _as_float(v) for v in raw], dtype=np.float64)
-        else:
-            out[column.name] = np.array([category_of(v) for v in raw], dtype=object)
-    return Rows(out, count)
+    numeric = [
+        [v if type(v) is float else _as_float(v) for v in raw]
+        for c, raw in zip(columns, values, strict=True)
+        if c.is_numeric
+    ]
+    numeric_block = np.array(numeric, dtype=np.float64).reshape(len(numeric), count).T
+    categorical = [raw for c, raw in zip(columns, values, strict=True) if not c.is_numeric]
+    categorical_block = np.empty((count, len(categorical)), dtype=object)
+    for j, raw in enumerate(categorical):
+        categorical_block[:, j] = [category_of(v) for v in raw]
+    return Rows(numeric_block, categorical_block, count)
 
 
 def _as_float(value: Any) -> float:
-    """A JSON number as float; anything else (strings, booleans, null, huge integers) is missing."""
-    if type(value) is int:
+    """A JSON number, or a string holding one, as float; anything else (booleans, null, huge integers) is missing."""
+    if type(value) is int or type(value) is str:
         try:
             return float(value)
-        except OverflowError:
+        except (OverflowError, ValueError):
             return _NAN
     return _NAN

@@ -31,6 +31,7 @@ def serve(config: MonitorConfig, listen: ListenAddress | None = None, log_level:
         http="httptools",
         lifespan="on",
         access_log=False,
+        proxy_headers=False,  # nothing here reads the client address; the middleware only costs time
         log_config=None,
         log_level=log_level,
         timeout_graceful_shutdown=10,

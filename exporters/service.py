@@ -28,7 +28,7 @@ from drift.storage import object_tag, read_bytes
 from drift.windows import SlidingWindow
 
 from .events import REQUEST, InferenceEvent, RejectedEventError, decode_event
-from .payloads import PayloadError, parse_request, parse_response
+from .payloads import Columns, PayloadError, parse_request, parse_response
 
 log = logging.getLogger("driftline.exporter")
 
@@ -102,6 +102,8 @@ class ModelMonitor:
         max_age = model.window.max_age.seconds
         self.features = SlidingWindow(model.features, model.window.size, max_age)
         self.outputs = SlidingWindow(model.outputs, model.window.size, max_age) if model.outputs else None
+        self.feature_columns = Columns(model.features)
+        self.output_columns = Columns(model.outputs)
         self.profile: ReferenceProfile | None = None
         self.profile_tag: str | None = None
         self.profile_error: str | None = None
@@ -120,11 +122,11 @@ class ModelMonitor:
     def append(self, event: InferenceEvent, now: float) -> None:
         """Parse the payload into the window it feeds; raises PayloadError (the window stays as it was)."""
         if event.kind == REQUEST:
-            rows = parse_request(event.payload, self.model.features)
-            self.features.append(rows.columns, rows.count, now)
+            rows = parse_request(event.payload, self.feature_columns)
+            self.features.append_block(rows.numeric, rows.categorical, rows.count, now)
         elif self.outputs is not None:
-            rows = parse_response(event.payload, self.model.outputs)
-            self.outputs.append(rows.columns, rows.count, now)
+            rows = parse_response(event.payload, self.output_columns)
+            self.outputs.append_block(rows.numeric, rows.categorical, rows.count, now)
 
 
 class ExporterService:

@@ -1,0 +1,152 @@
+"""Ingest throughput and memory of one exporter process, against a do-nothing endpoint on the same server stack.
+
+Posts KServe v1 request events (one row × 20 numeric features, binary-mode CloudEvent headers) over loopback with
+`wrk` (Debian package `wrk`), then:
+
+* sustained events/s of `driftline serve` and of benchmarks/null_app.py under the same uvicorn/httptools/uvloop
+  settings, measured in the same run, and their ratio;
+* the exporter's resident memory once its window is full and after 1,000,000 events (it must stay flat).
+
+    python benchmarks/bench_ingest.py [--seconds 20] [--events 1000000] [--connections 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import requests
+import yaml
+
+HERE = Path(__file__).resolve().parent
+FEATURES = [f"f{i:02d}" for i in range(20)]
+LUA = """
+wrk.method = "POST"
+wrk.body = '%s'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Ce-Specversion"] = "1.0"
+wrk.headers["Ce-Type"] = "org.kubeflow.serving.inference.request"
+wrk.headers["Ce-Inferenceservicename"] = "bench-model"
+wrk.headers["Ce-Namespace"] = "default"
+wrk.headers["Ce-Id"] = "0009174a-24a8-4603-b098-09c8799950e9"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    status = Path(f"/proc/{pid}/status").read_text()
+    current = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+    peak = int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+    return current, peak
+
+
+def wait_ready(url: str, path: str = "/healthz") -> None:
+    for _ in range(300):
+        try:
+            if requests.get(url + path, timeout=1).status_code in (200, 202, 405):
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+def wrk(url: str, script: Path, seconds: float, connections: int) -> tuple[float, int, int]:
+    """(requests/s, requests, non-2xx responses) from one wrk run."""
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", str(script), url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rate, total, int(bad.group(1)) if bad else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("bench_ingest needs wrk: apt-get install wrk")
+
+    work = Path(tempfile.mkdtemp(prefix="driftline-bench-"))
+    rng = np.random.default_rng(0)
+    pd.DataFrame({f: rng.normal(size=50_000) for f in FEATURES}).to_csv(work / "train.csv", index=False)
+    config = {
+        "version": 1,
+        "exporter": {"evaluate_every": "5s"},
+        "models": [
+            {
+                "name": "bench-model",
+                "reference": {"data": "train.csv", "profile": "profile.json"},
+                "features": [{"name": f, "type": "numeric"} for f in FEATURES],
+                "window": {"size": 5000, "max_age": "1h"},
+            }
+        ],
+    }
+    (work / "monitor.yaml").write_text(yaml.safe_dump(config))
+    driftline = str(Path(sys.executable).parent / "driftline")
+    subprocess.run([driftline, "profile", "--config", str(work / "monitor.yaml")], check=True, capture_output=True)
+    body = json.dumps({"instances": [rng.normal(size=20).round(6).tolist()]})
+    script = work / "post.lua"
+    script.write_text(LUA % body)
+
+    results = {}
+    for name, command in (
+        ("do-nothing ASGI app", [sys.executable, "-m", "uvicorn", "null_app:app", "--app-dir", str(HERE),
+                                 "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--no-proxy-headers",
+                                 "--log-level", "warning"]),
+        ("driftline serve", [driftline, "serve", "--config", str(work / "monitor.yaml"), "--log-level", "warning"]),
+    ):  # fmt: skip
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        flag = ["--port", str(port)] if "uvicorn" in command else ["--listen", f"127.0.0.1:{port}"]
+        server = subprocess.Popen([*command, *flag], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_ready(url, "/healthz" if "serve" in command else "/")
+            wrk(url, script, 2, args.connections)  # warm-up, fills the window
+            rate, total, bad = wrk(url, script, args.seconds, args.connections)
+            results[name] = rate
+            print(f"{name}: {rate:,.0f} events/s ({total:,} events, {bad} non-2xx)", flush=True)
+            if "serve" in command:
+                full = rss_mb(server.pid)
+                sent = total + int(rate * 2)
+                while sent < args.events:
+                    _, more, _ = wrk(url, script, min(60.0, (args.events - sent) / max(rate, 1) + 1), args.connections)
+                    sent += more
+                after = rss_mb(server.pid)
+                samples = requests.get(url + "/metrics", timeout=5).text
+                accepted = sum(
+                    float(line.rsplit(" ", 1)[1]) for line in samples.splitlines()
+                    if line.startswith("driftline_events_total{") and 'outcome="accepted"' in line
+                )  # fmt: skip
+                print(f"RSS with the window full: {full[0]:.1f} MB; after {sent:,} events: {after[0]:.1f} MB "
+                      f"(peak {after[1]:.1f} MB); growth {after[0] - full[0]:+.1f} MB; "
+                      f"accepted counter {accepted:,.0f}")  # fmt: skip
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    ratio = results["driftline serve"] / results["do-nothing ASGI app"]
+    print(f"driftline serve sustains {ratio:.0%} of the do-nothing endpoint's rate on the same stack")
+
+
+if __name__ == "__main__":
+    main()
