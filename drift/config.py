@@ -76,6 +76,16 @@ class SamplingConfig:
 
 
 @dataclass(frozen=True)
+class LogSourceConfig:
+    """Pull mode: payloads the KServe logger archived in S3 (``logger.url: s3://…``), read instead of pushed."""
+
+    s3_logs: str
+    poll: Duration = Duration(60.0)
+    max_objects_per_poll: int = 1000
+    watermark: str | None = None
+
+
+@dataclass(frozen=True)
 class DriftSettings:
     bins: int = 10
     psi_threshold: float = 0.1
@@ -95,6 +105,7 @@ class ModelConfig:
     window: WindowConfig = field(default_factory=WindowConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     drift: DriftSettings = field(default_factory=DriftSettings)
+    source: LogSourceConfig | None = None
 
     @property
     def columns(self) -> tuple[ColumnConfig, ...]:
@@ -268,6 +279,7 @@ def _model(sec: Section, base_dir: Path) -> ModelConfig:
     sampling = SamplingConfig(rate=sampling_sec.get("rate", v.number(0, 1, low_open=True), SamplingConfig.rate))
     sampling_sec.finish()
     drift = _drift(sec.section("drift"))
+    source = _source(sec.section("source"), base_dir) if sec.has("source") else None
     sec.finish()
     return ModelConfig(
         name=name,
@@ -278,7 +290,27 @@ def _model(sec: Section, base_dir: Path) -> ModelConfig:
         window=window,
         sampling=sampling,
         drift=drift,
+        source=source,
     )
+
+
+def _source(sec: Section, base_dir: Path) -> LogSourceConfig:
+    def s3_prefix(value: object) -> str:
+        text = v.string(value)
+        if not text.startswith("s3://") or not text[5:].split("/", 1)[0]:
+            raise v.InvalidValueError(f"{text!r} is not s3://BUCKET/PREFIX (the logger's logger.url)")
+        return text.rstrip("/")
+
+    config = LogSourceConfig(
+        s3_logs=sec.get("s3_logs", s3_prefix),
+        poll=sec.get("poll", v.duration, LogSourceConfig.poll),
+        max_objects_per_poll=sec.get(
+            "max_objects_per_poll", v.integer(minimum=1, maximum=100_000), LogSourceConfig.max_objects_per_poll
+        ),
+        watermark=sec.get("watermark", _uri(base_dir), None),
+    )
+    sec.finish()
+    return config
 
 
 def _reference(sec: Section, base_dir: Path) -> ReferenceConfig:

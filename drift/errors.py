@@ -26,7 +26,14 @@ class ConfigError(DriftlineError):
 
 
 class StorageError(DriftlineError):
-    """A file or S3 object could not be read or written (missing, denied, unreachable)."""
+    """A file or S3 object could not be read or written (missing, denied, unreachable).
+
+    ``missing`` is True when the object or file does not exist (as opposed to being unreachable or denied).
+    """
+
+    def __init__(self, message: str, missing: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 class DataError(DriftlineError):

@@ -65,7 +65,7 @@ def describe_error(exc: BaseException, uri: str, action: str) -> StorageError:
         code = str(error.get("Code", ""))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code in ("NoSuchKey", "404", "NotFound"):
-            return StorageError(f"{uri}: no such object; check the bucket and key")
+            return StorageError(f"{uri}: no such object; check the bucket and key", missing=True)
         if code == "NoSuchBucket":
             return StorageError(f"{uri}: bucket does not exist; check the bucket name and s3.endpoint_url")
         if code in ("AccessDenied", "403", "Forbidden", "AllAccessDisabled") or status == 403:
@@ -78,7 +78,7 @@ def describe_error(exc: BaseException, uri: str, action: str) -> StorageError:
     if isinstance(exc, BotoCoreError):
         return StorageError(f"{uri}: cannot {action}: {exc}")
     if isinstance(exc, FileNotFoundError):
-        return StorageError(f"{uri}: no such file")
+        return StorageError(f"{uri}: no such file", missing=True)
     if isinstance(exc, PermissionError):
         return StorageError(f"{uri}: permission denied; cannot {action}")
     if isinstance(exc, IsADirectoryError):

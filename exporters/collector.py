@@ -123,4 +123,13 @@ class DriftCollector(Collector):
         for key, (buckets, total_seconds, count) in sorted(self.service.durations.read().items()):
             points = [(repr(bound), float(n)) for bound, n in zip(DURATION_BUCKETS, buckets, strict=True)]
             durations.add_metric([key[0], key[1]], [*points, ("+Inf", float(count))], total_seconds)
-        yield from (total, rejects, durations)
+        objects = CounterMetricFamily(
+            "driftline_log_objects",
+            "Archived payload objects read from S3 in pull mode, by outcome.",
+            labels=[*MODEL, "outcome"],
+        )
+        for puller in self.service.pullers:
+            model = [puller.model.name, puller.model.namespace]
+            objects.add_metric([*model, "processed"], float(puller.processed - puller.corrupt))
+            objects.add_metric([*model, "corrupt"], float(puller.corrupt))
+        yield from (total, rejects, durations, objects)

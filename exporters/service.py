@@ -29,6 +29,7 @@ from drift.windows import SlidingWindow
 
 from .events import REQUEST, InferenceEvent, RejectedEventError, decode_event
 from .payloads import Columns, PayloadError, parse_request, parse_response
+from .s3logs import LogPuller
 
 log = logging.getLogger("driftline.exporter")
 
@@ -136,6 +137,10 @@ class ExporterService:
         self.monitors: dict[ModelKey, ModelMonitor] = {}
         for model in config.models:
             self.monitors[(model.name, model.namespace)] = ModelMonitor(model)
+        now = clock()
+        self.pullers = [
+            LogPuller(model, model.source, config.s3, now) for model in config.models if model.source is not None
+        ]
         self.counters = EventCounters()
         self.durations = DurationHistogram()
         self.snapshot = EvaluationSnapshot(
@@ -254,7 +259,10 @@ class ExporterService:
     def start(self) -> None:
         self._stop.clear()
         self.evaluate_all()
-        for target, name in ((self._evaluate_loop, "evaluator"), (self._reference_loop, "references")):
+        loops = [(self._evaluate_loop, "evaluator"), (self._reference_loop, "references")]
+        if self.pullers:
+            loops.append((self._pull_loop, "s3-logs"))
+        for target, name in loops:
             thread = threading.Thread(target=target, name=f"driftline-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -272,6 +280,30 @@ class ExporterService:
                 self.evaluate_all()
             except Exception:
                 log.exception("evaluation round failed")
+
+    def pull_logs(self) -> None:
+        """One poll of every model's archived payloads that is due."""
+        now = time.monotonic()
+        for puller in self.pullers:
+            if now < puller.next_poll:
+                continue
+            puller.next_poll = now + puller.source.poll.seconds
+            try:
+                for event in puller.poll():
+                    self.ingest_event(event)
+            except DriftlineError as exc:
+                log.warning(
+                    "cannot read archived payloads; retrying", extra={"model": puller.model.name, "error": str(exc)}
+                )
+
+    def _pull_loop(self) -> None:
+        while True:
+            try:
+                self.pull_logs()
+            except Exception:
+                log.exception("pulling archived payloads failed")
+            if self._stop.wait(0.2):
+                return
 
     def _reference_loop(self) -> None:
         while True:

@@ -1,0 +1,108 @@
+"""Pull mode: the exporter reads the payloads KServe's logger archived in S3 (a moto server), in the logger's key
+layout and record formats, skips what it cannot decode, and resumes from its persisted watermark."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from tests.integration.test_exporter import IRIS, IRIS_MODEL, iris_config, wait_for
+from tests.support import REPO, ExporterProcess, labels, scrape
+
+FIXTURES = REPO.parent / "shared" / "fixtures" / "kserve"
+PREFIX = "logs/default/sklearn-iris/predictor/v1"
+
+
+def record(payload: dict[str, Any], req_type: str, record_id: str) -> dict[str, Any]:
+    return {
+        "bytes": base64.b64encode(json.dumps(payload).encode()).decode(),
+        "contentType": "application/json",
+        "reqType": req_type,
+        "id": record_id,
+        "inferenceService": "sklearn-iris",
+        "namespace": "default",
+        "component": "predictor",
+        "endpoint": "",
+        "metadata": "{}",
+        "annotations": "{}",
+    }
+
+
+def pull_config(tmp_path: Path, endpoint: str) -> Path:
+    path = iris_config(tmp_path)
+    content = yaml.safe_load(path.read_text())
+    content["s3"] = {"endpoint_url": endpoint, "region": "us-east-1"}
+    content["models"][0]["source"] = {
+        "s3_logs": "s3://kserve-logs/logs",
+        "poll": "200ms",
+        "max_objects_per_poll": 3,
+        "watermark": "s3://kserve-logs/driftline/watermark-iris.json",
+    }
+    path.write_text(yaml.safe_dump(content))
+    return path
+
+
+def rows(url: str) -> tuple[float, float]:
+    metrics = scrape(url)
+    return (
+        metrics["driftline_window_samples"][labels(**IRIS_MODEL)],
+        metrics["driftline_output_window_samples"][labels(**IRIS_MODEL)],
+    )
+
+
+def test_archived_payloads_feed_the_windows(tmp_path: Path, s3: Any, s3_endpoint: str) -> None:
+    s3.create_bucket(Bucket="kserve-logs")
+    config = pull_config(tmp_path, s3_endpoint)
+    with ExporterProcess(config, tmp_path / "exporter.log") as exporter:
+        exporter.wait_until("/readyz")
+        # objects written after the exporter started, in every format the logger writes
+        single = json.loads((FIXTURES / "s3-record-single.json").read_text())
+        s3.put_object(Bucket="kserve-logs", Key=f"{PREFIX}/s-{single['id']}-request.json", Body=json.dumps(single))
+        batch = json.loads((FIXTURES / "s3-records-batch.json").read_text())
+        s3.put_object(Bucket="kserve-logs", Key=f"{PREFIX}/{batch[0]['id']}-request.json", Body=json.dumps(batch))
+        csv_records = [record({"instances": [[5.0, 3.1, 1.5, 0.2], [6.1, 2.9, 4.7, 1.4]]}, "request", "c1"),
+                       record({"predictions": [0, 1]}, "org.kubeflow.serving.inference.response", "c1")]  # fmt: skip
+        s3.put_object(Bucket="kserve-logs", Key=f"{PREFIX}/c1-request.csv",
+                      Body=pd.DataFrame(csv_records).to_csv(index=False).encode())  # fmt: skip
+        buffer = io.BytesIO()
+        pd.DataFrame([record({"instances": [[6.3, 3.3, 6.0, 2.5]]}, "request", "p1")]).to_parquet(buffer)
+        s3.put_object(Bucket="kserve-logs", Key=f"{PREFIX}/p1-request.parquet", Body=buffer.getvalue())
+        s3.put_object(Bucket="kserve-logs", Key=f"{PREFIX}/bad-request.json", Body=b"{not json")
+        s3.put_object(
+            Bucket="kserve-logs", Key=f"{PREFIX}/bad2-request.json", Body=b'[{"bytes": "%%%", "reqType": "x"}]'
+        )
+        # independent count: single 1 row; batch 2 request rows + 1 response row; CSV 2 + 2; Parquet 1
+        wait_for(lambda: rows(exporter.url) == (6.0, 3.0), timeout=30)
+        metrics = wait_for(
+            lambda: (
+                (m := scrape(exporter.url))
+                and m.get("driftline_log_objects_total", {}).get(labels(**IRIS_MODEL, outcome="corrupt")) == 2
+                and m
+            )
+        )
+        assert metrics["driftline_log_objects_total"][labels(**IRIS_MODEL, outcome="processed")] == 4
+        assert metrics["driftline_events_total"][labels(**IRIS_MODEL, type="request", outcome="accepted")] == 5
+        for feature in IRIS:
+            assert labels(**IRIS_MODEL, feature=feature) in metrics["driftline_feature_psi"]
+        watermark = json.loads(s3.get_object(Bucket="kserve-logs", Key="driftline/watermark-iris.json")["Body"].read())
+        assert watermark["modified"] > 0
+    assert "skipping an archived object that cannot be decoded" in (tmp_path / "exporter.log").read_text()
+
+    # A restart resumes after the persisted watermark: nothing is read twice, new objects are read.
+    with ExporterProcess(config, tmp_path / "exporter2.log") as exporter:
+        exporter.wait_until("/readyz")
+        s3.put_object(
+            Bucket="kserve-logs",
+            Key=f"{PREFIX}/n1-request.json",
+            Body=json.dumps(record({"instances": [[5.5, 2.5, 4.0, 1.3]]}, "request", "n1")),
+        )
+        wait_for(lambda: rows(exporter.url)[0] == 1.0, timeout=30)
+        metrics = scrape(exporter.url)
+        assert metrics["driftline_log_objects_total"][labels(**IRIS_MODEL, outcome="processed")] == 1
+        assert metrics["driftline_log_objects_total"][labels(**IRIS_MODEL, outcome="corrupt")] == 0
