@@ -138,7 +138,8 @@ def main() -> None:
                     float(line.rsplit(" ", 1)[1]) for line in samples.splitlines()
                     if line.startswith("driftline_events_total{") and 'outcome="accepted"' in line
                 )  # fmt: skip
-                print(f"RSS with the window full: {full[0]:.1f} MB; after {accepted:,.0f} accepted events: {after[0]:.1f} MB "
+                print(f"RSS with the window full: {full[0]:.1f} MB; "
+                      f"after {accepted:,.0f} accepted events: {after[0]:.1f} MB "
                       f"(peak {after[1]:.1f} MB); growth {after[0] - full[0]:+.1f} MB")  # fmt: skip
         finally:
             server.terminate()
