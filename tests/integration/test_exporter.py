@@ -209,3 +209,15 @@ def test_exported_numbers_equal_the_formulas(tmp_path: Path) -> None:
             keep = (rc + cc) > 0
             chi2 = scipy.stats.chi2_contingency(np.vstack([rc, cc])[:, keep])
             assert metrics["driftline_feature_chi2_pvalue"][key] == pytest.approx(chi2.pvalue, abs=1e-9)
+
+
+def test_sigterm_shuts_down_gracefully(tmp_path: Path) -> None:
+    exporter = ExporterProcess(iris_config(tmp_path), tmp_path / "exporter.log")
+    try:
+        exporter.wait_until("/readyz")
+    finally:
+        code = exporter.stop()  # SIGTERM
+    log = [json.loads(line) for line in (tmp_path / "exporter.log").read_text().splitlines()]
+    assert code == 0
+    assert any(entry["msg"] == "exporter stopped" for entry in log)
+    assert all({"ts", "level", "logger", "msg"} <= entry.keys() for entry in log)  # structured JSON logs
