@@ -41,6 +41,8 @@ test: lint typecheck pytest
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_stats.py
+	@command -v wrk >/dev/null || $(SUDO) apt-get install -y -qq wrk >/dev/null
+	$(BIN)/python benchmarks/bench_ingest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
