@@ -25,6 +25,13 @@ from .service import ExporterService
 
 log = logging.getLogger("driftline.exporter")
 JSON = [(b"content-type", b"application/json")]
+_HEADER_NAMES = {
+    name.encode(): name
+    for name in (
+        "content-length", "content-type", "ce-type", "ce-specversion", "ce-id", "ce-inferenceservicename",
+        "ce-namespace",
+    )
+}  # fmt: skip
 # The answers almost every event gets, encoded once.
 _COMMON_ANSWERS = {
     (202, "accepted"): b'{"status": "accepted"}',
@@ -70,11 +77,13 @@ class ExporterApp:
 
     async def _ingest(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         # ASGI servers lower-case header names; only the CloudEvent attributes and the length matter here.
-        headers = {
-            k.decode("latin-1"): v.decode("latin-1")
-            for k, v in scope["headers"]
-            if k[:3] == b"ce-" or k == b"content-length" or k == b"content-type"
-        }
+        headers = {}
+        for key, value in scope["headers"]:
+            name = _HEADER_NAMES.get(key)
+            if name is None and key[:3] == b"ce-":
+                name = key.decode("latin-1")
+            if name is not None:
+                headers[name] = value.decode("latin-1")
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
             await self._too_large(send)

@@ -19,7 +19,7 @@ import yaml
 
 from tests.support import REPO, ExporterProcess, churn_frame, config_dict, labels, run_cli, scrape
 
-FIXTURES = REPO.parent / "shared" / "fixtures" / "kserve"
+FIXTURES = REPO / "tests" / "fixtures" / "kserve"  # copied from shared/fixtures/kserve
 IRIS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 IRIS_MODEL = {"model": "sklearn-iris", "model_namespace": "default"}
 

@@ -15,7 +15,7 @@ import yaml
 from tests.integration.test_exporter import IRIS, IRIS_MODEL, iris_config, wait_for
 from tests.support import REPO, ExporterProcess, labels, scrape
 
-FIXTURES = REPO.parent / "shared" / "fixtures" / "kserve"
+FIXTURES = REPO / "tests" / "fixtures" / "kserve"  # copied from shared/fixtures/kserve
 PREFIX = "logs/default/sklearn-iris/predictor/v1"
 
 
