@@ -259,11 +259,16 @@ class ExporterService:
     def start(self) -> None:
         self._stop.clear()
         self.evaluate_all()
-        loops = [(self._evaluate_loop, "evaluator"), (self._reference_loop, "references")]
+        loops = [
+            ("evaluator", self.evaluate_all, self.config.exporter.evaluate_every.seconds, True),
+            ("references", self.refresh_references, 0.5, False),
+        ]
         if self.pullers:
-            loops.append((self._pull_loop, "s3-logs"))
-        for target, name in loops:
-            thread = threading.Thread(target=target, name=f"driftline-{name}", daemon=True)
+            loops.append(("s3-logs", self.pull_logs, 0.2, False))
+        for name, step, interval, wait_first in loops:
+            thread = threading.Thread(
+                target=self._run_every, args=(name, step, interval, wait_first), name=f"driftline-{name}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
 
@@ -273,13 +278,17 @@ class ExporterService:
             thread.join(timeout=10)
         self._threads.clear()
 
-    def _evaluate_loop(self) -> None:
-        every = self.config.exporter.evaluate_every.seconds
-        while not self._stop.wait(every):
+    def _run_every(self, name: str, step: Callable[[], object], interval: float, wait_first: bool) -> None:
+        """Run ``step`` every ``interval`` seconds until stopped; an exception is logged, never fatal."""
+        if wait_first and self._stop.wait(interval):
+            return
+        while True:
             try:
-                self.evaluate_all()
+                step()
             except Exception:
-                log.exception("evaluation round failed")
+                log.exception("background task failed", extra={"task": name})
+            if self._stop.wait(interval):
+                return
 
     def pull_logs(self) -> None:
         """One poll of every model's archived payloads that is due."""
@@ -295,21 +304,3 @@ class ExporterService:
                 log.warning(
                     "cannot read archived payloads; retrying", extra={"model": puller.model.name, "error": str(exc)}
                 )
-
-    def _pull_loop(self) -> None:
-        while True:
-            try:
-                self.pull_logs()
-            except Exception:
-                log.exception("pulling archived payloads failed")
-            if self._stop.wait(0.2):
-                return
-
-    def _reference_loop(self) -> None:
-        while True:
-            try:
-                self.refresh_references()
-            except Exception:
-                log.exception("reference refresh failed")
-            if self._stop.wait(0.5):
-                return
