@@ -24,7 +24,6 @@ class WindowSnapshot:
 
     columns: Mapping[str, np.ndarray[Any, Any]]
     rows: int
-    newest: float | None
 
 
 class SlidingWindow:
@@ -103,14 +102,9 @@ class SlidingWindow:
             keep = order[times >= now - self.max_age]
             numeric = self._numeric[keep]
             categorical = self._categorical[keep]
-            newest = float(times[-1]) if count else None
         columns: dict[str, np.ndarray[Any, Any]] = {}
         for j, name in enumerate(self.numeric_names):
             columns[name] = np.ascontiguousarray(numeric[:, j])
         for j, name in enumerate(self.categorical_names):
             columns[name] = categorical[:, j].copy()
-        return WindowSnapshot(columns=columns, rows=int(keep.size), newest=newest)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._next = self._count = 0
+        return WindowSnapshot(columns=columns, rows=int(keep.size))
