@@ -31,7 +31,6 @@ from .values import ObjectArray, arrow_categories, category_values, numeric_valu
 
 FORMAT = "driftline.profile"
 FORMAT_VERSION = 1
-OTHER = "__other__"
 
 
 def _frozen(array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -106,7 +105,10 @@ class NumericProfile:
 
 @dataclass(frozen=True)
 class CategoricalProfile:
-    """A categorical column: the most frequent categories, then one ``__other__`` bin for rarer and unseen ones."""
+    """A categorical column: the most frequent categories, then one ``__other__`` bin for rarer and unseen ones.
+
+    ``counts`` has one entry per category and a last one for ``__other__``, which ``categories`` does not list.
+    """
 
     name: str
     count: int
@@ -465,7 +467,6 @@ def profile_from_source(
 
 
 __all__ = [
-    "OTHER",
     "CategoricalProfile",
     "ColumnProfile",
     "NumericProfile",

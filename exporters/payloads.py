@@ -192,13 +192,10 @@ def _all_numeric_rows(rows: list[Any], columns: Columns) -> Rows | None:
         block = np.array(rows, dtype=np.float64)
     except OverflowError:  # an integer beyond float range
         return None
-    return Rows(block, _NO_CATEGORIES[: len(rows)], len(rows))
+    return Rows(block, np.empty((len(rows), 0), dtype=object), len(rows))
 
 
 _NUMBER_TYPES = frozenset((float, int))
-
-
-_NO_CATEGORIES: np.ndarray[Any, Any] = np.empty((1 << 20, 0), dtype=object)
 
 
 def _columns_from_lists(values: Sequence[list[Any]], columns: tuple[ColumnConfig, ...], count: int) -> Rows:

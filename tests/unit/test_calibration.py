@@ -6,12 +6,14 @@ users compare driftline with.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import drift
-from tests.support import write_config_dict
+from tests.support import model_config
 
 WINDOWS = 500
 
@@ -30,18 +32,15 @@ def draw(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def setup() -> tuple[drift.ModelConfig, drift.ReferenceProfile, np.random.Generator]:
-    content = write_config_dict()
-    model = content.models[0]
-    model = drift.ModelConfig(
-        name=model.name,
-        namespace=model.namespace,
-        reference=model.reference,
+    model = replace(
+        model_config(),
         features=(
             drift.ColumnConfig("tenure", "numeric"),
             drift.ColumnConfig("monthly_charges", "numeric"),
             drift.ColumnConfig("support_calls", "numeric"),
             drift.ColumnConfig("contract", "categorical"),
         ),
+        outputs=(),
     )
     rng = np.random.default_rng(2026)
     reference = pd.DataFrame(draw(rng, 20_000))
@@ -91,13 +90,7 @@ def test_one_outlier_cannot_hide_a_real_shift() -> None:
     from evidently.legacy.core import ColumnType
 
     rng = np.random.default_rng(5)
-    model = write_config_dict().models[0]
-    model = drift.ModelConfig(
-        name=model.name,
-        namespace=model.namespace,
-        reference=model.reference,
-        features=(drift.ColumnConfig("x", "numeric"),),
-    )
+    model = replace(model_config(), features=(drift.ColumnConfig("x", "numeric"),), outputs=())
     reference = pd.DataFrame({"x": rng.normal(0.0, 1.0, 50_000)})
     shifted = pd.DataFrame({"x": rng.normal(0.5, 1.0, 5_000)})
     with_outlier = pd.concat([shifted, pd.DataFrame({"x": [1e6]})], ignore_index=True)

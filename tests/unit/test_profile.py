@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -156,12 +157,9 @@ def test_missing_profile_file_is_a_storage_error(tmp_path: Path) -> None:
 
 def test_profile_must_fit_the_model(reference: pd.DataFrame) -> None:
     profile = drift.build_profile(reference, model_config())
-    content = write_config_dict()
-    model = content.models[0]
-    renamed = drift.ModelConfig(
-        name=model.name,
-        namespace=model.namespace,
-        reference=model.reference,
+    model = model_config()
+    renamed = replace(
+        model,
         features=(*model.features, drift.ColumnConfig("age", "numeric")),
         outputs=(drift.ColumnConfig("churn_probability", "categorical"),),
     )
