@@ -1,1 +1,20 @@
-"""Grafana dashboards generated from the monitor config with grafanalib (see the generation issue)."""
+"""Grafana dashboards built with grafanalib from the monitor config: model drift, serving health, the exporter.
+
+``build_dashboards(config)`` returns ``{file name: dashboard JSON}``; nothing here writes files.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drift.config import MonitorConfig
+
+
+def build_dashboards(config: MonitorConfig) -> dict[str, dict[str, Any]]:
+    from . import exporter, model_drift, serving
+
+    return {
+        "driftline-model-drift.json": model_drift.build(),
+        "driftline-serving.json": serving.build(config),
+        "driftline-exporter.json": exporter.build(config),
+    }

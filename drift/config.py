@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from . import configvalues as v
+from .alertconfig import AlertingConfig, parse_alerting
 from .configvalues import Duration, ListenAddress, SecretRef, Section
 from .errors import ConfigError
 
@@ -114,25 +115,6 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
-class SlackConfig:
-    channel: str
-    api_url_file: str
-
-
-@dataclass(frozen=True)
-class RetrainWebhookConfig:
-    url: str
-    credentials_file: str
-
-
-@dataclass(frozen=True)
-class AlertingConfig:
-    runbook_url: str = "https://github.com/driftline/driftline/blob/main/docs/runbooks.md#{alertname}"
-    slack: SlackConfig | None = None
-    retrain_webhook: RetrainWebhookConfig | None = None
-
-
-@dataclass(frozen=True)
 class GitHubConfig:
     repository: str
     token: SecretRef
@@ -224,7 +206,7 @@ def parse_config(data: Any, base_dir: str | os.PathLike[str] = ".", source: str 
     if not root.has("models") or not models:
         root.problem("models", "must list at least one model")
     _check_unique_models(models, problems)
-    alerting = _alerting(root.section("alerting")) if root.has("alerting") else None
+    alerting = parse_alerting(root.section("alerting")) if root.has("alerting") else None
     webhook = _webhook(root.section("webhook"), Path(base_dir)) if root.has("webhook") else None
     root.finish()
     if problems:
@@ -354,25 +336,6 @@ def _drift(sec: Section) -> DriftSettings:
         correction=sec.get("correction", v.choice(*CORRECTIONS), d.correction),
         drift_share=sec.get("drift_share", v.number(0, 1, low_open=True), d.drift_share),
         max_categories=sec.get("max_categories", v.integer(minimum=1, maximum=10_000), d.max_categories),
-    )
-    sec.finish()
-    return config
-
-
-def _alerting(sec: Section) -> AlertingConfig:
-    slack = retrain = None
-    if sec.has("slack"):
-        s = sec.section("slack")
-        slack = SlackConfig(channel=s.get("channel", v.string), api_url_file=s.get("api_url_file", v.string))
-        s.finish({"api_url": "secrets never go in the config: put the URL in a file and set api_url_file"})
-    if sec.has("retrain_webhook"):
-        r = sec.section("retrain_webhook")
-        retrain = RetrainWebhookConfig(
-            url=r.get("url", v.http_url), credentials_file=r.get("credentials_file", v.string)
-        )
-        r.finish({"credentials": "secrets never go in the config: put the token in a file and set credentials_file"})
-    config = AlertingConfig(
-        runbook_url=sec.get("runbook_url", v.http_url, AlertingConfig.runbook_url), slack=slack, retrain_webhook=retrain
     )
     sec.finish()
     return config

@@ -47,6 +47,27 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .generate import generate, write_files
+
+    config = drift.load_config(args.config)
+    files = generate(config)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise DriftlineError(f"{out}: exists and is not a folder; pass --out with a folder to write into")
+    try:
+        write_files(files, out)
+    except OSError as exc:
+        where = exc.filename or out
+        raise DriftlineError(f"{where}: cannot write: {exc.strerror or exc}; check --out and its permissions") from None
+    print(f"wrote {len(files)} files to {out}:")
+    for name in files:
+        print(f"  {out / name}")
+    return 0
+
+
 def _listen(text: str) -> drift.ListenAddress:
     try:
         return drift.ListenAddress.parse(text)
@@ -78,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--listen", type=_listen, metavar="HOST:PORT", help="overrides exporter.listen")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(handler=_cmd_serve)
+
+    generate = commands.add_parser(
+        "generate",
+        help="write Grafana dashboards, Prometheus rules with promtool tests, the Alertmanager config and "
+        "Kubernetes objects for the monitor config",
+    )
+    generate.add_argument("--config", required=True, metavar="CFG", help="monitor config YAML")
+    generate.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if missing)")
+    generate.set_defaults(handler=_cmd_generate)
     return parser
 
 

@@ -7,6 +7,7 @@ A scrape never computes a statistic and never sees a half-written result: it rea
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -62,17 +63,38 @@ class DriftCollector(Collector):
         loaded = GaugeMetricFamily(
             "driftline_reference_loaded", "1 when the model's reference profile is loaded.", labels=MODEL
         )
+        created = GaugeMetricFamily(
+            "driftline_reference_created_timestamp_seconds",
+            "Unix time the loaded reference profile was built.",
+            labels=MODEL,
+        )
         last = GaugeMetricFamily(
             "driftline_last_evaluation_timestamp_seconds", "Unix time of the model's last evaluation.", labels=MODEL
         )
+        settings = {
+            name: GaugeMetricFamily(f"driftline_{name}", text, labels=MODEL)
+            for name, text in (
+                ("psi_threshold", "The model's drift.psi_threshold: a feature drifts only with a PSI at least this."),
+                ("significance_level", "The model's drift.alpha: corrected p-values below it are significant."),
+                ("drift_share_threshold", "The model's drift.drift_share: the dataset drifts at this share."),
+                ("window_max_samples", "The model's window.size: the most rows a window holds."),
+            )
+        }
         for key, monitor in self.service.monitors.items():
             labels = [key[0], key[1]]
+            config = monitor.model
+            settings["psi_threshold"].add_metric(labels, config.drift.psi_threshold)
+            settings["significance_level"].add_metric(labels, config.drift.alpha)
+            settings["drift_share_threshold"].add_metric(labels, config.drift.drift_share)
+            settings["window_max_samples"].add_metric(labels, float(config.window.size))
             evaluation = snapshot.models.get(key)
             profile = monitor.profile
             loaded.add_metric(labels, 1.0 if profile is not None else 0.0)
             if profile is not None:
                 reference_rows.add_metric(labels, float(profile.rows))
                 reference_info.add_metric([*labels, profile.version, monitor.model.reference.profile], 1.0)
+                if (built := _timestamp(profile.created_at)) is not None:
+                    created.add_metric(labels, built)
             if evaluation is None:
                 continue
             window.add_metric(labels, float(evaluation.window_samples))
@@ -104,7 +126,8 @@ class DriftCollector(Collector):
                 dataset.add_metric(labels, float(result.drifted))
         yield from feature.values()
         yield from prediction.values()
-        yield from (share, dataset, window, output_window, reference_rows, reference_info, loaded, last)
+        yield from (share, dataset, window, output_window, reference_rows, reference_info, loaded, created, last)
+        yield from settings.values()
         yield from self._counters()
 
     def _counters(self) -> Iterator[Metric]:
@@ -133,3 +156,11 @@ class DriftCollector(Collector):
             objects.add_metric([*model, "processed"], float(puller.processed - puller.corrupt))
             objects.add_metric([*model, "corrupt"], float(puller.corrupt))
         yield from (total, rejects, durations, objects)
+
+
+def _timestamp(text: str) -> float | None:
+    """``created_at`` of a profile (ISO 8601, UTC) as Unix time; None for a profile written without one."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

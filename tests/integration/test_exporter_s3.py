@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,8 @@ def test_profile_from_s3_is_swapped_when_it_changes(tmp_path: Path, s3: Any, s3_
     with ExporterProcess(config, tmp_path / "exporter.log") as exporter:
         exporter.wait_until("/readyz")
         assert version_of(exporter.url) == first
+        built = scrape(exporter.url)["driftline_reference_created_timestamp_seconds"][labels(**MODEL)]
+        assert 0 <= time.time() - built < 600  # the profile was built moments ago (created_at has 1 s resolution)
         rows = churn_frame(50, seed=9)[FEATURES].to_dict(orient="records")
         assert requests.post(exporter.url, json={"instances": rows}, headers=HEADERS, timeout=5).status_code == 202
         wait_for(lambda: scrape(exporter.url)["driftline_window_samples"][labels(**MODEL)] == 50)

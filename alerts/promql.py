@@ -1,0 +1,105 @@
+"""Names and expressions shared by the rules and the dashboards, so a recording rule and its readers never disagree.
+
+Recording rules follow Prometheus' ``level:metric:operations`` naming. Serving metrics come from the
+InferenceService (Knative queue-proxy or KServe's model server); they are relabelled to driftline's ``model`` and
+``model_namespace`` once, here, so dashboards and alerts select them exactly like driftline's own metrics.
+"""
+
+from __future__ import annotations
+
+from drift.alertconfig import ServingMetrics
+from drift.config import MonitorConfig
+
+MODEL_LABELS = "model, model_namespace"
+
+# driftline's own metrics (design.md)
+FEATURE_PSI = "driftline_feature_psi"
+FEATURE_PSI_PVALUE = "driftline_feature_psi_pvalue"
+FEATURE_KS_PVALUE = "driftline_feature_ks_pvalue"
+FEATURE_KS_STATISTIC = "driftline_feature_ks_statistic"
+FEATURE_CHI2_PVALUE = "driftline_feature_chi2_pvalue"
+FEATURE_JS = "driftline_feature_js_distance"
+FEATURE_DRIFTED = "driftline_feature_drifted"
+FEATURE_MISSING = "driftline_feature_missing_ratio"
+PREDICTION_PSI = "driftline_prediction_psi"
+PREDICTION_PSI_PVALUE = "driftline_prediction_psi_pvalue"
+PREDICTION_DRIFTED = "driftline_prediction_drifted"
+DRIFT_SHARE = "driftline_dataset_drift_share"
+DATASET_DRIFTED = "driftline_dataset_drifted"
+WINDOW_SAMPLES = "driftline_window_samples"
+OUTPUT_WINDOW_SAMPLES = "driftline_output_window_samples"
+REFERENCE_SAMPLES = "driftline_reference_samples"
+REFERENCE_INFO = "driftline_reference_info"
+REFERENCE_LOADED = "driftline_reference_loaded"
+REFERENCE_CREATED = "driftline_reference_created_timestamp_seconds"
+LAST_EVALUATION = "driftline_last_evaluation_timestamp_seconds"
+PSI_THRESHOLD = "driftline_psi_threshold"
+SIGNIFICANCE_LEVEL = "driftline_significance_level"
+DRIFT_SHARE_THRESHOLD = "driftline_drift_share_threshold"
+WINDOW_MAX_SAMPLES = "driftline_window_max_samples"
+EVENTS = "driftline_events_total"
+EVENTS_REJECTED = "driftline_events_rejected_total"
+EVALUATION_DURATION = "driftline_evaluation_duration_seconds"
+LOG_OBJECTS = "driftline_log_objects_total"
+RETRAIN_NOTIFICATIONS = "driftline_retrain_notifications_total"
+
+# recording rules
+FEATURES_DRIFTED = "model:driftline_feature_drifted:sum"
+EVENTS_RATE = "model:driftline_events:rate5m"
+REJECTED_RATE = "job_reason:driftline_events_rejected:rate5m"
+REJECTED_RATIO = "job:driftline_events_rejected:ratio_rate5m"
+SERVING_REQUESTS = "model:serving_requests:rate5m"
+SERVING_ERRORS = "model:serving_errors:rate5m"
+SERVING_ERROR_RATIO = "model:serving_errors:ratio_rate5m"
+SERVING_LATENCY_BUCKETS = "model_le:serving_latency_seconds_bucket:rate5m"
+SERVING_LATENCY = "model_quantile:serving_latency_seconds:histogram_quantile"
+
+LATENCY_QUANTILES = (0.5, 0.95, 0.99)
+
+DRIFT_ALERTS = ("DriftlineFeatureDrift", "DriftlineDatasetDrift", "DriftlinePredictionDrift")
+
+
+def quantile_label(q: float) -> str:
+    """How a quantile is written in the ``quantile`` label: ``0.99``, ``0.5``."""
+    return f"{q:g}"
+
+
+def _relabelled(expr: str, serving: ServingMetrics) -> str:
+    """``expr`` with the serving metric's labels copied into ``model`` and ``model_namespace``."""
+    regex = serving.model_regex.replace("\\", "\\\\").replace('"', '\\"')
+    inner = f'label_replace({expr}, "model", "$1", "{serving.model_label}", "{regex}")'
+    return f'label_replace({inner}, "model_namespace", "$1", "{serving.namespace_label}", "(.*)")'
+
+
+def serving_requests(serving: ServingMetrics, errors_only: bool = False) -> str:
+    selector = f'{{{serving.code_label}=~"{serving.error_codes}"}}' if errors_only else ""
+    rate = _relabelled(f"rate({serving.requests_metric}{selector}[5m])", serving)
+    return f"sum by ({MODEL_LABELS}) ({rate})"
+
+
+def serving_latency_buckets(serving: ServingMetrics) -> str:
+    rate = _relabelled(f"rate({serving.latency_metric}_bucket[5m])", serving)
+    return f"sum by ({MODEL_LABELS}, le) ({rate})"
+
+
+def serving_latency_quantile(serving: ServingMetrics, q: float) -> str:
+    expr = f"histogram_quantile({q:g}, {SERVING_LATENCY_BUCKETS})"
+    return f"{expr} / 1000" if serving.latency_unit == "milliseconds" else expr
+
+
+def latency_quantiles(config: MonitorConfig) -> tuple[float, ...]:
+    """The quantiles recorded for dashboards, plus the one the latency alert watches."""
+    quantiles = list(LATENCY_QUANTILES)
+    if config.alerting is not None:
+        alert_q = config.alerting.alerts.serving_latency.quantile
+        if alert_q is not None and alert_q not in quantiles:
+            quantiles.append(alert_q)
+    return tuple(sorted(quantiles))
+
+
+def model_matchers(config: MonitorConfig) -> str:
+    """``model=~"a|b", model_namespace=~"x|y"``: the configured models among every InferenceService."""
+    names = sorted({m.name for m in config.models})
+    namespaces = sorted({".*" if m.namespace == "*" else m.namespace for m in config.models})
+    namespace = ".*" if ".*" in namespaces else "|".join(namespaces)
+    return f'model=~"{"|".join(names)}", model_namespace=~"{namespace}"'

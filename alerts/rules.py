@@ -1,0 +1,293 @@
+"""Prometheus recording and alerting rules, generated from the monitor config (monitoring-mixin conventions).
+
+``rule_groups(config)`` returns plain data (the ``groups:`` list of a rules file); rendering to YAML and wrapping
+into a ``PrometheusRule`` happen at the edge. Alert names are CamelCase with a ``Driftline`` prefix; every alert has
+``severity``, a static ``summary``, a templated ``description`` and a ``runbook_url``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from drift.alertconfig import AlertingConfig, AlertSettings
+from drift.config import MonitorConfig
+
+from . import promql as q
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alerting rule before rendering: what it watches and how it reads to on-call."""
+
+    name: str
+    settings_key: str
+    expr: str
+    severity: str
+    summary: str
+    description: str
+    extra_labels: tuple[tuple[str, str], ...] = ()
+    extra_annotations: tuple[tuple[str, str], ...] = ()
+    dashboard: str | None = None  # uid of the dashboard to link, with the alert's model selected
+
+    def rule(self, alerting: AlertingConfig, settings: AlertSettings) -> dict[str, Any]:
+        rule: dict[str, Any] = {"alert": self.name, "expr": self.expr}
+        if settings.for_.seconds > 0:
+            rule["for"] = str(settings.for_)
+        if settings.keep_firing_for is not None:
+            rule["keep_firing_for"] = str(settings.keep_firing_for)
+        rule["labels"] = {"severity": self.severity, **dict(self.extra_labels)}
+        annotations = {
+            "summary": self.summary,
+            "description": self.description,
+            "runbook_url": alerting.runbook(self.name),
+            **dict(self.extra_annotations),
+        }
+        if self.dashboard is not None and alerting.grafana_url is not None:
+            annotations["dashboard_url"] = dashboard_link(alerting.grafana_url, self.dashboard)
+        rule["annotations"] = annotations
+        return rule
+
+
+def dashboard_link(grafana_url: str, uid: str) -> str:
+    """A Grafana link to dashboard ``uid`` with the alert's model selected (a template in the alert's labels)."""
+    return (
+        f"{grafana_url.rstrip('/')}/d/{uid}?var-model_namespace={{{{ $labels.model_namespace }}}}"
+        "&var-model={{ $labels.model }}"
+    )
+
+
+def number(value: float) -> str:
+    """A threshold as PromQL reads it and a human writes it: ``7776000``, ``0.05``, never ``7.776e+06``."""
+    return f"{value:.12g}" if abs(value) < 1e15 else repr(value)
+
+
+MODEL_DRIFT_DASHBOARD = "driftline-model-drift"
+SERVING_DASHBOARD = "driftline-serving"
+SELF_DASHBOARD = "driftline-exporter"
+
+_MODEL = "{{ $labels.model_namespace }}/{{ $labels.model }}"
+_DRIFTED_FEATURES = (
+    "{{ range $i, $f := query (printf "
+    f'"{q.FEATURE_PSI}{{model=%q,model_namespace=%q}} and on (model, model_namespace, feature) '
+    f'{q.FEATURE_DRIFTED}{{model=%q,model_namespace=%q}} == 1" '
+    "$labels.model $labels.model_namespace $labels.model $labels.model_namespace) "
+    '| sortByLabel "feature" }}{{ if $i }}, {{ end }}{{ $f.Labels.feature }}={{ printf "%.3f" $f.Value }}{{ end }}'
+)
+_REJECT_REASONS = (
+    f'{{{{ range $i, $r := query (printf "{q.REJECTED_RATE}{{job=%q}} > 0" $labels.job) | sortByLabel "reason" }}}}'
+    '{{ if $i }}, {{ end }}{{ $r.Labels.reason }} {{ printf "%.2f" $r.Value }}/s{{ end }}'
+)
+
+
+def drift_alerts(config: MonitorConfig) -> list[Alert]:
+    keys = "job, instance, model, model_namespace"
+    return [
+        Alert(
+            name="DriftlineFeatureDrift",
+            settings_key="feature_drift",
+            expr=f"{q.FEATURE_PSI} and on ({keys}, feature) ({q.FEATURE_DRIFTED} == 1)",
+            severity="warning",
+            summary="A model input feature drifted away from its training data.",
+            description=(
+                f'Feature {{{{ $labels.feature }}}} of {_MODEL} drifted: PSI {{{{ printf "%.3f" $value }}}}, '
+                "significant after correction for the model's features."
+            ),
+            dashboard=MODEL_DRIFT_DASHBOARD,
+        ),
+        Alert(
+            name="DriftlineDatasetDrift",
+            settings_key="dataset_drift",
+            expr=f"{q.DRIFT_SHARE} and on ({keys}) ({q.DATASET_DRIFTED} == 1)",
+            severity="critical",
+            summary="A model's input data drifted away from its training data; retraining is due.",
+            description=(
+                f"{{{{ $value | humanizePercentage }}}} of the features of {_MODEL} drifted "
+                f"(feature=PSI: {_DRIFTED_FEATURES}). A retraining is requested."
+            ),
+            extra_labels=(("action", "retrain"),),
+            extra_annotations=(("drifted_features", _DRIFTED_FEATURES),),
+            dashboard=MODEL_DRIFT_DASHBOARD,
+        ),
+        Alert(
+            name="DriftlinePredictionDrift",
+            settings_key="prediction_drift",
+            expr=f"{q.PREDICTION_PSI} and on ({keys}, output) ({q.PREDICTION_DRIFTED} == 1)",
+            severity="warning",
+            summary="A model's predictions drifted away from those on its training data.",
+            description=(f'Output {{{{ $labels.output }}}} of {_MODEL} drifted: PSI {{{{ printf "%.3f" $value }}}}.'),
+            dashboard=MODEL_DRIFT_DASHBOARD,
+        ),
+    ]
+
+
+def exporter_alerts(config: MonitorConfig, alerting: AlertingConfig) -> list[Alert]:
+    job = f'job="{alerting.exporter_job}"'
+    stale = alerting.alerts.reference_stale.threshold or 0.0
+    reject = alerting.alerts.reject_rate.threshold or 0.0
+    return [
+        Alert(
+            name="DriftlineExporterDown",
+            settings_key="exporter_down",
+            expr=f"up{{{job}}} == 0 or absent(up{{{job}}})",
+            severity="warning",
+            summary="The driftline exporter is not being scraped; drift is not monitored.",
+            description=(
+                "{{ if $labels.instance }}Prometheus cannot scrape the driftline exporter {{ $labels.instance }} "
+                "(job {{ $labels.job }}).{{ else }}Prometheus has no target for job {{ $labels.job }}: the exporter "
+                "is not running or not discovered (check its ServiceMonitor).{{ end }} "
+                "Drift alerts from this exporter are inhibited until it is back."
+            ),
+            dashboard=SELF_DASHBOARD,
+        ),
+        Alert(
+            name="DriftlineNoTraffic",
+            settings_key="no_traffic",
+            expr=(
+                f"({q.WINDOW_SAMPLES} == 0) or on ({q.MODEL_LABELS}) "
+                f'(sum by ({q.MODEL_LABELS}) (rate({q.EVENTS}{{type="request"}}[5m])) == 0)'
+            ),
+            severity="warning",
+            summary="A monitored model receives no logged requests; its drift cannot be measured.",
+            description=(
+                f"No inference requests from {_MODEL} reached the driftline exporter. Check the InferenceService's "
+                "logger (url, mode) and that the model is serving traffic."
+            ),
+            dashboard=SELF_DASHBOARD,
+        ),
+        Alert(
+            name="DriftlineReferenceNotLoaded",
+            settings_key="reference_not_loaded",
+            expr=f"{q.REFERENCE_LOADED} == 0",
+            severity="warning",
+            summary="The exporter has no reference profile for a model; its drift is not evaluated.",
+            description=(
+                f"The reference profile of {_MODEL} is not loaded (the exporter's /readyz fails). The exporter "
+                "logs why: usually the profile is missing (run driftline profile) or S3 denies access."
+            ),
+            dashboard=SELF_DASHBOARD,
+        ),
+        Alert(
+            name="DriftlineReferenceStale",
+            settings_key="reference_stale",
+            expr=f"time() - {q.REFERENCE_CREATED} > {number(stale)}",
+            severity="warning",
+            summary="A model's reference profile is old; drift is measured against outdated data.",
+            description=(
+                f"The reference profile of {_MODEL} was built {{{{ $value | humanizeDuration }}}} ago. "
+                "Retrain the model or rebuild the profile from current training data."
+            ),
+            dashboard=SELF_DASHBOARD,
+        ),
+        Alert(
+            name="DriftlineHighRejectRate",
+            settings_key="reject_rate",
+            expr=f"{q.REJECTED_RATIO} > {number(reject)}",
+            severity="warning",
+            summary="The driftline exporter rejects many inference logger events.",
+            description=(
+                "{{ $value | humanizePercentage }} of the events sent to {{ $labels.job }} are rejected, by reason: "
+                f"{_REJECT_REASONS}. The exporter's logs name each bad event."
+            ),
+            dashboard=SELF_DASHBOARD,
+        ),
+    ]
+
+
+def serving_alerts(config: MonitorConfig, alerting: AlertingConfig) -> list[Alert]:
+    models = q.model_matchers(config)
+    latency = alerting.alerts.serving_latency
+    quantile = latency.quantile or 0.99
+    errors = alerting.alerts.serving_errors.threshold or 0.0
+    return [
+        Alert(
+            name="DriftlineServingErrors",
+            settings_key="serving_errors",
+            expr=f"{q.SERVING_ERROR_RATIO}{{{models}}} > {number(errors)}",
+            severity="critical",
+            summary="A monitored model answers many requests with server errors.",
+            description=(
+                f"{{{{ $value | humanizePercentage }}}} of the requests to {_MODEL} fail with a server error. "
+                "Drift alerts of the model are inhibited while it fails."
+            ),
+            dashboard=SERVING_DASHBOARD,
+        ),
+        Alert(
+            name="DriftlineServingLatency",
+            settings_key="serving_latency",
+            expr=(
+                f'{q.SERVING_LATENCY}{{{models}, quantile="{q.quantile_label(quantile)}"}} '
+                f"> {number(latency.threshold or 0.0)}"
+            ),
+            severity="warning",
+            summary="A monitored model answers slowly.",
+            description=(
+                f"The {q.quantile_label(quantile * 100)}th percentile latency of {_MODEL} is "
+                "{{ $value | humanizeDuration }}."
+            ),
+            dashboard=SERVING_DASHBOARD,
+        ),
+    ]
+
+
+def all_alerts(config: MonitorConfig) -> list[Alert]:
+    alerting = config.alerting or AlertingConfig()
+    return drift_alerts(config) + exporter_alerts(config, alerting) + serving_alerts(config, alerting)
+
+
+def recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
+    rejected = f"sum by (job) (rate({q.EVENTS_REJECTED}[5m]))"
+    kept = f'sum by (job) (rate({q.EVENTS}{{outcome!="rejected"}}[5m]))'
+    return [
+        {"record": q.FEATURES_DRIFTED, "expr": f"sum by ({q.MODEL_LABELS}) ({q.FEATURE_DRIFTED})"},
+        {"record": q.EVENTS_RATE, "expr": f"sum by ({q.MODEL_LABELS}, type, outcome) (rate({q.EVENTS}[5m]))"},
+        {"record": q.REJECTED_RATE, "expr": f"sum by (job, reason) (rate({q.EVENTS_REJECTED}[5m]))"},
+        # every event is either rejected or kept; "or ... * 0" keeps the ratio defined when nothing was kept
+        {"record": q.REJECTED_RATIO, "expr": f"{rejected} / ({rejected} + ({kept} or {rejected} * 0))"},
+    ]
+
+
+def serving_recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
+    serving = (config.alerting or AlertingConfig()).serving
+    rules: list[dict[str, Any]] = [
+        {"record": q.SERVING_REQUESTS, "expr": q.serving_requests(serving)},
+        {"record": q.SERVING_ERRORS, "expr": q.serving_requests(serving, errors_only=True)},
+        {
+            "record": q.SERVING_ERROR_RATIO,
+            "expr": f"({q.SERVING_ERRORS} or {q.SERVING_REQUESTS} * 0) / {q.SERVING_REQUESTS}",
+        },
+        {"record": q.SERVING_LATENCY_BUCKETS, "expr": q.serving_latency_buckets(serving)},
+    ]
+    rules += [
+        {
+            "record": q.SERVING_LATENCY,
+            "expr": q.serving_latency_quantile(serving, quantile),
+            "labels": {"quantile": q.quantile_label(quantile)},
+        }
+        for quantile in q.latency_quantiles(config)
+    ]
+    return rules
+
+
+def alerting_rules(config: MonitorConfig, alerts: list[Alert]) -> list[dict[str, Any]]:
+    alerting = config.alerting or AlertingConfig()
+    rules = []
+    for alert in alerts:
+        settings: AlertSettings = getattr(alerting.alerts, alert.settings_key)
+        if settings.enabled:
+            rules.append(alert.rule(alerting, settings))
+    return rules
+
+
+def rule_groups(config: MonitorConfig) -> list[dict[str, Any]]:
+    """The ``groups`` of the rules file. Groups evaluate independently; an alert reading a recording rule of another
+    group sees it at most one evaluation interval late."""
+    alerting = config.alerting or AlertingConfig()
+    groups = [
+        {"name": "driftline.rules", "rules": recording_rules(config)},
+        {"name": "driftline-serving.rules", "rules": serving_recording_rules(config)},
+        {"name": "driftline.alerts", "rules": alerting_rules(config, drift_alerts(config))},
+        {"name": "driftline-exporter.alerts", "rules": alerting_rules(config, exporter_alerts(config, alerting))},
+        {"name": "driftline-serving.alerts", "rules": alerting_rules(config, serving_alerts(config, alerting))},
+    ]
+    return [group for group in groups if group["rules"]]

@@ -1,0 +1,265 @@
+"""The *Model drift* dashboard: is this model's data still the data it was trained on, and which features moved?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grafanalib import core as g
+
+from alerts import promql as q
+from alerts.rules import MODEL_DRIFT_DASHBOARD
+
+from .common import (
+    DATASOURCE,
+    MODEL_SELECTOR,
+    Layout,
+    dashboard,
+    dashed_series,
+    datasource_variable,
+    model_variables,
+    stat,
+    steps,
+    table,
+    target,
+    timeseries,
+    value_map,
+)
+
+FEATURES = f'{MODEL_SELECTOR}, feature=~"$feature"'
+
+
+def _feature_variable() -> g.Template:
+    return g.Template(
+        name="feature",
+        label="Feature",
+        query=f"label_values({q.FEATURE_MISSING}{{{MODEL_SELECTOR}}}, feature)",
+        dataSource=DATASOURCE,
+        refresh=2,
+        multi=True,
+        includeAll=True,
+        allValue=".*",
+        default="$__all",
+    )
+
+
+def build() -> dict[str, Any]:
+    layout = Layout()
+    layout.add(
+        stat(
+            "Dataset drift",
+            "Whether the share of drifted features reached the model's drift_share (the retraining trigger).",
+            f"{q.DATASET_DRIFTED}{{{MODEL_SELECTOR}}}",
+            "none",
+            thresholds=steps(("green", None), ("red", 1)),
+            mappings=value_map(("0", "no drift", "green"), ("1", "DRIFT", "red")),
+        ),
+        4,
+        4,
+    )
+    layout.add(
+        stat(
+            "Drift share",
+            "Share of the model's features that drifted (significant after correction and PSI at least the "
+            "threshold). The Dataset drift panel says whether it reached drift_share.",
+            f"{q.DRIFT_SHARE}{{{MODEL_SELECTOR}}}",
+            "percentunit",
+            thresholds=steps(("green", None), ("orange", 0.01)),
+        ),
+        4,
+        4,
+    )
+    layout.add(
+        stat(
+            "Drifted features",
+            "How many of the model's features drifted.",
+            f"{q.FEATURES_DRIFTED}{{{MODEL_SELECTOR}}}",
+            "none",
+            thresholds=steps(("green", None), ("orange", 1)),
+        ),
+        4,
+        4,
+    )
+    layout.add(
+        stat(
+            "Window fill",
+            "Rows in the current window as a share of window.size. Statistics on a thin window are uncertain "
+            "(the p-values account for it).",
+            f"{q.WINDOW_SAMPLES}{{{MODEL_SELECTOR}}} / {q.WINDOW_MAX_SAMPLES}{{{MODEL_SELECTOR}}}",
+            "percentunit",
+            thresholds=steps(("orange", None), ("green", 0.2)),
+        ),
+        4,
+        4,
+    )
+    layout.add(
+        stat(
+            "Window samples",
+            "Rows in the current feature window (bounded by window.size and window.max_age).",
+            f"{q.WINDOW_SAMPLES}{{{MODEL_SELECTOR}}}",
+            "none",
+        ),
+        4,
+        4,
+    )
+    layout.add(
+        stat(
+            "Last evaluation",
+            "Time since the exporter last evaluated this model. More than a few evaluate_every: the window is "
+            "empty or the exporter is stuck.",
+            f"time() - {q.LAST_EVALUATION}{{{MODEL_SELECTOR}}}",
+            "s",
+            thresholds=steps(("green", None), ("orange", 300), ("red", 1800)),
+        ),
+        4,
+        4,
+    )
+    layout.add(
+        timeseries(
+            "PSI per feature",
+            "Population Stability Index of each feature, current window vs reference. The dashed line is the "
+            "model's psi_threshold; a feature drifts when its PSI is above it and its test is significant.",
+            [
+                target(f"{q.FEATURE_PSI}{{{FEATURES}}}", "{{feature}}", "A"),
+                target(f"{q.PSI_THRESHOLD}{{{MODEL_SELECTOR}}}", "psi_threshold", "B"),
+            ],
+            "none",
+            overrides=[dashed_series("psi_threshold")],
+        ),
+        24,
+        9,
+    )
+    layout.add(
+        timeseries(
+            "KS p-value (numeric features)",
+            "Two-sample Kolmogorov-Smirnov p-value, before the multiple-testing correction. The dashed line is "
+            "alpha; lower is more significant (log scale).",
+            [
+                target(f"{q.FEATURE_KS_PVALUE}{{{FEATURES}}}", "{{feature}}", "A"),
+                target(f"{q.SIGNIFICANCE_LEVEL}{{{MODEL_SELECTOR}}}", "alpha", "B"),
+            ],
+            "none",
+            overrides=[dashed_series("alpha")],
+            log_scale=True,
+        ),
+        12,
+        8,
+    )
+    layout.add(
+        timeseries(
+            "Chi-square p-value (categorical features)",
+            "Chi-square test p-value of the binned category counts, before correction. The dashed line is alpha.",
+            [
+                target(f"{q.FEATURE_CHI2_PVALUE}{{{FEATURES}}}", "{{feature}}", "A"),
+                target(f"{q.SIGNIFICANCE_LEVEL}{{{MODEL_SELECTOR}}}", "alpha", "B"),
+            ],
+            "none",
+            overrides=[dashed_series("alpha")],
+            log_scale=True,
+        ),
+        12,
+        8,
+    )
+    layout.add(
+        table(
+            "Features ranked by PSI",
+            "The current window per feature, most drifted first. KS for numeric, chi-square for categorical "
+            "features; p-values before correction.",
+            [
+                target(f"{q.FEATURE_PSI}{{{FEATURES}}}", ref="A", table=True),
+                target(f"{q.FEATURE_PSI_PVALUE}{{{FEATURES}}}", ref="B", table=True),
+                target(f"{q.FEATURE_KS_PVALUE}{{{FEATURES}}}", ref="C", table=True),
+                target(f"{q.FEATURE_CHI2_PVALUE}{{{FEATURES}}}", ref="D", table=True),
+                target(f"{q.FEATURE_JS}{{{FEATURES}}}", ref="E", table=True),
+                target(f"{q.FEATURE_MISSING}{{{FEATURES}}}", ref="F", table=True),
+                target(f"{q.FEATURE_DRIFTED}{{{FEATURES}}}", ref="G", table=True),
+            ],
+            columns={
+                "A": ("PSI", "none"),
+                "B": ("PSI p-value", "none"),
+                "C": ("KS p-value", "none"),
+                "D": ("chi² p-value", "none"),
+                "E": ("JS distance", "none"),
+                "F": ("missing", "percentunit"),
+                "G": ("drifted", "bool_yes_no"),
+            },
+            hidden=["job", "instance", "model", "model_namespace"],
+            sort_by="PSI",
+        ),
+        24,
+        9,
+    )
+    layout.add(
+        timeseries(
+            "Prediction drift (PSI per output)",
+            "PSI of each model output (from response events) against the outputs on the reference data. The "
+            "dashed line is psi_threshold.",
+            [
+                target(f"{q.PREDICTION_PSI}{{{MODEL_SELECTOR}}}", "{{output}}", "A"),
+                target(f"{q.PSI_THRESHOLD}{{{MODEL_SELECTOR}}}", "psi_threshold", "B"),
+            ],
+            "none",
+            overrides=[dashed_series("psi_threshold")],
+        ),
+        12,
+        8,
+    )
+    layout.add(
+        timeseries(
+            "Prediction PSI p-value",
+            "Sample-size-aware p-value of each output's PSI; the dashed line is alpha.",
+            [
+                target(f"{q.PREDICTION_PSI_PVALUE}{{{MODEL_SELECTOR}}}", "{{output}}", "A"),
+                target(f"{q.SIGNIFICANCE_LEVEL}{{{MODEL_SELECTOR}}}", "alpha", "B"),
+            ],
+            "none",
+            overrides=[dashed_series("alpha")],
+            log_scale=True,
+        ),
+        12,
+        8,
+    )
+    layout.add(
+        timeseries(
+            "Jensen-Shannon distance",
+            "Jensen-Shannon distance (base 2, 0 = identical, 1 = disjoint) of each feature's binned distribution.",
+            [target(f"{q.FEATURE_JS}{{{FEATURES}}}", "{{feature}}")],
+            "none",
+            max_value=1,
+        ),
+        12,
+        8,
+    )
+    layout.add(
+        timeseries(
+            "Missing or invalid values",
+            "Share of the window's values that were null, NaN or of the wrong type. A jump usually means an "
+            "upstream schema change, not drift.",
+            [target(f"{q.FEATURE_MISSING}{{{FEATURES}}}", "{{feature}}")],
+            "percentunit",
+            max_value=1,
+        ),
+        12,
+        8,
+    )
+    layout.add(
+        timeseries(
+            "Window samples",
+            "Rows in the feature and output windows; the dashed line is window.size.",
+            [
+                target(f"{q.WINDOW_SAMPLES}{{{MODEL_SELECTOR}}}", "features", "A"),
+                target(f"{q.OUTPUT_WINDOW_SAMPLES}{{{MODEL_SELECTOR}}}", "outputs", "B"),
+                target(f"{q.WINDOW_MAX_SAMPLES}{{{MODEL_SELECTOR}}}", "window.size", "C"),
+            ],
+            "none",
+            overrides=[dashed_series("window.size", "blue")],
+        ),
+        24,
+        7,
+    )
+    return dashboard(
+        MODEL_DRIFT_DASHBOARD,
+        "driftline / Model drift",
+        "Data and prediction drift of one model served by KServe, measured by the driftline exporter.",
+        [datasource_variable(), *model_variables(), _feature_variable()],
+        layout,
+    )
