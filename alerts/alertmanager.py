@@ -101,7 +101,7 @@ def _inhibit_rules() -> list[dict[str, Any]]:
 
 
 def alertmanager_config(config: MonitorConfig) -> dict[str, Any]:
-    alerting = config.alerting or AlertingConfig()
+    alerting = config.alerting
     routing = alerting.routing
     receivers: list[dict[str, Any]] = []
     routes: list[dict[str, Any]] = []

@@ -64,15 +64,20 @@ def quantile_label(q: float) -> str:
     return f"{q:g}"
 
 
+def string(value: str) -> str:
+    """``value`` as a double-quoted PromQL string literal (backslashes and quotes escaped)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
 def _relabelled(expr: str, serving: ServingMetrics) -> str:
     """``expr`` with the serving metric's labels copied into ``model`` and ``model_namespace``."""
-    regex = serving.model_regex.replace("\\", "\\\\").replace('"', '\\"')
-    inner = f'label_replace({expr}, "model", "$1", "{serving.model_label}", "{regex}")'
+    inner = f'label_replace({expr}, "model", "$1", "{serving.model_label}", {string(serving.model_regex)})'
     return f'label_replace({inner}, "model_namespace", "$1", "{serving.namespace_label}", "(.*)")'
 
 
 def serving_requests(serving: ServingMetrics, errors_only: bool = False) -> str:
-    selector = f'{{{serving.code_label}=~"{serving.error_codes}"}}' if errors_only else ""
+    selector = f"{{{serving.code_label}=~{string(serving.error_codes)}}}" if errors_only else ""
     rate = _relabelled(f"rate({serving.requests_metric}{selector}[5m])", serving)
     return f"sum by ({MODEL_LABELS}) ({rate})"
 
@@ -90,10 +95,9 @@ def serving_latency_quantile(serving: ServingMetrics, q: float) -> str:
 def latency_quantiles(config: MonitorConfig) -> tuple[float, ...]:
     """The quantiles recorded for dashboards, plus the one the latency alert watches."""
     quantiles = list(LATENCY_QUANTILES)
-    if config.alerting is not None:
-        alert_q = config.alerting.alerts.serving_latency.quantile
-        if alert_q is not None and alert_q not in quantiles:
-            quantiles.append(alert_q)
+    alert_q = config.alerting.alerts.serving_latency.quantile
+    if alert_q is not None and alert_q not in quantiles:
+        quantiles.append(alert_q)
     return tuple(sorted(quantiles))
 
 

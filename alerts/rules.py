@@ -122,7 +122,7 @@ def drift_alerts(config: MonitorConfig) -> list[Alert]:
 
 
 def exporter_alerts(config: MonitorConfig, alerting: AlertingConfig) -> list[Alert]:
-    job = f'job="{alerting.exporter_job}"'
+    job = f"job={q.string(alerting.exporter_job)}"
     stale = alerting.alerts.reference_stale.threshold or 0.0
     reject = alerting.alerts.reject_rate.threshold or 0.0
     return [
@@ -231,7 +231,7 @@ def serving_alerts(config: MonitorConfig, alerting: AlertingConfig) -> list[Aler
 
 
 def all_alerts(config: MonitorConfig) -> list[Alert]:
-    alerting = config.alerting or AlertingConfig()
+    alerting = config.alerting
     return drift_alerts(config) + exporter_alerts(config, alerting) + serving_alerts(config, alerting)
 
 
@@ -248,7 +248,7 @@ def recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
 
 
 def serving_recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
-    serving = (config.alerting or AlertingConfig()).serving
+    serving = config.alerting.serving
     rules: list[dict[str, Any]] = [
         {"record": q.SERVING_REQUESTS, "expr": q.serving_requests(serving)},
         {"record": q.SERVING_ERRORS, "expr": q.serving_requests(serving, errors_only=True)},
@@ -270,7 +270,7 @@ def serving_recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
 
 
 def alerting_rules(config: MonitorConfig, alerts: list[Alert]) -> list[dict[str, Any]]:
-    alerting = config.alerting or AlertingConfig()
+    alerting = config.alerting
     rules = []
     for alert in alerts:
         settings: AlertSettings = getattr(alerting.alerts, alert.settings_key)
@@ -282,7 +282,7 @@ def alerting_rules(config: MonitorConfig, alerts: list[Alert]) -> list[dict[str,
 def rule_groups(config: MonitorConfig) -> list[dict[str, Any]]:
     """The ``groups`` of the rules file. Groups evaluate independently; an alert reading a recording rule of another
     group sees it at most one evaluation interval late."""
-    alerting = config.alerting or AlertingConfig()
+    alerting = config.alerting
     groups = [
         {"name": "driftline.rules", "rules": recording_rules(config)},
         {"name": "driftline-serving.rules", "rules": serving_recording_rules(config)},

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drift.alertconfig import AlertingConfig, AlertSettings
+from drift.alertconfig import AlertSettings
 from drift.config import ModelConfig, MonitorConfig
 from drift.configvalues import Duration
 from drift.errors import ConfigError
@@ -130,7 +130,7 @@ def matching_value(pattern: str, candidates: list[str], what: str, group: str | 
 class ScenarioBuilder:
     def __init__(self, config: MonitorConfig) -> None:
         self.config = config
-        self.alerting = config.alerting or AlertingConfig()
+        self.alerting = config.alerting
         self.model: ModelConfig = config.models[0]
         namespace = self.model.namespace if self.model.namespace != "*" else "default"
         self.model_labels = {"model": self.model.name, "model_namespace": namespace}

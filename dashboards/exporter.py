@@ -7,7 +7,6 @@ from typing import Any
 
 from alerts import promql as q
 from alerts.rules import SELF_DASHBOARD
-from drift.alertconfig import AlertingConfig
 from drift.config import MonitorConfig
 
 from .common import (
@@ -26,8 +25,8 @@ from .common import (
 
 
 def build(config: MonitorConfig) -> dict[str, Any]:
-    alerting = config.alerting or AlertingConfig()
-    job = f'job="{alerting.exporter_job}"'
+    alerting = config.alerting
+    job = f"job={q.string(alerting.exporter_job)}"
     reject = alerting.alerts.reject_rate.threshold or 0.05
     layout = Layout()
     layout.add(

@@ -10,14 +10,13 @@ from typing import Any
 
 from alerts import promql as q
 from alerts.rules import SERVING_DASHBOARD
-from drift.alertconfig import AlertingConfig
 from drift.config import MonitorConfig
 
 from .common import MODEL_SELECTOR, Layout, dashboard, datasource_variable, model_variables, steps, target, timeseries
 
 
 def build(config: MonitorConfig) -> dict[str, Any]:
-    alerting = config.alerting or AlertingConfig()
+    alerting = config.alerting
     errors = alerting.alerts.serving_errors.threshold or 0.05
     latency = alerting.alerts.serving_latency
     quantiles = "|".join(q.quantile_label(x) for x in q.latency_quantiles(config))

@@ -137,7 +137,7 @@ class MonitorConfig:
     version: int = CONFIG_VERSION
     s3: S3Config = field(default_factory=S3Config)
     exporter: ExporterConfig = field(default_factory=ExporterConfig)
-    alerting: AlertingConfig | None = None
+    alerting: AlertingConfig = field(default_factory=AlertingConfig)
     webhook: WebhookConfig | None = None
     source: str | None = None
 
@@ -206,7 +206,7 @@ def parse_config(data: Any, base_dir: str | os.PathLike[str] = ".", source: str 
     if not root.has("models") or not models:
         root.problem("models", "must list at least one model")
     _check_unique_models(models, problems)
-    alerting = parse_alerting(root.section("alerting")) if root.has("alerting") else None
+    alerting = parse_alerting(root.section("alerting"))
     webhook = _webhook(root.section("webhook"), Path(base_dir)) if root.has("webhook") else None
     root.finish()
     if problems:

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 import drift
+from drift.alertconfig import AlertingConfig
 from drift.configvalues import Duration, ListenAddress, SecretRef
 from tests.support import REPO, config_dict, run_cli, write_config
 
@@ -60,7 +61,7 @@ def test_defaults_fill_in_optional_sections(tmp_path: Path) -> None:
     assert model.namespace == "default" and model.outputs == ()
     assert model.drift == drift.DriftSettings()
     assert model.window.size == 5000 and model.sampling.rate == 1.0
-    assert cfg.alerting is None and cfg.webhook is None
+    assert cfg.alerting == AlertingConfig() and cfg.alerting.slack is None and cfg.webhook is None
     # relative paths resolve against the config file's folder, whatever the working directory
     assert model.reference.data == str(tmp_path / "d.parquet")
 

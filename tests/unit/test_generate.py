@@ -1,0 +1,297 @@
+"""`driftline generate` output without the Prometheus binaries: golden files, conventions, config sensitivity.
+
+Set UPDATE_GOLDEN=1 to rewrite the golden files (and review the diff) after an intended change.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import drift
+from alerts.rules import rule_groups
+from driftline.generate import generate, write_files
+from tests.support import REPO, run_cli
+
+EXAMPLE = REPO / "examples" / "monitor.yaml"
+CONFIGS = REPO / "tests" / "fixtures" / "configs"
+GOLDEN = {
+    EXAMPLE: REPO / "deploy" / "generated",
+    CONFIGS / "multi-model.yaml": REPO / "tests" / "golden" / "multi-model",
+    CONFIGS / "minimal.yaml": REPO / "tests" / "golden" / "minimal",
+}
+ALL_CONFIGS = list(GOLDEN)
+
+
+def load(path: Path) -> drift.MonitorConfig:
+    return drift.load_config(path)
+
+
+def alerts_of(groups: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {rule["alert"]: rule for group in groups for rule in group["rules"] if "alert" in rule}
+
+
+def panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for p in dashboard["panels"] if p["type"] != "row"]
+
+
+@pytest.mark.parametrize("config_path", ALL_CONFIGS, ids=lambda p: p.stem)
+def test_generated_files_match_the_golden_files(config_path: Path) -> None:
+    """deploy/generated is the golden set of the example config: this is also CI's freshness check."""
+    golden = GOLDEN[config_path]
+    files = generate(load(config_path))
+    if os.environ.get("UPDATE_GOLDEN"):
+        write_files(files, golden)
+    on_disk = {str(p.relative_to(golden)) for p in golden.rglob("*") if p.is_file()}
+    assert on_disk == set(files), f"{golden} holds other files than generate writes; regenerate it"
+    for name, content in files.items():
+        assert (golden / name).read_text() == content, (
+            f"{golden / name} is stale: run `driftline generate --config {config_path.relative_to(REPO)} "
+            f"--out {golden.relative_to(REPO)}` (or UPDATE_GOLDEN=1 pytest) and commit the result"
+        )
+
+
+def test_generate_command_writes_every_file(tmp_path: Path) -> None:
+    result = run_cli("generate", "--config", str(EXAMPLE), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert written == sorted(generate(load(EXAMPLE)))
+    assert not list((tmp_path / "out").rglob("*.tmp")), "temporary files left behind"
+    for expected in (
+        "dashboards/driftline-model-drift.json",
+        "prometheus/rules.yml",
+        "prometheus/rules_test.yml",
+        "alertmanager/alertmanager.yml",
+        "kubernetes/prometheusrule.yaml",
+    ):
+        assert expected in written
+
+
+def test_generate_errors_are_one_line(tmp_path: Path) -> None:
+    missing = run_cli("generate", "--config", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "out"))
+    assert missing.returncode == 1
+    assert missing.stderr.count("\n") == 1 and "nope.yaml" in missing.stderr and "Traceback" not in missing.stderr
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    blocked = run_cli("generate", "--config", str(EXAMPLE), "--out", str(a_file))
+    assert blocked.returncode == 1
+    assert blocked.stderr.count("\n") == 1 and "is not a folder" in blocked.stderr
+    # a path that cannot be created, for root too: its parent is a file
+    denied = run_cli("generate", "--config", str(EXAMPLE), "--out", str(a_file / "out"))
+    assert denied.returncode == 1
+    assert denied.stderr.count("\n") == 1 and "cannot write" in denied.stderr and str(a_file) in denied.stderr
+
+
+def _with(config_path: Path, change: dict[str, Any]) -> drift.MonitorConfig:
+    data = yaml.safe_load(config_path.read_text())
+
+    def merge(into: dict[str, Any], update: dict[str, Any]) -> None:
+        for key, value in update.items():
+            if isinstance(value, dict) and isinstance(into.get(key), dict):
+                merge(into[key], value)
+            else:
+                into[key] = value
+
+    merge(data, copy.deepcopy(change))
+    return drift.parse_config(data)
+
+
+def _rule_diff(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """{rule name: keys that differ} between two rule group lists."""
+
+    def index(groups: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {
+            rule.get("alert") or f"{rule['record']}{rule.get('labels', '')}": rule
+            for group in groups
+            for rule in group["rules"]
+        }
+
+    left, right = index(a), index(b)
+    assert left.keys() == right.keys()
+    return {
+        name: {k for k in set(left[name]) | set(right[name]) if left[name].get(k) != right[name].get(k)}
+        for name in left
+        if left[name] != right[name]
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"alerting": {"alerts": {"reject_rate": {"threshold": 0.1}}}}, {"DriftlineHighRejectRate": {"expr"}}),
+        ({"alerting": {"alerts": {"dataset_drift": {"for": "30m"}}}}, {"DriftlineDatasetDrift": {"for"}}),
+        (
+            {"alerting": {"alerts": {"no_traffic": {"keep_firing_for": "1h"}}}},
+            {"DriftlineNoTraffic": {"keep_firing_for"}},
+        ),
+        ({"alerting": {"alerts": {"serving_latency": {"threshold": "2s"}}}}, {"DriftlineServingLatency": {"expr"}}),
+        ({"alerting": {"alerts": {"reference_stale": {"max_age": "30d"}}}}, {"DriftlineReferenceStale": {"expr"}}),
+        (
+            {"alerting": {"runbook_url": "https://runbooks.example.org/{alertname}"}},
+            "every alert's annotations",
+        ),
+    ],
+)
+def test_changing_one_setting_changes_exactly_the_expected_rules(change: dict[str, Any], expected: Any) -> None:
+    before = rule_groups(load(EXAMPLE))
+    after = rule_groups(_with(EXAMPLE, change))
+    diff = _rule_diff(before, after)
+    if expected == "every alert's annotations":
+        assert set(diff) == set(alerts_of(before)) and all(keys == {"annotations"} for keys in diff.values())
+    else:
+        assert diff == expected
+
+
+def test_disabled_alerts_are_left_out_with_their_tests() -> None:
+    config = _with(EXAMPLE, {"alerting": {"alerts": {"serving_latency": {"enabled": False}}}})
+    files = generate(config)
+    assert "DriftlineServingLatency" not in files["prometheus/rules.yml"]
+    assert "DriftlineServingLatency" not in files["prometheus/rules_test.yml"]
+    assert "DriftlineServingErrors" in files["prometheus/rules.yml"]
+
+
+@pytest.mark.parametrize("config_path", ALL_CONFIGS, ids=lambda p: p.stem)
+def test_alerts_follow_the_mixin_conventions(config_path: Path) -> None:
+    config = load(config_path)
+    alerts = alerts_of(rule_groups(config))
+    assert alerts
+    for name, rule in alerts.items():
+        assert re.fullmatch(r"Driftline([A-Z][a-z]+)+", name), name
+        assert rule["labels"]["severity"] in {"critical", "warning", "info"}
+        assert {"summary", "description", "runbook_url"} <= set(rule["annotations"])
+        assert "{{" not in rule["annotations"]["summary"], "summary is static; templates go in description"
+        assert "{{" in rule["annotations"]["description"], f"{name}: description should say which model/what value"
+        assert rule["annotations"]["runbook_url"].startswith(config.alerting.runbook_url.split("{")[0])
+        assert name in rule["annotations"]["runbook_url"] or name.lower() in rule["annotations"]["runbook_url"]
+        assert "$value | humanize }}" not in rule["annotations"]["description"], "humanize prints 0.3 as 300m"
+    assert alerts["DriftlineDatasetDrift"]["labels"] == {"severity": "critical", "action": "retrain"}
+
+
+def test_every_listed_alert_exists_in_the_example() -> None:
+    names = set(alerts_of(rule_groups(load(EXAMPLE))))
+    assert names == {
+        "DriftlineFeatureDrift",
+        "DriftlineDatasetDrift",
+        "DriftlinePredictionDrift",
+        "DriftlineExporterDown",
+        "DriftlineNoTraffic",
+        "DriftlineReferenceNotLoaded",
+        "DriftlineReferenceStale",
+        "DriftlineHighRejectRate",
+        "DriftlineServingErrors",
+        "DriftlineServingLatency",
+    }
+
+
+@pytest.mark.parametrize("config_path", ALL_CONFIGS, ids=lambda p: p.stem)
+def test_dashboards_are_modern_grafana_json(config_path: Path) -> None:
+    files = generate(load(config_path))
+    dashboards = {name: json.loads(content) for name, content in files.items() if name.startswith("dashboards/")}
+    assert len(dashboards) == 3
+    uids = set()
+    for name, dashboard in dashboards.items():
+        assert dashboard["schemaVersion"] >= 39, name
+        assert re.fullmatch(r"[a-z0-9-]{1,40}", dashboard["uid"]), "stable, URL-safe uid"
+        uids.add(dashboard["uid"])
+        variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+        assert variables["datasource"]["type"] == "datasource" and variables["datasource"]["query"] == "prometheus"
+        ids = [p["id"] for p in dashboard["panels"]]
+        assert len(ids) == len(set(ids)), f"{name}: panel ids must be unique"
+        occupied: set[tuple[int, int]] = set()
+        for panel in dashboard["panels"]:
+            pos = panel["gridPos"]
+            assert pos["x"] >= 0 and pos["x"] + pos["w"] <= 24 and pos["h"] > 0, (name, panel["title"])
+            cells = {(x, y) for x in range(pos["x"], pos["x"] + pos["w"]) for y in range(pos["y"], pos["y"] + pos["h"])}
+            assert not cells & occupied, f"{name}: {panel['title']} overlaps another panel"
+            occupied |= cells
+        for panel in panels(dashboard):
+            where = f"{name}: {panel['title']}"
+            assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, where
+            assert panel["fieldConfig"]["defaults"].get("unit"), f"{where} has no unit"
+            assert panel.get("description"), f"{where} has no description for the (i) tooltip"
+            assert panel["targets"], where
+            for t in panel["targets"]:
+                assert t["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, where
+                assert t["expr"].strip(), where
+            refs = [t["refId"] for t in panel["targets"]]
+            assert len(refs) == len(set(refs)), where
+    assert len(uids) == 3
+
+
+def test_model_drift_dashboard_has_what_on_call_needs() -> None:
+    dashboard = json.loads(generate(load(EXAMPLE))["dashboards/driftline-model-drift.json"])
+    variables = [v["name"] for v in dashboard["templating"]["list"]]
+    assert variables == ["datasource", "model_namespace", "model", "feature"]
+    by_title = {p["title"]: p for p in panels(dashboard)}
+    for title in ("Dataset drift", "Drift share", "Drifted features", "Window fill", "Last evaluation"):
+        assert by_title[title]["type"] == "stat"
+    psi = by_title["PSI per feature"]
+    assert any("driftline_psi_threshold" in t["expr"] for t in psi["targets"]), "the PSI threshold is drawn"
+    ranked = by_title["Features ranked by PSI"]
+    assert ranked["type"] == "table" and ranked["options"]["sortBy"] == [{"displayName": "PSI", "desc": True}]
+    exprs = " ".join(t["expr"] for t in ranked["targets"])
+    for metric in (
+        "driftline_feature_psi",
+        "driftline_feature_ks_pvalue",
+        "driftline_feature_chi2_pvalue",
+        "driftline_feature_missing_ratio",
+    ):
+        assert metric in exprs
+    assert any(
+        "driftline_prediction_psi" in t["expr"] for t in by_title["Prediction drift (PSI per output)"]["targets"]
+    )
+
+
+@pytest.mark.parametrize("config_path", ALL_CONFIGS, ids=lambda p: p.stem)
+def test_alertmanager_config_routes_and_keeps_secrets_out(config_path: Path) -> None:
+    config = load(config_path)
+    am = yaml.safe_load(generate(config)["alertmanager/alertmanager.yml"])
+    text = json.dumps(am)
+    for forbidden in ('"url_file"', '"timeout"', '"api_url"', '"credentials"', '"password"'):
+        assert forbidden not in text, f"{forbidden} is not valid in Alertmanager 0.25 or would hold a secret"
+    route = am["route"]
+    assert route["group_by"][:2] == ["alertname", "model"]
+    if config.alerting.slack is None:
+        assert route["receiver"] == "null" and "routes" not in route
+        return
+    retrain, slack_route = route["routes"]
+    assert slack_route["receiver"] == "slack" and "continue" not in slack_route
+    assert retrain["receiver"] == "retrain-webhook" and retrain["continue"] is True
+    assert set(retrain["matchers"]) == {'severity="critical"', 'action="retrain"'}
+    receivers = {r["name"]: r for r in am["receivers"]}
+    hook = receivers["retrain-webhook"]["webhook_configs"][0]
+    assert hook["send_resolved"] is False
+    assert hook["http_config"]["authorization"] == {
+        "type": "Bearer",
+        "credentials_file": config.alerting.retrain_webhook.credentials_file,
+    }
+    slack_config = receivers["slack"]["slack_configs"][0]
+    assert slack_config["send_resolved"] is True and slack_config["api_url_file"]
+    assert [a["text"] for a in slack_config["actions"]][:1] == ["Runbook"]
+    inhibited = [r for r in am["inhibit_rules"] if r["source_matchers"] == ['alertname="DriftlineExporterDown"']]
+    assert inhibited and "DriftlineDatasetDrift" in inhibited[0]["target_matchers"][0]
+
+
+def test_no_secret_value_reaches_a_generated_file(tmp_path: Path) -> None:
+    """Secrets referenced by the config must never be resolved into generated output, whatever the environment."""
+    secrets = {"DRIFTLINE_WEBHOOK_TOKEN": "tok-3f9c2a-webhook", "GITHUB_TOKEN": "ghp_sEcReT123456"}
+    slack_file = tmp_path / "slack_url"
+    slack_file.write_text("https://hooks.slack.com/services/T000/B000/XXXXSECRET")
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["alerting"]["slack"]["api_url_file"] = str(slack_file)
+    config_path = tmp_path / "monitor.yaml"
+    config_path.write_text(yaml.safe_dump(data))
+    result = run_cli("generate", "--config", str(config_path), "--out", str(tmp_path / "out"), env=secrets)
+    assert result.returncode == 0, result.stderr
+    everything = result.stdout + result.stderr
+    everything += "".join(p.read_text() for p in (tmp_path / "out").rglob("*") if p.is_file())
+    for value in [*secrets.values(), "XXXXSECRET"]:
+        assert value not in everything
+    assert str(slack_file) in everything  # the reference is there, the value is not
