@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := prometheus prometheus-alertmanager
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint typecheck pytest system-deps bench clean
+.PHONY: demo test lint typecheck pytest generated check-generated system-deps bench clean
 
 # The venv is rebuilt when the dependency list changes.
 $(BIN)/.installed: pyproject.toml
@@ -37,7 +37,17 @@ typecheck: $(BIN)/.installed
 pytest: $(BIN)/.installed system-deps
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+# deploy/generated is what `driftline generate` writes for the example config; CI fails when it is stale.
+generated: $(BIN)/.installed
+	$(BIN)/driftline generate --config examples/monitor.yaml --out deploy/generated
+
+check-generated: generated
+	@git diff --exit-code --stat -- deploy/generated || \
+	  { echo "deploy/generated is stale: run 'make generated' and commit it"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- deploy/generated); \
+	  if [ -n "$$untracked" ]; then echo "deploy/generated has uncommitted new files: $$untracked"; exit 1; fi
+
+test: lint typecheck check-generated pytest
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_stats.py
