@@ -295,3 +295,12 @@ def test_no_secret_value_reaches_a_generated_file(tmp_path: Path) -> None:
     for value in [*secrets.values(), "XXXXSECRET"]:
         assert value not in everything
     assert str(slack_file) in everything  # the reference is there, the value is not
+
+
+def test_every_alert_has_a_runbook_section() -> None:
+    """The default runbook_url links docs/runbooks.md#<alertname lower>: that anchor must exist."""
+    headings = re.findall(r"^## (\w+)$", (REPO / "docs" / "runbooks.md").read_text(), flags=re.MULTILINE)
+    alerts = set(alerts_of(rule_groups(load(EXAMPLE))))
+    assert alerts <= set(headings), f"runbooks missing for {alerts - set(headings)}"
+    default = drift.parse_config({"models": yaml.safe_load(EXAMPLE.read_text())["models"]})
+    assert default.alerting.runbook("DriftlineDatasetDrift").endswith("docs/runbooks.md#driftlinedatasetdrift")
