@@ -120,6 +120,20 @@ class GitHubConfig:
     token: SecretRef
     event_type: str = "drift-detected"
     api_url: str = "https://api.github.com"
+    repositories: tuple[tuple[str, str], ...] = ()  # (model name, OWNER/REPO) where a model has its own repository
+    timeout: Duration = Duration(10.0)
+
+    def repository_for(self, model: str) -> str:
+        return dict(self.repositories).get(model, self.repository)
+
+
+@dataclass(frozen=True)
+class RetryConfig:
+    """Delivery retries: exponential backoff with jitter from ``initial_backoff`` up to ``max_backoff``."""
+
+    initial_backoff: Duration = Duration(1.0)
+    max_backoff: Duration = Duration(600.0)
+    give_up_after: Duration = Duration(86400.0)
 
 
 @dataclass(frozen=True)
@@ -129,6 +143,8 @@ class WebhookConfig:
     listen: ListenAddress = ListenAddress("0.0.0.0", 8081)
     cooldown: Duration = Duration(6 * 3600.0)
     state: str = "/var/lib/driftline/webhook.sqlite"
+    max_body_bytes: int = 1024 * 1024
+    retry: RetryConfig = field(default_factory=RetryConfig)
 
 
 @dataclass(frozen=True)
@@ -342,21 +358,39 @@ def _drift(sec: Section) -> DriftSettings:
 
 
 def _webhook(sec: Section, base_dir: Path) -> WebhookConfig:
-    d_listen, d_cooldown, d_state = WebhookConfig.listen, WebhookConfig.cooldown, WebhookConfig.state
+    d = WebhookConfig
+    repo = v.matching(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "OWNER/REPO")
     g = sec.section("github")
+    repositories: list[tuple[str, str]] = []
+    if g.has("repositories"):
+        per_model = g.section("repositories")
+        for model in list(per_model.data):
+            repositories.append((str(model), per_model.get(str(model), repo)))
+        per_model.finish()
     github = GitHubConfig(
-        repository=g.get("repository", v.matching(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "OWNER/REPO")),
+        repository=g.get("repository", repo),
         token=g.get("token", v.secret_ref),
         event_type=g.get("event_type", _event_type, GitHubConfig.event_type),
         api_url=g.get("api_url", v.http_url, GitHubConfig.api_url),
+        repositories=tuple(repositories),
+        timeout=g.get("timeout", v.duration, GitHubConfig.timeout),
     )
     g.finish()
+    r = sec.section("retry")
+    retry = RetryConfig(
+        initial_backoff=r.get("initial_backoff", v.duration, RetryConfig.initial_backoff),
+        max_backoff=r.get("max_backoff", v.duration, RetryConfig.max_backoff),
+        give_up_after=r.get("give_up_after", v.duration, RetryConfig.give_up_after),
+    )
+    r.finish()
     config = WebhookConfig(
         token=sec.get("token", v.secret_ref),
         github=github,
-        listen=sec.get("listen", v.listen_address, d_listen),
-        cooldown=sec.get("cooldown", v.duration, d_cooldown),
-        state=sec.get("state", _uri(base_dir, local_only=True), d_state),
+        listen=sec.get("listen", v.listen_address, d.listen),
+        cooldown=sec.get("cooldown", v.duration, d.cooldown),
+        state=sec.get("state", _uri(base_dir, local_only=True), d.state),
+        max_body_bytes=sec.get("max_body_bytes", v.integer(minimum=1024), d.max_body_bytes),
+        retry=retry,
     )
     sec.finish()
     return config

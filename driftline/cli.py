@@ -47,6 +47,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_webhook(args: argparse.Namespace) -> int:
+    from alerts.webhook.server import serve
+
+    config = drift.load_config(args.config)
+    if config.webhook is None:
+        raise DriftlineError(f"{args.config}: has no webhook: section; add one (see the README's config reference)")
+    serve(config, args.listen, args.log_level)
+    return 0
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -99,6 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--listen", type=_listen, metavar="HOST:PORT", help="overrides exporter.listen")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(handler=_cmd_serve)
+
+    webhook = commands.add_parser(
+        "webhook", help="run the retraining webhook: Alertmanager notifications in, GitHub repository_dispatch out"
+    )
+    webhook.add_argument("--config", required=True, metavar="CFG", help="monitor config YAML")
+    webhook.add_argument("--listen", type=_listen, metavar="HOST:PORT", help="overrides webhook.listen")
+    webhook.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    webhook.set_defaults(handler=_cmd_webhook)
 
     generate = commands.add_parser(
         "generate",

@@ -10,10 +10,11 @@ import logging
 
 import uvicorn
 
-from drift.config import ListenAddress, MonitorConfig
+from drift.config import MonitorConfig
+from drift.configvalues import ListenAddress
+from drift.logs import configure_logging
 
 from .app import ExporterApp
-from .logs import configure_logging
 from .service import ExporterService
 
 log = logging.getLogger("driftline.exporter")

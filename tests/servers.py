@@ -191,3 +191,86 @@ class RecordingServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@dataclass
+class Answer:
+    """One scripted answer of the fake GitHub: a status with headers and body, after ``hang`` seconds."""
+
+    status: int = 204
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    hang: float = 0.0
+
+
+@dataclass
+class Call:
+    path: str
+    headers: dict[str, str]
+    body: Any
+    status: int
+    at: float
+
+
+class FakeGitHub:
+    """GitHub's REST API for ``repository_dispatch``, as far as the webhook can tell: answers from a script (204,
+    403 + retry-after, 429, 500, 422, or hanging), then ``default``; records every call and what it answered."""
+
+    def __init__(self, default: Answer | None = None) -> None:
+        self.default = default or Answer(204)
+        self.script: list[Answer] = []
+        self.calls: list[Call] = []
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with fake._lock:
+                    answer = fake.script.pop(0) if fake.script else fake.default
+                if answer.hang:
+                    time.sleep(answer.hang)
+                try:
+                    body: Any = json.loads(raw)
+                except ValueError:
+                    body = raw.decode(errors="replace")
+                with fake._lock:
+                    fake.calls.append(Call(self.path, dict(self.headers.items()), body, answer.status, time.time()))
+                try:
+                    self.send_response(answer.status)
+                    for name, value in answer.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(answer.body)))
+                    self.end_headers()
+                    self.wfile.write(answer.body)
+                except OSError:
+                    pass  # the client gave up waiting (a hang longer than its timeout)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def answer(self, *answers: Answer) -> None:
+        with self._lock:
+            self.script.extend(answers)
+
+    def delivered(self) -> list[Call]:
+        """Calls GitHub answered with success: the dispatches that happened."""
+        with self._lock:
+            return [c for c in self.calls if 200 <= c.status < 300]
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeGitHub:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,232 @@
+"""The retraining webhook's state: deciding on notifications (request path) and delivering the outbox (one worker).
+
+Request path: authenticate (constant-time), parse, and for every firing ``action="retrain"`` alert commit a
+decision to the outbox — ``dispatched``, ``duplicate`` or ``cooldown`` — before answering. Everything else is
+acknowledged and counted. The worker thread delivers due outbox rows to GitHub, one at a time, and writes each
+attempt's outcome back to the row.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+import time
+import uuid
+from collections import defaultdict
+from typing import Any
+
+import requests
+
+from drift.config import MonitorConfig, WebhookConfig
+from drift.secrets import CachedSecret, SecretError
+
+from . import github
+from .notifications import InvalidNotification, Notification, parse_notification, wants_retraining
+from .outbox import Dispatch, Outbox
+
+log = logging.getLogger("driftline.webhook")
+TARGET_GITHUB = "github"
+LATENCY_BUCKETS = (0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 6 * 3600.0, 86400.0)
+
+
+class Counters:
+    """Notification outcomes, delivery attempts and dispatch latency, safe to bump from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.notifications: dict[str, int] = defaultdict(int)
+        self.attempts: dict[tuple[str, str], int] = defaultdict(int)
+        self.latency_buckets = [0] * len(LATENCY_BUCKETS)
+        self.latency_sum = 0.0
+        self.latency_count = 0
+
+    def notification(self, outcome: str, n: int = 1) -> None:
+        with self._lock:
+            self.notifications[outcome] += n
+
+    def attempt(self, target: str, result: str) -> None:
+        with self._lock:
+            self.attempts[(target, result)] += 1
+
+    def delivered_after(self, seconds: float) -> None:
+        with self._lock:
+            for i, bound in enumerate(LATENCY_BUCKETS):
+                if seconds <= bound:
+                    self.latency_buckets[i] += 1
+            self.latency_sum += seconds
+            self.latency_count += 1
+
+    def read(self) -> tuple[dict[str, int], dict[tuple[str, str], int], list[int], float, int]:
+        with self._lock:
+            return (
+                dict(self.notifications),
+                dict(self.attempts),
+                list(self.latency_buckets),
+                self.latency_sum,
+                self.latency_count,
+            )
+
+
+class WebhookService:
+    def __init__(self, config: MonitorConfig) -> None:
+        if config.webhook is None:
+            raise ValueError("the config has no webhook section")
+        self.config = config
+        self.settings: WebhookConfig = config.webhook
+        region = config.s3.region
+        self.token = CachedSecret(self.settings.token, region)
+        self.github_token = CachedSecret(self.settings.github.token, region)
+        self.outbox: Outbox | None = None
+        self.counters = Counters()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._worker: threading.Thread | None = None
+
+    def check_secrets(self) -> None:
+        """Resolve both secrets now, so a missing one is a one-line error at start rather than at 3 a.m."""
+        self.token.get()
+        self.github_token.get()
+
+    def start(self) -> None:
+        self.outbox = Outbox(self.settings.state)
+        recovered = self.outbox.recover()
+        if recovered:
+            log.warning(
+                "dispatches were in flight when the webhook last stopped; sending them again",
+                extra={"dispatches": recovered},
+            )
+        self._worker = threading.Thread(target=self._work, name="dispatch-worker", daemon=True)
+        self._worker.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._worker is not None:
+            self._worker.join(timeout=self.settings.github.timeout.seconds + 5)
+        if self.outbox is not None:
+            self.outbox.close()
+
+    # --- request path ---
+
+    def authorized(self, header: str | None) -> bool:
+        scheme, _, presented = (header or "").partition(" ")
+        if scheme.lower() != "bearer" or not presented:
+            return False
+        try:
+            expected = self.token.get()
+        except SecretError:
+            log.error("the webhook token cannot be resolved", extra={"token": str(self.settings.token)})
+            return False
+        return hmac.compare_digest(presented.strip().encode(), expected.encode())
+
+    def handle(self, body: bytes) -> tuple[int, dict[str, Any]]:
+        """An authenticated request's body: 400 with a reason, or 200 with the committed outcome of every alert."""
+        try:
+            notification = parse_notification(body)
+        except InvalidNotification as exc:
+            self.counters.notification("invalid")
+            return 400, {"error": str(exc), "reason": exc.reason}
+        outcomes = self.decide(notification)
+        return 200, {"status": "ok", "outcomes": outcomes}
+
+    def decide(self, notification: Notification) -> dict[str, int]:
+        assert self.outbox is not None
+        outcomes: dict[str, int] = defaultdict(int)
+        for alert in notification.alerts:
+            if alert.status != "firing":
+                outcome = "resolved_ignored"
+            elif not wants_retraining(alert):
+                outcome = "not_retrain"
+            elif alert.model is None:
+                log.error(
+                    "a retrain alert without a model label cannot start a retraining",
+                    extra={"alertname": alert.labels.get("alertname"), "fingerprint": alert.fingerprint},
+                )
+                outcome = "invalid"
+            else:
+                outcome = self._accept(notification, alert.model, alert)
+            outcomes[outcome] += 1
+            self.counters.notification(outcome)
+        if outcomes.get("dispatched"):
+            self._wake.set()
+        return dict(outcomes)
+
+    def _accept(self, notification: Notification, model: tuple[str, str], alert: Any) -> str:
+        assert self.outbox is not None
+        dispatch_id = str(uuid.uuid4())
+        payload = github.client_payload(dispatch_id, model, [alert], notification)
+        request = {
+            "repository": self.settings.github.repository_for(model[0]),
+            "body": github.dispatch_body(self.settings.github.event_type, payload),
+        }
+        outcome = self.outbox.accept(
+            dispatch_id=dispatch_id,
+            dedupe_key=alert.dedupe_key(notification.group_key),
+            model=model[0],
+            namespace=model[1],
+            target=TARGET_GITHUB,
+            request=request,
+            cooldown=self.settings.cooldown.seconds,
+        )
+        fields = {"model": model[0], "model_namespace": model[1], "outcome": outcome}
+        if outcome == "dispatched":
+            log.info("retraining accepted", extra={**fields, "dispatch_id": dispatch_id})
+        else:
+            log.info("retraining not repeated", extra=fields)
+        return outcome
+
+    # --- delivery (worker thread) ---
+
+    def _work(self) -> None:
+        assert self.outbox is not None
+        while not self._stop.is_set():
+            try:
+                dispatch = self.outbox.claim()
+            except Exception:  # a locked or failing database must not kill delivery for good
+                log.exception("cannot read the outbox")
+                self._stop.wait(1.0)
+                continue
+            if dispatch is None:
+                due = self.outbox.next_due()
+                self._wake.wait(1.0 if due is None else max(0.0, min(1.0, due - time.time())))
+                self._wake.clear()
+                continue
+            self._deliver(dispatch)
+
+    def _deliver(self, dispatch: Dispatch) -> None:
+        assert self.outbox is not None
+        retry = self.settings.retry
+        fields = {"model": dispatch.model, "model_namespace": dispatch.namespace, "dispatch_id": dispatch.dispatch_id}
+        try:
+            response = github.send(
+                self.settings.github, self.github_token.get(), dispatch.request["repository"], dispatch.request["body"]
+            )
+        except SecretError as exc:
+            outcome = github.Outcome("retry", str(exc), github.backoff(dispatch.attempts, retry))
+        except requests.RequestException as exc:
+            reason = "timed out" if isinstance(exc, requests.Timeout) else f"failed ({exc.__class__.__name__})"
+            outcome = github.Outcome(
+                "retry", f"the request to GitHub {reason}", github.backoff(dispatch.attempts, retry)
+            )
+        else:
+            outcome = github.classify(response, dispatch.attempts, retry, time.time())
+        self.counters.attempt(dispatch.target, outcome.result)
+        now = time.time()
+        if outcome.result == "delivered":
+            self.outbox.delivered(dispatch)
+            self.counters.delivered_after(now - dispatch.created_at)
+            log.info("repository_dispatch sent", extra={**fields, "attempts": dispatch.attempts})
+        elif outcome.result == "failed" or now + outcome.wait - dispatch.created_at > retry.give_up_after.seconds:
+            error = (
+                outcome.error if outcome.result == "failed" else f"gave up after {retry.give_up_after}: {outcome.error}"
+            )
+            self.outbox.failed(dispatch, error)
+            self.counters.notification("failed")
+            log.error("repository_dispatch failed for good", extra={**fields, "error": error})
+        else:
+            self.outbox.retry(dispatch, now + outcome.wait, outcome.error)
+            log.warning(
+                "repository_dispatch will be retried",
+                extra={**fields, "error": outcome.error, "retry_in_seconds": round(outcome.wait, 3)},
+            )

@@ -1,0 +1,463 @@
+"""`driftline webhook` as a real subprocess against a fake GitHub API (a real HTTP server on loopback that answers
+from a script: 204, 403 + retry-after, 429, 500, 422, or hangs). Alertmanager's notifications are sent exactly as
+Alertmanager 0.25 sends them (payload version 4)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+
+from tests.servers import Answer, FakeGitHub, wait
+from tests.support import REPO, free_port, run_cli
+
+TOKEN = "am-token-5b1f0c"
+GITHUB_TOKEN = "ghs_fake_github_token_91d3"
+ENV = {"DRIFTLINE_WEBHOOK_TOKEN": TOKEN, "GITHUB_TOKEN": GITHUB_TOKEN}
+
+
+def webhook_config(tmp_path: Path, github_url: str, **webhook: Any) -> Path:
+    content = {
+        "version": 1,
+        "models": [
+            {
+                "name": "churn-model",
+                "namespace": "default",
+                "reference": {"data": "train.csv", "profile": "profile.json"},
+                "features": [{"name": "tenure", "type": "numeric"}],
+            }
+        ],
+        "webhook": {
+            "listen": "127.0.0.1:8081",
+            "token": "env:DRIFTLINE_WEBHOOK_TOKEN",
+            "cooldown": "1h",
+            "state": str(tmp_path / "state" / "webhook.sqlite"),
+            "retry": {"initial_backoff": "100ms", "max_backoff": "500ms", "give_up_after": "1h"},
+            "github": {
+                "repository": "my-org/churn-model",
+                "token": "env:GITHUB_TOKEN",
+                "api_url": github_url,
+                "timeout": "1s",
+                "repositories": {"fraud-scorer": "my-org/fraud"},
+            },
+            **webhook,
+        },
+    }
+    path = tmp_path / "monitor.yaml"
+    path.write_text(yaml.safe_dump(content))
+    return path
+
+
+class WebhookProcess:
+    """`driftline webhook` on a free loopback port; always stopped (or killed) when the test ends."""
+
+    def __init__(self, config: Path, log_path: Path, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        exe = str(Path(sys.executable).parent / "driftline")
+        self.process = subprocess.Popen(
+            [exe, "webhook", "--config", str(config), "--listen", f"127.0.0.1:{self.port}"],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **ENV, **(env or {})},
+        )
+
+    def wait_ready(self) -> None:
+        def up() -> bool:
+            assert self.process.poll() is None, self.log_path.read_text()
+            try:
+                return requests.get(self.url + "/healthz", timeout=1).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait(up, 30, "the webhook to answer /healthz")
+
+    def notify(self, notification: dict[str, Any], token: str | None = TOKEN) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.post(self.url + "/alertmanager", json=notification, headers=headers, timeout=10)
+
+    def metrics(self) -> dict[str, float]:
+        from prometheus_client.parser import text_string_to_metric_families
+
+        text = requests.get(self.url + "/metrics", timeout=5).text
+        values = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                key = sample.name + json.dumps(sample.labels, sort_keys=True) if sample.labels else sample.name
+                values[key] = sample.value
+        return values
+
+    def outcome(self, outcome: str) -> float:
+        return self.metrics()[f'driftline_retrain_notifications_total{{"outcome": "{outcome}"}}']
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub() as fake:
+        yield fake
+
+
+@pytest.fixture
+def webhook(tmp_path: Path, github: FakeGitHub) -> Iterator[WebhookProcess]:
+    process = WebhookProcess(webhook_config(tmp_path, github.url), tmp_path / "webhook.log")
+    try:
+        process.wait_ready()
+        yield process
+    finally:
+        process.stop()
+
+
+def alert(
+    model: str = "churn-model",
+    namespace: str = "default",
+    status: str = "firing",
+    starts_at: str = "2026-11-27T07:00:00Z",
+    alertname: str = "DriftlineDatasetDrift",
+    action: str | None = "retrain",
+    fingerprint: str | None = None,
+) -> dict[str, Any]:
+    labels = {
+        "alertname": alertname,
+        "severity": "critical",
+        "model": model,
+        "model_namespace": namespace,
+        "job": "driftline-exporter",
+    }
+    if action:
+        labels["action"] = action
+    return {
+        "status": status,
+        "labels": labels,
+        "annotations": {
+            "summary": "A model's input data drifted away from its training data; retraining is due.",
+            "description": f"67% of the features of {namespace}/{model} drifted.",
+            "drifted_features": "contract=0.210, monthly_charges=0.340",
+            "runbook_url": "https://example.org/runbooks/DriftlineDatasetDrift",
+            "dashboard_url": f"https://grafana.example.org/d/driftline-model-drift?var-model={model}",
+        },
+        "startsAt": starts_at,
+        "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-11-27T09:00:00Z",
+        "generatorURL": "http://prometheus:9090/graph?g0.expr=...",
+        "fingerprint": fingerprint or f"{abs(hash((model, namespace, alertname))):016x}",
+    }
+
+
+def notification(*alerts: dict[str, Any], group: str = "churn-model", status: str | None = None) -> dict[str, Any]:
+    first = alerts[0]
+    return {
+        "receiver": "retrain-webhook",
+        "status": status or ("firing" if any(a["status"] == "firing" for a in alerts) else "resolved"),
+        "alerts": list(alerts),
+        "groupLabels": {"alertname": first["labels"]["alertname"], "model": first["labels"]["model"]},
+        "commonLabels": first["labels"],
+        "commonAnnotations": first["annotations"],
+        "externalURL": "http://alertmanager:9093",
+        "version": "4",
+        "groupKey": '{}/{action="retrain",severity="critical"}:'
+        + f'{{alertname="DriftlineDatasetDrift", model="{group}"}}',
+        "truncatedAlerts": 0,
+    }
+
+
+def settle(github: FakeGitHub, seconds: float = 1.5) -> None:
+    """Give a wrongly-queued dispatch the time to go out (retry backoff is ≤ 0.5 s in these tests)."""
+    time.sleep(seconds)
+
+
+def test_one_firing_retrain_alert_is_one_dispatch(webhook: WebhookProcess, github: FakeGitHub) -> None:
+    answer = webhook.notify(notification(alert()))
+    assert answer.status_code == 200 and answer.json()["outcomes"] == {"dispatched": 1}
+    wait(github.delivered, 10, "the dispatch")
+    settle(github)
+    (call,) = github.calls
+    assert call.path == "/repos/my-org/churn-model/dispatches"
+    assert call.headers["Accept"] == "application/vnd.github+json"
+    assert call.headers["Authorization"] == f"Bearer {GITHUB_TOKEN}"
+    assert call.headers["X-GitHub-Api-Version"] == "2022-11-28"
+    assert call.body["event_type"] == "drift-detected"
+    payload = call.body["client_payload"]
+    assert len(payload) <= 10 and len(json.dumps(call.body)) < 64 * 1024
+    assert payload["model"] == "churn-model" and payload["namespace"] == "default"
+    assert payload["alerts"] == ["DriftlineDatasetDrift"]
+    assert payload["drifted_features"] == {"monthly_charges": 0.34, "contract": 0.21}
+    assert payload["starts_at"] == "2026-11-27T07:00:00Z" and payload["group_key"].startswith("{}/")
+    assert payload["alertmanager_url"] == "http://alertmanager:9093"
+    assert payload["dashboard_url"].startswith("https://grafana.example.org/d/driftline-model-drift")
+    assert len(payload["dispatch_id"]) == 36
+    wait(lambda: webhook.outcome("dispatched") == 1, 5, "the dispatched counter")
+    metrics = webhook.metrics()
+    assert metrics['driftline_retrain_outbox_dispatches{"state": "delivered"}'] == 1
+    assert metrics['driftline_retrain_dispatch_attempts_total{"result": "delivered", "target": "github"}'] == 1
+    assert metrics["driftline_retrain_dispatch_latency_seconds_count"] == 1
+
+
+def test_repeats_resolves_other_alerts_two_models_and_the_cooldown(webhook: WebhookProcess, github: FakeGitHub) -> None:
+    churn = notification(alert())
+    for _ in range(5):  # Alertmanager re-sends the group every group_interval / repeat_interval
+        assert webhook.notify(churn).status_code == 200
+    assert webhook.notify(churn).json()["outcomes"] == {"duplicate": 1}
+    resolved = notification(alert(status="resolved"))
+    assert webhook.notify(resolved).json()["outcomes"] == {"resolved_ignored": 1}
+    warning = notification(alert(alertname="DriftlineFeatureDrift", action=None))
+    assert webhook.notify(warning).json()["outcomes"] == {"not_retrain": 1}
+    # two models drifting at once, in one notification and in separate ones
+    both = notification(
+        alert(model="fraud-scorer", namespace="risk"), alert(model="price", namespace="retail"), group="multi"
+    )
+    assert webhook.notify(both).json()["outcomes"] == {"dispatched": 2}
+    # the alert resolves and fires again within the cooldown: a new incident, but not a new retraining
+    refired = notification(alert(starts_at="2026-11-27T07:45:00Z"))
+    assert webhook.notify(refired).json()["outcomes"] == {"cooldown": 1}
+    wait(lambda: len(github.delivered()) == 3, 10, "three dispatches")
+    settle(github)
+    assert len(github.calls) == 3
+    assert sorted(c.path for c in github.calls) == [
+        "/repos/my-org/churn-model/dispatches",
+        "/repos/my-org/churn-model/dispatches",  # price has no repository of its own: the default one
+        "/repos/my-org/fraud/dispatches",
+    ]
+    assert sorted(c.body["client_payload"]["model"] for c in github.calls) == ["churn-model", "fraud-scorer", "price"]
+    assert webhook.outcome("dispatched") == 3
+    assert webhook.outcome("duplicate") == 5
+    assert webhook.outcome("cooldown") == 1
+    assert webhook.outcome("resolved_ignored") == 1
+    assert webhook.outcome("not_retrain") == 1
+
+
+def test_github_down_then_back(webhook: WebhookProcess, github: FakeGitHub) -> None:
+    github.answer(Answer(500), Answer(502), Answer(503), Answer(500))
+    assert webhook.notify(notification(alert())).status_code == 200
+    wait(github.delivered, 20, "the dispatch after GitHub recovers")
+    settle(github)
+    assert [c.status for c in github.calls] == [500, 502, 503, 500, 204]
+    assert len(github.delivered()) == 1
+    gaps = [b.at - a.at for a, b in zip(github.calls, github.calls[1:], strict=False)]
+    assert all(gap >= 0.05 for gap in gaps), f"retries must back off: {gaps}"
+
+
+def test_rate_limits_are_waited_out_as_told(webhook: WebhookProcess, github: FakeGitHub) -> None:
+    github.answer(
+        Answer(403, {"retry-after": "2"}, b'{"message": "You have exceeded a secondary rate limit."}'),
+        Answer(429, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 4)}),
+    )
+    assert webhook.notify(notification(alert())).status_code == 200
+    wait(github.delivered, 30, "the dispatch after the rate limits")
+    first, second, third = github.calls
+    assert second.at - first.at >= 2.0, "retry-after: 2 was not honoured"
+    assert third.at >= int(first.at) + 4 - 1.0, "x-ratelimit-reset was not honoured"  # reset has 1 s resolution
+    assert len(github.delivered()) == 1
+
+
+def test_a_final_client_error_is_not_retried(webhook: WebhookProcess, github: FakeGitHub, tmp_path: Path) -> None:
+    github.answer(Answer(422, {"content-type": "application/json"}, b'{"message": "Invalid request: event_type"}'))
+    assert webhook.notify(notification(alert())).status_code == 200
+    wait(lambda: webhook.outcome("failed") == 1, 10, "the failed outcome")
+    settle(github)
+    assert len(github.calls) == 1 and not github.delivered()
+    log = (tmp_path / "webhook.log").read_text()
+    assert "Invalid request: event_type" in log and GITHUB_TOKEN not in log
+
+
+def test_a_hanging_github_times_out_and_is_retried(webhook: WebhookProcess, github: FakeGitHub) -> None:
+    github.answer(Answer(504, hang=2.5))  # longer than webhook.github.timeout (1 s)
+    assert webhook.notify(notification(alert())).status_code == 200
+    wait(github.delivered, 20, "the dispatch after the timeout")
+    assert len(github.delivered()) == 1
+
+
+def test_killed_between_accepting_and_dispatching(tmp_path: Path, github: FakeGitHub) -> None:
+    """The decision is on disk before Alertmanager hears 200: a SIGKILL loses nothing and sends nothing twice."""
+    config = webhook_config(tmp_path, github.url)
+    github.default = Answer(500)  # GitHub is down: the dispatch stays in the outbox
+    first = WebhookProcess(config, tmp_path / "webhook.log")
+    try:
+        first.wait_ready()
+        assert first.notify(notification(alert())).status_code == 200
+        wait(lambda: github.calls, 10, "a first delivery attempt")
+        first.kill()
+    finally:
+        first.stop()
+    attempts = len(github.calls)
+    github.default = Answer(204)
+    second = WebhookProcess(config, tmp_path / "webhook.log")
+    try:
+        second.wait_ready()
+        # Alertmanager did get its 200; its next repeat is a duplicate, not a second retraining
+        assert second.notify(notification(alert())).json()["outcomes"] == {"duplicate": 1}
+        wait(github.delivered, 20, "the dispatch after the restart")
+        settle(github)
+        assert len(github.delivered()) == 1
+        assert len(github.calls) == attempts + 1
+    finally:
+        second.stop()
+
+
+def test_killed_while_the_request_is_in_flight(tmp_path: Path, github: FakeGitHub) -> None:
+    """SIGKILL while GitHub has not answered yet: the row is left in `sending`; the restart sends it again.
+    (Here GitHub's answer to the lost request is an error, so exactly one dispatch happens. Had GitHub taken the lost
+    request, this would be the one case of a second dispatch — with the same dispatch_id; see the README.)"""
+    config = webhook_config(tmp_path, github.url)
+    github.answer(Answer(502, hang=4.0))
+    first = WebhookProcess(config, tmp_path / "webhook.log")
+    try:
+        first.wait_ready()
+        assert first.notify(notification(alert())).status_code == 200
+        sending = 'driftline_retrain_outbox_dispatches{"state": "sending"}'
+        wait(lambda: first.metrics()[sending] == 1, 10, "the dispatch to be in flight")
+        first.kill()
+    finally:
+        first.stop()
+    second = WebhookProcess(config, tmp_path / "webhook.log")
+    try:
+        second.wait_ready()
+        wait(github.delivered, 20, "the dispatch after the restart")
+        settle(github, 4.0)  # the lost request's late 502 arrives too; nothing else may
+        assert len(github.delivered()) == 1
+        assert [c.status for c in sorted(github.calls, key=lambda c: c.status)] == [204, 502]
+        assert "sending them again" in (tmp_path / "webhook.log").read_text()
+    finally:
+        second.stop()
+
+
+def test_killed_before_the_first_attempt(tmp_path: Path) -> None:
+    """GitHub unreachable when the decision is taken (nothing listens), the process dies; the restart delivers."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    config = webhook_config(tmp_path, dead)
+    first = WebhookProcess(config, tmp_path / "webhook.log")
+    try:
+        first.wait_ready()
+        assert first.notify(notification(alert())).status_code == 200
+        first.kill()
+    finally:
+        first.stop()
+    with FakeGitHub() as github:
+        data = yaml.safe_load(config.read_text())
+        data["webhook"]["github"]["api_url"] = github.url
+        config.write_text(yaml.safe_dump(data))
+        second = WebhookProcess(config, tmp_path / "webhook.log")
+        try:
+            second.wait_ready()
+            wait(github.delivered, 20, "the dispatch after the restart")
+            settle(github)
+            assert len(github.calls) == 1
+        finally:
+            second.stop()
+
+
+def test_bad_requests_dispatch_nothing(webhook: WebhookProcess, github: FakeGitHub, tmp_path: Path) -> None:
+    good = notification(alert())
+    for token in (None, "wrong-token", TOKEN + "x"):
+        answer = webhook.notify(good, token=token)
+        assert answer.status_code == 401
+        assert answer.json() == {"error": "missing or invalid bearer token", "reason": "unauthorized"}
+    basic = requests.post(webhook.url + "/alertmanager", json=good, auth=("user", TOKEN), timeout=5)
+    assert basic.status_code == 401
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    malformed = requests.post(
+        webhook.url + "/alertmanager", data=b'{"version": "4", "alerts": [', headers=headers, timeout=5
+    )
+    assert malformed.status_code == 400 and malformed.json()["reason"] == "bad_json"
+    v3 = {**good, "version": "3"}
+    assert webhook.notify(v3).status_code == 400 and webhook.notify(v3).json()["reason"] == "unsupported_version"
+    no_alerts = {k: v for k, v in good.items() if k != "alerts"}
+    assert webhook.notify(no_alerts).status_code == 400
+    bad_labels = notification(alert())
+    bad_labels["alerts"][0]["labels"] = {"model": 3}
+    assert webhook.notify(bad_labels).status_code == 400
+    huge = requests.post(webhook.url + "/alertmanager", data=b"x" * (10 * 1024 * 1024), headers=headers, timeout=30)
+    assert huge.status_code == 413 and huge.json()["reason"] == "too_large"
+    assert requests.get(webhook.url + "/alertmanager", timeout=5).status_code == 405
+    assert requests.get(webhook.url + "/nope", timeout=5).status_code == 404
+    settle(github, 1.0)
+    assert github.calls == []
+    assert webhook.outcome("unauthorized") == 4
+    assert webhook.outcome("dispatched") == 0
+    log = (tmp_path / "webhook.log").read_text()
+    assert TOKEN not in log and GITHUB_TOKEN not in log
+
+
+def test_metrics_pass_promtool(webhook: WebhookProcess) -> None:
+    exposition = requests.get(webhook.url + "/metrics", timeout=5).text
+    check = subprocess.run(["promtool", "check", "metrics"], input=exposition, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "driftline_retrain_notifications_total" in exposition
+
+
+def test_token_from_secrets_manager(tmp_path: Path, github: FakeGitHub, s3_endpoint: str) -> None:
+    """secretsmanager: references resolve through boto3 (here a moto server, the same HTTP API as AWS)."""
+    import boto3
+
+    client = boto3.client("secretsmanager", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client.create_secret(Name="driftline/webhook-token", SecretString="sm-token-77")
+    config = webhook_config(tmp_path, github.url, token="secretsmanager:driftline/webhook-token")
+    process = WebhookProcess(config, tmp_path / "webhook.log", env={"AWS_ENDPOINT_URL_SECRETS_MANAGER": s3_endpoint})
+    try:
+        process.wait_ready()
+        assert process.notify(notification(alert()), token="sm-token-77").status_code == 200
+        assert process.notify(notification(alert()), token=TOKEN).status_code == 401
+        wait(github.delivered, 10, "the dispatch")
+    finally:
+        process.stop()
+
+
+def test_startup_errors_are_one_line(tmp_path: Path) -> None:
+    config = webhook_config(tmp_path, "http://127.0.0.1:9")
+    missing = run_cli("webhook", "--config", str(config), env={"DRIFTLINE_WEBHOOK_TOKEN": ""})
+    assert missing.returncode == 1
+    assert missing.stderr.strip().count("\n") == 0 and "DRIFTLINE_WEBHOOK_TOKEN" in missing.stderr
+    no_section = tmp_path / "plain.yaml"
+    data = yaml.safe_load(config.read_text())
+    del data["webhook"]
+    no_section.write_text(yaml.safe_dump(data))
+    absent = run_cli("webhook", "--config", str(no_section))
+    assert absent.returncode == 1 and "no webhook" in absent.stderr and absent.stderr.count("\n") == 1
+
+
+def test_the_example_workflow_is_a_valid_github_workflow() -> None:
+    workflow = REPO / "deploy" / "github" / "retrain.yml"
+    check = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            str(workflow),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    document = yaml.safe_load(workflow.read_text())
+    trigger = document[True] if True in document else document["on"]  # YAML 1.1 reads `on:` as true
+    assert trigger["repository_dispatch"]["types"] == ["drift-detected"]
+    assert "client_payload.model" in document["concurrency"]["group"]
+    steps = [s for job in document["jobs"].values() for s in job.get("steps", [])]
+    for step in steps:
+        assert "${{ github.event.client_payload" not in step.get("run", ""), "payload must reach scripts via env:"
+    assert any("environment" in job for job in document["jobs"].values())
