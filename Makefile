@@ -53,6 +53,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_stats.py
 	@command -v wrk >/dev/null || $(SUDO) apt-get install -y -qq wrk >/dev/null
 	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_webhook.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
