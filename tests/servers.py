@@ -274,3 +274,112 @@ class FakeGitHub:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class FakeKubeflowPipelines:
+    """The KFP v2beta1 REST API as far as starting runs goes: experiments (find by name, create) and runs (create,
+    find by name), with scripted failures for ``POST /runs``: an ``Answer`` to return instead, or ``"lose"`` to
+    create the run and then hang past the client's timeout (its answer is lost)."""
+
+    def __init__(self) -> None:
+        self.experiments: dict[str, dict[str, Any]] = {}
+        self.runs: list[dict[str, Any]] = []
+        self.run_script: list[Answer | str] = []
+        self.requests: list[tuple[str, str, Any]] = []
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _reply(self, status: int, document: Any, headers: dict[str, str] | None = None) -> None:
+                body = json.dumps(document).encode()
+                try:
+                    self.send_response(status)
+                    for name, value in (headers or {}).items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass
+
+            def do_GET(self) -> None:
+                from urllib.parse import parse_qs, urlsplit
+
+                url = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                with fake._lock:
+                    fake.requests.append(("GET", url.path, dict(self.headers.items())))
+                wanted = _filter_name(query.get("filter"))
+                if url.path == "/apis/v2beta1/experiments":
+                    found = [e for e in fake.experiments.values() if wanted in (None, e["display_name"])]
+                    self._reply(200, {"experiments": found, "total_size": len(found)} if found else {})
+                elif url.path == "/apis/v2beta1/runs":
+                    found = [
+                        r
+                        for r in fake.runs
+                        if wanted in (None, r["display_name"]) and r["experiment_id"] == query.get("experiment_id")
+                    ]
+                    self._reply(200, {"runs": found, "total_size": len(found)} if found else {})
+                else:
+                    self._reply(404, {"error": "not found", "code": 5, "message": "not found"})
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                with fake._lock:
+                    fake.requests.append(("POST", self.path, dict(self.headers.items())))
+                if self.path == "/apis/v2beta1/experiments":
+                    experiment = {"experiment_id": f"exp-{len(fake.experiments) + 1}", **body}
+                    fake.experiments[experiment["experiment_id"]] = experiment
+                    self._reply(200, experiment)
+                    return
+                if self.path != "/apis/v2beta1/runs":
+                    self._reply(404, {"error": "not found", "code": 5, "message": "not found"})
+                    return
+                with fake._lock:
+                    scripted = fake.run_script.pop(0) if fake.run_script else None
+                if isinstance(scripted, Answer):
+                    time.sleep(scripted.hang)
+                    self._reply(scripted.status, json.loads(scripted.body or b"{}"), scripted.headers)
+                    return
+                missing = [k for k in ("experiment_id", "display_name", "runtime_config") if k not in body]
+                if missing or not ("pipeline_spec" in body or "pipeline_version_reference" in body):
+                    self._reply(400, {"error": f"invalid run: {missing}", "code": 3, "message": "invalid run"})
+                    return
+                run = {**body, "run_id": f"run-{len(fake.runs) + 1}", "state": "PENDING"}
+                with fake._lock:
+                    fake.runs.append(run)
+                if scripted == "lose":
+                    time.sleep(5)  # past the client's timeout: the run exists, its answer never arrives
+                self._reply(200, run)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeKubeflowPipelines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _filter_name(text: str | None) -> str | None:
+    """The display_name a KFP list filter asks for (both the enum-name and the numeric form)."""
+    if not text:
+        return None
+    for predicate in json.loads(text).get("predicates", []):
+        if predicate.get("key") == "display_name":
+            value = predicate.get("string_value", predicate.get("stringValue"))
+            return str(value)
+    return None

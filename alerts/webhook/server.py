@@ -19,7 +19,7 @@ log = logging.getLogger("driftline.webhook")
 def serve(config: MonitorConfig, listen: ListenAddress | None = None, log_level: str = "info") -> None:
     configure_logging(log_level)
     service = WebhookService(config)
-    service.check_secrets()
+    service.prepare()
     assert config.webhook is not None
     address = listen or config.webhook.listen
     server_config = uvicorn.Config(

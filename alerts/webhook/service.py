@@ -19,14 +19,17 @@ from typing import Any
 import requests
 
 from drift.config import MonitorConfig, WebhookConfig
+from drift.errors import DriftlineError
 from drift.secrets import CachedSecret, SecretError
 
 from . import github
+from .kfp import KfpTarget, PipelinePackageError, run_request
 from .notifications import InvalidNotification, Notification, parse_notification, wants_retraining
 from .outbox import Dispatch, Outbox
 
 log = logging.getLogger("driftline.webhook")
 TARGET_GITHUB = "github"
+TARGET_KFP = "kfp"
 LATENCY_BUCKETS = (0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 6 * 3600.0, 86400.0)
 
 
@@ -76,19 +79,32 @@ class WebhookService:
         self.settings: WebhookConfig = config.webhook
         region = config.s3.region
         self.token = CachedSecret(self.settings.token, region)
-        self.github_token = CachedSecret(self.settings.github.token, region)
+        github_config, kfp_config = self.settings.github, self.settings.kfp
+        self.github_token = CachedSecret(github_config.token, region) if github_config else None
+        self.kfp_token = CachedSecret(kfp_config.token, region) if kfp_config and kfp_config.token else None
+        self.kfp: KfpTarget | None = None
+        self.targets = ([TARGET_GITHUB] if github_config else []) + ([TARGET_KFP] if kfp_config else [])
         self.outbox: Outbox | None = None
         self.counters = Counters()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._worker: threading.Thread | None = None
 
-    def check_secrets(self) -> None:
-        """Resolve both secrets now, so a missing one is a one-line error at start rather than at 3 a.m."""
-        self.token.get()
-        self.github_token.get()
+    def prepare(self) -> None:
+        """Resolve every secret and read the pipeline package now: a problem is a one-line error at start, not a
+        failed retraining at 3 a.m."""
+        for secret in (self.token, self.github_token, self.kfp_token):
+            if secret is not None:
+                secret.get()
+        if self.settings.kfp is not None:
+            try:
+                self.kfp = KfpTarget(self.settings.kfp, self.settings.retry)
+            except PipelinePackageError as exc:
+                raise DriftlineError(f"webhook.kfp.pipeline_package: {exc}") from None
 
     def start(self) -> None:
+        if self.settings.kfp is not None and self.kfp is None:
+            self.prepare()
         self.outbox = Outbox(self.settings.state)
         recovered = self.outbox.recover()
         if recovered:
@@ -103,7 +119,8 @@ class WebhookService:
         self._stop.set()
         self._wake.set()
         if self._worker is not None:
-            self._worker.join(timeout=self.settings.github.timeout.seconds + 5)
+            timeouts = [t.timeout.seconds for t in (self.settings.github, self.settings.kfp) if t is not None]
+            self._worker.join(timeout=3 * max(timeouts) + 5)  # the KFP target makes up to three calls
         if self.outbox is not None:
             self.outbox.close()
 
@@ -153,28 +170,40 @@ class WebhookService:
         return dict(outcomes)
 
     def _accept(self, notification: Notification, model: tuple[str, str], alert: Any) -> str:
+        """Commit one row per target; the alert's outcome is ``dispatched`` if any target takes it."""
         assert self.outbox is not None
-        dispatch_id = str(uuid.uuid4())
-        payload = github.client_payload(dispatch_id, model, [alert], notification)
-        request = {
-            "repository": self.settings.github.repository_for(model[0]),
-            "body": github.dispatch_body(self.settings.github.event_type, payload),
-        }
-        outcome = self.outbox.accept(
-            dispatch_id=dispatch_id,
-            dedupe_key=alert.dedupe_key(notification.group_key),
-            model=model[0],
-            namespace=model[1],
-            target=TARGET_GITHUB,
-            request=request,
-            cooldown=self.settings.cooldown.seconds,
-        )
-        fields = {"model": model[0], "model_namespace": model[1], "outcome": outcome}
-        if outcome == "dispatched":
-            log.info("retraining accepted", extra={**fields, "dispatch_id": dispatch_id})
-        else:
-            log.info("retraining not repeated", extra=fields)
-        return outcome
+        outcomes = []
+        for target in self.targets:
+            dispatch_id = str(uuid.uuid4())
+            payload = github.client_payload(dispatch_id, model, [alert], notification)
+            if target == TARGET_GITHUB:
+                assert self.settings.github is not None
+                request: dict[str, Any] = {
+                    "repository": self.settings.github.repository_for(model[0]),
+                    "body": github.dispatch_body(self.settings.github.event_type, payload),
+                }
+            else:
+                assert self.settings.kfp is not None
+                request = run_request(self.settings.kfp, payload)
+            outcome = self.outbox.accept(
+                dispatch_id=dispatch_id,
+                dedupe_key=f"{target}:{alert.dedupe_key(notification.group_key)}",
+                model=model[0],
+                namespace=model[1],
+                target=target,
+                request=request,
+                cooldown=self.settings.cooldown.seconds,
+            )
+            fields = {"model": model[0], "model_namespace": model[1], "target": target, "outcome": outcome}
+            if outcome == "dispatched":
+                log.info("retraining accepted", extra={**fields, "dispatch_id": dispatch_id})
+            else:
+                log.info("retraining not repeated", extra=fields)
+            outcomes.append(outcome)
+        for outcome in ("dispatched", "cooldown"):
+            if outcome in outcomes:
+                return outcome
+        return "duplicate"
 
     # --- delivery (worker thread) ---
 
@@ -197,36 +226,52 @@ class WebhookService:
     def _deliver(self, dispatch: Dispatch) -> None:
         assert self.outbox is not None
         retry = self.settings.retry
-        fields = {"model": dispatch.model, "model_namespace": dispatch.namespace, "dispatch_id": dispatch.dispatch_id}
+        fields = {
+            "model": dispatch.model,
+            "model_namespace": dispatch.namespace,
+            "target": dispatch.target,
+            "dispatch_id": dispatch.dispatch_id,
+        }
+        where = "GitHub" if dispatch.target == TARGET_GITHUB else "Kubeflow Pipelines"
         try:
-            response = github.send(
-                self.settings.github, self.github_token.get(), dispatch.request["repository"], dispatch.request["body"]
-            )
+            outcome = self._attempt(dispatch)
         except SecretError as exc:
             outcome = github.Outcome("retry", str(exc), github.backoff(dispatch.attempts, retry))
         except requests.RequestException as exc:
             reason = "timed out" if isinstance(exc, requests.Timeout) else f"failed ({exc.__class__.__name__})"
-            outcome = github.Outcome(
-                "retry", f"the request to GitHub {reason}", github.backoff(dispatch.attempts, retry)
-            )
-        else:
-            outcome = github.classify(response, dispatch.attempts, retry, time.time())
+            error = f"the request to {where} {reason}"
+            outcome = github.Outcome("retry", error, github.backoff(dispatch.attempts, retry))
+        except (ValueError, KeyError) as exc:  # an answer that is not the JSON the API documents
+            error = f"{where} answered unexpectedly: {exc!r}"
+            outcome = github.Outcome("retry", error, github.backoff(dispatch.attempts, retry))
         self.counters.attempt(dispatch.target, outcome.result)
         now = time.time()
         if outcome.result == "delivered":
             self.outbox.delivered(dispatch)
             self.counters.delivered_after(now - dispatch.created_at)
-            log.info("repository_dispatch sent", extra={**fields, "attempts": dispatch.attempts})
+            log.info("retraining started", extra={**fields, "attempts": dispatch.attempts})
         elif outcome.result == "failed" or now + outcome.wait - dispatch.created_at > retry.give_up_after.seconds:
             error = (
                 outcome.error if outcome.result == "failed" else f"gave up after {retry.give_up_after}: {outcome.error}"
             )
             self.outbox.failed(dispatch, error)
             self.counters.notification("failed")
-            log.error("repository_dispatch failed for good", extra={**fields, "error": error})
+            log.error("retraining could not be started", extra={**fields, "error": error})
         else:
             self.outbox.retry(dispatch, now + outcome.wait, outcome.error)
             log.warning(
-                "repository_dispatch will be retried",
+                "retraining start will be retried",
                 extra={**fields, "error": outcome.error, "retry_in_seconds": round(outcome.wait, 3)},
             )
+
+    def _attempt(self, dispatch: Dispatch) -> github.Outcome:
+        if dispatch.target == TARGET_GITHUB:
+            assert self.settings.github is not None and self.github_token is not None
+            request = dispatch.request
+            response = github.send(
+                self.settings.github, self.github_token.get(), request["repository"], request["body"]
+            )
+            return github.classify(response, dispatch.attempts, self.settings.retry, time.time())
+        assert self.kfp is not None
+        token = self.kfp_token.get() if self.kfp_token is not None else None
+        return self.kfp.start(dispatch.request, token, dispatch.attempts, time.time())

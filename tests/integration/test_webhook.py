@@ -461,3 +461,122 @@ def test_the_example_workflow_is_a_valid_github_workflow() -> None:
     for step in steps:
         assert "${{ github.event.client_payload" not in step.get("run", ""), "payload must reach scripts via env:"
     assert any("environment" in job for job in document["jobs"].values())
+
+
+# --- the Kubeflow Pipelines target ---
+
+PIPELINE = REPO / "tests" / "fixtures" / "kfp" / "retrain-pipeline.yaml"  # compiled by kfp 2.17.3
+
+
+def kfp_settings(url: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "host": url,
+        "experiment": "drift-retraining",
+        "pipeline_package": str(PIPELINE),
+        "arguments": {
+            "model_name": "{model}",
+            "model_namespace": "{namespace}",
+            "drifted_features": "{drifted_features}",
+        },
+        "token": "env:KFP_TOKEN",
+        "timeout": "1s",
+        **overrides,
+    }
+
+
+def test_kfp_and_github_each_start_one_retraining(tmp_path: Path, github: FakeGitHub) -> None:
+    from tests.servers import FakeKubeflowPipelines
+
+    with FakeKubeflowPipelines() as kfp:
+        config = webhook_config(tmp_path, github.url, kfp=kfp_settings(kfp.url))
+        process = WebhookProcess(config, tmp_path / "webhook.log", env={"KFP_TOKEN": "kfp-token-1"})
+        try:
+            process.wait_ready()
+            for _ in range(3):
+                assert process.notify(notification(alert())).status_code == 200
+            wait(lambda: kfp.runs and github.delivered(), 10, "a KFP run and a dispatch")
+            settle(github)
+            assert len(github.delivered()) == 1
+            (run,) = kfp.runs
+            assert run["runtime_config"]["parameters"] == {
+                "model_name": "churn-model",
+                "model_namespace": "default",
+                "drifted_features": '{"contract": 0.21, "monthly_charges": 0.34}',
+            }
+            assert run["display_name"].startswith("driftline-churn-model-")
+            assert run["pipeline_spec"]["pipelineInfo"]["name"] == "churn-retraining"
+            (experiment,) = kfp.experiments.values()
+            assert experiment["display_name"] == "drift-retraining"
+            assert run["experiment_id"] == "exp-1"
+            assert all(headers["Authorization"] == "Bearer kfp-token-1" for _, _, headers in kfp.requests)
+            assert process.outcome("dispatched") == 1 and process.outcome("duplicate") == 2
+        finally:
+            process.stop()
+
+
+def test_kfp_retries_and_never_starts_a_run_twice(tmp_path: Path) -> None:
+    """A 503 is retried; a run whose answer was lost is found by name on the next attempt, not started again."""
+    from tests.servers import FakeKubeflowPipelines
+
+    with FakeKubeflowPipelines() as kfp:
+        kfp.run_script = [Answer(503, body=b'{"error": "unavailable", "message": "try later"}'), "lose"]
+        data = yaml.safe_load(webhook_config(tmp_path, "http://127.0.0.1:9").read_text())
+        del data["webhook"]["github"]
+        data["webhook"]["kfp"] = kfp_settings(kfp.url, token=None)
+        config = tmp_path / "kfp-only.yaml"
+        config.write_text(yaml.safe_dump(data))
+        process = WebhookProcess(config, tmp_path / "webhook.log")
+        try:
+            process.wait_ready()
+            assert process.notify(notification(alert())).json()["outcomes"] == {"dispatched": 1}
+            metric = 'driftline_retrain_dispatch_attempts_total{"result": "delivered", "target": "kfp"}'
+            wait(lambda: process.metrics().get(metric) == 1, 30, "the run to be confirmed")
+            assert len(kfp.runs) == 1
+            log = (tmp_path / "webhook.log").read_text()
+            assert "Kubeflow Pipelines answered 503: try later" in log
+            assert "the request to Kubeflow Pipelines timed out" in log
+        finally:
+            process.stop()
+
+
+def test_kfp_refusing_the_run_is_final(tmp_path: Path, github: FakeGitHub) -> None:
+    from tests.servers import FakeKubeflowPipelines
+
+    with FakeKubeflowPipelines() as kfp:
+        kfp.run_script = [Answer(400, body=b'{"error": "bad", "message": "Invalid input: unknown parameter"}')]
+        config = webhook_config(tmp_path, github.url, kfp=kfp_settings(kfp.url, token=None))
+        process = WebhookProcess(config, tmp_path / "webhook.log")
+        try:
+            process.wait_ready()
+            process.notify(notification(alert()))
+            wait(lambda: process.outcome("failed") == 1, 10, "the failed KFP run")
+            wait(github.delivered, 10, "the GitHub dispatch, unaffected")
+            assert kfp.runs == []
+            assert "Invalid input: unknown parameter" in (tmp_path / "webhook.log").read_text()
+        finally:
+            process.stop()
+
+
+def test_kfp_config_problems_are_clear(tmp_path: Path) -> None:
+    base = yaml.safe_load(webhook_config(tmp_path, "http://127.0.0.1:9").read_text())
+
+    def check(kfp: dict[str, Any]) -> str:
+        data = json.loads(json.dumps(base))
+        data["webhook"]["kfp"] = kfp
+        path = tmp_path / "bad.yaml"
+        path.write_text(yaml.safe_dump(data))
+        result = run_cli("check-config", "--config", str(path))
+        assert result.returncode == 1
+        return result.stderr
+
+    both = check(kfp_settings("http://kfp", pipeline_id="abc"))
+    assert "webhook.kfp: needs exactly one of pipeline_package" in both
+    unknown = check(kfp_settings("http://kfp", arguments={"x": "{modle}"}))
+    assert "webhook.kfp.arguments.x:" in unknown and "{modle}" in unknown and "{model}" in unknown
+    data = json.loads(json.dumps(base))
+    data["webhook"]["kfp"] = kfp_settings("http://127.0.0.1:9", pipeline_package=str(tmp_path / "missing.yaml"))
+    path = tmp_path / "missing-package.yaml"
+    path.write_text(yaml.safe_dump(data))
+    started = run_cli("webhook", "--config", str(path), env={**ENV, "KFP_TOKEN": "t"})
+    assert started.returncode == 1 and started.stderr.count("\n") == 1
+    assert "webhook.kfp.pipeline_package" in started.stderr and "missing.yaml" in started.stderr
