@@ -42,6 +42,9 @@ EVENTS_REJECTED = "driftline_events_rejected_total"
 EVALUATION_DURATION = "driftline_evaluation_duration_seconds"
 LOG_OBJECTS = "driftline_log_objects_total"
 RETRAIN_NOTIFICATIONS = "driftline_retrain_notifications_total"
+RETRAIN_ATTEMPTS = "driftline_retrain_dispatch_attempts_total"
+OUTBOX_DISPATCHES = "driftline_retrain_outbox_dispatches"
+FAILED_WINDOW = "15m"
 
 # recording rules
 FEATURES_DRIFTED = "model:driftline_feature_drifted:sum"

@@ -230,9 +230,45 @@ def serving_alerts(config: MonitorConfig, alerting: AlertingConfig) -> list[Aler
     ]
 
 
+def webhook_alerts(config: MonitorConfig) -> list[Alert]:
+    failed = f'increase({q.RETRAIN_NOTIFICATIONS}{{outcome="failed"}}[{q.FAILED_WINDOW}]) > 0'
+    return [
+        Alert(
+            name="DriftlineRetrainingFailed",
+            settings_key="retraining_failed",
+            expr=failed,
+            severity="critical",
+            summary="The retraining webhook gave up starting a retraining; a drifted model is not being retrained.",
+            description=(
+                'The retraining webhook {{ $labels.instance }} gave up on {{ printf "%.0f" $value }} retraining '
+                f"start(s) in the last {q.FAILED_WINDOW}. Its log names the model and GitHub's or Kubeflow's answer; "
+                "start the retraining by hand once the cause is fixed."
+            ),
+            dashboard=SELF_DASHBOARD,
+        ),
+        Alert(
+            name="DriftlineRetrainingStuck",
+            settings_key="retraining_stuck",
+            expr=f'{q.OUTBOX_DISPATCHES}{{state="pending"}} > 0',
+            severity="warning",
+            summary="Retraining starts wait in the webhook's outbox: the target keeps failing or rate-limiting.",
+            description=(
+                '{{ printf "%.0f" $value }} retraining start(s) have been waiting in the outbox of the retraining '
+                "webhook {{ $labels.instance }}; its log says what GitHub or Kubeflow Pipelines answers."
+            ),
+            dashboard=SELF_DASHBOARD,
+        ),
+    ]
+
+
 def all_alerts(config: MonitorConfig) -> list[Alert]:
     alerting = config.alerting
-    return drift_alerts(config) + exporter_alerts(config, alerting) + serving_alerts(config, alerting)
+    return (
+        drift_alerts(config)
+        + exporter_alerts(config, alerting)
+        + serving_alerts(config, alerting)
+        + webhook_alerts(config)
+    )
 
 
 def recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
@@ -289,5 +325,6 @@ def rule_groups(config: MonitorConfig) -> list[dict[str, Any]]:
         {"name": "driftline.alerts", "rules": alerting_rules(config, drift_alerts(config))},
         {"name": "driftline-exporter.alerts", "rules": alerting_rules(config, exporter_alerts(config, alerting))},
         {"name": "driftline-serving.alerts", "rules": alerting_rules(config, serving_alerts(config, alerting))},
+        {"name": "driftline-webhook.alerts", "rules": alerting_rules(config, webhook_alerts(config))},
     ]
     return [group for group in groups if group["rules"]]

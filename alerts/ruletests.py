@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from drift.alertconfig import AlertSettings
@@ -41,6 +41,7 @@ class Scenario:
     description: Callable[[int], str]  # eval step -> the rendered description
     extra_annotations: dict[str, str] = field(default_factory=dict)
     rate_based: bool = False
+    window: int = RATE_WINDOW  # seconds the rate()/increase() of a rate-based alert looks back
     has_near: bool = True
 
 
@@ -158,6 +159,8 @@ class ScenarioBuilder:
             self.reject_rate(),
             self.serving_errors(),
             self.serving_latency(),
+            self.retraining_failed(),
+            self.retraining_stuck(),
         ]
         return [s for s in scenarios if s.settings.enabled]
 
@@ -416,23 +419,58 @@ class ScenarioBuilder:
             rate_based=True,
         )
 
+    def retraining_failed(self) -> Scenario:
+        webhook = {"job": "driftline-webhook", "instance": "driftline-webhook:8081"}
+        window = int(Duration.parse(q.FAILED_WINDOW).seconds)
+
+        def series(states: list[str]) -> Series:
+            # one more failed retraining every step while BAD
+            failed = counter([1.0 if s == BAD else 0.0 for s in states])
+            return [(selector(q.RETRAIN_NOTIFICATIONS, {**webhook, "outcome": "failed"}), failed)]
+
+        per_window = window // self.step
+        return self.scenario(
+            "DriftlineRetrainingFailed",
+            series=series,
+            labels={**webhook, "outcome": "failed", "severity": "critical"},
+            description=lambda _: (
+                f"The retraining webhook {webhook['instance']} gave up on {per_window} retraining start(s) in the last "
+                f"{q.FAILED_WINDOW}. Its log names the model and GitHub's or Kubeflow's answer; start the retraining "
+                "by hand once the cause is fixed."
+            ),
+            rate_based=True,
+            window=window,
+            has_near=False,
+        )
+
+    def retraining_stuck(self) -> Scenario:
+        webhook = {"job": "driftline-webhook", "instance": "driftline-webhook:8081"}
+
+        def series(states: list[str]) -> Series:
+            return [
+                (
+                    selector(q.OUTBOX_DISPATCHES, {**webhook, "state": "pending"}),
+                    [2.0 if s == BAD else 0.0 for s in states],
+                )
+            ]
+
+        return self.scenario(
+            "DriftlineRetrainingStuck",
+            series=series,
+            labels={**webhook, "state": "pending", "severity": "warning"},
+            description=lambda _: (
+                "2 retraining start(s) have been waiting in the outbox of the retraining webhook "
+                f"{webhook['instance']}; its log says what GitHub or Kubeflow Pipelines answers."
+            ),
+            has_near=False,
+        )
+
     @property
     def step(self) -> int:
         """The test's sample and evaluation interval: fine enough to place every ``for`` exactly."""
         seconds = [60]
-        for name in (
-            "feature_drift",
-            "dataset_drift",
-            "prediction_drift",
-            "exporter_down",
-            "no_traffic",
-            "reference_not_loaded",
-            "reference_stale",
-            "reject_rate",
-            "serving_errors",
-            "serving_latency",
-        ):
-            s: AlertSettings = getattr(self.alerting.alerts, name)
+        for f in fields(self.alerting.alerts):
+            s: AlertSettings = getattr(self.alerting.alerts, f.name)
             seconds += [int(s.for_.seconds)] + ([int(s.keep_firing_for.seconds)] if s.keep_firing_for else [])
         return max(1, math.gcd(*seconds))
 
@@ -486,7 +524,7 @@ def _test_group(
 def scenario_tests(builder: ScenarioBuilder, scenario: Scenario) -> list[dict[str, Any]]:
     step = builder.step
     settings = scenario.settings
-    lag = _steps(RATE_WINDOW, step) if scenario.rate_based else 0
+    lag = _steps(scenario.window, step) if scenario.rate_based else 0
     hold = _steps(settings.for_.seconds, step)
     keep = _steps(settings.keep_firing_for.seconds, step) if settings.keep_firing_for else 0
     quiet, active, after = 3, lag + hold + 3, lag + keep + 4

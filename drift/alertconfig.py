@@ -46,6 +46,8 @@ class AlertRules:
     reject_rate: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(10), threshold=0.05)
     serving_errors: AlertSettings = AlertSettings(for_=_m(10), keep_firing_for=_m(10), threshold=0.05)
     serving_latency: AlertSettings = AlertSettings(for_=_m(10), keep_firing_for=_m(10), threshold=1.0, quantile=0.99)
+    retraining_failed: AlertSettings = AlertSettings(for_=Duration(0.0), keep_firing_for=_m(60))
+    retraining_stuck: AlertSettings = AlertSettings(for_=_m(60))
 
 
 # How each alert's threshold is written in the config: a ratio, or a duration.

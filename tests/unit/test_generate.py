@@ -187,6 +187,8 @@ def test_every_listed_alert_exists_in_the_example() -> None:
         "DriftlineHighRejectRate",
         "DriftlineServingErrors",
         "DriftlineServingLatency",
+        "DriftlineRetrainingFailed",
+        "DriftlineRetrainingStuck",
     }
 
 
