@@ -71,13 +71,27 @@ class DurationHistogram:
             return dict(self._data)
 
 
+# Every reason an event can be rejected for; exported as zeros from the start, so a reject-rate panel or alert
+# has a series to read before the first bad event.
+REJECT_REASONS = (
+    "bad_json",
+    "binary_payload",
+    "missing_attributes",
+    "shape_mismatch",
+    "too_large",
+    "unknown_model",
+    "unsupported_payload",
+    "unsupported_type",
+)
+
+
 class EventCounters:
     """``driftline_events_total`` and ``driftline_events_rejected_total``, safe to bump from any thread."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.events: dict[tuple[str, str, str, str], int] = defaultdict(int)
-        self.rejected: dict[str, int] = defaultdict(int)
+        self.rejected: dict[str, int] = defaultdict(int, dict.fromkeys(REJECT_REASONS, 0))
 
     def event(self, key: ModelKey, kind: str, outcome: str) -> None:
         with self._lock:

@@ -1,196 +1,28 @@
-"""Real Prometheus and Alertmanager binaries, and small recording HTTP servers standing in for Slack and the
-retraining webhook — all on free loopback ports, all stopped when the test ends, even when it fails."""
+"""Fakes of the services the tests cannot reach: GitHub's dispatch API and Kubeflow Pipelines' REST API, as real
+HTTP servers on loopback that answer from a script. Prometheus, Alertmanager and the Slack sink are the demo's
+(``driftline.demo.stack``), re-exported here."""
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-import requests
-import yaml
+from driftline.demo.stack import AlertmanagerProcess, PrometheusProcess, Sink, wait
 
-from tests.support import free_port
-
-PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
-ALERTMANAGER = (
-    shutil.which("prometheus-alertmanager") or shutil.which("alertmanager") or "/usr/bin/prometheus-alertmanager"
-)
-
-
-def wait(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(interval)
-
-
-class _Process:
-    """A server binary as a subprocess with its output in a log file."""
-
-    name = "server"
-
-    def __init__(self, args: list[str], log_path: Path, url: str) -> None:
-        self.url = url
-        self.log_path = log_path
-        self._log = log_path.open("wb")
-        self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        def ready() -> bool:
-            assert self.process.poll() is None, f"{self.name} exited:\n{self.log()}"
-            try:
-                return requests.get(self.url + "/-/ready", timeout=1).status_code == 200
-            except requests.ConnectionError:
-                return False
-
-        wait(ready, timeout, f"{self.name} to be ready")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-
-    def __enter__(self) -> _Process:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-class PrometheusProcess(_Process):
-    name = "prometheus"
-
-    def __init__(self, workdir: Path, config: dict[str, Any]) -> None:
-        workdir.mkdir(parents=True, exist_ok=True)
-        config_path = workdir / "prometheus.yml"
-        config_path.write_text(yaml.safe_dump(config))
-        port = free_port()
-        super().__init__(
-            [
-                PROMETHEUS,
-                f"--config.file={config_path}",
-                f"--storage.tsdb.path={workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--web.enable-lifecycle",
-            ],
-            workdir / "prometheus.log",
-            f"http://127.0.0.1:{port}",
-        )
-
-    def query(self, expr: str) -> dict[str, Any]:
-        """/api/v1/query; the JSON body whatever the status (a bad expression is a 400 with errorType bad_data)."""
-        response = requests.get(self.url + "/api/v1/query", params={"query": expr}, timeout=10)
-        body: dict[str, Any] = response.json()
-        return body
-
-    def alerts(self) -> list[dict[str, Any]]:
-        alerts: list[dict[str, Any]] = requests.get(self.url + "/api/v1/alerts", timeout=5).json()["data"]["alerts"]
-        return alerts
-
-
-class AlertmanagerProcess(_Process):
-    name = "alertmanager"
-
-    def __init__(self, workdir: Path, config_path: Path) -> None:
-        workdir.mkdir(parents=True, exist_ok=True)
-        port = free_port()
-        super().__init__(
-            [
-                ALERTMANAGER,
-                f"--config.file={config_path}",
-                f"--storage.path={workdir / 'am-data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--cluster.listen-address=",  # no gossip: a single test instance
-            ],
-            workdir / "alertmanager.log",
-            f"http://127.0.0.1:{port}",
-        )
-
-    def post_alerts(self, alerts: list[dict[str, Any]]) -> None:
-        response = requests.post(self.url + "/api/v2/alerts", json=alerts, timeout=5)
-        assert response.status_code == 200, response.text
-
-    def alerts(self, **matchers: str) -> list[dict[str, Any]]:
-        params = [("filter", f'{k}="{v}"') for k, v in matchers.items()]
-        params.append(("inhibited", "true"))
-        params.append(("silenced", "true"))
-        alerts: list[dict[str, Any]] = requests.get(self.url + "/api/v2/alerts", params=params, timeout=5).json()
-        return alerts
-
-
-@dataclass
-class Recorded:
-    path: str
-    headers: dict[str, str]
-    body: Any
-
-
-@dataclass
-class RecordingServer:
-    """An HTTP server that records every POST (JSON bodies decoded) and answers with ``status``."""
-
-    status: int = 200
-    reply: bytes = b"ok"
-    requests: list[Recorded] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        recorder = self
-        lock = threading.Lock()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                try:
-                    body: Any = json.loads(raw)
-                except ValueError:
-                    body = raw.decode(errors="replace")
-                with lock:
-                    recorder.requests.append(Recorded(self.path, dict(self.headers.items()), body))
-                self.send_response(recorder.status)
-                self.send_header("Content-Length", str(len(recorder.reply)))
-                self.end_headers()
-                self.wfile.write(recorder.reply)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def received(self, path: str) -> list[Recorded]:
-        return [r for r in list(self.requests) if r.path == path]
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> RecordingServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+__all__ = [
+    "AlertmanagerProcess",
+    "Answer",
+    "FakeGitHub",
+    "FakeKubeflowPipelines",
+    "FakeServingMetrics",
+    "PrometheusProcess",
+    "Sink",
+    "wait",
+]
 
 
 @dataclass
@@ -383,3 +215,76 @@ def _filter_name(text: str | None) -> str | None:
             value = predicate.get("string_value", predicate.get("stringValue"))
             return str(value)
     return None
+
+
+class FakeServingMetrics:
+    """The InferenceService's own metrics as Knative's queue-proxy (≤ 1.17) exposes them on ``/metrics``:
+    ``revision_app_request_count`` and ``revision_app_request_latencies`` (milliseconds). ``served(n, ms)`` records
+    ``n`` answered requests, as the test's traffic goes out."""
+
+    BUCKETS = (5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0)
+
+    def __init__(self, service: str, namespace: str) -> None:
+        self.labels = (
+            f'configuration_name="{service}",namespace_name="{namespace}",revision_name="{service}-00001",'
+            f'service_name="{service}"'
+        )
+        self.ok = 0
+        self.errors = 0
+        self.buckets = [0] * len(self.BUCKETS)
+        self.total_ms = 0.0
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = fake.exposition().encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def served(self, requests: int, latency_ms: float, errors: int = 0) -> None:
+        with self._lock:
+            self.ok += requests
+            self.errors += errors
+            for i, bound in enumerate(self.BUCKETS):
+                if latency_ms <= bound:
+                    self.buckets[i] += requests + errors
+            self.total_ms += latency_ms * (requests + errors)
+
+    def exposition(self) -> str:
+        with self._lock:
+            lines = [
+                "# TYPE revision_app_request_count counter",
+                f'revision_app_request_count{{{self.labels},response_code="200",response_code_class="2xx"}} {self.ok}',
+                f'revision_app_request_count{{{self.labels},response_code="500",response_code_class="5xx"}} '
+                f"{self.errors}",
+                "# TYPE revision_app_request_latencies histogram",
+            ]
+            for bound, count in zip(self.BUCKETS, self.buckets, strict=True):
+                lines.append(f'revision_app_request_latencies_bucket{{{self.labels},le="{bound:g}"}} {count}')
+            total = self.ok + self.errors
+            lines.append(f'revision_app_request_latencies_bucket{{{self.labels},le="+Inf"}} {total}')
+            lines.append(f"revision_app_request_latencies_sum{{{self.labels}}} {self.total_ms}")
+            lines.append(f"revision_app_request_latencies_count{{{self.labels}}} {total}")
+        return "\n".join(lines) + "\n"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeServingMetrics:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -12,6 +12,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from exporters.service import REJECT_REASONS
 from tests.integration.test_exporter import IRIS, IRIS_MODEL, iris_config, wait_for
 from tests.support import ExporterProcess, labels, scrape
 
@@ -66,7 +67,9 @@ def test_each_bad_input_is_answered_and_counted(
     if status >= 400:
         assert response.json()["error"]
     metrics = scrape(iris_small_body.url)
-    assert metrics["driftline_events_rejected_total"] == {labels(reason=reason): 1.0}
+    rejected = metrics["driftline_events_rejected_total"]
+    assert {k: v for k, v in rejected.items() if v} == {labels(reason=reason): 1.0}
+    assert set(rejected) == {labels(reason=r) for r in REJECT_REASONS}, "a reason outside REJECT_REASONS"
     assert metrics["driftline_window_samples"][labels(**IRIS_MODEL)] == 0
 
 
@@ -82,7 +85,7 @@ def test_bad_values_inside_good_rows_are_missing_not_rejected(iris_small_body: E
     assert missing[labels(**IRIS_MODEL, feature="sepal_width")] == pytest.approx(2 / 3)
     assert missing[labels(**IRIS_MODEL, feature="petal_length")] == pytest.approx(2 / 3)
     assert missing[labels(**IRIS_MODEL, feature="petal_width")] == pytest.approx(1 / 3)
-    assert "driftline_events_rejected_total" not in metrics or not metrics["driftline_events_rejected_total"]
+    assert not any(metrics["driftline_events_rejected_total"].values())
 
 
 # --- fuzzing: 1,000 malformed (and some valid) deliveries against one live exporter ---

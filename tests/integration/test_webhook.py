@@ -61,8 +61,10 @@ def webhook_config(tmp_path: Path, github_url: str, **webhook: Any) -> Path:
 class WebhookProcess:
     """`driftline webhook` on a free loopback port; always stopped (or killed) when the test ends."""
 
-    def __init__(self, config: Path, log_path: Path, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+    def __init__(
+        self, config: Path, log_path: Path, env: dict[str, str] | None = None, port: int | None = None
+    ) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = log_path.open("ab")

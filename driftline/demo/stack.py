@@ -1,0 +1,232 @@
+"""The pieces of the loop on one machine: Prometheus and Alertmanager as subprocesses, driftline's own servers in
+threads, and Slack- and GitHub-compatible sinks that record (and can print) what they receive.
+
+Shared by ``driftline demo`` and the end-to-end tests. Every server binds a free loopback port, works in its own
+temp folder, and is stopped by ``stop()`` (the context managers call it even when something fails).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+PROMETHEUS = "prometheus"
+ALERTMANAGER = ("prometheus-alertmanager", "alertmanager")  # Debian's name, then upstream's
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(interval)
+
+
+def binary(*names: str) -> str | None:
+    for name in names:
+        found = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
+        if found:
+            return found
+    return None
+
+
+class ServerProcess:
+    """A server binary as a subprocess, its output in a log file."""
+
+    name = "server"
+
+    def __init__(self, args: list[str], log_path: Path, url: str) -> None:
+        self.url = url
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        def ready() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log()[-3000:]}")
+            try:
+                return requests.get(self.url + "/-/ready", timeout=1).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait(ready, timeout, f"{self.name} to be ready")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class PrometheusProcess(ServerProcess):
+    name = "prometheus"
+
+    def __init__(self, workdir: Path, config: dict[str, Any]) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        config_path = workdir / "prometheus.yml"
+        config_path.write_text(yaml.safe_dump(config))
+        port = free_port()
+        super().__init__(
+            [
+                binary(PROMETHEUS) or PROMETHEUS,
+                f"--config.file={config_path}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            workdir / "prometheus.log",
+            f"http://127.0.0.1:{port}",
+        )
+
+    def query(self, expr: str) -> dict[str, Any]:
+        """/api/v1/query; the JSON body whatever the status (a bad expression is a 400 with errorType bad_data)."""
+        body: dict[str, Any] = requests.get(self.url + "/api/v1/query", params={"query": expr}, timeout=10).json()
+        return body
+
+    def alerts(self) -> list[dict[str, Any]]:
+        alerts: list[dict[str, Any]] = requests.get(self.url + "/api/v1/alerts", timeout=5).json()["data"]["alerts"]
+        return alerts
+
+
+class AlertmanagerProcess(ServerProcess):
+    name = "alertmanager"
+
+    def __init__(self, workdir: Path, config_path: Path) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        super().__init__(
+            [
+                binary(*ALERTMANAGER) or ALERTMANAGER[0],
+                f"--config.file={config_path}",
+                f"--storage.path={workdir / 'am-data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--cluster.listen-address=",  # no gossip: a single instance
+            ],
+            workdir / "alertmanager.log",
+            f"http://127.0.0.1:{port}",
+        )
+
+    def post_alerts(self, alerts: list[dict[str, Any]]) -> None:
+        response = requests.post(self.url + "/api/v2/alerts", json=alerts, timeout=5)
+        response.raise_for_status()
+
+    def alerts(self, **matchers: str) -> list[dict[str, Any]]:
+        params = [("filter", f'{k}="{v}"') for k, v in matchers.items()]
+        params += [("inhibited", "true"), ("silenced", "true")]
+        alerts: list[dict[str, Any]] = requests.get(self.url + "/api/v2/alerts", params=params, timeout=5).json()
+        return alerts
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: Any
+    at: float
+
+
+class Sink:
+    """A local stand-in for Slack's incoming webhooks or GitHub's dispatch API: records every POST and answers
+    ``status`` (200 "ok" like Slack, 204 like GitHub). ``on_receive`` sees each request (the demo prints it)."""
+
+    def __init__(self, status: int = 200, on_receive: Callable[[Received], None] | None = None) -> None:
+        self.status = status
+        self.received: list[Received] = []
+        self._lock = threading.Lock()
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    body: Any = json.loads(raw)
+                except ValueError:
+                    body = raw.decode(errors="replace")
+                item = Received(self.path, dict(self.headers.items()), body, time.time())
+                with sink._lock:
+                    sink.received.append(item)
+                if on_receive is not None:
+                    on_receive(item)
+                reply = b"" if sink.status == 204 else b"ok"
+                self.send_response(sink.status)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def requests(self, path: str | None = None) -> list[Received]:
+        with self._lock:
+            return [r for r in self.received if path is None or r.path == path]
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Sink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class ThreadedServer:
+    """An ASGI app under uvicorn in a background thread (no signal handlers: the caller owns Ctrl-C)."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, lifespan="on", access_log=False, log_config=None, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.url = f"http://127.0.0.1:{port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        wait(lambda: self.server.started or not self.thread.is_alive(), 30, "an in-process server to start")
+        if not self.server.started:
+            raise RuntimeError(f"the server on port {port} did not start")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
