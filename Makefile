@@ -14,8 +14,9 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-demo: $(BIN)/.installed
-	$(BIN)/driftline --help
+# The whole loop on this machine: churn model, traffic, drift, alerts, one retraining dispatch (~90 s).
+demo: $(BIN)/.installed system-deps
+	$(BIN)/driftline demo
 
 # promtool and amtool come from Debian; install them only when missing.
 system-deps:

@@ -57,6 +57,28 @@ def _cmd_webhook(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from .demo.run import run_demo
+
+    if args.s3 is not None and not (args.s3.startswith("s3://") and len(args.s3) > 5):
+        raise DriftlineError(f"--s3 {args.s3!r}: give it as s3://BUCKET/PREFIX")
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)  # a log file or a pipe: long lines rather than wrapped ones
+    return run_demo(args.duration, args.drift, not args.no_servers, Path(args.data_dir), args.s3, console)
+
+
+def _duration(text: str) -> float:
+    try:
+        return drift.Duration.parse(text).seconds
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -117,6 +139,16 @@ def build_parser() -> argparse.ArgumentParser:
     webhook.add_argument("--listen", type=_listen, metavar="HOST:PORT", help="overrides webhook.listen")
     webhook.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     webhook.set_defaults(handler=_cmd_webhook)
+
+    demo = commands.add_parser(
+        "demo", help="the whole loop on this machine: churn model, traffic, drift, alerts, one retraining dispatch"
+    )
+    demo.add_argument("--duration", type=_duration, default=90.0, metavar="DURATION", help="how long (default 90s)")
+    demo.add_argument("--drift", choices=["none", "gradual", "sudden"], default="sudden", help="default: sudden")
+    demo.add_argument("--no-servers", action="store_true", help="exporter and webhook only; no Prometheus/Alertmanager")
+    demo.add_argument("--data-dir", default="demo-data", metavar="DIR", help="where data, profile and config go")
+    demo.add_argument("--s3", metavar="s3://BUCKET/PREFIX", help="put training data and profile in S3 instead")
+    demo.set_defaults(handler=_cmd_demo)
 
     generate = commands.add_parser(
         "generate",

@@ -33,7 +33,7 @@ _HEADER_NAMES = {
     )
 }  # fmt: skip
 # The answers almost every event gets, encoded once.
-_COMMON_ANSWERS = {
+_COMMON_ANSWERS: dict[tuple[int, str | None], bytes] = {
     (202, "accepted"): b'{"status": "accepted"}',
     (202, "sampled_out"): b'{"status": "sampled_out"}',
 }

@@ -52,7 +52,7 @@ class Rows(NamedTuple):
 
     numeric: np.ndarray[Any, Any]
     categorical: np.ndarray[Any, Any]
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count, which nothing here calls
 
     def columns(self, columns: tuple[ColumnConfig, ...]) -> dict[str, np.ndarray[Any, Any]]:
         """One array per column name (for tests and tools; the ingest path appends the blocks)."""

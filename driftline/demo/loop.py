@@ -50,12 +50,13 @@ def monitor_config(
             "exporter_job": EXPORTER_JOB,
             "slack": {"channel": "#ml-alerts", "api_url_file": slack_url_file},
             "retrain_webhook": {"url": webhook_url, "credentials_file": webhook_token_file, "repeat_interval": "4s"},
-            "routing": {"group_wait": "1s", "group_interval": "2s", "repeat_interval": "4s"},
+            # Slack hears once an hour about a still-firing alert; the retraining webhook every 4 s (it dedupes)
+            "routing": {"group_wait": "1s", "group_interval": "2s", "repeat_interval": "1h"},
             "alerts": {
                 "feature_drift": {"for": "3s", "keep_firing_for": "2m"},
                 "dataset_drift": {"for": "3s", "keep_firing_for": "2m"},
                 "prediction_drift": {"for": "3s", "keep_firing_for": "2m"},
-                "exporter_down": {"for": "2s"},
+                "exporter_down": {"for": "10s"},  # longer than Prometheus' first scrape after a start
                 "no_traffic": {"for": "1h"},
                 "reference_not_loaded": {"for": "5s"},
             },
