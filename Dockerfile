@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+# One image for every driftline subcommand: `serve` (the exporter), `webhook`, `generate`, `profile`, `demo`, …
+# Stage 1 builds wheels for driftline and all its dependencies; stage 2 installs them into a clean slim image
+# with no compiler, no pip cache and a non-root user.
+
+FROM python:3.11-slim-bookworm AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY drift ./drift
+COPY exporters ./exporters
+COPY dashboards ./dashboards
+COPY alerts ./alerts
+COPY driftline ./driftline
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim-bookworm
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="driftline" \
+      org.opencontainers.image.description="Prometheus-native data and prediction drift monitoring for KServe models" \
+      org.opencontainers.image.source="https://github.com/driftline/driftline" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-index --find-links=/wheels "driftline==${VERSION}" \
+    && useradd --system --uid 10001 --create-home --home-dir /home/driftline --shell /usr/sbin/nologin driftline
+USER 10001
+WORKDIR /home/driftline
+EXPOSE 8080 8081
+ENTRYPOINT ["driftline"]
+CMD ["--help"]
