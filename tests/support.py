@@ -151,15 +151,9 @@ class ExporterProcess:
 
 def scrape(url: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
     """/metrics parsed with prometheus_client's parser: {sample name: {sorted labels: value}}."""
-    import requests
-    from prometheus_client.parser import text_string_to_metric_families
+    from driftline.demo.view import read_exporter
 
-    text = requests.get(url + "/metrics", timeout=5).text
-    samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
-    return samples
+    return read_exporter(url)
 
 
 def labels(**kv: str) -> tuple[tuple[str, str], ...]:
