@@ -3,11 +3,13 @@ dispatch; Ctrl-C stops it cleanly; nothing it started outlives it."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.servers import wait
 
@@ -89,3 +91,31 @@ def test_exporter_only(tmp_path: Path) -> None:
     assert "no Prometheus/Alertmanager (--no-servers)" in result.stdout
     assert "dataset drift:       none" in result.stdout
     assert "GitHub dispatches:   0" in result.stdout
+
+
+def test_data_and_profile_in_s3(tmp_path: Path, s3: Any, s3_endpoint: str) -> None:
+    """--s3: training data and profile go to S3 (here a moto server, found through AWS_ENDPOINT_URL_S3)."""
+    s3.create_bucket(Bucket="demo-bucket")
+    env = {**os.environ, "AWS_ENDPOINT_URL_S3": s3_endpoint, "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run(
+        [
+            DRIFTLINE,
+            "demo",
+            "--duration",
+            "10s",
+            "--no-servers",
+            "--s3",
+            "s3://demo-bucket/churn",
+            "--data-dir",
+            str(tmp_path / "d"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="demo-bucket")["Contents"]}
+    assert keys == {"churn/train.csv", "churn/profile.json"}
+    assert "s3://demo-bucket/churn/profile.json" in result.stdout
