@@ -30,6 +30,7 @@ system-deps:
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
