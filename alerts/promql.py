@@ -104,9 +104,15 @@ def latency_quantiles(config: MonitorConfig) -> tuple[float, ...]:
     return tuple(sorted(quantiles))
 
 
-def model_matchers(config: MonitorConfig) -> str:
-    """``model=~"a|b", model_namespace=~"x|y"``: the configured models among every InferenceService."""
-    names = sorted({m.name for m in config.models})
-    namespaces = sorted({".*" if m.namespace == "*" else m.namespace for m in config.models})
-    namespace = ".*" if ".*" in namespaces else "|".join(namespaces)
-    return f'model=~"{"|".join(names)}", model_namespace=~"{namespace}"'
+def configured_models(config: MonitorConfig, metric: str, extra: str = "") -> str:
+    """``metric`` restricted to the configured models, each by its own name and namespace (a namespace of ``*``
+    matches any): ``(m{model="a", model_namespace="x"} or m{model="b"})``."""
+    selectors = []
+    for pair in sorted({(m.name, m.namespace) for m in config.models}):
+        matchers = [f"model={string(pair[0])}"]
+        if pair[1] != "*":
+            matchers.append(f"model_namespace={string(pair[1])}")
+        if extra:
+            matchers.append(extra)
+        selectors.append(f"{metric}{{{', '.join(matchers)}}}")
+    return selectors[0] if len(selectors) == 1 else "(" + " or ".join(selectors) + ")"

@@ -195,7 +195,6 @@ def exporter_alerts(config: MonitorConfig, alerting: AlertingConfig) -> list[Ale
 
 
 def serving_alerts(config: MonitorConfig, alerting: AlertingConfig) -> list[Alert]:
-    models = q.model_matchers(config)
     latency = alerting.alerts.serving_latency
     quantile = latency.quantile or 0.99
     errors = alerting.alerts.serving_errors.threshold or 0.0
@@ -203,7 +202,7 @@ def serving_alerts(config: MonitorConfig, alerting: AlertingConfig) -> list[Aler
         Alert(
             name="DriftlineServingErrors",
             settings_key="serving_errors",
-            expr=f"{q.SERVING_ERROR_RATIO}{{{models}}} > {number(errors)}",
+            expr=f"{q.configured_models(config, q.SERVING_ERROR_RATIO)} > {number(errors)}",
             severity="critical",
             summary="A monitored model answers many requests with server errors.",
             description=(
@@ -216,8 +215,8 @@ def serving_alerts(config: MonitorConfig, alerting: AlertingConfig) -> list[Aler
             name="DriftlineServingLatency",
             settings_key="serving_latency",
             expr=(
-                f'{q.SERVING_LATENCY}{{{models}, quantile="{q.quantile_label(quantile)}"}} '
-                f"> {number(latency.threshold or 0.0)}"
+                q.configured_models(config, q.SERVING_LATENCY, f'quantile="{q.quantile_label(quantile)}"')
+                + f" > {number(latency.threshold or 0.0)}"
             ),
             severity="warning",
             summary="A monitored model answers slowly.",
