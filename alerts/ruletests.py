@@ -138,6 +138,7 @@ class ScenarioBuilder:
         self.target = {"job": self.alerting.exporter_job, "instance": INSTANCE}
         self.alerts = {alert.name: alert for alert in all_alerts(config)}
         self.where = f"{namespace}/{self.model.name}"
+        self.model_names = {m.name for m in config.models}
 
     def settings(self, alert: Alert) -> AlertSettings:
         settings: AlertSettings = getattr(self.alerting.alerts, alert.settings_key)
@@ -339,13 +340,14 @@ class ScenarioBuilder:
             rate_based=True,
         )
 
-    def _serving_labels(self, code: str) -> dict[str, str]:
+    def _serving_labels(self, code: str, model: str | None = None) -> dict[str, str]:
         serving = self.alerting.serving
+        name = model or self.model.name
         service = matching_value(
             serving.model_regex,
-            [f"{self.model.name}-predictor", f"{self.model.name}-predictor-00001", self.model.name],
+            [f"{name}-predictor", f"{name}-predictor-00001", name],
             "alerting.serving.model_regex",
-            group=self.model.name,
+            group=name,
         )
         labels = {serving.model_label: service, serving.namespace_label: self.model_labels["model_namespace"]}
         if code:
@@ -364,6 +366,9 @@ class ScenarioBuilder:
             NEAR: max(0, math.ceil(threshold * total) - 1),
         }
 
+        # an InferenceService in the same namespace that nobody monitors fails all along: it must never alert
+        unmonitored = next(f"unmonitored{i}" for i in range(100) if f"unmonitored{i}" not in self.model_names)
+
         def series(states: list[str]) -> Series:
             return [
                 (
@@ -373,6 +378,10 @@ class ScenarioBuilder:
                 (
                     selector(serving.requests_metric, self._serving_labels(error_code)),
                     counter([errors[s] for s in states]),
+                ),
+                (
+                    selector(serving.requests_metric, self._serving_labels(error_code, unmonitored)),
+                    counter([float(total) for _ in states]),
                 ),
             ]
 
