@@ -97,38 +97,42 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     return subprocess.run([exe, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300)
 
 
-class ExporterProcess:
-    """`driftline serve` as a real subprocess on a free loopback port; always stopped, even when a test fails."""
+class DriftlineProcess:
+    """A long-running `driftline` command (`serve`, `webhook`) as a real subprocess on a loopback port, its output
+    appended to ``log_path``; always stopped, even when a test fails."""
 
-    def __init__(self, config_path: Path, log_path: Path) -> None:
-        import time as _time
+    command = "serve"
 
-        self.port = free_port()
+    def __init__(
+        self, config_path: Path, log_path: Path, env: dict[str, str] | None = None, port: int | None = None
+    ) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         exe = str(Path(sys.executable).parent / "driftline")
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-        self._log = log_path.open("wb")
+        full_env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", **(env or {})}
+        self._log = log_path.open("ab")
         self.process = subprocess.Popen(
-            [exe, "serve", "--config", str(config_path), "--listen", f"127.0.0.1:{self.port}"],
+            [exe, self.command, "--config", str(config_path), "--listen", f"127.0.0.1:{self.port}"],
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env=env,
+            env=full_env,
         )
-        self._time = _time
 
     def wait_until(self, path: str, status: int = 200, timeout: float = 30.0) -> None:
+        import time
+
         import requests
 
-        deadline = self._time.monotonic() + timeout
-        while self._time.monotonic() < deadline:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log_path.read_text()
             try:
                 if requests.get(self.url + path, timeout=1).status_code == status:
                     return
             except requests.ConnectionError:
                 pass
-            self._time.sleep(0.05)
+            time.sleep(0.05)
         raise AssertionError(f"{path} never answered {status}:\n{self.log_path.read_text()}")
 
     def stop(self) -> int:
@@ -142,11 +146,17 @@ class ExporterProcess:
         self._log.close()
         return int(self.process.returncode)
 
-    def __enter__(self) -> ExporterProcess:
+    def __enter__(self) -> DriftlineProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class ExporterProcess(DriftlineProcess):
+    """`driftline serve`."""
+
+    command = "serve"
 
 
 def scrape(url: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:

@@ -5,7 +5,6 @@ Alertmanager 0.25 sends them (payload version 4)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import requests
 import yaml
 
 from tests.servers import Answer, FakeGitHub, wait
-from tests.support import REPO, free_port, run_cli
+from tests.support import REPO, DriftlineProcess, free_port, run_cli
 
 TOKEN = "am-token-5b1f0c"
 GITHUB_TOKEN = "ghs_fake_github_token_91d3"
@@ -58,33 +57,18 @@ def webhook_config(tmp_path: Path, github_url: str, **webhook: Any) -> Path:
     return path
 
 
-class WebhookProcess:
-    """`driftline webhook` on a free loopback port; always stopped (or killed) when the test ends."""
+class WebhookProcess(DriftlineProcess):
+    """`driftline webhook`, with the tokens of these tests in its environment."""
+
+    command = "webhook"
 
     def __init__(
         self, config: Path, log_path: Path, env: dict[str, str] | None = None, port: int | None = None
     ) -> None:
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self._log = log_path.open("ab")
-        exe = str(Path(sys.executable).parent / "driftline")
-        self.process = subprocess.Popen(
-            [exe, "webhook", "--config", str(config), "--listen", f"127.0.0.1:{self.port}"],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **ENV, **(env or {})},
-        )
+        super().__init__(config, log_path, {**ENV, **(env or {})}, port)
 
     def wait_ready(self) -> None:
-        def up() -> bool:
-            assert self.process.poll() is None, self.log_path.read_text()
-            try:
-                return requests.get(self.url + "/healthz", timeout=1).status_code == 200
-            except requests.ConnectionError:
-                return False
-
-        wait(up, 30, "the webhook to answer /healthz")
+        self.wait_until("/healthz")
 
     def notify(self, notification: dict[str, Any], token: str | None = TOKEN) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -107,16 +91,6 @@ class WebhookProcess:
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
 
 
 @pytest.fixture
