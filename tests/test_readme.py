@@ -112,11 +112,14 @@ def test_command_blocks_and_python_blocks_run(tmp_path: Path) -> None:
 
 
 def test_yaml_blocks_parse() -> None:
+    services = 0
     for block in blocks("yaml"):
         for document in yaml.safe_load_all(block):
             if isinstance(document, dict) and document.get("kind") == "InferenceService":
                 assert document["spec"]["predictor"]["logger"]["mode"] == "all"
                 assert document["spec"]["predictor"]["logger"]["url"].startswith("http://driftline-exporter.")
+                services += 1
+    assert services >= 1, "the README's InferenceService example is gone or no longer a yaml block"
 
 
 def inline_commands(prefix: str) -> list[str]:

@@ -3,7 +3,6 @@ received. Built from the same endpoints a user would look at — the exporter's 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,7 +124,3 @@ def render(snapshot: Snapshot) -> Group:
         "\n".join(snapshot.dispatches) or "(nothing yet)", title="GitHub repository_dispatch", title_align="left"
     )
     return Group(header, table, summary, alerts, slack, github)
-
-
-def now() -> float:
-    return time.monotonic()
