@@ -97,6 +97,44 @@ class DriftSettings:
     max_categories: int = 50
 
 
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
+REGRESSION_METRICS = ("mae", "rmse")
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """The ground truth of a model: the label column of the reference data and how predictions are scored."""
+
+    name: str
+    task: str  # classification | regression
+    prediction: str  # the output compared with the label
+    positive: str | None = None  # classification: the positive class; a numeric prediction is its probability
+    threshold: float = 0.5  # a score at or above it predicts the positive class
+    metric: str = "accuracy"  # what DriftlinePerformanceDrop watches
+    max_degradation: float = 0.1  # relative loss of `metric` against the reference that counts as a drop
+    min_samples: int = 200  # labelled predictions needed before a drop or a concept drift is decided
+    window: WindowConfig = field(default_factory=lambda: WindowConfig(5000, Duration(30 * 86400.0)))
+    detector_delta: float = 0.002  # ADWIN's confidence: a no-change window is flagged with probability ≤ δ
+
+    @property
+    def column(self) -> ColumnConfig:
+        return ColumnConfig(self.name, CATEGORICAL if self.task == CLASSIFICATION else NUMERIC)
+
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    """How labels arrive and how long predictions wait for them."""
+
+    store_size: int = 100_000  # predictions (rows) kept for joining
+    ttl: Duration = Duration(7 * 86400.0)  # a prediction older than this can no longer be labelled
+    s3_labels: str | None = None  # pull mode: a prefix of CSV/Parquet/JSON-lines files (id, row, label, timestamp)
+    poll: Duration = Duration(60.0)
+    max_objects_per_poll: int = 1000
+    watermark: str | None = None
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     name: str
@@ -108,11 +146,18 @@ class ModelConfig:
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     drift: DriftSettings = field(default_factory=DriftSettings)
     source: LogSourceConfig | None = None
+    target: TargetConfig | None = None
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
 
     @property
     def columns(self) -> tuple[ColumnConfig, ...]:
-        """Features then outputs: every column the reference data must hold."""
+        """Features then outputs: the columns the live windows hold."""
         return self.features + self.outputs
+
+    @property
+    def profiled_columns(self) -> tuple[ColumnConfig, ...]:
+        """Every column the reference data must hold: features, outputs and the target."""
+        return self.columns + ((self.target.column,) if self.target is not None else ())
 
 
 @dataclass(frozen=True)
@@ -310,6 +355,10 @@ def _model(sec: Section, base_dir: Path) -> ModelConfig:
     sampling_sec.finish()
     drift = _drift(sec.section("drift"))
     source = _source(sec.section("source"), base_dir) if sec.has("source") else None
+    target = _target(sec.section("target"), outputs, seen) if sec.has("target") else None
+    feedback = _feedback(sec.section("feedback"), base_dir) if sec.has("feedback") else FeedbackConfig()
+    if sec.has("feedback") and target is None:
+        sec.problem(sec.key_path("feedback"), "labels need a target: add target: {name: ..., task: ...}")
     sec.finish()
     return ModelConfig(
         name=name,
@@ -321,18 +370,101 @@ def _model(sec: Section, base_dir: Path) -> ModelConfig:
         sampling=sampling,
         drift=drift,
         source=source,
+        target=target,
+        feedback=feedback,
     )
 
 
-def _source(sec: Section, base_dir: Path) -> LogSourceConfig:
-    def s3_prefix(value: object) -> str:
-        text = v.string(value)
-        if not text.startswith("s3://") or not text[5:].split("/", 1)[0]:
-            raise v.InvalidValueError(f"{text!r} is not s3://BUCKET/PREFIX (the logger's logger.url)")
-        return text.rstrip("/")
+def _target(sec: Section, outputs: list[ColumnConfig], seen: dict[str, str]) -> TargetConfig:
+    name = sec.get("name", v.string)
+    if name in seen:
+        sec.problem(sec.key_path("name"), f"{name!r} is already used by {seen[name]}; the label needs its own column")
+    task = sec.get("task", v.choice(CLASSIFICATION, REGRESSION))
+    by_name = {c.name: c for c in outputs}
+    default_prediction = outputs[0].name if len(outputs) == 1 else None
+    prediction = sec.get("prediction", v.string, default_prediction)
+    column = by_name.get(prediction) if prediction is not None else None
+    if prediction is None:
+        sec.problem(sec.key_path("prediction"), "name the output the label is compared with (one of outputs[])")
+    elif column is None:
+        sec.problem(sec.key_path("prediction"), f"{prediction!r} is not one of the model's outputs")
+    positive = sec.get("positive", _category, None)
+    scored = task == CLASSIFICATION and column is not None and column.is_numeric
+    if scored and positive is None:
+        sec.problem(
+            sec.key_path("positive"),
+            f'{prediction!r} is numeric, so it is a score: name the class it is the probability of (e.g. "1")',
+        )
+    if task == REGRESSION and column is not None and not column.is_numeric:
+        sec.problem(sec.key_path("prediction"), f"a regression's prediction must be numeric; {prediction!r} is not")
+    metrics = CLASSIFICATION_METRICS if task == CLASSIFICATION else REGRESSION_METRICS
+    default_metric = "accuracy" if task == CLASSIFICATION else "rmse"
+    metric = sec.get("metric", v.choice(*metrics), default_metric)
+    if metric in ("roc_auc", "log_loss") and not scored:
+        sec.problem(sec.key_path("metric"), f"{metric} needs scores: make target.prediction a numeric probability")
+    d = TargetConfig
+    window_sec = sec.section("window")
+    window = WindowConfig(
+        size=window_sec.get("size", v.integer(minimum=1, maximum=10_000_000), 5000),
+        max_age=window_sec.get("max_age", v.duration, Duration(30 * 86400.0)),
+    )
+    window_sec.finish()
+    config = TargetConfig(
+        name=name,
+        task=task,
+        prediction=prediction or "",
+        positive=positive,
+        threshold=sec.get("threshold", v.number(0, 1), d.threshold),
+        metric=metric,
+        max_degradation=sec.get("max_degradation", v.number(0, float("inf"), low_open=True), d.max_degradation),
+        min_samples=sec.get("min_samples", v.integer(minimum=1, maximum=10_000_000), d.min_samples),
+        window=window,
+        detector_delta=sec.get("detector_delta", v.number(0, 1, low_open=True, high_open=True), d.detector_delta),
+    )
+    sec.finish()
+    return config
 
+
+def _category(value: Any) -> str:
+    """A class label spelled as live labels are (``drift.values.category_of``): ``1``, ``true``, ``yes``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, float) or (isinstance(value, str) and value):
+        return value if isinstance(value, str) else repr(value)
+    raise v.InvalidValueError(f"{value!r} is not a class label (a string, number or boolean)")
+
+
+def _feedback(sec: Section, base_dir: Path) -> FeedbackConfig:
+    d = FeedbackConfig
+    labels = sec.get("s3_labels", _s3_prefix, None)
+    config = FeedbackConfig(
+        store_size=sec.get("store_size", v.integer(minimum=1, maximum=100_000_000), d.store_size),
+        ttl=sec.get("ttl", v.duration, d.ttl),
+        s3_labels=labels,
+        poll=sec.get("poll", v.duration, d.poll),
+        max_objects_per_poll=sec.get(
+            "max_objects_per_poll", v.integer(minimum=1, maximum=100_000), d.max_objects_per_poll
+        ),
+        watermark=sec.get("watermark", _uri(base_dir), None),
+    )
+    sec.finish()
+    return config
+
+
+def _s3_prefix(value: object) -> str:
+    text = v.string(value)
+    if not text.startswith("s3://") or not text[5:].split("/", 1)[0]:
+        raise v.InvalidValueError(f"{text!r} is not s3://BUCKET/PREFIX")
+    return text.rstrip("/")
+
+
+def _source(sec: Section, base_dir: Path) -> LogSourceConfig:
     config = LogSourceConfig(
-        s3_logs=sec.get("s3_logs", s3_prefix),
+        s3_logs=sec.get("s3_logs", _s3_prefix),
         poll=sec.get("poll", v.duration, LogSourceConfig.poll),
         max_objects_per_poll=sec.get(
             "max_objects_per_poll", v.integer(minimum=1, maximum=100_000), LogSourceConfig.max_objects_per_poll

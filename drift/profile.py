@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from . import stats
 from .config import CATEGORICAL, NUMERIC, ColumnConfig, ModelConfig, S3Config
 from .errors import DataError, ProfileError
+from .performance import ReferencePerformance, reference_performance
 from .reader import SourceInfo, reference_batches
 from .stats import FloatArray, IntArray
 from .storage import read_bytes, write_bytes
@@ -186,6 +187,8 @@ class ReferenceProfile:
     source: Mapping[str, Any]
     created_at: str
     version: str = ""
+    target: ColumnProfile | None = None  # the label distribution, when the config names a target
+    performance: ReferencePerformance | None = None  # the reference's own predictions scored against the label
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "features", MappingProxyType(dict(self.features)))
@@ -195,13 +198,17 @@ class ReferenceProfile:
 
     def _content(self) -> dict[str, Any]:
         """What ``version`` hashes: the statistics and the settings that made them — not where or when."""
-        return {
+        content: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
             "rows": self.rows,
             "settings": dict(self.settings),
             "features": [c.to_dict() for c in self.features.values()],
             "outputs": [c.to_dict() for c in self.outputs.values()],
         }
+        if self.target is not None:  # absent, not null, so profiles without a target keep their version
+            content["target"] = self.target.to_dict()
+            content["performance"] = self.performance.to_dict() if self.performance is not None else None
+        return content
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -236,6 +243,10 @@ class ReferenceProfile:
                 settings={k: int(v) for k, v in d["settings"].items()},
                 source=dict(d["source"]),
                 created_at=str(d["created_at"]),
+                target=_column_from_dict(d["target"]) if d.get("target") is not None else None,
+                performance=(
+                    ReferencePerformance.from_dict(d["performance"]) if d.get("performance") is not None else None
+                ),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
@@ -280,6 +291,14 @@ class ReferenceProfile:
                     problems.append(
                         f"{kind} {column.name!r} is {column.type} in the config, {have.type} in the profile"
                     )
+        if model.target is not None:
+            if self.target is None:
+                problems.append(f"the profile has no target {model.target.name!r}")
+            elif self.target.name != model.target.name or self.target.type != model.target.column.type:
+                problems.append(
+                    f"the profile's target is {self.target.name!r} ({self.target.type}), the config's "
+                    f"{model.target.name!r} ({model.target.column.type})"
+                )
         return problems
 
     def require_compatible(self, model: ModelConfig, origin: str = "profile") -> None:
@@ -324,29 +343,44 @@ class ProfileBuilder:
     def __init__(self, model: ModelConfig) -> None:
         self.model = model
         self.rows = 0
-        self._numeric: dict[str, _GrowingArray] = {c.name: _GrowingArray() for c in model.columns if c.is_numeric}
-        self._categories: dict[str, dict[str, int]] = {c.name: {} for c in model.columns if not c.is_numeric}
-        self._missing: dict[str, int] = {c.name: 0 for c in model.columns}
+        columns = model.profiled_columns
+        self._numeric: dict[str, _GrowingArray] = {c.name: _GrowingArray() for c in columns if c.is_numeric}
+        self._categories: dict[str, dict[str, int]] = {c.name: {} for c in columns if not c.is_numeric}
+        self._missing: dict[str, int] = {c.name: 0 for c in columns}
+        # With a target: the labels and the predictions, row-aligned, to score the reference (O(rows) memory).
+        self._labels: list[np.ndarray[Any, Any]] = []
+        self._predictions: list[np.ndarray[Any, Any]] = []
 
     def add_batch(self, batch: pa.RecordBatch | pa.Table) -> None:
         """Add an Arrow batch holding (at least) the model's columns."""
-        for column in self.model.columns:
+        for column in self.model.profiled_columns:
             array = batch.column(column.name)
             if column.is_numeric:
                 self._add_numeric(column.name, numeric_values(array))
             else:
                 self._add_categories(column.name, arrow_categories(array))
+        self._add_pairs(lambda name: batch.column(name))
         self.rows += batch.num_rows
 
     def add_columns(self, columns: Mapping[str, Any], rows: int) -> None:
         """Add plain columns (numpy arrays, lists or pandas Series) keyed by name."""
-        for column in self.model.columns:
+        for column in self.model.profiled_columns:
             values = columns[column.name]
             if column.is_numeric:
                 self._add_numeric(column.name, numeric_values(values))
             else:
                 self._add_categories(column.name, pa.array(category_values(values), type=pa.string()))
+        self._add_pairs(lambda name: columns[name])
         self.rows += rows
+
+    def _add_pairs(self, column: Any) -> None:
+        target = self.model.target
+        if target is None:
+            return
+        prediction = next(c for c in self.model.outputs if c.name == target.prediction)
+        for out, config in ((self._labels, target.column), (self._predictions, prediction)):
+            values = column(config.name)
+            out.append(numeric_values(values) if config.is_numeric else category_values(values))
 
     def _add_numeric(self, name: str, values: FloatArray) -> None:
         finite = values[np.isfinite(values)]
@@ -363,7 +397,7 @@ class ProfileBuilder:
         settings = self.model.drift
         sample_size, seed = self.model.reference.sample_size, self.model.reference.seed
         columns: dict[str, ColumnProfile] = {}
-        for column in self.model.columns:
+        for column in self.model.profiled_columns:
             if column.is_numeric:
                 values = self._numeric.pop(column.name).values()
                 columns[column.name] = _numeric_profile(
@@ -387,6 +421,20 @@ class ProfileBuilder:
             },
             source=dict(source or {}),
             created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            target=columns[target.name] if (target := self.model.target) is not None else None,
+            performance=self._performance(),
+        )
+
+    def _performance(self) -> ReferencePerformance | None:
+        target = self.model.target
+        if target is None or not self._labels:
+            return None
+        return reference_performance(
+            target.task,
+            np.concatenate(self._labels),
+            np.concatenate(self._predictions),
+            positive=target.positive,
+            threshold=target.threshold,
         )
 
 
@@ -437,11 +485,11 @@ def build_profile(
     reference: pd.DataFrame, model: ModelConfig, source: Mapping[str, Any] | None = None
 ) -> ReferenceProfile:
     """The reference profile of a pandas DataFrame holding the model's features and outputs as columns."""
-    missing = [c.name for c in model.columns if c.name not in reference.columns]
+    missing = [c.name for c in model.profiled_columns if c.name not in reference.columns]
     if missing:
         raise DataError(f"reference DataFrame: no column {', '.join(map(repr, missing))}")
     builder = ProfileBuilder(model)
-    builder.add_columns({c.name: reference[c.name] for c in model.columns}, rows=len(reference))
+    builder.add_columns({c.name: reference[c.name] for c in model.profiled_columns}, rows=len(reference))
     return builder.build(source or {"uri": None}, origin="reference DataFrame")
 
 
@@ -453,7 +501,7 @@ def profile_from_source(
     info = SourceInfo(uri)
     builder = ProfileBuilder(model)
     batches: Iterable[pa.RecordBatch] = reference_batches(
-        uri, model.columns, model.reference.format, s3, info, progress
+        uri, model.profiled_columns, model.reference.format, s3, info, progress
     )
     try:
         for batch in batches:

@@ -131,24 +131,31 @@ def reference_batches(
     s3: S3Config | None = None,
     info: SourceInfo | None = None,
     progress: bool | None = None,
+    optional: tuple[ColumnConfig, ...] = (),
 ) -> Iterator[pa.RecordBatch]:
     """Yield record batches of the configured ``columns`` of a CSV or Parquet file.
 
     Numeric columns arrive as float64 (CSV) or as stored (Parquet); categorical columns as strings (CSV) or as
     stored. Raises DataError naming every configured column the file lacks, StorageError when it cannot be read.
+    ``optional`` columns are read when the file has them (CSV: all-null when it has not; Parquet: left out).
     """
     info = info if info is not None else SourceInfo(uri)
     kind = data_format(uri) if fmt == "auto" else fmt
     if kind == "parquet":
-        yield from _parquet_batches(uri, columns, s3, info, progress)
+        yield from _parquet_batches(uri, columns, s3, info, progress, optional)
     elif kind == "csv":
-        yield from _csv_batches(uri, columns, s3, info, progress)
+        yield from _csv_batches(uri, columns, s3, info, progress, optional)
     else:
         raise DataError(f"{uri}: cannot tell the format from the name; set reference.format to csv or parquet")
 
 
 def _csv_batches(
-    uri: str, columns: tuple[ColumnConfig, ...], s3: S3Config | None, info: SourceInfo, progress: bool | None
+    uri: str,
+    columns: tuple[ColumnConfig, ...],
+    s3: S3Config | None,
+    info: SourceInfo,
+    progress: bool | None,
+    optional: tuple[ColumnConfig, ...] = (),
 ) -> Iterator[pa.RecordBatch]:
     opened: OpenedObject = open_stream(uri, s3)
     info.etag, info.size = opened.tag or None, opened.size
@@ -167,9 +174,11 @@ def _csv_batches(
                     read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
                     parse_options=pacsv.ParseOptions(delimiter="\t" if tsv else ","),
                     convert_options=pacsv.ConvertOptions(
-                        include_columns=names,
+                        include_columns=names + [c.name for c in optional],
                         include_missing_columns=True,
-                        column_types={c.name: pa.float64() if c.is_numeric else pa.string() for c in columns},
+                        column_types={
+                            c.name: pa.float64() if c.is_numeric else pa.string() for c in columns + optional
+                        },
                         strings_can_be_null=True,
                     ),
                 )
@@ -220,7 +229,12 @@ def _csv_header(head: bytes, compressed: bool, tsv: bool) -> list[str]:
 
 
 def _parquet_batches(
-    uri: str, columns: tuple[ColumnConfig, ...], s3: S3Config | None, info: SourceInfo, progress: bool | None
+    uri: str,
+    columns: tuple[ColumnConfig, ...],
+    s3: S3Config | None,
+    info: SourceInfo,
+    progress: bool | None,
+    optional: tuple[ColumnConfig, ...] = (),
 ) -> Iterator[pa.RecordBatch]:
     opened = open_seekable(uri, s3)
     info.etag, info.size = opened.tag or None, opened.size
@@ -234,6 +248,7 @@ def _parquet_batches(
                     raise
                 raise DataError(f"{uri}: not a readable Parquet file: {_first_line(exc)}") from None
             _require_columns(uri, parquet.schema_arrow.names, names)
+            names += [c.name for c in optional if c.name in parquet.schema_arrow.names]
             total = parquet.metadata.num_rows
             meter = Progress(f"reading {uri}", total, progress, unit="rows")
             rows, finished = 0, False

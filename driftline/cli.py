@@ -100,6 +100,27 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from drift.report import file_report
+    from drift.storage import write_bytes
+
+    config = drift.load_config(args.config)
+    model = config.model(args.model)
+    page = file_report(config, model, args.current, args.max_rows)
+    try:
+        write_bytes(args.out, page.encode(), config.s3, content_type="text/html")
+    except OSError as exc:
+        raise DriftlineError(f"{args.out}: cannot write: {exc.strerror or exc}; check --out") from None
+    print(f"{model.namespace}/{model.name}: report of {args.current} written to {args.out}")
+    return 0
+
+
+def _rows(text: str) -> int:
+    if not text.isdigit() or int(text) < 10:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a row count of at least 10")
+    return int(text)
+
+
 def _listen(text: str) -> drift.ListenAddress:
     try:
         return drift.ListenAddress.parse(text)
@@ -158,6 +179,18 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--config", required=True, metavar="CFG", help="monitor config YAML")
     generate.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if missing)")
     generate.set_defaults(handler=_cmd_generate)
+
+    report = commands.add_parser(
+        "report", help="an Evidently HTML drift report of a CSV or Parquet file against the model's reference data"
+    )
+    report.add_argument("--config", required=True, metavar="CFG", help="monitor config YAML")
+    report.add_argument("--model", required=True, metavar="NAME", help="the model (InferenceService name)")
+    report.add_argument("--current", required=True, metavar="FILE", help="current data: CSV or Parquet, local or s3://")
+    report.add_argument("--out", required=True, metavar="report.html", help="where to write the HTML (or s3://)")
+    report.add_argument(
+        "--max-rows", type=_rows, default=5000, metavar="N", help="rows sampled from each side (default 5000)"
+    )
+    report.set_defaults(handler=_cmd_report)
     return parser
 
 

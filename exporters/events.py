@@ -81,6 +81,11 @@ def _structured_data(document: dict[str, Any]) -> Any:
     return _json(payload.encode()) if isinstance(payload, str) else payload
 
 
+def decode_body(body: bytes) -> Any:
+    """A JSON body, with the exporter's reasons for one that is not (RejectedEventError)."""
+    return _json(body)
+
+
 def _json(body: bytes) -> Any:
     start = body[:64].lstrip()
     if not start or start[:1] not in b"{[":

@@ -22,7 +22,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -35,6 +35,7 @@ from drift.storage import S3Location, read_bytes, s3_client, storage_errors, wri
 from .events import InferenceEvent, RejectedEventError, event_kind
 
 log = logging.getLogger("driftline.exporter")
+T = TypeVar("T")
 
 
 class CorruptObjectError(ValueError):
@@ -66,15 +67,14 @@ class Watermark:
         return cls(float(document["modified"]), set(document["keys"]))
 
 
-class LogPuller:
-    """Polls one model's archived payloads; ``poll()`` returns the events of new objects, oldest first."""
+class S3Poller(Generic[T]):
+    """Polls an S3 prefix for new objects; ``poll()`` returns the records of new objects, oldest first."""
 
     def __init__(self, model: ModelConfig, source: LogSourceConfig, s3: S3Config | None, now: float) -> None:
         self.model, self.source, self.s3 = model, source, s3
         location = S3Location.parse(source.s3_logs + "/")
         self.bucket = location.bucket
-        namespace = "" if model.namespace == "*" else f"{model.namespace}/{model.name}/"
-        self.prefix = f"{location.key}{namespace}".lstrip("/")
+        self.prefix = self.key_prefix(location.key)
         self.started = now
         self.watermark: Watermark | None = None  # loaded on the first poll that reaches the store
         self.corrupt = 0
@@ -95,8 +95,15 @@ class LogPuller:
         # LastModified to the second, so "now" is the start of the previous second.
         return Watermark(modified=math.floor(self.started) - 1.0)
 
-    def poll(self) -> Iterator[InferenceEvent]:
-        """Events of new objects, oldest first; raises StorageError when S3 cannot be listed."""
+    def key_prefix(self, configured: str) -> str:
+        return configured.lstrip("/")
+
+    def decode(self, key: str, body: bytes) -> list[T]:
+        """The records of one object; raises CorruptObjectError."""
+        raise NotImplementedError
+
+    def poll(self) -> Iterator[T]:
+        """Records of new objects, oldest first; raises StorageError when S3 cannot be listed."""
         if self.watermark is None:
             self.watermark = self._load_watermark()
         watermark = self.watermark
@@ -113,7 +120,7 @@ class LogPuller:
             try:
                 with storage_errors(f"s3://{self.bucket}/{key}", "read it"):
                     body = client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-                events = list(decode_records(key, body))
+                events = self.decode(key, body)
             except CorruptObjectError as exc:
                 self.corrupt += 1
                 log.warning("skipping an archived object that cannot be decoded", extra={"key": key, "error": str(exc)})
@@ -126,6 +133,17 @@ class LogPuller:
                 write_bytes(self.source.watermark, watermark.to_json(), self.s3)
             except DriftlineError as exc:
                 log.warning("cannot persist the watermark", extra={"error": str(exc)})
+
+
+class LogPuller(S3Poller[InferenceEvent]):
+    """One model's archived inference payloads (``<prefix>/<namespace>/<isvc>/…``)."""
+
+    def key_prefix(self, configured: str) -> str:
+        namespace = "" if self.model.namespace == "*" else f"{self.model.namespace}/{self.model.name}/"
+        return f"{configured}{namespace}".lstrip("/")
+
+    def decode(self, key: str, body: bytes) -> list[InferenceEvent]:
+        return list(decode_records(key, body))
 
 
 def _timestamp(value: Any) -> float:

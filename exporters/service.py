@@ -19,16 +19,32 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
+
 import drift
-from drift.config import ModelConfig, MonitorConfig
+from drift.concept import PerformanceResult, evaluate_performance
+from drift.config import CLASSIFICATION, ModelConfig, MonitorConfig
 from drift.errors import DriftlineError
 from drift.evaluation import DriftResult
 from drift.profile import ReferenceProfile
 from drift.storage import object_tag, read_bytes
 from drift.windows import SlidingWindow
 
-from .events import REQUEST, InferenceEvent, RejectedEventError, decode_event
-from .payloads import Columns, PayloadError, parse_request, parse_response
+from .events import REQUEST, InferenceEvent, RejectedEventError, decode_body, decode_event
+from .feedback import (
+    FEEDBACK_REJECT_REASONS,
+    FEEDBACK_TYPE,
+    LABEL_OUTCOMES,
+    DelayHistogram,
+    FeedbackError,
+    Label,
+    LabelledWindow,
+    PredictionStore,
+    parse_feedback,
+    read_labels,
+)
+from .payloads import Columns, PayloadError, Rows, parse_request, parse_response
+from .s3labels import LabelPuller
 from .s3logs import LogPuller
 
 log = logging.getLogger("driftline.exporter")
@@ -46,6 +62,8 @@ class ModelEvaluation:
     window_samples: int
     output_samples: int
     evaluated_at: float | None
+    performance: PerformanceResult | None = None
+    labelled_samples: int = 0
 
 
 @dataclass(frozen=True)
@@ -108,6 +126,28 @@ class EventCounters:
             return dict(self.events), dict(self.rejected)
 
 
+class FeedbackCounters:
+    """``driftline_labels_total`` per model and outcome, ``driftline_feedback_rejected_total`` per reason."""
+
+    def __init__(self, models: list[ModelKey]) -> None:
+        self._lock = threading.Lock()
+        self.labels: dict[tuple[str, str, str], int] = {(m[0], m[1], o): 0 for m in models for o in LABEL_OUTCOMES}
+        self.rejected: dict[str, int] = dict.fromkeys(FEEDBACK_REJECT_REASONS, 0)
+
+    def add(self, key: ModelKey, outcomes: Mapping[str, int]) -> None:
+        with self._lock:
+            for outcome, n in outcomes.items():
+                self.labels[(key[0], key[1], outcome)] += n
+
+    def reject(self, reason: str, n: int = 1) -> None:
+        with self._lock:
+            self.rejected[reason] = self.rejected.get(reason, 0) + n
+
+    def read(self) -> tuple[dict[tuple[str, str, str], int], dict[str, int]]:
+        with self._lock:
+            return dict(self.labels), dict(self.rejected)
+
+
 class ModelMonitor:
     """One configured model: its windows, its reference profile and how that profile was obtained."""
 
@@ -124,14 +164,31 @@ class ModelMonitor:
         self.profile_error: str | None = None
         self.next_reference_attempt = 0.0
         self.reference_backoff = 1.0
+        # Ground truth: predictions wait in the store for their labels; joined pairs enter the labelled window.
+        self.store: PredictionStore | None = None
+        self.labelled: LabelledWindow | None = None
+        self.delays = DelayHistogram()
+        self.prediction_column: tuple[bool, int] | None = None  # (numeric block?, column in that block)
+        target = model.target
+        if target is not None:
+            prediction = next(c for c in model.outputs if c.name == target.prediction)
+            names = [c.name for c in model.outputs if c.is_numeric == prediction.is_numeric]
+            self.prediction_column = (prediction.is_numeric, names.index(prediction.name))
+            self.store = PredictionStore(model.feedback.store_size, model.feedback.ttl.seconds, prediction.is_numeric)
+            self.labelled = LabelledWindow(
+                target.window.size, target.window.max_age.seconds, target.task != CLASSIFICATION, prediction.is_numeric
+            )
 
     def keeps(self, event: InferenceEvent) -> bool:
         """Sampling by event id, so a request and its response are kept or dropped together."""
+        return self.keeps_id(event.event_id)
+
+    def keeps_id(self, event_id: str | None) -> bool:
         rate = self.model.sampling.rate
         if rate >= 1.0:
             return True
-        if event.event_id:
-            return zlib.crc32(event.event_id.encode()) / 0xFFFFFFFF < rate
+        if event_id:
+            return zlib.crc32(event_id.encode()) / 0xFFFFFFFF < rate
         return random.random() < rate  # noqa: S311 - sampling, not security
 
     def append(self, event: InferenceEvent, now: float) -> None:
@@ -142,6 +199,37 @@ class ModelMonitor:
         elif self.outputs is not None:
             rows = parse_response(event.payload, self.output_columns)
             self.outputs.append_block(rows.numeric, rows.categorical, rows.count, now)
+            if self.store is not None and event.event_id:
+                self.store.put(event.event_id, self._predictions(rows), now)
+
+    def _predictions(self, rows: Rows) -> np.ndarray[Any, Any]:
+        assert self.prediction_column is not None
+        numeric, index = self.prediction_column
+        return (rows.numeric if numeric else rows.categorical)[:, index]
+
+    def join(self, labels: tuple[Label, ...], now: float) -> dict[str, int]:
+        """Join labels to stored predictions; the joined pairs enter the labelled window. Returns outcome counts."""
+        assert self.store is not None and self.labelled is not None
+        outcomes = dict.fromkeys(LABEL_OUTCOMES, 0)
+        values: list[Any] = []
+        predictions: list[Any] = []
+        predicted_at: list[float] = []
+        known_at: list[float] = []
+        for label in labels:
+            if not self.keeps_id(label.event_id):
+                outcomes["sampled_out"] += 1
+                continue
+            outcome, prediction, at = self.store.take(label.event_id, label.row, now)
+            outcomes[outcome] += 1
+            if outcome == "joined":
+                values.append(label.value)
+                predictions.append(prediction)
+                predicted_at.append(at)
+                known_at.append(label.known_at if label.known_at is not None else now)
+        self.labelled.append(values, predictions, predicted_at, now)
+        if known_at:
+            self.delays.observe(np.maximum(np.asarray(known_at) - np.asarray(predicted_at), 0.0))
+        return outcomes
 
 
 class ExporterService:
@@ -155,7 +243,13 @@ class ExporterService:
         self.pullers = [
             LogPuller(model, model.source, config.s3, now) for model in config.models if model.source is not None
         ]
+        self.label_pullers = [
+            LabelPuller(model, model.feedback, config.s3, now)
+            for model in config.models
+            if model.target is not None and model.feedback.s3_labels is not None
+        ]
         self.counters = EventCounters()
+        self.feedback_counters = FeedbackCounters([m.key for m in self.monitors.values() if m.store is not None])
         self.durations = DurationHistogram()
         self.snapshot = EvaluationSnapshot(
             MappingProxyType({key: ModelEvaluation(None, 0, 0, None) for key in self.monitors})
@@ -195,6 +289,61 @@ class ExporterService:
         self.counters.event(monitor.key, event.kind, "accepted")
         return 202, {"status": "accepted"}
 
+    # --- ground truth (event loop, and the S3 pull thread) ---
+
+    def feedback(self, headers: Mapping[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+        """Handle one ``POST /feedback``: ``(HTTP status, JSON body)``. Never raises for bad input."""
+        try:
+            try:
+                document = decode_body(body)
+            except RejectedEventError as exc:
+                raise FeedbackError("bad_json", str(exc)) from None
+            model, namespace, event_type = None, None, None
+            if "ce-type" in headers or "ce-specversion" in headers:
+                event_type = headers.get("ce-type", "")
+                model, namespace = headers.get("ce-inferenceservicename"), headers.get("ce-namespace")
+            elif isinstance(document, dict) and "specversion" in document:
+                event_type = str(document.get("type", ""))
+                model, namespace = document.get("inferenceservicename"), document.get("namespace")
+                document = document.get("data")
+            if event_type is not None and event_type != FEEDBACK_TYPE:
+                raise FeedbackError("bad_json", f"event type {event_type!r} is not {FEEDBACK_TYPE}")
+            name, namespace, entries = parse_feedback(document, model, namespace)
+            monitor = self.route(name, namespace)
+            if monitor is None:
+                raise FeedbackError("unknown_model", f"no configured model {namespace}/{name}", 404)
+            if monitor.model.target is None:
+                message = f"{namespace}/{name} has no target in the config, so its labels cannot be used"
+                raise FeedbackError("no_target", message, 422)
+            labels = read_labels(monitor.model.target, entries)
+        except FeedbackError as exc:
+            self.feedback_counters.reject(exc.reason)
+            return exc.status, {"error": str(exc), "reason": exc.reason}
+        outcomes = monitor.join(labels, self.clock())
+        self.feedback_counters.add(monitor.key, outcomes)
+        return 202, {"status": "accepted", **outcomes}
+
+    def pull_labels(self) -> None:
+        """One poll of every model's label files that is due; a bad row is counted, the rest joined."""
+        now = time.monotonic()
+        for puller in self.label_pullers:
+            if now < puller.next_poll:
+                continue
+            puller.next_poll = now + puller.source.poll.seconds
+            monitor = self.monitors[(puller.model.name, puller.model.namespace)]
+            target = monitor.model.target
+            assert target is not None
+            try:
+                good: list[Label] = []
+                for record in puller.poll():
+                    try:
+                        good.extend(read_labels(target, [record]))
+                    except FeedbackError as exc:
+                        self.feedback_counters.reject(exc.reason)
+                self.feedback_counters.add(monitor.key, monitor.join(tuple(good), self.clock()))
+            except DriftlineError as exc:
+                log.warning("cannot read label files; retrying", extra={"model": puller.model.name, "error": str(exc)})
+
     # --- readiness ---
 
     def ready(self) -> tuple[bool, dict[str, Any]]:
@@ -230,9 +379,32 @@ class ExporterService:
                 except Exception:  # a bug must not stop the other models or the next evaluation
                     log.exception("evaluation failed", extra={"model": key[0], "model_namespace": key[1]})
                 self.durations.observe(key, time.perf_counter() - start)
-            models[key] = ModelEvaluation(result, features.rows, output_rows, now if result is not None else None)
+            performance, labelled_rows = self._evaluate_performance(monitor, now)
+            models[key] = ModelEvaluation(
+                result, features.rows, output_rows, now if result is not None else None, performance, labelled_rows
+            )
         self.snapshot = EvaluationSnapshot(MappingProxyType(models))
         return self.snapshot
+
+    def _evaluate_performance(self, monitor: ModelMonitor, now: float) -> tuple[PerformanceResult | None, int]:
+        if monitor.labelled is None or monitor.model.target is None:
+            return None, 0
+        window = monitor.labelled.snapshot(now)
+        if monitor.profile is None:
+            return None, window.rows
+        try:
+            result = evaluate_performance(
+                monitor.profile,
+                monitor.model.target,
+                monitor.model.drift,
+                window.labels,
+                window.predictions,
+                window.predicted_at,
+            )
+        except Exception:  # a bug must not stop the drift numbers
+            log.exception("performance evaluation failed", extra={"model": monitor.key[0]})
+            return None, window.rows
+        return result, window.rows
 
     # --- reference profiles (reference thread) ---
 
@@ -279,6 +451,8 @@ class ExporterService:
         ]
         if self.pullers:
             loops.append(("s3-logs", self.pull_logs, 0.2, False))
+        if self.label_pullers:
+            loops.append(("s3-labels", self.pull_labels, 0.2, False))
         for name, step, interval, wait_first in loops:
             thread = threading.Thread(
                 target=self._run_every, args=(name, step, interval, wait_first), name=f"driftline-{name}", daemon=True

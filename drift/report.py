@@ -1,0 +1,228 @@
+"""Drift reports for humans: an Evidently HTML report of current data against a sample of the reference data.
+
+Evidently's cost grows with the rows it is given (seconds for tens of thousands), so both sides are capped at
+``max_rows`` by a seeded uniform sample, and the report says so in a banner above Evidently's own content, with
+driftline's own verdict (the numbers the alerts use) when a profile is at hand. The report holds data drift and a
+data summary of the features and outputs, and — when both sides carry the label and the prediction —
+classification or regression quality.
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .config import CLASSIFICATION, ColumnConfig, ModelConfig, MonitorConfig, S3Config
+from .errors import DriftlineError
+from .evaluation import DriftResult, evaluate
+from .profile import ReferenceProfile
+from .reader import reference_batches
+
+DEFAULT_MAX_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class Sample:
+    frame: pd.DataFrame
+    total_rows: int  # rows the sample was drawn from
+
+
+def read_sample(
+    uri: str,
+    model: ModelConfig,
+    s3: S3Config | None,
+    max_rows: int,
+    *,
+    fmt: str = "auto",
+    seed: int = 0,
+    required: Sequence[ColumnConfig] | None = None,
+) -> Sample:
+    """A uniform random sample of at most ``max_rows`` rows of a CSV or Parquet file (streamed; memory ~ 4 ×
+    ``max_rows`` rows). ``required`` columns must be present (default: the features); the model's other columns
+    are read when the file has them."""
+    required = tuple(required if required is not None else model.features)
+    optional = tuple(c for c in model.profiled_columns if c not in required)
+    rng = np.random.default_rng(seed)
+    tables: list[pa.Table] = []
+    keys: list[np.ndarray[Any, Any]] = []
+    total = 0
+    for batch in reference_batches(uri, required, fmt, s3, optional=optional, progress=False):
+        tables.append(pa.Table.from_batches([batch]))
+        keys.append(rng.random(batch.num_rows))
+        total += batch.num_rows
+        if sum(t.num_rows for t in tables) > 4 * max_rows:
+            tables, keys = _keep_smallest(tables, keys, max_rows)
+    tables, keys = _keep_smallest(tables, keys, max_rows)
+    frame = tables[0].to_pandas() if tables else pd.DataFrame()
+    present = [c.name for c in model.profiled_columns if c.name in frame.columns and frame[c.name].notna().any()]
+    return Sample(frame[present].reset_index(drop=True), total)
+
+
+def _keep_smallest(
+    tables: list[pa.Table], keys: list[np.ndarray[Any, Any]], k: int
+) -> tuple[list[pa.Table], list[np.ndarray[Any, Any]]]:
+    if not tables:
+        return [], []
+    table = pa.concat_tables(tables, promote_options="permissive")
+    key = np.concatenate(keys)
+    chosen = np.sort(np.argsort(key, kind="stable")[:k])
+    return [table.take(pa.array(chosen))], [key[chosen]]
+
+
+def sample_frame(frame: pd.DataFrame, max_rows: int, seed: int = 0) -> pd.DataFrame:
+    """At most ``max_rows`` rows of ``frame``, uniformly at random (seeded), in their original order."""
+    if len(frame) <= max_rows:
+        return frame.reset_index(drop=True)
+    chosen = np.sort(np.random.default_rng(seed).choice(len(frame), size=max_rows, replace=False))
+    return frame.iloc[chosen].reset_index(drop=True)
+
+
+def render_report(
+    model: ModelConfig,
+    reference: Sample,
+    current: Sample,
+    *,
+    max_rows: int,
+    title: str,
+    notes: Sequence[str] = (),
+    verdict: Sequence[tuple[str, str, str]] = (),
+) -> str:
+    """The report as one self-contained HTML page (Evidently inlines its scripts: it opens offline)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from evidently import DataDefinition, Dataset, Report
+        from evidently.presets import ClassificationPreset, DataDriftPreset, DataSummaryPreset, RegressionPreset
+
+        ref = _normalise(sample_frame(reference.frame, max_rows), model)
+        cur = _normalise(sample_frame(current.frame, max_rows), model)
+        columns = [c for c in model.columns if c.name in ref.columns and c.name in cur.columns]
+        definition: dict[str, Any] = {
+            "numerical_columns": [c.name for c in columns if c.is_numeric],
+            "categorical_columns": [c.name for c in columns if not c.is_numeric],
+        }
+        presets: list[Any] = [DataDriftPreset(columns=[c.name for c in columns]), DataSummaryPreset()]
+        quality = _quality(model, ref, cur)
+        if quality is not None:
+            key, task, preset = quality
+            definition[key] = [task]
+            presets.append(ClassificationPreset() if preset == CLASSIFICATION else RegressionPreset())
+        data = DataDefinition(**definition)
+        snapshot = Report(presets).run(
+            Dataset.from_pandas(cur, data_definition=data), Dataset.from_pandas(ref, data_definition=data)
+        )
+        page = snapshot.get_html_str(as_iframe=False)
+    sampled = (
+        f"Rows: current {len(cur):,} of {current.total_rows:,}, reference {len(ref):,} of {reference.total_rows:,} "
+        f"(each side is capped at {max_rows:,} rows by a uniform random sample: Evidently is slow on many rows)."
+    )
+    quality_note = (
+        "Model quality: current labels against the reference's."
+        if quality is not None
+        else "No model quality section: the current data has no labels (or the model no target)."
+    )
+    banner = _banner(title, [sampled, quality_note, *notes], verdict)
+    return page.replace("<body>", "<body>" + banner, 1)
+
+
+def verdict_rows(result: DriftResult) -> list[tuple[str, str, str]]:
+    """driftline's own decision per feature and output, for the report's banner."""
+    rows = []
+    for kind, columns in (("feature", result.features), ("output", result.outputs)):
+        for name, column in columns.items():
+            if column.psi is None:
+                rows.append((f"{kind} {name}", "no values", ""))
+                continue
+            test = "KS" if column.type == "numeric" else "chi-square"
+            pvalue = column.adjusted_pvalue if column.adjusted_pvalue is not None else column.pvalue
+            numbers = f"PSI {column.psi:.3f}, {test} p (corrected) {pvalue:.3g}" if pvalue is not None else ""
+            rows.append((f"{kind} {name}", "DRIFTED" if column.drifted else "no drift", numbers))
+    if result.drift_share is not None:
+        verdict = "DRIFTED" if result.drifted else "no drift"
+        rows.append(("dataset", verdict, f"drift share {result.drift_share:.0%}"))
+    return rows
+
+
+def file_report(config: MonitorConfig, model: ModelConfig, current_uri: str, max_rows: int = DEFAULT_MAX_ROWS) -> str:
+    """``driftline report``: the report of a CSV or Parquet file (local or S3) against the model's reference data,
+    with driftline's verdict from the reference profile when it can be read."""
+    reference = read_sample(model.reference.data, model, config.s3, max_rows, fmt=model.reference.format)
+    current = read_sample(current_uri, model, config.s3, max_rows)
+    notes, verdict = [], []
+    try:
+        profile = ReferenceProfile.load(model.reference.profile, config.s3)
+        profile.require_compatible(model, origin=model.reference.profile)
+    except DriftlineError as exc:
+        notes.append(f"No driftline verdict: the reference profile cannot be used ({exc}).")
+    else:
+        verdict = verdict_rows(evaluate(profile, current.frame, model))
+        notes.append(
+            f"driftline's verdict below uses its own statistics on the {len(current.frame):,} sampled current rows "
+            f"against profile {profile.version}; Evidently's drift tests below are its defaults."
+        )
+    title = f"driftline drift report: {model.namespace}/{model.name} — {current_uri}"
+    return render_report(model, reference, current, max_rows=max_rows, title=title, notes=notes, verdict=verdict)
+
+
+def _normalise(frame: pd.DataFrame, model: ModelConfig) -> pd.DataFrame:
+    """Numeric columns as float64 and categories as strings, the way driftline reads them."""
+    from .values import category_values, numeric_values
+
+    out = {}
+    for column in model.profiled_columns:
+        if column.name in frame.columns:
+            values = frame[column.name]
+            out[column.name] = numeric_values(values) if column.is_numeric else category_values(values)
+    return pd.DataFrame(out)
+
+
+def _quality(model: ModelConfig, ref: pd.DataFrame, cur: pd.DataFrame) -> tuple[str, Any, str] | None:
+    target = model.target
+    if target is None:
+        return None
+    both = [target.name, target.prediction]
+    if not all(name in frame.columns and frame[name].notna().any() for frame in (ref, cur) for name in both):
+        return None
+    from evidently import BinaryClassification, MulticlassClassification, Regression
+
+    if target.task != CLASSIFICATION:
+        return "regression", Regression(target=target.name, prediction=target.prediction), "regression"
+    prediction = next(c for c in model.outputs if c.name == target.prediction)
+    if prediction.is_numeric:
+        task: Any = BinaryClassification(
+            target=target.name, prediction_probas=target.prediction, pos_label=target.positive
+        )
+    elif target.positive is not None:
+        task = BinaryClassification(target=target.name, prediction_labels=target.prediction, pos_label=target.positive)
+    else:
+        task = MulticlassClassification(target=target.name, prediction_labels=target.prediction)
+    return "classification", task, CLASSIFICATION
+
+
+def _banner(title: str, notes: Sequence[str], verdict: Sequence[tuple[str, str, str]]) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td><td>{html.escape(c)}</td></tr>" for a, b, c in verdict
+    )
+    table = (
+        '<table id="driftline-verdict" style="border-collapse:collapse;margin-top:8px">'
+        "<thead><tr><th align=left>column</th><th align=left>driftline decision</th><th align=left>numbers</th>"
+        f"</tr></thead><tbody>{rows}</tbody></table>"
+        if verdict
+        else ""
+    )
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    return (
+        '<section id="driftline-banner" style="font-family:sans-serif;padding:12px 24px;background:#f4f6fa;'
+        f'border-bottom:1px solid #ccd">'
+        f"<h1 style='font-size:20px;margin:0 0 6px'>{html.escape(title)}</h1><ul style='margin:0'>{items}</ul>"
+        f"{table}</section>"
+    )
+
+
+__all__ = ["DEFAULT_MAX_ROWS", "Sample", "file_report", "read_sample", "render_report", "sample_frame", "verdict_rows"]

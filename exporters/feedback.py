@@ -1,0 +1,268 @@
+"""Ground truth for earlier predictions: the bounded store that keeps predictions until their labels arrive, the
+window of labelled predictions, and the feedback documents clients send.
+
+A label names the prediction by the KServe ``Ce-Id`` of the inference request (request and response share it) and
+the row of a batched request. The :class:`PredictionStore` is a fixed ring of ``feedback.store_size`` rows plus an
+index ``id → first row``, so its memory is fixed by the config whatever the traffic: a prediction leaves it when
+its rows are overwritten (size) or when it is older than ``feedback.ttl``. A label whose prediction is not there is
+counted as ``unmatched``, never an error — late beyond the TTL, sampled out, or for an id this exporter never saw.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from drift.config import CLASSIFICATION, TargetConfig
+from drift.values import category_of
+
+FEEDBACK_TYPE = "org.kubeflow.serving.inference.feedback"
+LABEL_OUTCOMES = ("joined", "duplicate", "unmatched", "sampled_out")
+FEEDBACK_REJECT_REASONS = ("bad_json", "invalid_label", "missing_attributes", "no_target", "too_large", "unknown_model")
+# Label delay buckets (seconds): a minute to a quarter — ground truth arrives from seconds (clicks) to months (churn).
+DELAY_BUCKETS = (60.0, 600.0, 3600.0, 6 * 3600.0, 86400.0, 3 * 86400.0, 7 * 86400.0, 14 * 86400.0, 30 * 86400.0,
+                 90 * 86400.0)  # fmt: skip
+
+
+class FeedbackError(ValueError):
+    """A feedback document the client must fix. ``reason`` is the ``driftline_feedback_rejected_total`` label."""
+
+    def __init__(self, reason: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.reason, self.status = reason, status
+
+
+class Label(NamedTuple):
+    event_id: str
+    row: int
+    value: Any  # a class string (classification) or a float (regression)
+    known_at: float | None  # when the ground truth became known (Unix time), if the client said
+
+
+@dataclass(frozen=True)
+class Feedback:
+    model: str
+    namespace: str
+    labels: tuple[Label, ...]
+
+
+class PredictionStore:
+    """Predictions awaiting labels: a ring of ``size`` rows and an index ``event id → (first row, rows, time)``."""
+
+    def __init__(self, size: int, ttl: float, numeric: bool) -> None:
+        self.size, self.ttl = size, ttl
+        self._values = np.full(size, np.nan) if numeric else np.full(size, None, dtype=object)
+        self._labelled = np.zeros(size, dtype=bool)
+        self._index: dict[str, tuple[int, int, float]] = {}
+        self._order: deque[tuple[int, str]] = deque()  # (first row's sequence number, id), oldest first
+        self._next = 0  # sequence number of the next row; its slot is _next % size
+        self.evicted = {"size": 0, "ttl": 0}
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def rows(self) -> int:
+        """Rows held (each a prediction that can still be labelled)."""
+        return self._held
+
+    def put(self, event_id: str, values: np.ndarray[Any, Any], now: float) -> None:
+        """Keep the predictions of one response (one value per row). A repeated id keeps its first predictions."""
+        n = int(values.shape[0])
+        if n == 0 or n > self.size:
+            return
+        with self._lock:
+            self._expire(now)
+            if event_id in self._index:
+                return
+            start = self._next % self.size
+            if start + n <= self.size:
+                self._values[start : start + n] = values
+                self._labelled[start : start + n] = False
+            else:
+                slots = (np.arange(n) + start) % self.size
+                self._values[slots] = values
+                self._labelled[slots] = False
+            self._index[event_id] = (self._next, n, now)
+            self._order.append((self._next, event_id))
+            self._next += n
+            self._held += n
+            floor = self._next - self.size  # rows before this sequence number were overwritten
+            while self._order and self._order[0][0] < floor:
+                self._drop_oldest("size")
+
+    def _drop_oldest(self, reason: str) -> None:
+        first, event_id = self._order.popleft()
+        entry = self._index.get(event_id)
+        if entry is not None and entry[0] == first:
+            del self._index[event_id]
+            self._held -= entry[1]
+            self.evicted[reason] += 1
+
+    def _expire(self, now: float) -> None:
+        limit = now - self.ttl
+        while self._order:
+            entry = self._index.get(self._order[0][1])
+            if entry is not None and entry[2] >= limit:
+                return
+            self._drop_oldest("ttl")
+
+    def take(self, event_id: str, row: int, now: float) -> tuple[str, Any, float]:
+        """Join one label: ``(outcome, prediction, predicted_at)``; the prediction is only meaningful when joined."""
+        with self._lock:
+            self._expire(now)
+            entry = self._index.get(event_id)
+            if entry is None or row >= entry[1]:
+                return "unmatched", None, 0.0
+            slot = (entry[0] + row) % self.size
+            if self._labelled[slot]:
+                return "duplicate", None, 0.0
+            self._labelled[slot] = True
+            return "joined", self._values[slot], entry[2]
+
+
+@dataclass(frozen=True)
+class LabelledSnapshot:
+    labels: np.ndarray[Any, Any]
+    predictions: np.ndarray[Any, Any]
+    predicted_at: np.ndarray[Any, Any]
+    rows: int
+
+
+class LabelledWindow:
+    """The last ``size`` labelled predictions, leaving out those labelled more than ``max_age`` seconds ago."""
+
+    def __init__(self, size: int, max_age: float, numeric_labels: bool, numeric_predictions: bool) -> None:
+        self.size, self.max_age = size, max_age
+        self._labels = np.full(size, np.nan) if numeric_labels else np.full(size, None, dtype=object)
+        self._predictions = np.full(size, np.nan) if numeric_predictions else np.full(size, None, dtype=object)
+        self._predicted_at = np.zeros(size)
+        self._labelled_at = np.zeros(size)
+        self._next = 0
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def append(self, labels: list[Any], predictions: list[Any], predicted_at: list[float], now: float) -> None:
+        n = len(labels)
+        if n == 0:
+            return
+        skip = max(0, n - self.size)
+        with self._lock:
+            slots = (np.arange(n - skip) + self._next) % self.size
+            self._labels[slots] = labels[skip:]
+            self._predictions[slots] = predictions[skip:]
+            self._predicted_at[slots] = predicted_at[skip:]
+            self._labelled_at[slots] = now
+            self._next = (self._next + n - skip) % self.size
+            self._count = min(self.size, self._count + n - skip)
+
+    def snapshot(self, now: float) -> LabelledSnapshot:
+        with self._lock:
+            order = np.arange(self._next - self._count, self._next) % self.size
+            keep = order[self._labelled_at[order] >= now - self.max_age]
+            return LabelledSnapshot(
+                self._labels[keep].copy(), self._predictions[keep].copy(), self._predicted_at[keep].copy(), keep.size
+            )
+
+
+class DelayHistogram:
+    """``driftline_label_delay_seconds``: label time minus prediction time, per model (cumulative buckets)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.buckets = [0] * len(DELAY_BUCKETS)
+        self.total = 0.0
+        self.count = 0
+
+    def observe(self, delays: np.ndarray[Any, Any]) -> None:
+        if delays.size == 0:
+            return
+        counts = np.searchsorted(np.sort(delays), DELAY_BUCKETS, side="right")
+        with self._lock:
+            self.buckets = [b + int(c) for b, c in zip(self.buckets, counts, strict=True)]
+            self.total += float(delays.sum())
+            self.count += int(delays.size)
+
+    def read(self) -> tuple[list[int], float, int]:
+        with self._lock:
+            return list(self.buckets), self.total, self.count
+
+
+def label_value(target: TargetConfig, value: Any, where: str) -> Any:
+    """A label as the window holds it: a class string, or a finite float; FeedbackError for the wrong type."""
+    if target.task == CLASSIFICATION:
+        category = category_of(value) if isinstance(value, str | int | float | bool) else None
+        if category is None:
+            raise FeedbackError("invalid_label", f"{where}: a class label must be a non-empty string, number or bool")
+        return category
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise FeedbackError("invalid_label", f"{where}: a regression label must be a finite number")
+    return float(value)
+
+
+def parse_feedback(
+    document: Any, model: str | None = None, namespace: str | None = None
+) -> tuple[str, str, list[dict[str, Any]]]:
+    """``(model, namespace, raw label entries)`` of a feedback body: ``{"model", "namespace", "labels": [...]}``,
+    one entry ``{"model", "namespace", "id", "row", "label"}``, or — inside a CloudEvent, whose attributes name the
+    model — ``{"labels": [...]}``, a list of entries or one entry."""
+    if isinstance(document, list):
+        entries: Any = document
+    elif isinstance(document, dict):
+        model = model or document.get("model")
+        namespace = namespace or document.get("namespace")
+        entries = document.get("labels", [document])
+    else:
+        raise FeedbackError("bad_json", "feedback must be a JSON object or a list of labels")
+    if not isinstance(model, str) or not model:
+        raise FeedbackError(
+            "missing_attributes", 'feedback must name the InferenceService: "model" (or Ce-Inferenceservicename)'
+        )
+    if not isinstance(entries, list) or not entries:
+        raise FeedbackError("invalid_label", '"labels" must be a non-empty list of {"id", "row", "label"}')
+    ns = namespace if isinstance(namespace, str) and namespace else "default"
+    return model, ns, entries
+
+
+def read_labels(target: TargetConfig, entries: list[Any]) -> tuple[Label, ...]:
+    """Validate every entry before any is used, so a bad batch changes nothing."""
+    labels = []
+    for i, entry in enumerate(entries):
+        where = f"labels[{i}]"
+        if not isinstance(entry, Mapping):
+            raise FeedbackError("invalid_label", f'{where}: must be an object {{"id", "row", "label"}}')
+        event_id = entry.get("id")
+        if not isinstance(event_id, str | int) or isinstance(event_id, bool) or event_id == "":
+            raise FeedbackError("invalid_label", f"{where}.id: the request's Ce-Id (a string) is required")
+        row = entry.get("row", 0)
+        if isinstance(row, bool) or not isinstance(row, int) or row < 0:
+            raise FeedbackError("invalid_label", f"{where}.row: must be a row index ≥ 0")
+        if "label" not in entry:
+            raise FeedbackError("invalid_label", f"{where}.label: missing")
+        value = label_value(target, entry["label"], f"{where}.label")
+        labels.append(Label(str(event_id), row, value, timestamp(entry.get("timestamp"), f"{where}.timestamp")))
+    return tuple(labels)
+
+
+def timestamp(value: Any, where: str) -> float | None:
+    """Unix seconds from a number or an RFC 3339 string; None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            pass
+    raise FeedbackError("invalid_label", f"{where}: must be Unix seconds or an RFC 3339 time")
