@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := prometheus prometheus-alertmanager
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint typecheck pytest generated check-generated system-deps bench clean
+.PHONY: demo test lint typecheck pytest generated check-generated system-deps browser-deps bench clean
 
 # The venv is rebuilt when the dependency list changes.
 $(BIN)/.installed: pyproject.toml
@@ -27,6 +27,11 @@ system-deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
 	fi
 
+# Headless Chromium renders the Evidently reports in the report tests (not needed by the demo).
+browser-deps:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -36,7 +41,7 @@ typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
 # pytest exits 5 when it collects no test; make treats that as a failure like any other non-zero exit.
-pytest: $(BIN)/.installed system-deps
+pytest: $(BIN)/.installed system-deps browser-deps
 	$(BIN)/pytest
 
 # deploy/generated is what `driftline generate` writes for the example config; CI fails when it is stale.

@@ -43,6 +43,8 @@ class ExporterConfig:
     evaluate_every: Duration = Duration(30.0)
     max_body_bytes: int = 10 * 1024 * 1024
     reference_check_every: Duration = Duration(120.0)
+    report_interval: Duration = Duration(60.0)  # GET /report serves a cached report younger than this
+    report_max_rows: int = 5000  # rows sampled from each side for a report
 
 
 @dataclass(frozen=True)
@@ -325,6 +327,8 @@ def _exporter(sec: Section) -> ExporterConfig:
         evaluate_every=sec.get("evaluate_every", v.duration, defaults.evaluate_every),
         max_body_bytes=sec.get("max_body_bytes", v.integer(minimum=1024), defaults.max_body_bytes),
         reference_check_every=sec.get("reference_check_every", v.duration, defaults.reference_check_every),
+        report_interval=sec.get("report_interval", v.duration, defaults.report_interval),
+        report_max_rows=sec.get("report_max_rows", v.integer(minimum=10, maximum=1_000_000), defaults.report_max_rows),
     )
     sec.finish()
     return config

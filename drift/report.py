@@ -117,7 +117,7 @@ def render_report(
         snapshot = Report(presets).run(
             Dataset.from_pandas(cur, data_definition=data), Dataset.from_pandas(ref, data_definition=data)
         )
-        page = snapshot.get_html_str(as_iframe=False)
+        page = str(snapshot.get_html_str(as_iframe=False))
     sampled = (
         f"Rows: current {len(cur):,} of {current.total_rows:,}, reference {len(ref):,} of {reference.total_rows:,} "
         f"(each side is capped at {max_rows:,} rows by a uniform random sample: Evidently is slow on many rows)."

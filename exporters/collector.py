@@ -12,7 +12,8 @@ from datetime import datetime
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from .service import DURATION_BUCKETS, ExporterService
+from .feedback import DELAY_BUCKETS
+from .service import DURATION_BUCKETS, EvaluationSnapshot, ExporterService
 
 MODEL = ["model", "model_namespace"]
 
@@ -128,7 +129,116 @@ class DriftCollector(Collector):
         yield from prediction.values()
         yield from (share, dataset, window, output_window, reference_rows, reference_info, loaded, created, last)
         yield from settings.values()
+        yield from self._performance(snapshot)
         yield from self._counters()
+        yield from self._feedback()
+
+    def _performance(self, snapshot: EvaluationSnapshot) -> Iterator[Metric]:
+        """Model quality from labelled predictions, for the models with a ``target``."""
+        metric_labels = [*MODEL, "metric"]
+        current = GaugeMetricFamily(
+            "driftline_performance", "Model quality on the window of labelled predictions.", labels=metric_labels
+        )
+        reference = GaugeMetricFamily(
+            "driftline_reference_performance",
+            "Model quality on the labelled reference data (from the profile).",
+            labels=metric_labels,
+        )
+        gauges = {
+            name: GaugeMetricFamily(f"driftline_{name}", text, labels=MODEL)
+            for name, text in (
+                ("labelled_window_samples", "Labelled predictions in the model's performance window."),
+                ("performance_degradation", "Relative loss of target.metric against the reference (positive = worse)."),
+                ("performance_degradation_threshold", "The model's target.max_degradation."),
+                ("performance_error_rate", "Share of wrong predictions (regression: error above the reference's p90)."),
+                ("reference_error_rate", "The same share on the reference data."),
+                ("performance_pvalue", "One-sided binomial p-value that the error rate exceeds the reference's."),
+                (
+                    "performance_dropped",
+                    "1 when target.metric lost max_degradation and the error rise is significant.",
+                ),
+                ("concept_drift_detected", "1 when ADWIN finds a rise of the error rate within the labelled window."),
+                ("label_psi", "PSI of the label distribution, labelled window vs reference target."),
+                ("label_psi_pvalue", "Sample-size-aware p-value of the label PSI."),
+                ("label_drifted", "1 when the label distribution drifted (as for a feature)."),
+            )
+        }
+        for key, monitor in self.service.monitors.items():
+            target = monitor.model.target
+            if target is None:
+                continue
+            labels = [key[0], key[1]]
+            gauges["performance_degradation_threshold"].add_metric(labels, target.max_degradation)
+            evaluation = snapshot.models.get(key)
+            if evaluation is None:
+                continue
+            gauges["labelled_window_samples"].add_metric(labels, float(evaluation.labelled_samples))
+            result = evaluation.performance
+            if result is None:
+                continue
+            for name, value in sorted(result.reference.items()):
+                reference.add_metric([*labels, name], value)
+            for name, value in sorted(result.metrics.items()):
+                current.add_metric([*labels, name], value)
+            optional: tuple[tuple[str, float | None], ...] = (
+                ("performance_degradation", result.degradation),
+                ("performance_error_rate", result.error_rate),
+                ("reference_error_rate", result.reference_error_rate),
+                ("performance_pvalue", result.pvalue),
+            )
+            for name, maybe in optional:
+                if maybe is not None:
+                    gauges[name].add_metric(labels, maybe)
+            gauges["performance_dropped"].add_metric(labels, float(result.dropped))
+            gauges["concept_drift_detected"].add_metric(labels, float(result.concept_drift))
+            label = result.label_drift
+            if label is not None and label.psi is not None and label.psi_pvalue is not None:
+                gauges["label_psi"].add_metric(labels, label.psi)
+                gauges["label_psi_pvalue"].add_metric(labels, label.psi_pvalue)
+                gauges["label_drifted"].add_metric(labels, float(label.drifted))
+        yield current
+        yield reference
+        yield from gauges.values()
+
+    def _feedback(self) -> Iterator[Metric]:
+        labels, rejected = self.service.feedback_counters.read()
+        outcomes = CounterMetricFamily(
+            "driftline_labels", "Labels received, by outcome of joining them to stored predictions.",
+            labels=[*MODEL, "outcome"],
+        )  # fmt: skip
+        for outcome_key, count in sorted(labels.items()):
+            outcomes.add_metric(list(outcome_key), float(count))
+        rejects = CounterMetricFamily(
+            "driftline_feedback_rejected", "Feedback documents or label rows rejected, by reason.", labels=["reason"]
+        )
+        for reason, count in sorted(rejected.items()):
+            rejects.add_metric([reason], float(count))
+        delay = HistogramMetricFamily(
+            "driftline_label_delay_seconds", "Time from a prediction to its label becoming known.", labels=MODEL
+        )
+        stored = GaugeMetricFamily(
+            "driftline_prediction_store_rows", "Predictions held for joining with labels.", labels=MODEL
+        )
+        capacity = GaugeMetricFamily(
+            "driftline_prediction_store_capacity_rows", "The model's feedback.store_size.", labels=MODEL
+        )
+        evicted = CounterMetricFamily(
+            "driftline_prediction_store_evictions",
+            "Predictions dropped unlabelled: by size (overwritten) or ttl (older than feedback.ttl).",
+            labels=[*MODEL, "reason"],
+        )
+        for key, monitor in self.service.monitors.items():
+            if monitor.store is None:
+                continue
+            model = [key[0], key[1]]
+            buckets, total, count = monitor.delays.read()
+            points = [(repr(bound), float(n)) for bound, n in zip(DELAY_BUCKETS, buckets, strict=True)]
+            delay.add_metric(model, [*points, ("+Inf", float(count))], total)
+            stored.add_metric(model, float(monitor.store.rows()))
+            capacity.add_metric(model, float(monitor.store.size))
+            for reason, n in sorted(monitor.store.evicted.items()):
+                evicted.add_metric([*model, reason], float(n))
+        yield from (outcomes, rejects, delay, stored, capacity, evicted)
 
     def _counters(self) -> Iterator[Metric]:
         events, rejected = self.service.counters.read()

@@ -1,0 +1,131 @@
+"""``GET /report/{namespace}/{model}``: the Evidently report of a model's live window, for on-call.
+
+Reports are built on one worker thread, never on the event loop, and at most one at a time: a request while another
+model's report is being built gets 429 with Retry-After. A model's report is reused for
+``exporter.report_interval``, so a page refreshed by ten people builds it once. The reference side is a sample of
+``reference.data`` (``exporter.report_max_rows`` rows) read once per profile version.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pandas as pd
+
+from drift.errors import DriftlineError
+from drift.report import Sample, read_sample, render_report, verdict_rows
+
+from .service import ExporterService, ModelKey, ModelMonitor
+
+log = logging.getLogger("driftline.exporter")
+
+
+class ReportUnavailableError(Exception):
+    def __init__(self, status: int, reason: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status, self.reason, self.retry_after = status, reason, retry_after
+
+
+@dataclass(frozen=True)
+class BuiltReport:
+    html: bytes
+    built_at: float
+
+
+class ReportBuilder:
+    def __init__(self, service: ExporterService) -> None:
+        self.service = service
+        self.interval = service.config.exporter.report_interval.seconds
+        self.max_rows = service.config.exporter.report_max_rows
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="driftline-report")
+        self._lock = threading.Lock()
+        self._busy = False
+        self._cache: dict[ModelKey, BuiltReport] = {}
+        self._references: dict[ModelKey, tuple[str, Sample]] = {}
+
+    def monitor(self, namespace: str, name: str) -> ModelMonitor:
+        monitor = self.service.monitors.get((name, namespace))
+        if monitor is None:
+            raise ReportUnavailableError(404, "unknown_model", f"no configured model {namespace}/{name}")
+        return monitor
+
+    def cached(self, monitor: ModelMonitor) -> BuiltReport | None:
+        """A report young enough to serve again, or None; claims the builder when it returns None."""
+        with self._lock:
+            report = self._cache.get(monitor.key)
+            if report is not None and time.monotonic() - report.built_at < self.interval:
+                return report
+            if self._busy:
+                raise ReportUnavailableError(429, "busy", "another report is being built; retry shortly", 5.0)
+            self._busy = True
+            return None
+
+    def build(self, monitor: ModelMonitor) -> BuiltReport:
+        """Build (on the worker thread) after :meth:`cached` claimed the builder."""
+        try:
+            html = self._render(monitor).encode()
+            report = BuiltReport(html, time.monotonic())
+            with self._lock:
+                self._cache[monitor.key] = report
+            return report
+        finally:
+            with self._lock:
+                self._busy = False
+
+    def _render(self, monitor: ModelMonitor) -> str:
+        model, profile = monitor.model, monitor.profile
+        if profile is None:
+            raise ReportUnavailableError(503, "reference_not_loaded", "the reference profile is not loaded yet", 30.0)
+        now = self.service.clock()
+        features = monitor.features.snapshot(now)
+        if features.rows == 0:
+            raise ReportUnavailableError(409, "empty_window", "the window holds no rows yet; send traffic first")
+        columns = dict(features.columns)
+        if monitor.outputs is not None:
+            outputs = monitor.outputs.snapshot(now)
+            if outputs.rows == features.rows:  # request/response pairs: the rows line up
+                columns.update(outputs.columns)
+        current = Sample(pd.DataFrame(columns), features.rows)
+        reference = self._reference(monitor, profile.version)
+        evaluation = self.service.snapshot.models.get(monitor.key)
+        verdict = verdict_rows(evaluation.result) if evaluation is not None and evaluation.result else []
+        notes = [
+            f"The exporter's live window at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(now))}; driftline's "
+            "verdict below is the last evaluation (the numbers on /metrics and in the alerts).",
+        ]
+        performance = evaluation.performance if evaluation is not None else None
+        if performance is not None and performance.samples:
+            for metric, value in sorted(performance.metrics.items()):
+                reference_value = performance.reference.get(metric)
+                shown = f"{value:.4f}" + (f" (reference {reference_value:.4f})" if reference_value is not None else "")
+                verdict.append((f"quality {metric}", "", shown))
+            decision = "DROPPED" if performance.dropped else "ok"
+            verdict.append(("quality", decision, f"{performance.samples:,} labelled predictions"))
+            verdict.append(("concept drift", "DETECTED" if performance.concept_drift else "none", "ADWIN"))
+        title = f"driftline live drift report: {model.namespace}/{model.name}"
+        return render_report(
+            model, reference, current, max_rows=self.max_rows, title=title, notes=notes, verdict=verdict
+        )
+
+    def _reference(self, monitor: ModelMonitor, version: str) -> Sample:
+        held = self._references.get(monitor.key)
+        if held is not None and held[0] == version:
+            return held[1]
+        model = monitor.model
+        try:
+            sample = read_sample(
+                model.reference.data, model, self.service.config.s3, self.max_rows, fmt=model.reference.format
+            )
+        except DriftlineError as exc:
+            raise ReportUnavailableError(
+                503, "reference_unavailable", f"cannot read reference.data: {exc}", 60.0
+            ) from None
+        self._references[monitor.key] = (version, sample)
+        return sample
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,166 @@
+"""Quality metrics against scikit-learn and scipy; ADWIN's test against a transcription of the paper's formula; the
+detector's false-positive rate over no-change streams and its power on a change, simulated as the exporter runs it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+import sklearn.metrics as skm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from drift import performance as perf
+from drift.concept import evaluate_performance
+from drift.config import DriftSettings
+from drift.profile import build_profile
+from tests.feedback_support import labelled_churn_frame
+from tests.support import write_config_dict
+
+classes = st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_classification_metrics_match_sklearn(data: st.DataObject) -> None:
+    y = data.draw(classes)
+    yhat = data.draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=len(y), max_size=len(y)))
+    truth, guess = np.asarray(y, dtype=object), np.asarray(yhat, dtype=object)
+    assert perf.accuracy(truth, guess) == pytest.approx(skm.accuracy_score(y, yhat))
+    p, r, f = perf.precision_recall_f1(truth, guess, None)
+    expected = skm.precision_recall_fscore_support(y, yhat, average="macro", zero_division=0)
+    assert (p, r, f) == pytest.approx(expected[:3])
+    bp, br, bf = perf.precision_recall_f1(truth, guess, "a")
+    binary = [(v == "a") for v in y], [(v == "a") for v in yhat]
+    if bp is not None:
+        assert bp == pytest.approx(skm.precision_score(*binary))
+    else:
+        assert not any(binary[1])
+    if br is not None:
+        assert br == pytest.approx(skm.recall_score(*binary))
+    if bf is not None:
+        assert bf == pytest.approx(skm.f1_score(*binary))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.floats(0, 1)), min_size=2, max_size=80))
+def test_scores_match_sklearn(pairs: list[tuple[bool, float]]) -> None:
+    y = np.asarray([p[0] for p in pairs])
+    s = np.asarray([round(p[1], 2) for p in pairs])  # rounding makes ties, which the rank formula must handle
+    auc = perf.roc_auc(y, s)
+    if y.all() or not y.any():
+        assert auc is None
+    else:
+        assert auc == pytest.approx(skm.roc_auc_score(y, s))
+    assert perf.log_loss(y, s) == pytest.approx(skm.log_loss(y, s, labels=[False, True]), rel=1e-9)
+
+
+def test_regression_and_binomial_match_references() -> None:
+    rng = np.random.default_rng(0)
+    y, yhat = rng.normal(size=500), rng.normal(size=500)
+    assert perf.mae(y, yhat) == pytest.approx(skm.mean_absolute_error(y, yhat))
+    assert perf.rmse(y, yhat) == pytest.approx(math.sqrt(skm.mean_squared_error(y, yhat)))
+    for errors, n, rate in ((30, 100, 0.25), (0, 50, 0.1), (50, 50, 0.9), (12, 40, 0.3)):
+        expected = scipy.stats.binomtest(errors, n, rate, alternative="greater").pvalue
+        assert perf.error_rate_pvalue(errors, n, rate) == pytest.approx(expected, rel=1e-9)
+    assert perf.degradation("accuracy", 0.6, 0.8) == pytest.approx(0.25)
+    assert perf.degradation("rmse", 1.5, 1.0) == pytest.approx(0.5)
+    assert perf.degradation("accuracy", 0.9, 0.8) < 0
+
+
+def naive_adwin(errors: np.ndarray, delta: float, min_side: int) -> tuple[bool, int | None]:
+    """The paper's cut test written out one cut at a time."""
+    n = len(errors)
+    variance = float(np.var(errors))
+    best, best_cut = -math.inf, None
+    for cut in range(min_side, n - min_side + 1):
+        w0, w1 = errors[:cut], errors[cut:]
+        m = 1 / (1 / len(w0) + 1 / len(w1))
+        d = delta / n
+        eps = math.sqrt(2 / m * variance * math.log(2 / d)) + 2 / (3 * m) * math.log(2 / d)
+        margin = (w1.mean() - w0.mean()) - eps
+        if margin > best:
+            best, best_cut = margin, cut
+    return best >= 0, best_cut
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_adwin_matches_the_papers_formula(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    before, after = rng.random(300) < 0.2, rng.random(200) < (0.2 + 0.05 * seed)
+    errors = np.concatenate([before, after]).astype(np.float64)
+    result = perf.adwin_change(errors, delta=0.002, min_side=30)
+    assert (result.detected, result.split) == naive_adwin(errors, 0.002, 30)
+
+
+def exporter_like_detections(rng: np.random.Generator, rates: np.ndarray, window: int, every: int) -> int | None:
+    """Labels of a stream of predictions arrive out of order; every ``every`` labels the exporter evaluates the
+    window of the last ``window`` labelled predictions, ordered by prediction time. The label count at the first
+    detection, or None."""
+    n = rates.size
+    errors = (rng.random(n) < rates).astype(np.float64)
+    arrival = np.argsort(np.arange(n) + rng.normal(0, 150, n))  # labels come back late and shuffled
+    for seen in range(every, n + 1, every):
+        labelled = np.sort(arrival[max(0, seen - window) : seen])  # by prediction time
+        if perf.adwin_change(errors[labelled], delta=0.002).detected:
+            return seen
+    return None
+
+
+def test_detector_false_positive_rate_over_no_change_streams() -> None:
+    rng = np.random.default_rng(2026)
+    streams = 250
+    false_alarms = sum(
+        exporter_like_detections(rng, np.full(3000, 0.28), window=2000, every=100) is not None for _ in range(streams)
+    )
+    rate = false_alarms / streams
+    print(f"\nADWIN (delta=0.002) false-positive rate: {false_alarms}/{streams} = {rate:.3f} no-change streams "
+          "flagged at least once over 30 evaluations each")  # fmt: skip
+    assert rate <= 0.02
+
+
+def test_detector_finds_a_drop_in_accuracy() -> None:
+    rng = np.random.default_rng(7)
+    streams, found, delays = 50, 0, []
+    for _ in range(streams):
+        rates = np.where(np.arange(3000) < 1500, 0.28, 0.45)
+        seen = exporter_like_detections(rng, rates, window=2000, every=100)
+        if seen is not None and seen > 1500:
+            found += 1
+            delays.append(seen - 1500)
+    print(
+        f"\nADWIN found a 0.28→0.45 error rise in {found}/{streams} streams, median {np.median(delays):.0f} labels late"
+    )
+    assert found >= 0.9 * streams
+
+
+def test_evaluate_performance_decides_drop_and_concept_drift() -> None:
+    model = write_config_dict().models[0]
+    from dataclasses import replace
+
+    from drift.config import TargetConfig
+
+    target = TargetConfig(name="churned", task="classification", prediction="churn_probability", positive="1")
+    model = replace(model, target=target)
+    reference = labelled_churn_frame(5000, seed=1)
+    profile = build_profile(reference, model)
+    assert profile.performance is not None
+    assert profile.performance.metrics["accuracy"] == pytest.approx(
+        skm.accuracy_score(reference["churned"], reference["churn_probability"] >= 0.5)
+    )
+    live = labelled_churn_frame(3000, seed=9)
+    y = live["churned"].astype(str).to_numpy(dtype=object)
+    times = np.arange(3000, dtype=np.float64)
+    steady = evaluate_performance(profile, target, DriftSettings(), y, live["churn_probability"].to_numpy(), times)
+    assert not steady.dropped and not steady.concept_drift and steady.samples == 3000
+    flipped = y.copy()
+    flipped[1500::2] = np.where(flipped[1500::2] == "1", "0", "1")
+    shuffled = np.random.default_rng(0).permutation(3000)  # the window's row order is arrival order
+    result = evaluate_performance(
+        profile, target, DriftSettings(), flipped[shuffled], live["churn_probability"].to_numpy()[shuffled],
+        times[shuffled],
+    )  # fmt: skip
+    assert result.dropped and result.concept_drift
+    assert 1300 < (result.change.split or 0) < 1700  # found where the concept changed, in prediction time
