@@ -238,7 +238,16 @@ class DriftCollector(Collector):
             capacity.add_metric(model, float(monitor.store.size))
             for reason, n in sorted(monitor.store.evicted.items()):
                 evicted.add_metric([*model, reason], float(n))
-        yield from (outcomes, rejects, delay, stored, capacity, evicted)
+        objects = CounterMetricFamily(
+            "driftline_label_objects",
+            "Label files read from feedback.s3_labels in pull mode, by outcome.",
+            labels=[*MODEL, "outcome"],
+        )
+        for puller in self.service.label_pullers:
+            model = [puller.model.name, puller.model.namespace]
+            objects.add_metric([*model, "processed"], float(puller.processed - puller.corrupt))
+            objects.add_metric([*model, "corrupt"], float(puller.corrupt))
+        yield from (outcomes, rejects, delay, stored, capacity, evicted, objects)
 
     def _counters(self) -> Iterator[Metric]:
         events, rejected = self.service.counters.read()

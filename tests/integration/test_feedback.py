@@ -3,14 +3,18 @@ POST /feedback (plain JSON and CloudEvents), and what the exporter makes of them
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import requests
+import yaml
 
 from tests.feedback_support import (
     FEEDBACK,
@@ -160,3 +164,43 @@ def test_feedback_faults_are_counted_and_answered(exporter: ExporterProcess) -> 
     assert outcomes[labels(**MODEL, outcome="joined")] == 3
     assert metrics["driftline_prediction_store_rows"][labels(**MODEL)] == 20
     assert requests.get(url + "/healthz", timeout=5).status_code == 200
+
+
+def test_label_files_in_s3_are_pulled_and_joined(tmp_path: Path, s3: Any, s3_endpoint: str) -> None:
+    s3.create_bucket(Bucket="labels")
+    config, content = target_config(tmp_path)
+    content["s3"] = {"endpoint_url": s3_endpoint, "region": "us-east-1"}
+    content["models"][0]["feedback"].update(
+        {"s3_labels": "s3://labels/churn", "poll": "200ms", "watermark": "s3://labels/driftline/watermark.json"}
+    )
+    config.write_text(yaml.safe_dump(content, sort_keys=False))
+    assert run_cli("profile", "--config", str(config)).returncode == 0
+    with ExporterProcess(config, tmp_path / "exporter.log") as exporter:
+        exporter.wait_until("/readyz")
+        frame = labelled_churn_frame(40, seed=11)
+        ids = send_predictions(exporter.url, frame, rows_per_call=10)
+        entries = label_entries(ids, frame["churned"].to_numpy())
+        csv = pd.DataFrame(entries[:10]).assign(timestamp="2026-11-27T10:00:00Z").to_csv(index=False)
+        s3.put_object(Bucket="labels", Key="churn/2026-11-27/a.csv", Body=csv.encode())
+        buffer = io.BytesIO()
+        pd.DataFrame(entries[10:20]).to_parquet(buffer)
+        s3.put_object(Bucket="labels", Key="churn/2026-11-27/b.parquet", Body=buffer.getvalue())
+        lines = [json.dumps(e) for e in entries[20:40]] + [json.dumps({"id": ids[0], "row": 1, "label": [1]})]
+        s3.put_object(Bucket="labels", Key="churn/2026-11-27/c.jsonl", Body="\n".join(lines).encode())
+        s3.put_object(Bucket="labels", Key="churn/2026-11-27/d.jsonl", Body=b"{not json")
+
+        def joined() -> bool:
+            value = metric(exporter.url, "driftline_labels_total", outcome="joined")
+            return value is not None and value >= 40
+
+        deadline = time.monotonic() + 30
+        while not joined():
+            assert time.monotonic() < deadline, (tmp_path / "exporter.log").read_text()[-3000:]
+            time.sleep(0.2)
+        metrics = scrape(exporter.url)
+    assert metrics["driftline_labels_total"][labels(**MODEL, outcome="joined")] == 40
+    assert metrics["driftline_feedback_rejected_total"][labels(reason="invalid_label")] == 1
+    assert metrics["driftline_label_objects_total"][labels(**MODEL, outcome="corrupt")] == 1
+    assert metrics["driftline_label_objects_total"][labels(**MODEL, outcome="processed")] == 3
+    watermark = json.loads(s3.get_object(Bucket="labels", Key="driftline/watermark.json")["Body"].read())
+    assert len(watermark["keys"]) >= 1
