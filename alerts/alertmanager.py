@@ -27,7 +27,8 @@ SLACK_TITLE = (
 )
 SLACK_TEXT = (
     "{{ range .Alerts }}*{{ .Annotations.summary }}* ({{ .Labels.severity }})\n"
-    "{{ .Annotations.description }}\n{{ end }}"
+    "{{ .Annotations.description }}\n"
+    "{{ if .Annotations.report_url }}<{{ .Annotations.report_url }}|Drift report>\n{{ end }}{{ end }}"
 )
 SLACK_COLOR = (
     '{{ if eq .Status "firing" }}{{ if eq .CommonLabels.severity "critical" }}danger{{ else }}warning{{ end }}'
@@ -95,6 +96,12 @@ def _inhibit_rules() -> list[dict[str, Any]]:
             # the whole dataset drifted: the per-feature warnings are in its description already
             "source_matchers": ['alertname="DriftlineDatasetDrift"'],
             "target_matchers": ['alertname="DriftlineFeatureDrift"'],
+            "equal": ["model", "model_namespace"],
+        },
+        {
+            # the model is measurably worse and a retraining is requested: the change point is the same story
+            "source_matchers": ['alertname="DriftlinePerformanceDrop"'],
+            "target_matchers": ['alertname="DriftlineConceptDrift"'],
             "equal": ["model", "model_namespace"],
         },
     ]

@@ -37,6 +37,21 @@ PSI_THRESHOLD = "driftline_psi_threshold"
 SIGNIFICANCE_LEVEL = "driftline_significance_level"
 DRIFT_SHARE_THRESHOLD = "driftline_drift_share_threshold"
 WINDOW_MAX_SAMPLES = "driftline_window_max_samples"
+PERFORMANCE = "driftline_performance"
+REFERENCE_PERFORMANCE = "driftline_reference_performance"
+PERFORMANCE_DEGRADATION = "driftline_performance_degradation"
+PERFORMANCE_DEGRADATION_THRESHOLD = "driftline_performance_degradation_threshold"
+PERFORMANCE_DROPPED = "driftline_performance_dropped"
+PERFORMANCE_ERROR_RATE = "driftline_performance_error_rate"
+REFERENCE_ERROR_RATE = "driftline_reference_error_rate"
+CONCEPT_DRIFT = "driftline_concept_drift_detected"
+LABELLED_SAMPLES = "driftline_labelled_window_samples"
+LABEL_PSI = "driftline_label_psi"
+LABELS = "driftline_labels_total"
+LABEL_DELAY = "driftline_label_delay_seconds"
+PREDICTION_STORE_ROWS = "driftline_prediction_store_rows"
+PREDICTION_STORE_CAPACITY = "driftline_prediction_store_capacity_rows"
+FEEDBACK_REJECTED = "driftline_feedback_rejected_total"
 EVENTS = "driftline_events_total"
 EVENTS_REJECTED = "driftline_events_rejected_total"
 EVALUATION_DURATION = "driftline_evaluation_duration_seconds"
@@ -59,7 +74,13 @@ SERVING_LATENCY = "model_quantile:serving_latency_seconds:histogram_quantile"
 
 LATENCY_QUANTILES = (0.5, 0.95, 0.99)
 
-DRIFT_ALERTS = ("DriftlineFeatureDrift", "DriftlineDatasetDrift", "DriftlinePredictionDrift")
+DRIFT_ALERTS = (
+    "DriftlineFeatureDrift",
+    "DriftlineDatasetDrift",
+    "DriftlinePredictionDrift",
+    "DriftlinePerformanceDrop",
+    "DriftlineConceptDrift",
+)
 
 
 def quantile_label(q: float) -> str:

@@ -30,6 +30,8 @@ class Alert:
     extra_annotations: tuple[tuple[str, str], ...] = ()
     dashboard: str | None = None  # uid of the dashboard to link, with the alert's model selected
 
+    report: bool = False  # links the exporter's live drift report of the alert's model (alerting.exporter_url)
+
     def rule(self, alerting: AlertingConfig, settings: AlertSettings) -> dict[str, Any]:
         rule: dict[str, Any] = {"alert": self.name, "expr": self.expr}
         if settings.for_.seconds > 0:
@@ -45,6 +47,8 @@ class Alert:
         }
         if self.dashboard is not None and alerting.grafana_url is not None:
             annotations["dashboard_url"] = dashboard_link(alerting.grafana_url, self.dashboard)
+        if self.report and alerting.exporter_url is not None:
+            annotations["report_url"] = report_link(alerting.exporter_url)
         rule["annotations"] = annotations
         return rule
 
@@ -55,6 +59,13 @@ def dashboard_link(grafana_url: str, uid: str) -> str:
         f"{grafana_url.rstrip('/')}/d/{uid}?var-model_namespace={{{{ $labels.model_namespace }}}}"
         "&var-model={{ $labels.model }}"
     )
+
+
+def report_link(
+    exporter_url: str, namespace: str = "{{ $labels.model_namespace }}", model: str = "{{ $labels.model }}"
+) -> str:
+    """The exporter's live drift report of a model (``GET /report/{namespace}/{model}``)."""
+    return f"{exporter_url.rstrip('/')}/report/{namespace}/{model}"
 
 
 def number(value: float) -> str:
@@ -94,6 +105,7 @@ def drift_alerts(config: MonitorConfig) -> list[Alert]:
                 "significant after correction for the model's features."
             ),
             dashboard=MODEL_DRIFT_DASHBOARD,
+            report=True,
         ),
         Alert(
             name="DriftlineDatasetDrift",
@@ -108,6 +120,7 @@ def drift_alerts(config: MonitorConfig) -> list[Alert]:
             extra_labels=(("action", "retrain"),),
             extra_annotations=(("drifted_features", _DRIFTED_FEATURES),),
             dashboard=MODEL_DRIFT_DASHBOARD,
+            report=True,
         ),
         Alert(
             name="DriftlinePredictionDrift",
@@ -117,8 +130,46 @@ def drift_alerts(config: MonitorConfig) -> list[Alert]:
             summary="A model's predictions drifted away from those on its training data.",
             description=(f'Output {{{{ $labels.output }}}} of {_MODEL} drifted: PSI {{{{ printf "%.3f" $value }}}}.'),
             dashboard=MODEL_DRIFT_DASHBOARD,
+            report=True,
+        ),
+        Alert(
+            name="DriftlinePerformanceDrop",
+            settings_key="performance_drop",
+            expr=f"{q.PERFORMANCE_DEGRADATION} and on ({keys}) ({q.PERFORMANCE_DROPPED} == 1)",
+            severity="critical",
+            summary="A model got worse on its labelled predictions than on its training data; retraining is due.",
+            description=(
+                f"The quality of {_MODEL} on its recent labelled predictions is {{{{ $value | humanizePercentage }}}} "
+                f"below the reference's (target.metric), and its error rate ({_percent_of(q.PERFORMANCE_ERROR_RATE)}) "
+                f"is significantly above the reference's ({_percent_of(q.REFERENCE_ERROR_RATE)}). "
+                "A retraining is requested."
+            ),
+            extra_labels=(("action", "retrain"),),
+            dashboard=MODEL_DRIFT_DASHBOARD,
+            report=True,
+        ),
+        Alert(
+            name="DriftlineConceptDrift",
+            settings_key="concept_drift",
+            expr=f"{q.CONCEPT_DRIFT} == 1",
+            severity="warning",
+            summary="A model's error rate rose within its recent labelled predictions: the concept changed.",
+            description=(
+                f"ADWIN found a significant rise of the error rate of {_MODEL} within its window of labelled "
+                "predictions (ordered by prediction time): the relation between inputs and labels changed."
+            ),
+            dashboard=MODEL_DRIFT_DASHBOARD,
+            report=True,
         ),
     ]
+
+
+def _percent_of(metric: str) -> str:
+    """A template printing ``metric`` of the alert's model as a percentage."""
+    return (
+        f'{{{{ with query (printf "{metric}{{model=%q,model_namespace=%q}}" $labels.model $labels.model_namespace) '
+        "}}{{ . | first | value | humanizePercentage }}{{ end }}"
+    )
 
 
 def exporter_alerts(config: MonitorConfig, alerting: AlertingConfig) -> list[Alert]:

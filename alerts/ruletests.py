@@ -21,7 +21,7 @@ from drift.configvalues import Duration
 from drift.errors import ConfigError
 
 from . import promql as q
-from .rules import Alert, all_alerts, dashboard_link
+from .rules import Alert, all_alerts, dashboard_link, report_link
 
 OK, BAD, NEAR = "ok", "bad", "near"
 INSTANCE = "driftline-exporter:8080"
@@ -153,6 +153,8 @@ class ScenarioBuilder:
             self.feature_drift(),
             self.dataset_drift(),
             self.prediction_drift(),
+            self.performance_drop(),
+            self.concept_drift(),
             self.exporter_down(),
             self.no_traffic(),
             self.reference_not_loaded(),
@@ -234,6 +236,46 @@ class ScenarioBuilder:
             series=series,
             labels={**labels, "severity": "warning"},
             description=lambda _: f"Output {output} of {self.where} drifted: PSI 0.400.",
+        )
+
+    def performance_drop(self) -> Scenario:
+        labels = {**self.target, **self.model_labels}
+
+        def series(states: list[str]) -> Series:
+            return [
+                (selector(q.PERFORMANCE_DEGRADATION, labels), [0.25 if s != OK else 0.01 for s in states]),
+                # NEAR: a large loss on too few labels, or not significant, is not a drop
+                (selector(q.PERFORMANCE_DROPPED, labels), [1.0 if s == BAD else 0.0 for s in states]),
+                (selector(q.PERFORMANCE_ERROR_RATE, labels), [0.45 if s != OK else 0.28 for s in states]),
+                (selector(q.REFERENCE_ERROR_RATE, labels), [0.28 for _ in states]),
+            ]
+
+        return self.scenario(
+            "DriftlinePerformanceDrop",
+            series=series,
+            labels={**labels, "severity": "critical", "action": "retrain"},
+            description=lambda _: (
+                f"The quality of {self.where} on its recent labelled predictions is 25% below the reference's "
+                "(target.metric), and its error rate (45%) is significantly above the reference's (28%). "
+                "A retraining is requested."
+            ),
+        )
+
+    def concept_drift(self) -> Scenario:
+        labels = {**self.target, **self.model_labels}
+
+        def series(states: list[str]) -> Series:
+            return [(selector(q.CONCEPT_DRIFT, labels), [1.0 if s == BAD else 0.0 for s in states])]
+
+        return self.scenario(
+            "DriftlineConceptDrift",
+            series=series,
+            labels={**labels, "severity": "warning"},
+            description=lambda _: (
+                f"ADWIN found a significant rise of the error rate of {self.where} within its window of labelled "
+                "predictions (ordered by prediction time): the relation between inputs and labels changed."
+            ),
+            has_near=False,
         )
 
     def exporter_down(self) -> Scenario:
@@ -508,6 +550,10 @@ def _expected(builder: ScenarioBuilder, scenario: Scenario, t: int) -> dict[str,
         annotations["dashboard_url"] = link.replace(
             "{{ $labels.model_namespace }}", scenario.labels.get("model_namespace", "")
         ).replace("{{ $labels.model }}", scenario.labels.get("model", ""))
+    if scenario.alert.report and alerting.exporter_url is not None:
+        annotations["report_url"] = report_link(
+            alerting.exporter_url, scenario.labels["model_namespace"], scenario.labels["model"]
+        )
     return {"exp_labels": dict(scenario.labels), "exp_annotations": annotations}
 
 

@@ -14,7 +14,7 @@ def build_dashboards(config: MonitorConfig) -> dict[str, dict[str, Any]]:
     from . import exporter, model_drift, serving
 
     return {
-        "driftline-model-drift.json": model_drift.build(),
+        "driftline-model-drift.json": model_drift.build(config),
         "driftline-serving.json": serving.build(config),
         "driftline-exporter.json": exporter.build(config),
     }

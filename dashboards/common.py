@@ -41,15 +41,12 @@ def steps(*values: tuple[str, float | None]) -> list[dict[str, Any]]:
     return [{"color": color, "value": value} for color, value in values]
 
 
-def dashed_series(name: str, color: str = "red") -> dict[str, Any]:
-    """An override drawing the series called ``name`` (a threshold) as a dashed line without a legend value."""
-    return {
-        "matcher": {"id": "byName", "options": name},
-        "properties": [
-            {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
-            {"id": "color", "value": {"mode": "fixed", "fixedColor": color}},
-        ],
-    }
+def dashed_series(name: str, color: str | None = "red", *, regex: bool = False) -> dict[str, Any]:
+    """An override drawing the series called ``name`` (a threshold; a pattern when ``regex``) as a dashed line."""
+    properties: list[dict[str, Any]] = [{"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}}]
+    if color is not None:
+        properties.append({"id": "color", "value": {"mode": "fixed", "fixedColor": color}})
+    return {"matcher": {"id": "byRegexp" if regex else "byName", "options": name}, "properties": properties}
 
 
 def timeseries(
@@ -235,7 +232,14 @@ def alert_annotations() -> list[dict[str, Any]]:
     ]
 
 
-def dashboard(uid: str, title: str, description: str, templates: list[g.Template], layout: Layout) -> dict[str, Any]:
+def dashboard(
+    uid: str,
+    title: str,
+    description: str,
+    templates: list[g.Template],
+    layout: Layout,
+    links: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     built = g.Dashboard(
         title=title,
         uid=uid,
@@ -257,7 +261,8 @@ def dashboard(uid: str, title: str, description: str, templates: list[g.Template
                 "title": "driftline",
                 "includeVars": True,
                 "keepTime": True,
-            }
+            },
+            *(links or []),
         ],
         panels=layout.panels,
     ).auto_panel_ids()

@@ -7,7 +7,8 @@ from typing import Any
 from grafanalib import core as g
 
 from alerts import promql as q
-from alerts.rules import MODEL_DRIFT_DASHBOARD
+from alerts.rules import MODEL_DRIFT_DASHBOARD, report_link
+from drift.config import MonitorConfig
 
 from .common import (
     DATASOURCE,
@@ -24,6 +25,7 @@ from .common import (
     timeseries,
     value_map,
 )
+from .performance import add_quality_row
 
 FEATURES = f'{MODEL_SELECTOR}, feature=~"$feature"'
 
@@ -42,7 +44,7 @@ def _feature_variable() -> g.Template:
     )
 
 
-def build() -> dict[str, Any]:
+def build(config: MonitorConfig) -> dict[str, Any]:
     layout = Layout()
     layout.add(
         stat(
@@ -256,10 +258,17 @@ def build() -> dict[str, Any]:
         24,
         7,
     )
+    if any(m.target is not None for m in config.models):
+        add_quality_row(layout)
+    links = []
+    if config.alerting.exporter_url is not None:
+        report = report_link(config.alerting.exporter_url, "${model_namespace}", "${model}")
+        links.append({"type": "link", "title": "Live drift report", "url": report, "targetBlank": True})
     return dashboard(
         MODEL_DRIFT_DASHBOARD,
         "driftline / Model drift",
-        "Data and prediction drift of one model served by KServe, measured by the driftline exporter.",
+        "Data, prediction and concept drift of one model served by KServe, measured by the driftline exporter.",
         [datasource_variable(), *model_variables(), _feature_variable()],
         layout,
+        links=links,
     )

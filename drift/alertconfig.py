@@ -39,6 +39,8 @@ class AlertRules:
     feature_drift: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(15))
     dataset_drift: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(30))
     prediction_drift: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(15))
+    performance_drop: AlertSettings = AlertSettings(for_=_m(30), keep_firing_for=_m(30))
+    concept_drift: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(30))
     exporter_down: AlertSettings = AlertSettings(for_=_m(5))
     no_traffic: AlertSettings = AlertSettings(for_=_m(30), keep_firing_for=_m(10))
     reference_not_loaded: AlertSettings = AlertSettings(for_=_m(10))
@@ -101,6 +103,7 @@ class RetrainWebhookConfig:
 class AlertingConfig:
     runbook_url: str = "https://github.com/driftline/driftline/blob/main/docs/runbooks.md#{alertname_lower}"
     grafana_url: str | None = None
+    exporter_url: str | None = None  # where on-call reaches the exporter's /report (an Ingress or a proxy)
     exporter_job: str = "driftline-exporter"
     slack: SlackConfig | None = None
     retrain_webhook: RetrainWebhookConfig | None = None
@@ -132,6 +135,7 @@ def parse_alerting(sec: Section) -> AlertingConfig:
     config = AlertingConfig(
         runbook_url=sec.get("runbook_url", v.http_url, d.runbook_url),
         grafana_url=sec.get("grafana_url", v.http_url, None),
+        exporter_url=sec.get("exporter_url", v.http_url, None),
         exporter_job=sec.get("exporter_job", v.string, d.exporter_job),
         slack=slack,
         retrain_webhook=retrain,

@@ -13,6 +13,7 @@ NUMERIC = ["tenure", "monthly_charges", "total_charges", "support_calls"]
 CATEGORICAL = ["contract", "payment_method", "internet_service"]
 FEATURES = NUMERIC + CATEGORICAL
 OUTPUT = "churn_probability"
+LABEL = "churn"
 CONTRACTS = (["month-to-month", "one-year", "two-year"], [0.55, 0.25, 0.20])
 PAYMENTS = (["electronic-check", "mailed-check", "bank-transfer", "credit-card"], [0.34, 0.23, 0.22, 0.21])
 INTERNET = (["dsl", "fiber", "none"], [0.35, 0.45, 0.20])
@@ -65,7 +66,7 @@ def customers(n: int, rng: np.random.Generator, drift: Drift = NO_DRIFT) -> pd.D
         - 0.8 * (frame["contract"] == "two-year")
         + 0.4 * (frame["payment_method"] == "electronic-check")
     )
-    frame["churn"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    frame[LABEL] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     return frame
 
 
@@ -80,7 +81,7 @@ def train(frame: pd.DataFrame) -> Any:
         [("numeric", StandardScaler(), NUMERIC), ("categorical", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL)]
     )
     model = make_pipeline(encode, LogisticRegression(max_iter=1000))
-    model.fit(frame[FEATURES], frame["churn"])
+    model.fit(frame[FEATURES], frame[LABEL])
     return model
 
 

@@ -39,6 +39,16 @@ def _tensor(name: str, values: list[Any]) -> dict[str, Any]:
     return {"name": name, "shape": [len(values)], "datatype": "FP64" if numeric else "BYTES", "data": values}
 
 
+FEEDBACK = "org.kubeflow.serving.inference.feedback"
+
+
+def feedback(model: str, namespace: str, event_id: str, labels: list[Any]) -> tuple[dict[str, str], bytes]:
+    """Ground truth for the rows of one earlier inference call, as a CloudEvent (binary mode) for POST /feedback."""
+    headers = {**_headers(model, namespace, f"{event_id}-feedback", FEEDBACK)}
+    body = {"labels": [{"id": event_id, "row": row, "label": label} for row, label in enumerate(labels)]}
+    return headers, json.dumps(body).encode()
+
+
 def events(
     features: pd.DataFrame, predictions: list[float], model: str, namespace: str, protocol: str = "v1"
 ) -> list[tuple[dict[str, str], bytes]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .data import CATEGORICAL, NUMERIC, OUTPUT
+from .data import CATEGORICAL, LABEL, NUMERIC, OUTPUT
 
 MODEL = "churn-model"
 NAMESPACE = "default"
@@ -26,6 +26,7 @@ def monitor_config(
     s3_endpoint: str | None = None,
     s3_logs: str | None = None,
     window: int = 500,
+    exporter_url: str | None = None,
 ) -> dict[str, Any]:
     model: dict[str, Any] = {
         "name": MODEL,
@@ -36,6 +37,16 @@ def monitor_config(
         "outputs": [{"name": OUTPUT, "type": "numeric"}],
         "window": {"size": window, "max_age": "1h"},
         "drift": {"psi_threshold": 0.1, "alpha": 0.05, "drift_share": 0.5},
+        # the churn label comes back a little later (in real life: weeks) on POST /feedback
+        "target": {
+            "name": LABEL,
+            "task": "classification",
+            "prediction": OUTPUT,
+            "positive": 1,
+            "min_samples": 200,
+            "window": {"size": 2000, "max_age": "1h"},
+        },
+        "feedback": {"store_size": 20000, "ttl": "1h"},
     }
     if s3_logs:
         model["source"] = {"s3_logs": s3_logs, "poll": "1s"}
@@ -47,6 +58,7 @@ def monitor_config(
         "alerting": {
             "runbook_url": "https://github.com/driftline/driftline/blob/main/docs/runbooks.md#{alertname_lower}",
             "grafana_url": "http://localhost:3000",
+            **({"exporter_url": exporter_url} if exporter_url else {}),
             "exporter_job": EXPORTER_JOB,
             "slack": {"channel": "#ml-alerts", "api_url_file": slack_url_file},
             "retrain_webhook": {"url": webhook_url, "credentials_file": webhook_token_file, "repeat_interval": "4s"},
@@ -56,6 +68,8 @@ def monitor_config(
                 "feature_drift": {"for": "3s", "keep_firing_for": "2m"},
                 "dataset_drift": {"for": "3s", "keep_firing_for": "2m"},
                 "prediction_drift": {"for": "3s", "keep_firing_for": "2m"},
+                "performance_drop": {"for": "3s", "keep_firing_for": "2m"},
+                "concept_drift": {"for": "3s", "keep_firing_for": "2m"},
                 "exporter_down": {"for": "10s"},  # longer than Prometheus' first scrape after a start
                 "no_traffic": {"for": "1h"},
                 "reference_not_loaded": {"for": "5s"},

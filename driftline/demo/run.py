@@ -19,6 +19,7 @@ import secrets
 import shutil
 import threading
 import time
+from collections import deque
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ import drift
 from drift.logs import JsonFormatter
 
 from . import kserve, loop
-from .data import FEATURES, Drift, customers, predict, training_set
+from .data import FEATURES, LABEL, Drift, customers, predict, training_set
 from .stack import (
     ALERTMANAGER,
     PROMETHEUS,
@@ -49,6 +50,7 @@ from .view import Snapshot, fill_from_exporter, read_alerts, read_exporter, rend
 
 ROWS_PER_SECOND = 100
 BATCH = 20
+LABEL_DELAY_CALLS = 10  # a call's churn labels are sent 10 calls (2 s) later
 
 
 class Traffic(threading.Thread):
@@ -78,13 +80,20 @@ class Traffic(threading.Thread):
     def run(self) -> None:
         session = requests.Session()
         calls = 0
+        waiting: deque[tuple[str, list[int]]] = deque()  # calls whose churn label is not known yet
         while not self.stop_event.wait(BATCH / ROWS_PER_SECOND):
             frame = customers(BATCH, self.rng, self.drift())
             predictions = predict(self.model, frame).tolist()
             protocol = "v1" if calls % 2 == 0 else "v2"
-            for headers, body in kserve.events(frame[FEATURES], predictions, loop.MODEL, loop.NAMESPACE, protocol):
+            sent = kserve.events(frame[FEATURES], predictions, loop.MODEL, loop.NAMESPACE, protocol)
+            waiting.append((sent[0][0]["Ce-Id"], frame[LABEL].tolist()))
+            deliveries = list(sent)
+            if len(waiting) > LABEL_DELAY_CALLS:  # the label of an older call is known now
+                deliveries.append(kserve.feedback(loop.MODEL, loop.NAMESPACE, *waiting.popleft()))
+            for headers, body in deliveries:
+                url = self.url.rstrip("/") + "/feedback" if headers["Ce-Type"] == kserve.FEEDBACK else self.url
                 try:
-                    session.post(self.url, data=body, headers=headers, timeout=5)
+                    session.post(url, data=body, headers=headers, timeout=5)
                 except requests.RequestException:
                     self.errors += 1
             self.rows += BATCH

@@ -24,7 +24,7 @@ import yaml
 
 import drift
 from driftline.demo import kserve, loop
-from driftline.demo.data import FEATURES, NO_DRIFT, Drift, customers, predict, training_set
+from driftline.demo.data import FEATURES, LABEL, NO_DRIFT, Drift, customers, predict, training_set
 from driftline.generate import generate, write_files
 from tests.integration.test_generated_config import check_dashboards
 from tests.integration.test_webhook import TOKEN, WebhookProcess
@@ -33,7 +33,13 @@ from tests.support import ExporterProcess, free_port, run_cli
 
 BUCKET = "churn-loop"
 LOGS = f"s3://{BUCKET}/kserve-logs"
-DRIFT_ALERTS = ("DriftlineDatasetDrift", "DriftlineFeatureDrift", "DriftlinePredictionDrift")
+DRIFT_ALERTS = (
+    "DriftlineDatasetDrift",
+    "DriftlineFeatureDrift",
+    "DriftlinePredictionDrift",
+    "DriftlinePerformanceDrop",
+    "DriftlineConceptDrift",
+)
 
 
 class Traffic:
@@ -45,17 +51,31 @@ class Traffic:
         self.serving = serving
         self.rng = np.random.default_rng(11)
         self.calls = 0
+        self.unlabelled: list[tuple[str, list[int]]] = []
 
     def send(self, rows: int, drift: Drift = NO_DRIFT, batch: int = 50) -> None:
         for _ in range(rows // batch):
             frame = customers(batch, self.rng, drift)
             predictions = predict(self.model, frame).tolist()
             protocol = "v1" if self.calls % 2 == 0 else "v2"
-            for headers, body in kserve.events(frame[FEATURES], predictions, loop.MODEL, loop.NAMESPACE, protocol):
+            sent = kserve.events(frame[FEATURES], predictions, loop.MODEL, loop.NAMESPACE, protocol)
+            for headers, body in sent:
                 answer = requests.post(self.url, data=body, headers=headers, timeout=10)
                 assert answer.status_code == 202, answer.text
+            self.unlabelled.append((sent[0][0]["Ce-Id"], frame[LABEL].tolist()))
             self.serving.served(1, latency_ms=float(self.rng.uniform(20, 80)))
             self.calls += 1
+
+    def send_labels(self) -> int:
+        """The churn labels of every call so far, newest first (late and out of order), as feedback CloudEvents."""
+        joined = 0
+        for event_id, labels in reversed(self.unlabelled):
+            headers, body = kserve.feedback(loop.MODEL, loop.NAMESPACE, event_id, labels)
+            answer = requests.post(self.url + "/feedback", data=body, headers=headers, timeout=10)
+            assert answer.status_code == 202, answer.text
+            joined += answer.json()["joined"]
+        self.unlabelled.clear()
+        return joined
 
 
 def archive_record(frame: Any, record_id: str) -> dict[str, Any]:
@@ -88,7 +108,7 @@ def test_the_loop(tmp_path: Path, s3: Any, s3_endpoint: str) -> None:
     s3.put_object(Bucket=BUCKET, Key="data/train.csv", Body=buffer.getvalue().encode())
     (tmp_path / "slack_url").write_text("")
     (tmp_path / "webhook_token").write_text(TOKEN)
-    webhook_port = free_port()
+    webhook_port, exporter_port = free_port(), free_port()
 
     with ExitStack() as stack:
         slack = stack.enter_context(Sink(200))
@@ -105,6 +125,7 @@ def test_the_loop(tmp_path: Path, s3: Any, s3_endpoint: str) -> None:
             state=str(tmp_path / "webhook.sqlite"),
             s3_endpoint=s3_endpoint,
             s3_logs=LOGS,
+            exporter_url=f"http://127.0.0.1:{exporter_port}",
         )
         config_path = tmp_path / "monitor.yaml"
         config_path.write_text(yaml.safe_dump(content, sort_keys=False))
@@ -113,7 +134,7 @@ def test_the_loop(tmp_path: Path, s3: Any, s3_endpoint: str) -> None:
         out = tmp_path / "generated"
         write_files(generate(drift.load_config(config_path)), out)
 
-        exporter = stack.enter_context(ExporterProcess(config_path, tmp_path / "exporter.log"))
+        exporter = stack.enter_context(ExporterProcess(config_path, tmp_path / "exporter.log", port=exporter_port))
         webhook = WebhookProcess(config_path, tmp_path / "webhook.log", port=webhook_port)
         stack.callback(webhook.stop)
         alertmanager = stack.enter_context(
@@ -157,6 +178,12 @@ def test_the_loop(tmp_path: Path, s3: Any, s3_endpoint: str) -> None:
         )
         assert value("driftline_dataset_drifted") == 0
         assert value("max(driftline_feature_drifted)") == 0
+        # the churn labels of the quiet traffic arrive: the model is as good as on its training data
+        assert traffic.send_labels() == 600
+        wait(lambda: value("driftline_labelled_window_samples") == 600, 30, "the labelled window in Prometheus")
+        accuracy = value('driftline_performance{metric="accuracy"}') or 0.0
+        assert abs(accuracy - (value('driftline_reference_performance{metric="accuracy"}') or 0.0)) < 0.08
+        assert value("driftline_performance_dropped") == 0 and value("driftline_concept_drift_detected") == 0
         assert not [a for a in prometheus.alerts() if a["labels"]["alertname"] in DRIFT_ALERTS]
         assert slack.requests() == [] and github.calls == []
 
@@ -175,6 +202,11 @@ def test_the_loop(tmp_path: Path, s3: Any, s3_endpoint: str) -> None:
             "Slack to hear about the dataset drift",
         )
         assert messages[0].body["attachments"][0]["color"] == "danger"
+        # the message links the exporter's live drift report, and the link works
+        report_url = f"{exporter.url}/report/{loop.NAMESPACE}/{loop.MODEL}"
+        assert f"<{report_url}|Drift report>" in messages[0].body["attachments"][0]["text"]
+        report = requests.get(report_url, timeout=120)
+        assert report.status_code == 200 and "driftline live drift report" in report.text
         # Alertmanager keeps re-sending the firing group (repeat_interval 4s): still one retraining
         duplicates = 'driftline_retrain_notifications_total{"outcome": "duplicate"}'
         wait(lambda: webhook.metrics().get(duplicates, 0) >= 2, 60, "two repeats of the notification")

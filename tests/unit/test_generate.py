@@ -172,6 +172,7 @@ def test_alerts_follow_the_mixin_conventions(config_path: Path) -> None:
         assert name in rule["annotations"]["runbook_url"] or name.lower() in rule["annotations"]["runbook_url"]
         assert "$value | humanize }}" not in rule["annotations"]["description"], "humanize prints 0.3 as 300m"
     assert alerts["DriftlineDatasetDrift"]["labels"] == {"severity": "critical", "action": "retrain"}
+    assert alerts["DriftlinePerformanceDrop"]["labels"] == {"severity": "critical", "action": "retrain"}
 
 
 def test_every_listed_alert_exists_in_the_example() -> None:
@@ -180,6 +181,8 @@ def test_every_listed_alert_exists_in_the_example() -> None:
         "DriftlineFeatureDrift",
         "DriftlineDatasetDrift",
         "DriftlinePredictionDrift",
+        "DriftlinePerformanceDrop",
+        "DriftlineConceptDrift",
         "DriftlineExporterDown",
         "DriftlineNoTraffic",
         "DriftlineReferenceNotLoaded",

@@ -1,0 +1,139 @@
+"""The *Model quality* row of the model drift dashboard: how good the model is on its labelled predictions, against
+its reference, and how the ground truth arrives (labels joined, delay, the prediction store)."""
+
+from __future__ import annotations
+
+from alerts import promql as q
+
+from .common import MODEL_SELECTOR, Layout, dashed_series, stat, steps, target, timeseries, value_map
+
+SEL = f"{{{MODEL_SELECTOR}}}"
+
+
+def add_quality_row(layout: Layout) -> None:
+    layout.row("Model quality (ground truth)")
+    layout.add(
+        stat(
+            "Performance drop",
+            "Whether target.metric lost at least target.max_degradation against the reference with an error rate "
+            "significantly above the reference's (the retraining trigger from labels).",
+            f"{q.PERFORMANCE_DROPPED}{SEL}",
+            "none",
+            thresholds=steps(("green", None), ("red", 1)),
+            mappings=value_map(("0", "ok", "green"), ("1", "DROP", "red")),
+        ),
+        4,
+        4,
+    )
+    layout.add(
+        stat(
+            "Concept drift",
+            "Whether ADWIN finds a rise of the error rate within the window of labelled predictions, ordered by "
+            "prediction time.",
+            f"{q.CONCEPT_DRIFT}{SEL}",
+            "none",
+            thresholds=steps(("green", None), ("orange", 1)),
+            mappings=value_map(("0", "none", "green"), ("1", "CHANGE", "orange")),
+        ),
+        4,
+        4,
+    )
+    layout.add(
+        stat(
+            "Quality loss",
+            "Relative loss of target.metric against the reference (positive = worse).",
+            f"{q.PERFORMANCE_DEGRADATION}{SEL}",
+            "percentunit",
+            thresholds=steps(("green", None), ("orange", 0.05), ("red", 0.1)),
+        ),
+        4,
+        4,
+    )
+    layout.add(
+        stat(
+            "Labelled predictions",
+            "Predictions in the performance window that have their label (target.window). Decisions wait for "
+            "target.min_samples.",
+            f"{q.LABELLED_SAMPLES}{SEL}",
+            "none",
+        ),
+        4,
+        4,
+    )
+    layout.add(
+        stat(
+            "Mean label delay",
+            "Average time from a prediction to its label becoming known, since the exporter started.",
+            f"{q.LABEL_DELAY}_sum{SEL} / {q.LABEL_DELAY}_count{SEL}",
+            "s",
+        ),
+        4,
+        4,
+    )
+    layout.add(
+        stat(
+            "Prediction store",
+            "Predictions waiting for labels as a share of feedback.store_size. Full: the oldest are dropped "
+            "before their labels arrive (raise store_size or lower ttl).",
+            f"{q.PREDICTION_STORE_ROWS}{SEL} / {q.PREDICTION_STORE_CAPACITY}{SEL}",
+            "percentunit",
+            thresholds=steps(("green", None), ("orange", 0.9)),
+        ),
+        4,
+        4,
+    )
+    layout.add(
+        timeseries(
+            "Quality vs reference",
+            "Each metric on the labelled window (solid) and on the reference data (dashed).",
+            [
+                target(f"{q.PERFORMANCE}{SEL}", "{{metric}}", "A"),
+                target(f"{q.REFERENCE_PERFORMANCE}{SEL}", "reference {{metric}}", "B"),
+            ],
+            "none",
+            overrides=[dashed_series("reference .*", None, regex=True)],
+        ),
+        12,
+        8,
+    )
+    layout.add(
+        timeseries(
+            "Error rate vs reference",
+            "Share of wrong predictions (regression: absolute error above the reference's 90th percentile) in "
+            "the labelled window; the dashed line is the reference's.",
+            [
+                target(f"{q.PERFORMANCE_ERROR_RATE}{SEL}", "window", "A"),
+                target(f"{q.REFERENCE_ERROR_RATE}{SEL}", "reference", "B"),
+            ],
+            "percentunit",
+            overrides=[dashed_series("reference")],
+        ),
+        12,
+        8,
+    )
+    layout.add(
+        timeseries(
+            "Labels by outcome",
+            "Labels per second: joined to a stored prediction, duplicate, unmatched (never seen, evicted or "
+            "expired) or sampled out.",
+            [target(f"sum by (outcome) (rate({q.LABELS}{SEL}[$__rate_interval]))", "{{outcome}}")],
+            "reqps",
+        ),
+        12,
+        8,
+    )
+    layout.add(
+        timeseries(
+            "Label drift (PSI)",
+            "PSI of the label distribution in the labelled window against the reference's target; the dashed "
+            "line is psi_threshold.",
+            [
+                target(f"{q.LABEL_PSI}{SEL}", "labels", "A"),
+                target(f"{q.PSI_THRESHOLD}{SEL}", "psi_threshold", "B"),
+            ],
+            "none",
+            overrides=[dashed_series("psi_threshold")],
+        ),
+        12,
+        8,
+    )
