@@ -290,6 +290,16 @@ def _summary(
     )
     console.print(f"dataset drift:       {'DRIFTED' if snapshot.dataset_drifted else 'none'} (drift share {share})")
     console.print(f"drifted features:    {', '.join(drifted) or 'none'}")
+    quality = snapshot.quality
+    if "accuracy" in quality:
+        verdicts = [
+            "DROPPED" if quality.get("dropped") == 1 else "no drop",
+            "concept drift" if quality.get("concept") == 1 else "no concept drift",
+        ]
+        console.print(
+            f"model quality:       accuracy {quality['accuracy']:.3f} (reference {quality.get('reference', 0):.3f}) on "
+            f"{quality.get('labelled', 0):,.0f} labelled predictions; {', '.join(verdicts)}"
+        )
     console.print(f"alerts that fired:   {', '.join(sorted(alerts)) or 'none'}")
     console.print(f"Slack messages:      {len(slack)}")
     for line in dict.fromkeys(slack):

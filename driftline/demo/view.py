@@ -28,6 +28,7 @@ class Snapshot:
     alerts: list[tuple[str, str, str]] = field(default_factory=list)  # (alertname, state, detail)
     slack: list[str] = field(default_factory=list)
     dispatches: list[str] = field(default_factory=list)
+    quality: dict[str, float] = field(default_factory=dict)  # accuracy, reference, labelled, dropped, concept
 
 
 def read_exporter(url: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
@@ -59,6 +60,16 @@ def fill_from_exporter(snapshot: Snapshot, metrics: dict[str, dict[tuple[tuple[s
     snapshot.drift_share = share[0] if share else None
     snapshot.dataset_drifted = any(v == 1 for v in metrics.get("driftline_dataset_drifted", {}).values())
     snapshot.window = sum(metrics.get("driftline_window_samples", {}).values())
+    for name, key, metric in (
+        ("accuracy", "driftline_performance", "accuracy"),
+        ("reference", "driftline_reference_performance", "accuracy"),
+        ("labelled", "driftline_labelled_window_samples", None),
+        ("dropped", "driftline_performance_dropped", None),
+        ("concept", "driftline_concept_drift_detected", None),
+    ):
+        for labels, value in metrics.get(key, {}).items():
+            if metric is None or dict(labels).get("metric") == metric:
+                snapshot.quality[name] = value
 
 
 def read_alerts(prometheus_url: str) -> list[tuple[str, str, str]]:

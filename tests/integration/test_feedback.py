@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,6 +94,9 @@ def test_late_out_of_order_labels_accuracy_drop_is_detected_and_quiet_before(exp
     assert labels(**MODEL) in drifted["driftline_label_psi"]
     assert drifted["driftline_label_delay_seconds_count"][labels(**MODEL)] == 4000
     assert drifted["driftline_labels_total"][labels(**MODEL, outcome="duplicate")] == 100
+    exposition = requests.get(url + "/metrics", timeout=5).text
+    check = subprocess.run(["promtool", "check", "metrics"], input=exposition, capture_output=True, text=True)
+    assert check.returncode == 0 and check.stdout == "" and check.stderr == "", check.stdout + check.stderr
 
 
 def test_feedback_faults_are_counted_and_answered(exporter: ExporterProcess) -> None:
