@@ -23,6 +23,7 @@ _EXPORTS = {
     "configvalues": ("Duration", "ListenAddress", "SecretRef"),
     "errors": ("ConfigError", "DataError", "DriftlineError", "ProfileError", "StorageError"),
     "evaluation": ("ColumnDrift", "DriftResult", "evaluate", "evaluate_window"),
+    "concept": ("PerformanceResult", "evaluate_performance"),
     "profile": (
         "CategoricalProfile",
         "NumericProfile",
@@ -47,6 +48,7 @@ __all__ = [
     "ModelConfig",
     "MonitorConfig",
     "NumericProfile",
+    "PerformanceResult",
     "ProfileBuilder",
     "ProfileError",
     "ReferenceProfile",
@@ -54,6 +56,7 @@ __all__ = [
     "StorageError",
     "build_profile",
     "evaluate",
+    "evaluate_performance",
     "evaluate_window",
     "load_config",
     "parse_config",
@@ -71,6 +74,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from .concept import PerformanceResult, evaluate_performance
     from .config import ColumnConfig, DriftSettings, ModelConfig, MonitorConfig, load_config, parse_config
     from .configvalues import Duration, ListenAddress, SecretRef
     from .errors import ConfigError, DataError, DriftlineError, ProfileError, StorageError

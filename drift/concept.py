@@ -11,6 +11,9 @@
 * **concept drift** — ADWIN's change test on the window's error indicators ordered by *prediction* time (labels
   arrive late and out of order; their arrival order says nothing about when the model started to fail);
 * **label drift** — the label distribution against the reference target's (PSI, chi-square or KS).
+
+A profile built without this target (before it was configured) gives metrics and the change test, but no reference
+to compare with: no loss, no drop, no label drift until the profile is rebuilt.
 """
 
 from __future__ import annotations
@@ -58,10 +61,14 @@ def evaluate_performance(
     order = np.argsort(np.asarray(predicted_at, dtype=np.float64)[keep], kind="stable")
     y, yhat = labels[keep][order], predictions[keep][order]
     n = int(y.size)
-    reference = profile.performance
+    matches = profile.target is not None and (profile.target.name, profile.target.type) == (
+        target.name,
+        target.column.type,
+    )
+    reference = profile.performance if matches else None
     reference_metrics = MappingProxyType(dict(reference.metrics) if reference is not None else {})
     label_drift = None
-    if profile.target is not None and labels.size:
+    if matches and profile.target is not None and labels.size:
         column = evaluate_column(profile.target, labels, int(labels.size))
         label_drift = decide({column.name: column}, settings)[column.name]
     if n == 0:

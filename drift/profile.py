@@ -291,15 +291,20 @@ class ReferenceProfile:
                     problems.append(
                         f"{kind} {column.name!r} is {column.type} in the config, {have.type} in the profile"
                     )
-        if model.target is not None:
-            if self.target is None:
-                problems.append(f"the profile has no target {model.target.name!r}")
-            elif self.target.name != model.target.name or self.target.type != model.target.column.type:
-                problems.append(
-                    f"the profile's target is {self.target.name!r} ({self.target.type}), the config's "
-                    f"{model.target.name!r} ({model.target.column.type})"
-                )
         return problems
+
+    def serves_target(self, model: ModelConfig) -> bool:
+        """Whether the profile holds the label distribution and reference quality of the model's ``target``.
+
+        Not a compatibility problem: a profile built before a target was configured still serves drift (and the
+        window's quality), only without a reference to compare the quality with until it is rebuilt."""
+        target = model.target
+        return (
+            target is not None
+            and self.target is not None
+            and self.target.name == target.name
+            and self.target.type == target.column.type
+        )
 
     def require_compatible(self, model: ModelConfig, origin: str = "profile") -> None:
         problems = self.problems_with(model)

@@ -24,6 +24,7 @@ from .errors import DriftlineError
 from .evaluation import DriftResult, evaluate
 from .profile import ReferenceProfile
 from .reader import reference_batches
+from .values import category_values, numeric_values
 
 DEFAULT_MAX_ROWS = 5000
 
@@ -172,8 +173,6 @@ def file_report(config: MonitorConfig, model: ModelConfig, current_uri: str, max
 
 def _normalise(frame: pd.DataFrame, model: ModelConfig) -> pd.DataFrame:
     """Numeric columns as float64 and categories as strings, the way driftline reads them."""
-    from .values import category_values, numeric_values
-
     out = {}
     for column in model.profiled_columns:
         if column.name in frame.columns:

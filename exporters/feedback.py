@@ -25,7 +25,15 @@ from drift.values import category_of
 
 FEEDBACK_TYPE = "org.kubeflow.serving.inference.feedback"
 LABEL_OUTCOMES = ("joined", "duplicate", "unmatched", "sampled_out")
-FEEDBACK_REJECT_REASONS = ("bad_json", "invalid_label", "missing_attributes", "no_target", "too_large", "unknown_model")
+FEEDBACK_REJECT_REASONS = (
+    "bad_json",
+    "invalid_label",
+    "missing_attributes",
+    "no_target",
+    "too_large",
+    "unknown_model",
+    "unsupported_type",
+)
 # Label delay buckets (seconds): a minute to a quarter — ground truth arrives from seconds (clicks) to months (churn).
 DELAY_BUCKETS = (60.0, 600.0, 3600.0, 6 * 3600.0, 86400.0, 3 * 86400.0, 7 * 86400.0, 14 * 86400.0, 30 * 86400.0,
                  90 * 86400.0)  # fmt: skip

@@ -307,7 +307,7 @@ class ExporterService:
                 model, namespace = document.get("inferenceservicename"), document.get("namespace")
                 document = document.get("data")
             if event_type is not None and event_type != FEEDBACK_TYPE:
-                raise FeedbackError("bad_json", f"event type {event_type!r} is not {FEEDBACK_TYPE}")
+                raise FeedbackError("unsupported_type", f"event type {event_type!r} is not {FEEDBACK_TYPE}")
             name, namespace, entries = parse_feedback(document, model, namespace)
             monitor = self.route(name, namespace)
             if monitor is None:
@@ -439,6 +439,11 @@ class ExporterService:
                 "reference profile swapped" if previous else "reference profile loaded",
                 extra={"model": monitor.model.name, "version": profile.version, "source": uri},
             )
+            if monitor.model.target is not None and not profile.serves_target(monitor.model):
+                log.warning(
+                    "the profile has no reference quality for the configured target; rebuild it with driftline profile",
+                    extra={"model": monitor.model.name, "target": monitor.model.target.name, "source": uri},
+                )
 
     # --- lifecycle ---
 

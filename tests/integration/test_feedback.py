@@ -144,7 +144,7 @@ def test_feedback_faults_are_counted_and_answered(exporter: ExporterProcess) -> 
         ({"labels": [{"id": ids[1], "label": 1}]}, {}, 400, "missing_attributes"),
         ({"model": "other-model", "labels": [{"id": "x", "label": 1}]}, {}, 404, "unknown_model"),
         ({"labels": [{"id": ids[1], "label": 1}]}, {**ce, "Ce-Type": "org.kubeflow.serving.inference.request"}, 400,
-         "bad_json"),
+         "unsupported_type"),
         (b"x" * (10 * 1024 * 1024 + 1), {}, 413, "too_large"),
     ]  # fmt: skip
     for body, headers, status, reason in faults:
@@ -158,7 +158,8 @@ def test_feedback_faults_are_counted_and_answered(exporter: ExporterProcess) -> 
     metrics = scrape(url)
     rejected = metrics["driftline_feedback_rejected_total"]
     assert rejected[labels(reason="invalid_label")] == 5
-    assert rejected[labels(reason="bad_json")] == 2
+    assert rejected[labels(reason="bad_json")] == 1
+    assert rejected[labels(reason="unsupported_type")] == 1
     assert rejected[labels(reason="unknown_model")] == 1
     assert rejected[labels(reason="too_large")] == 1
     assert rejected[labels(reason="no_target")] == 0  # exported from zero

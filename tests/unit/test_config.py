@@ -228,3 +228,53 @@ def test_check_config_command(tmp_path: Path) -> None:
     missing = run_cli("check-config", "--config", str(tmp_path / "nope.yaml"))
     assert missing.returncode == 1 and "nope.yaml: file not found" in missing.stderr
     assert "Traceback" not in bad.stderr + missing.stderr
+
+
+TARGET = {"name": "churned", "task": "classification", "positive": 1}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"target": {"name": "churned", "task": "classification"}},
+         "models[0].target.positive: 'churn_probability' is numeric, so it is a score"),
+        ({"target": {**TARGET, "prediction": "score"}}, "models[0].target.prediction: 'score' is not one of the"),
+        ({"target": {**TARGET, "name": "tenure"}}, "models[0].target.name: 'tenure' is already used by models[0]"),
+        ({"target": {**TARGET, "task": "ranking"}}, "models[0].target.task: must be one of classification, regression"),
+        ({"target": {**TARGET, "metric": "mae"}}, "models[0].target.metric: must be one of accuracy"),
+        ({"target": {**TARGET, "positive": [1]}}, "models[0].target.positive: [1] is not a class label"),
+        ({"target": {**TARGET, "max_degradation": 0}}, "models[0].target.max_degradation: must be"),
+        ({"target": {**TARGET, "window": {"size": 0}}}, "models[0].target.window.size: must be at least 1"),
+        ({"target": {**TARGET, "detecter_delta": 0.01}}, "models[0].target.detecter_delta: unknown key"),
+        ({"feedback": {"ttl": "1d"}}, "models[0].feedback: labels need a target"),
+        ({"target": TARGET, "feedback": {"s3_labels": "gs://x"}}, "models[0].feedback.s3_labels: 'gs://x' is not s3://"),
+        ({"target": TARGET, "feedback": {"store_size": 0}}, "models[0].feedback.store_size: must be at least 1"),
+        (
+            {"target": {"name": "y", "task": "classification", "metric": "roc_auc"},
+             "outputs": [{"name": "label", "type": "categorical"}]},
+            "models[0].target.metric: roc_auc needs scores",
+        ),
+        (
+            {"target": {"name": "y", "task": "regression"}, "outputs": [{"name": "label", "type": "categorical"}]},
+            "models[0].target.prediction: a regression's prediction must be numeric",
+        ),
+        (
+            {"target": {"name": "y", "task": "regression"}, "outputs": [{"name": "a", "type": "numeric"},
+                                                                       {"name": "b", "type": "numeric"}]},
+            "models[0].target.prediction: name the output the label is compared with",
+        ),
+    ],
+)  # fmt: skip
+def test_target_and_feedback_problems(tmp_path: Path, change: dict[str, Any], expected: str) -> None:
+    found = problems(with_model(**change), tmp_path)
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_target_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(yaml.safe_dump(with_model(target={"name": "churned", "task": "classification", "positive": True})))
+    model = drift.load_config(path).models[0]
+    assert model.target is not None and model.target.prediction == "churn_probability"
+    assert model.target.positive == "true" and model.target.metric == "accuracy" and model.target.threshold == 0.5
+    assert model.target.window.max_age == Duration(30 * 86400.0) and model.feedback.ttl == Duration(7 * 86400.0)
+    assert model.profiled_columns[-1] == drift.ColumnConfig("churned", "categorical")

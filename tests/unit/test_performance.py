@@ -164,3 +164,26 @@ def test_evaluate_performance_decides_drop_and_concept_drift() -> None:
     )  # fmt: skip
     assert result.dropped and result.concept_drift
     assert 1300 < (result.change.split or 0) < 1700  # found where the concept changed, in prediction time
+
+
+def test_a_profile_built_before_the_target_still_serves_drift_and_window_quality() -> None:
+    from dataclasses import replace
+
+    from drift.config import TargetConfig
+
+    plain = write_config_dict().models[0]
+    target = TargetConfig(name="churned", task="classification", prediction="churn_probability", positive="1")
+    model = replace(plain, target=target)
+    old = build_profile(labelled_churn_frame(2000, seed=1), plain)  # no target then
+    assert old.problems_with(model) == [] and not old.serves_target(model)
+    live = labelled_churn_frame(500, seed=2)
+    result = evaluate_performance(
+        old, target, DriftSettings(), live["churned"].astype(str).to_numpy(dtype=object),
+        live["churn_probability"].to_numpy(), np.arange(500.0),
+    )  # fmt: skip
+    assert result.samples == 500 and "accuracy" in result.metrics and "roc_auc" in result.metrics
+    assert dict(result.reference) == {} and result.degradation is None and not result.dropped
+    assert result.label_drift is None
+    rebuilt = build_profile(labelled_churn_frame(2000, seed=1), model)
+    assert rebuilt.serves_target(model) and rebuilt.version != old.version
+    assert type(rebuilt).from_json(rebuilt.to_json()).performance == rebuilt.performance  # round-trips
