@@ -187,3 +187,34 @@ def test_a_profile_built_before_the_target_still_serves_drift_and_window_quality
     rebuilt = build_profile(labelled_churn_frame(2000, seed=1), model)
     assert rebuilt.serves_target(model) and rebuilt.version != old.version
     assert type(rebuilt).from_json(rebuilt.to_json()).performance == rebuilt.performance  # round-trips
+
+
+def test_regression_target_quality_and_drop() -> None:
+    from dataclasses import replace
+
+    from drift.config import TargetConfig
+
+    rng = np.random.default_rng(3)
+    frame = labelled_churn_frame(4000, seed=1)
+    frame["spend"] = frame["monthly_charges"] * 12 + rng.normal(0, 30, 4000)  # the truth
+    frame["churn_probability"] = frame["monthly_charges"] * 12  # the "prediction" output, a regression here
+    plain = write_config_dict().models[0]
+    target = TargetConfig(name="spend", task="regression", prediction="churn_probability", metric="mae",
+                          max_degradation=0.2)  # fmt: skip
+    model = replace(plain, target=target)
+    profile = build_profile(frame, model)
+    assert profile.performance is not None and profile.target is not None and profile.target.type == "numeric"
+    errors = np.abs(frame["spend"] - frame["churn_probability"])
+    assert profile.performance.metrics["mae"] == pytest.approx(
+        skm.mean_absolute_error(frame["spend"], frame["churn_probability"])
+    )
+    assert profile.performance.error_limit == pytest.approx(np.quantile(errors, 0.9))
+    assert profile.performance.error_rate == pytest.approx(0.1, abs=0.002)
+    truth = frame["monthly_charges"].to_numpy()[:1000] * 12 + rng.normal(0, 30, 1000)
+    predicted = frame["monthly_charges"].to_numpy()[:1000] * 12
+    steady = evaluate_performance(profile, target, DriftSettings(), truth, predicted, np.arange(1000.0))
+    assert not steady.dropped and abs(steady.degradation or 0) < 0.1
+    worse = truth + np.where(np.arange(1000) >= 500, rng.normal(0, 60, 1000), 0.0)  # noisier after 500
+    result = evaluate_performance(profile, target, DriftSettings(), worse, predicted, np.arange(1000.0))
+    assert result.dropped and result.concept_drift and (result.degradation or 0) > 0.2
+    assert result.metrics["rmse"] == pytest.approx(math.sqrt(skm.mean_squared_error(worse, predicted)))
