@@ -6,13 +6,15 @@ A scrape never computes a statistic and never sees a half-written result: it rea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from .feedback import DELAY_BUCKETS
+from .s3logs import S3Poller
 from .service import DURATION_BUCKETS, EvaluationSnapshot, ExporterService
 
 MODEL = ["model", "model_namespace"]
@@ -238,15 +240,11 @@ class DriftCollector(Collector):
             capacity.add_metric(model, float(monitor.store.size))
             for reason, n in sorted(monitor.store.evicted.items()):
                 evicted.add_metric([*model, reason], float(n))
-        objects = CounterMetricFamily(
+        objects = _object_counter(
             "driftline_label_objects",
             "Label files read from feedback.s3_labels in pull mode, by outcome.",
-            labels=[*MODEL, "outcome"],
+            self.service.label_pullers,
         )
-        for puller in self.service.label_pullers:
-            model = [puller.model.name, puller.model.namespace]
-            objects.add_metric([*model, "processed"], float(puller.processed - puller.corrupt))
-            objects.add_metric([*model, "corrupt"], float(puller.corrupt))
         yield from (outcomes, rejects, delay, stored, capacity, evicted, objects)
 
     def _counters(self) -> Iterator[Metric]:
@@ -265,16 +263,21 @@ class DriftCollector(Collector):
         for key, (buckets, total_seconds, count) in sorted(self.service.durations.read().items()):
             points = [(repr(bound), float(n)) for bound, n in zip(DURATION_BUCKETS, buckets, strict=True)]
             durations.add_metric([key[0], key[1]], [*points, ("+Inf", float(count))], total_seconds)
-        objects = CounterMetricFamily(
-            "driftline_log_objects",
-            "Archived payload objects read from S3 in pull mode, by outcome.",
-            labels=[*MODEL, "outcome"],
-        )
-        for puller in self.service.pullers:
-            model = [puller.model.name, puller.model.namespace]
-            objects.add_metric([*model, "processed"], float(puller.processed - puller.corrupt))
-            objects.add_metric([*model, "corrupt"], float(puller.corrupt))
+        objects = _object_counter(
+            "driftline_log_objects", "Archived payload objects read from S3 in pull mode, by outcome.",
+            self.service.pullers,
+        )  # fmt: skip
         yield from (total, rejects, durations, objects)
+
+
+def _object_counter(name: str, text: str, pullers: Sequence[S3Poller[Any]]) -> CounterMetricFamily:
+    """Objects a pull-mode poller read, by outcome: ``processed`` or ``corrupt`` (skipped)."""
+    objects = CounterMetricFamily(name, text, labels=[*MODEL, "outcome"])
+    for puller in pullers:
+        model = [puller.model.name, puller.model.namespace]
+        objects.add_metric([*model, "processed"], float(puller.processed - puller.corrupt))
+        objects.add_metric([*model, "corrupt"], float(puller.corrupt))
+    return objects
 
 
 def _timestamp(text: str) -> float | None:

@@ -98,6 +98,13 @@ class S3Poller(Generic[T]):
     def key_prefix(self, configured: str) -> str:
         return configured.lstrip("/")
 
+    def due(self, now: float) -> bool:
+        """Whether a poll is due at monotonic time ``now``; when it is, the next one is scheduled."""
+        if now < self.next_poll:
+            return False
+        self.next_poll = now + self.source.poll.seconds
+        return True
+
     def decode(self, key: str, body: bytes) -> list[T]:
         """The records of one object; raises CorruptObjectError."""
         raise NotImplementedError

@@ -327,9 +327,8 @@ class ExporterService:
         """One poll of every model's label files that is due; a bad row is counted, the rest joined."""
         now = time.monotonic()
         for puller in self.label_pullers:
-            if now < puller.next_poll:
+            if not puller.due(now):
                 continue
-            puller.next_poll = now + puller.source.poll.seconds
             monitor = self.monitors[(puller.model.name, puller.model.namespace)]
             target = monitor.model.target
             assert target is not None
@@ -487,9 +486,8 @@ class ExporterService:
         """One poll of every model's archived payloads that is due."""
         now = time.monotonic()
         for puller in self.pullers:
-            if now < puller.next_poll:
+            if not puller.due(now):
                 continue
-            puller.next_poll = now + puller.source.poll.seconds
             try:
                 for event in puller.poll():
                     self.ingest_event(event)
