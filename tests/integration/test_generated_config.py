@@ -110,6 +110,14 @@ def test_routing_tree(tmp_path: Path) -> None:
     assert serving.returncode == 0, serving.stdout + serving.stderr
     # amtool really checks: the retrain alert does not route to Slack alone
     assert routes(am, "slack", **retrain).returncode != 0
+    # a model that got worse on its labels routes like dataset drift, with the labels its generated rule sets
+    rules = yaml.safe_load((am.parent.parent / "prometheus" / "rules.yml").read_text())["groups"]
+    labels_of = {r["alert"]: r["labels"] for g in rules for r in g["rules"] if "alert" in r}
+    drop = routes(am, "retrain-webhook,slack", alertname="DriftlinePerformanceDrop",
+                  **labels_of["DriftlinePerformanceDrop"], **model)  # fmt: skip
+    assert drop.returncode == 0, drop.stdout + drop.stderr
+    concept = routes(am, "slack", alertname="DriftlineConceptDrift", **labels_of["DriftlineConceptDrift"], **model)
+    assert concept.returncode == 0, concept.stdout + concept.stderr
 
 
 # --- a real Alertmanager ---
