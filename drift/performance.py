@@ -15,13 +15,12 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
+from .config import CLASSIFICATION_METRICS, REGRESSION, REGRESSION_METRICS
 from .stats import FloatArray
 
 ObjectArray = np.ndarray[Any, np.dtype[np.object_]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
-CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
-REGRESSION_METRICS = ("mae", "rmse")
 #: Metrics where a smaller value is a better model; for the others larger is better.
 LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse"})
 
@@ -218,7 +217,7 @@ def score(
     """Score complete pairs (see :func:`labelled_pairs`). Classification: ``labels`` are class strings, and
     ``predictions`` classes or — float64 — scores of ``positive`` (class = ``positive`` when score ≥ ``threshold``,
     one-vs-rest). Regression: both float64."""
-    if task == "regression":
+    if task == REGRESSION:
         truth, yhat = np.asarray(labels, dtype=np.float64), np.asarray(predictions, dtype=np.float64)
         absolute = np.abs(truth - yhat)
         limit = error_limit if error_limit is not None else math.inf
@@ -277,7 +276,7 @@ def reference_performance(
         return None
     y, yhat = np.asarray(labels)[keep], np.asarray(predictions)[keep]
     limit = None
-    if task == "regression":
+    if task == REGRESSION:
         limit = float(np.quantile(np.abs(y.astype(np.float64) - yhat.astype(np.float64)), ERROR_QUANTILE))
     scored = score(task, y, yhat, positive=positive, threshold=threshold, error_limit=limit)
     return ReferencePerformance(scored.metrics, int(keep.sum()), float(np.mean(scored.errors)), limit)

@@ -111,9 +111,9 @@ def render_report(
         presets: list[Any] = [DataDriftPreset(columns=[c.name for c in columns]), DataSummaryPreset()]
         quality = _quality(model, ref, cur)
         if quality is not None:
-            key, task, preset = quality
+            key, task = quality  # the DataDefinition keyword: "classification" or "regression"
             definition[key] = [task]
-            presets.append(ClassificationPreset() if preset == CLASSIFICATION else RegressionPreset())
+            presets.append(ClassificationPreset() if key == "classification" else RegressionPreset())
         data = DataDefinition(**definition)
         snapshot = Report(presets).run(
             Dataset.from_pandas(cur, data_definition=data), Dataset.from_pandas(ref, data_definition=data)
@@ -181,7 +181,7 @@ def _normalise(frame: pd.DataFrame, model: ModelConfig) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _quality(model: ModelConfig, ref: pd.DataFrame, cur: pd.DataFrame) -> tuple[str, Any, str] | None:
+def _quality(model: ModelConfig, ref: pd.DataFrame, cur: pd.DataFrame) -> tuple[str, Any] | None:
     target = model.target
     if target is None:
         return None
@@ -191,7 +191,7 @@ def _quality(model: ModelConfig, ref: pd.DataFrame, cur: pd.DataFrame) -> tuple[
     from evidently import BinaryClassification, MulticlassClassification, Regression
 
     if target.task != CLASSIFICATION:
-        return "regression", Regression(target=target.name, prediction=target.prediction), "regression"
+        return "regression", Regression(target=target.name, prediction=target.prediction)
     prediction = next(c for c in model.outputs if c.name == target.prediction)
     if prediction.is_numeric:
         task: Any = BinaryClassification(
@@ -201,7 +201,7 @@ def _quality(model: ModelConfig, ref: pd.DataFrame, cur: pd.DataFrame) -> tuple[
         task = BinaryClassification(target=target.name, prediction_labels=target.prediction, pos_label=target.positive)
     else:
         task = MulticlassClassification(target=target.name, prediction_labels=target.prediction)
-    return "classification", task, CLASSIFICATION
+    return "classification", task
 
 
 def _banner(title: str, notes: Sequence[str], verdict: Sequence[tuple[str, str, str]]) -> str:

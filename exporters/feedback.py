@@ -53,13 +53,6 @@ class Label(NamedTuple):
     known_at: float | None  # when the ground truth became known (Unix time), if the client said
 
 
-@dataclass(frozen=True)
-class Feedback:
-    model: str
-    namespace: str
-    labels: tuple[Label, ...]
-
-
 class PredictionStore:
     """Predictions awaiting labels: a ring of ``size`` rows and an index ``event id → sequence number``.
 
