@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import threading
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,17 +58,19 @@ class PredictionStore:
     """Predictions awaiting labels: a ring of ``size`` rows and an index ``event id → sequence number``.
 
     Calls occupy consecutive rows, oldest first; the ring records at each call's first row its id, row count and
-    time, so evicting the oldest call needs no other structure. Memory: 33 bytes per row in arrays allocated at start,
-    plus one dict entry (~80 bytes) per stored call besides the id string the event brought.
+    time, so evicting the oldest call needs no other structure. Memory: 33 bytes per row allocated at start, plus one
+    dict entry (~80 bytes) per stored call besides the id string the event brought. The ring is plain ``array`` /
+    ``list`` / ``bytearray``, not numpy: ``put`` touches a few items per call, where numpy's per-item boxing would
+    cost more than everything else it does.
     """
 
     def __init__(self, size: int, ttl: float, numeric: bool) -> None:
-        self.size, self.ttl = size, ttl
-        self._values = np.full(size, np.nan) if numeric else np.full(size, None, dtype=object)
-        self._labelled = np.zeros(size, dtype=bool)
-        self._ids = np.full(size, None, dtype=object)  # at a call's first row: its id
-        self._rows = np.zeros(size, dtype=np.int64)  # at a call's first row: how many rows it has
-        self._times = np.zeros(size)  # at a call's first row: when it was predicted
+        self.size, self.ttl, self.numeric = size, ttl, numeric
+        self._values: Any = array("d", bytes(8 * size)) if numeric else [None] * size
+        self._labelled = bytearray(size)
+        self._ids: list[str | None] = [None] * size  # at a call's first row: its id
+        self._rows = array("q", bytes(8 * size))  # at a call's first row: how many rows it has
+        self._times = array("d", bytes(8 * size))  # at a call's first row: when it was predicted
         self._index: dict[str, int] = {}  # id -> sequence number of the call's first row
         self._oldest = 0  # sequence number of the oldest held row
         self._next = 0  # sequence number of the next row; a row's slot is its sequence number % size
@@ -82,10 +85,12 @@ class PredictionStore:
         return self._next - self._oldest
 
     def put(self, event_id: str, values: np.ndarray[Any, Any], now: float) -> None:
-        """Keep the predictions of one response (one value per row). A repeated id keeps its first predictions."""
-        n = int(values.shape[0])
+        """Keep the predictions of one response (one value per row; NaN / None where missing). A repeated id keeps
+        its first predictions."""
+        n = len(values)
         if n == 0 or n > self.size:
             return
+        items = values.tolist()
         with self._lock:
             self._expire(now)
             if event_id in self._index:
@@ -93,22 +98,26 @@ class PredictionStore:
             while self._oldest < self._next + n - self.size:  # the new rows would overwrite the oldest call
                 self._drop_oldest("size")
             start = self._next % self.size
-            if start + n <= self.size:
-                self._values[start : start + n] = values
-                self._labelled[start : start + n] = False
+            if n == 1:  # most calls carry one row
+                self._values[start] = items[0]
+                self._labelled[start] = 0
             else:
-                slots = (np.arange(n) + start) % self.size
-                self._values[slots] = values
-                self._labelled[slots] = False
+                first = min(n, self.size - start)
+                self._values[start : start + first] = array("d", items[:first]) if self.numeric else items[:first]
+                self._labelled[start : start + first] = bytes(first)
+                if first < n:  # wraps around the end of the ring
+                    rest = items[first:]
+                    self._values[: n - first] = array("d", rest) if self.numeric else rest
+                    self._labelled[: n - first] = bytes(n - first)
             self._ids[start], self._rows[start], self._times[start] = event_id, n, now
             self._index[event_id] = self._next
             self._next += n
 
     def _drop_oldest(self, reason: str) -> None:
         slot = self._oldest % self.size
-        del self._index[self._ids[slot]]
+        del self._index[self._ids[slot]]  # type: ignore[arg-type]  # a call's first row always has its id
         self._ids[slot] = None
-        self._oldest += int(self._rows[slot])
+        self._oldest += self._rows[slot]
         self.evicted[reason] += 1
 
     def _expire(self, now: float) -> None:
@@ -129,8 +138,8 @@ class PredictionStore:
             slot = (first + row) % self.size
             if self._labelled[slot]:
                 return "duplicate", None, 0.0
-            self._labelled[slot] = True
-            return "joined", self._values[slot], float(self._times[start])
+            self._labelled[slot] = 1
+            return "joined", self._values[slot], self._times[start]
 
 
 @dataclass(frozen=True)
