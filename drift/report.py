@@ -10,6 +10,7 @@ classification or regression quality.
 from __future__ import annotations
 
 import html
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,23 +95,70 @@ def render_report(
     title: str,
     notes: Sequence[str] = (),
     verdict: Sequence[tuple[str, str, str]] = (),
+    labelled: Sample | None = None,
 ) -> str:
-    """The report as one self-contained HTML page (Evidently inlines its scripts: it opens offline)."""
+    """The report as one self-contained HTML page (Evidently inlines its scripts: it opens offline).
+
+    ``labelled``: labelled predictions (the target and prediction columns only) whose quality is reported in a
+    section of its own, when ``current`` has no labels — the exporter's live window, whose labels arrive later for
+    other rows than the ones in its feature window.
+    """
+    ref = _normalise(sample_frame(reference.frame, max_rows), model)
+    cur = _normalise(sample_frame(current.frame, max_rows), model)
+    columns = [c for c in model.columns if c.name in ref.columns and c.name in cur.columns]
+    presets = ["drift", "summary"]
+    quality = _quality(model, ref, cur)
+    page = _evidently_page(model, ref, cur, columns, presets + (["quality"] if quality else []))
+    notes = [
+        f"Rows: current {len(cur):,} of {current.total_rows:,}, reference {len(ref):,} of {reference.total_rows:,} "
+        f"(each side is capped at {max_rows:,} rows by a uniform random sample: Evidently is slow on many rows).",
+        *notes,
+    ]
+    if quality is not None:
+        notes.append("Model quality: current labels against the reference's (below the drift sections).")
+    elif labelled is not None:
+        page = _add_labelled_quality(page, model, ref, labelled, max_rows, notes)
+    else:
+        notes.append("No model quality section: the current data has no labels (or the model has no target).")
+    return page.replace("<body>", "<body>" + _banner(title, notes, verdict), 1)
+
+
+def _add_labelled_quality(
+    page: str, model: ModelConfig, ref: pd.DataFrame, labelled: Sample, max_rows: int, notes: list[str]
+) -> str:
+    lab = _normalise(sample_frame(labelled.frame, max_rows), model)
+    if _quality(model, ref, lab) is None:
+        notes.append("No model quality section: no labelled predictions yet (or no labels in the reference data).")
+        return page
+    merged = _append_dashboard(page, _evidently_page(model, ref, lab, [], ["quality"]))
+    if merged is None:
+        notes.append("The model quality section could not be added (unexpected Evidently page layout).")
+        return page
+    notes.append(
+        f"Model quality (last section): {len(lab):,} of {labelled.total_rows:,} labelled predictions against the "
+        "reference's labels."
+    )
+    return merged
+
+
+def _evidently_page(
+    model: ModelConfig, ref: pd.DataFrame, cur: pd.DataFrame, columns: Sequence[ColumnConfig], sections: list[str]
+) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from evidently import DataDefinition, Dataset, Report
         from evidently.presets import ClassificationPreset, DataDriftPreset, DataSummaryPreset, RegressionPreset
 
-        ref = _normalise(sample_frame(reference.frame, max_rows), model)
-        cur = _normalise(sample_frame(current.frame, max_rows), model)
-        columns = [c for c in model.columns if c.name in ref.columns and c.name in cur.columns]
         definition: dict[str, Any] = {
             "numerical_columns": [c.name for c in columns if c.is_numeric],
             "categorical_columns": [c.name for c in columns if not c.is_numeric],
         }
-        presets: list[Any] = [DataDriftPreset(columns=[c.name for c in columns]), DataSummaryPreset()]
-        quality = _quality(model, ref, cur)
-        if quality is not None:
+        presets: list[Any] = []
+        if "drift" in sections:
+            presets.append(DataDriftPreset(columns=[c.name for c in columns]))
+        if "summary" in sections:
+            presets.append(DataSummaryPreset())
+        if "quality" in sections and (quality := _quality(model, ref, cur)) is not None:
             key, task = quality  # the DataDefinition keyword: "classification" or "regression"
             definition[key] = [task]
             presets.append(ClassificationPreset() if key == "classification" else RegressionPreset())
@@ -118,18 +166,30 @@ def render_report(
         snapshot = Report(presets).run(
             Dataset.from_pandas(cur, data_definition=data), Dataset.from_pandas(ref, data_definition=data)
         )
-        page = str(snapshot.get_html_str(as_iframe=False))
-    sampled = (
-        f"Rows: current {len(cur):,} of {current.total_rows:,}, reference {len(ref):,} of {reference.total_rows:,} "
-        f"(each side is capped at {max_rows:,} rows by a uniform random sample: Evidently is slow on many rows)."
+        return str(snapshot.get_html_str(as_iframe=False))
+
+
+_DASHBOARD_DATA = re.compile(r"<script>\s*var (metric_[0-9a-f]+) = .*?</script>", re.S)
+
+
+def _append_dashboard(page: str, other: str) -> str | None:
+    """``page`` with the dashboard of ``other`` (another Evidently page) drawn below its own. Evidently 0.7 puts a
+    dashboard's data in a ``var metric_<id>`` script in the head, an empty ``root_metric_<id>`` div in the body, and a
+    ``drawDashboard`` call after its scripts; the scripts themselves are the same in both pages. None when ``other``
+    does not look like that."""
+    data = _DASHBOARD_DATA.search(other)
+    if data is None or "</body>" not in page:
+        return None
+    name = data.group(1)
+    draw = re.search(r"<script>\s*window\.drawDashboard\(" + name + r",.*?</script>", other, re.S)
+    if draw is None:
+        return None
+    section = (
+        '<h2 style="font-family:sans-serif;padding:12px 24px 0">Model quality on the labelled window</h2>'
+        f'{data.group(0)}<div id="root_{name}"></div>{draw.group(0)}'
     )
-    quality_note = (
-        "Model quality: current labels against the reference's."
-        if quality is not None
-        else "No model quality section: the current data has no labels (or the model no target)."
-    )
-    banner = _banner(title, [sampled, quality_note, *notes], verdict)
-    return page.replace("<body>", "<body>" + banner, 1)
+    head, tail = page.rsplit("</body>", 1)
+    return f"{head}{section}</body>{tail}"
 
 
 def verdict_rows(result: DriftResult) -> list[tuple[str, str, str]]:

@@ -106,9 +106,22 @@ class ReportBuilder:
             decision = "DROPPED" if performance.dropped else "ok"
             verdict.append(("quality", decision, f"{performance.samples:,} labelled predictions"))
             verdict.append(("concept drift", "DETECTED" if performance.concept_drift else "none", "ADWIN"))
+        labelled = None
+        if monitor.labelled is not None and model.target is not None:
+            window = monitor.labelled.snapshot(now)
+            if window.rows:
+                frame = pd.DataFrame({model.target.name: window.labels, model.target.prediction: window.predictions})
+                labelled = Sample(frame, window.rows)
         title = f"driftline live drift report: {model.namespace}/{model.name}"
         return render_report(
-            model, reference, current, max_rows=self.max_rows, title=title, notes=notes, verdict=verdict
+            model,
+            reference,
+            current,
+            max_rows=self.max_rows,
+            title=title,
+            notes=notes,
+            verdict=verdict,
+            labelled=labelled,
         )
 
     def _reference(self, monitor: ModelMonitor, version: str) -> Sample:

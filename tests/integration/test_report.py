@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from tests.feedback_support import labelled_churn_frame, send_predictions, target_config
+from tests.feedback_support import label_entries, labelled_churn_frame, post_labels, send_predictions, target_config
 from tests.support import ExporterProcess, run_cli
 
 FEATURES = ["tenure", "monthly_charges", "contract", "internet_service"]
@@ -116,7 +116,10 @@ def test_exporter_serves_the_live_window_report(tmp_path: Path) -> None:
         assert empty.status_code == 409 and empty.json()["reason"] == "empty_window"
         unknown = requests.get(exporter.url + "/report/default/other", timeout=10)
         assert unknown.status_code == 404 and unknown.json()["reason"] == "unknown_model"
-        send_predictions(exporter.url, labelled_churn_frame(1500, seed=8, shift=0.5), rows_per_call=50)
+        frame = labelled_churn_frame(1500, seed=8, shift=0.5)
+        ids = send_predictions(exporter.url, frame, rows_per_call=50)
+        late = label_entries(ids, frame["churned"].to_numpy(), rows_per_call=50)[:600]  # labels for some of them
+        assert post_labels(exporter.url, late)["joined"] == 600
         first = requests.get(exporter.url + "/report/default/churn-model", timeout=120)
         assert first.status_code == 200 and first.headers["content-type"].startswith("text/html")
         again = requests.get(exporter.url + "/report/default/churn-model", timeout=60)
@@ -126,5 +129,9 @@ def test_exporter_serves_the_live_window_report(tmp_path: Path) -> None:
     page = tmp_path / "live.html"
     page.write_bytes(first.content)
     assert "current 1,500 of 1,500" in first.text
-    drift = drift_table(rendered_tables(page))
+    assert "Model quality (last section): 600 of 600 labelled predictions" in first.text
+    tables = rendered_tables(page)
+    drift = drift_table(tables)
     assert drift["monthly_charges"] == "Detected" and drift["tenure"] == "Not Detected"
+    # the labelled window's quality section is drawn too: Evidently's classification tables for both sides
+    assert sum(1 for t in tables if t and t[0][:1] == ["Top(%)"]) == 2
