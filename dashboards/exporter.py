@@ -107,6 +107,18 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         12,
         8,
     )
+    if any(m.target is not None for m in config.models):
+        layout.add(
+            timeseries(
+                "Rejected feedback by reason",
+                "Feedback documents (POST /feedback) and label-file rows the exporter could not use: invalid_label "
+                "(wrong type, missing id), bad_json, unknown_model, no_target, unsupported_type, too_large.",
+                [target(f"sum by (reason) (rate({q.FEEDBACK_REJECTED}{{{job}}}[$__rate_interval]))", "{{reason}}")],
+                "cps",
+            ),
+            24,
+            6,
+        )
     buckets = f"rate({q.EVALUATION_DURATION}_bucket{{{MODEL_SELECTOR}}}[$__rate_interval])"
     layout.add(
         timeseries(
