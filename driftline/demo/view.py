@@ -123,6 +123,17 @@ def render(snapshot: Snapshot) -> Group:
         else Text("no dataset drift", style="green")
     )
     summary = Text.assemble("drift share ", (share, "bold"), "  ·  ", verdict)
+    quality = snapshot.quality
+    if "accuracy" in quality:
+        dropped = quality.get("dropped") == 1
+        summary.append_text(
+            Text.assemble(
+                "  ·  accuracy on late labels ",
+                (f"{quality['accuracy']:.3f}", "bold"),
+                f" (reference {quality.get('reference', 0.0):.3f}, {quality.get('labelled', 0.0):,.0f} labelled)  ",
+                Text("PERFORMANCE DROP", style="bold white on red") if dropped else Text("no drop", style="green"),
+            )
+        )
     alerts = Table(expand=True, title="alerts (Prometheus)", title_justify="left")
     alerts.add_column("alert")
     alerts.add_column("state")
