@@ -19,7 +19,8 @@ import pandas as pd
 from drift.errors import DriftlineError
 from drift.report import Sample, read_sample, render_report, verdict_rows
 
-from .service import ExporterService, ModelKey, ModelMonitor
+from .monitor import ModelKey, ModelMonitor
+from .service import ExporterService
 
 log = logging.getLogger("driftline.exporter")
 

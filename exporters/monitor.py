@@ -1,0 +1,104 @@
+"""One configured model as the exporter holds it: its feature and output windows, its reference profile, and — with
+a ``target`` — the prediction store and the window of labelled predictions."""
+
+from __future__ import annotations
+
+import random
+import zlib
+from typing import Any
+
+import numpy as np
+
+from drift.config import CLASSIFICATION, ModelConfig
+from drift.profile import ReferenceProfile
+from drift.windows import SlidingWindow
+
+from .events import REQUEST, InferenceEvent
+from .feedback import LABEL_OUTCOMES, DelayHistogram, Label, LabelledWindow, PredictionStore
+from .payloads import Columns, Rows, parse_request, parse_response
+
+ModelKey = tuple[str, str]  # (name, namespace)
+
+
+class ModelMonitor:
+    """One configured model: its windows, its reference profile and how that profile was obtained."""
+
+    def __init__(self, model: ModelConfig) -> None:
+        self.model = model
+        self.key: ModelKey = (model.name, model.namespace)
+        max_age = model.window.max_age.seconds
+        self.features = SlidingWindow(model.features, model.window.size, max_age)
+        self.outputs = SlidingWindow(model.outputs, model.window.size, max_age) if model.outputs else None
+        self.feature_columns = Columns(model.features)
+        self.output_columns = Columns(model.outputs)
+        self.profile: ReferenceProfile | None = None
+        self.profile_tag: str | None = None
+        self.profile_error: str | None = None
+        self.next_reference_attempt = 0.0
+        self.reference_backoff = 1.0
+        # Ground truth: predictions wait in the store for their labels; joined pairs enter the labelled window.
+        self.store: PredictionStore | None = None
+        self.labelled: LabelledWindow | None = None
+        self.delays = DelayHistogram()
+        self.prediction_column: tuple[bool, int] | None = None  # (numeric block?, column in that block)
+        target = model.target
+        if target is not None:
+            prediction = next(c for c in model.outputs if c.name == target.prediction)
+            names = [c.name for c in model.outputs if c.is_numeric == prediction.is_numeric]
+            self.prediction_column = (prediction.is_numeric, names.index(prediction.name))
+            self.store = PredictionStore(model.feedback.store_size, model.feedback.ttl.seconds, prediction.is_numeric)
+            self.labelled = LabelledWindow(
+                target.window.size, target.window.max_age.seconds, target.task != CLASSIFICATION, prediction.is_numeric
+            )
+
+    def keeps(self, event: InferenceEvent) -> bool:
+        """Sampling by event id, so a request and its response are kept or dropped together."""
+        return self.keeps_id(event.event_id)
+
+    def keeps_id(self, event_id: str | None) -> bool:
+        rate = self.model.sampling.rate
+        if rate >= 1.0:
+            return True
+        if event_id:
+            return zlib.crc32(event_id.encode()) / 0xFFFFFFFF < rate
+        return random.random() < rate  # noqa: S311 - sampling, not security
+
+    def append(self, event: InferenceEvent, now: float) -> None:
+        """Parse the payload into the window it feeds; raises PayloadError (the window stays as it was)."""
+        if event.kind == REQUEST:
+            rows = parse_request(event.payload, self.feature_columns)
+            self.features.append_block(rows.numeric, rows.categorical, rows.count, now)
+        elif self.outputs is not None:
+            rows = parse_response(event.payload, self.output_columns)
+            self.outputs.append_block(rows.numeric, rows.categorical, rows.count, now)
+            if self.store is not None and event.event_id:
+                self.store.put(event.event_id, self._predictions(rows), now)
+
+    def _predictions(self, rows: Rows) -> np.ndarray[Any, Any]:
+        assert self.prediction_column is not None
+        numeric, index = self.prediction_column
+        return (rows.numeric if numeric else rows.categorical)[:, index]
+
+    def join(self, labels: tuple[Label, ...], now: float) -> dict[str, int]:
+        """Join labels to stored predictions; the joined pairs enter the labelled window. Returns outcome counts."""
+        assert self.store is not None and self.labelled is not None
+        outcomes = dict.fromkeys(LABEL_OUTCOMES, 0)
+        values: list[Any] = []
+        predictions: list[Any] = []
+        predicted_at: list[float] = []
+        known_at: list[float] = []
+        for label in labels:
+            if not self.keeps_id(label.event_id):
+                outcomes["sampled_out"] += 1
+                continue
+            outcome, prediction, at = self.store.take(label.event_id, label.row, now)
+            outcomes[outcome] += 1
+            if outcome == "joined":
+                values.append(label.value)
+                predictions.append(prediction)
+                predicted_at.append(at)
+                known_at.append(label.known_at if label.known_at is not None else now)
+        self.labelled.append(values, predictions, predicted_at, now)
+        if known_at:
+            self.delays.observe(np.maximum(np.asarray(known_at) - np.asarray(predicted_at), 0.0))
+        return outcomes
