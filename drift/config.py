@@ -80,10 +80,11 @@ class SamplingConfig:
 
 
 @dataclass(frozen=True)
-class LogSourceConfig:
-    """Pull mode: payloads the KServe logger archived in S3 (``logger.url: s3://…``), read instead of pushed."""
+class S3PullConfig:
+    """Pull mode: objects under an S3 prefix read in the order they were written, after a persisted watermark —
+    payloads the KServe logger archived (``source.s3_logs``) or label files (``feedback.s3_labels``)."""
 
-    s3_logs: str
+    prefix: str
     poll: Duration = Duration(60.0)
     max_objects_per_poll: int = 1000
     watermark: str | None = None
@@ -131,10 +132,7 @@ class FeedbackConfig:
 
     store_size: int = 100_000  # predictions (rows) kept for joining
     ttl: Duration = Duration(7 * 86400.0)  # a prediction older than this can no longer be labelled
-    s3_labels: str | None = None  # pull mode: a prefix of CSV/Parquet/JSON-lines files (id, row, label, timestamp)
-    poll: Duration = Duration(60.0)
-    max_objects_per_poll: int = 1000
-    watermark: str | None = None
+    labels: S3PullConfig | None = None  # pull mode: CSV/Parquet/JSON-lines files with id, row, label, timestamp
 
 
 @dataclass(frozen=True)
@@ -147,7 +145,7 @@ class ModelConfig:
     window: WindowConfig = field(default_factory=WindowConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     drift: DriftSettings = field(default_factory=DriftSettings)
-    source: LogSourceConfig | None = None
+    source: S3PullConfig | None = None
     target: TargetConfig | None = None
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
 
@@ -444,16 +442,10 @@ def _category(value: Any) -> str:
 
 def _feedback(sec: Section, base_dir: Path) -> FeedbackConfig:
     d = FeedbackConfig
-    labels = sec.get("s3_labels", _s3_prefix, None)
     config = FeedbackConfig(
         store_size=sec.get("store_size", v.integer(minimum=1, maximum=100_000_000), d.store_size),
         ttl=sec.get("ttl", v.duration, d.ttl),
-        s3_labels=labels,
-        poll=sec.get("poll", v.duration, d.poll),
-        max_objects_per_poll=sec.get(
-            "max_objects_per_poll", v.integer(minimum=1, maximum=100_000), d.max_objects_per_poll
-        ),
-        watermark=sec.get("watermark", _uri(base_dir), None),
+        labels=_pull(sec, base_dir, "s3_labels", required=False),
     )
     sec.finish()
     return config
@@ -466,17 +458,22 @@ def _s3_prefix(value: object) -> str:
     return text.rstrip("/")
 
 
-def _source(sec: Section, base_dir: Path) -> LogSourceConfig:
-    config = LogSourceConfig(
-        s3_logs=sec.get("s3_logs", _s3_prefix),
-        poll=sec.get("poll", v.duration, LogSourceConfig.poll),
-        max_objects_per_poll=sec.get(
-            "max_objects_per_poll", v.integer(minimum=1, maximum=100_000), LogSourceConfig.max_objects_per_poll
-        ),
-        watermark=sec.get("watermark", _uri(base_dir), None),
-    )
+def _source(sec: Section, base_dir: Path) -> S3PullConfig:
+    config = _pull(sec, base_dir, "s3_logs", required=True)
     sec.finish()
+    assert config is not None
     return config
+
+
+def _pull(sec: Section, base_dir: Path, prefix_key: str, *, required: bool) -> S3PullConfig | None:
+    """The pull-mode keys of a section: ``prefix_key`` (an ``s3://`` prefix), ``poll``, ``max_objects_per_poll``,
+    ``watermark``. None when the prefix is optional and absent."""
+    d = S3PullConfig
+    prefix = sec.get(prefix_key, _s3_prefix) if required else sec.get(prefix_key, _s3_prefix, None)
+    poll = sec.get("poll", v.duration, d.poll)
+    max_objects = sec.get("max_objects_per_poll", v.integer(minimum=1, maximum=100_000), d.max_objects_per_poll)
+    watermark = sec.get("watermark", _uri(base_dir), None)
+    return S3PullConfig(prefix, poll, max_objects, watermark) if prefix else None
 
 
 def _reference(sec: Section, base_dir: Path) -> ReferenceConfig:

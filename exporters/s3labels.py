@@ -17,16 +17,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from drift.config import FeedbackConfig, LogSourceConfig, ModelConfig, S3Config
-
 from .s3logs import CorruptObjectError, S3Poller
 
 
 class LabelPuller(S3Poller[dict[str, Any]]):
-    def __init__(self, model: ModelConfig, feedback: FeedbackConfig, s3: S3Config | None, now: float) -> None:
-        assert feedback.s3_labels is not None
-        source = LogSourceConfig(feedback.s3_labels, feedback.poll, feedback.max_objects_per_poll, feedback.watermark)
-        super().__init__(model, source, s3, now)
+    """One model's label files under ``feedback.s3_labels``; ``poll()`` returns their raw records, oldest file first."""
 
     def decode(self, key: str, body: bytes) -> list[dict[str, Any]]:
         return decode_label_file(key, body)

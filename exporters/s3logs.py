@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from drift.config import LogSourceConfig, ModelConfig, S3Config
+from drift.config import ModelConfig, S3Config, S3PullConfig
 from drift.errors import DriftlineError, StorageError
 from drift.storage import S3Location, read_bytes, s3_client, storage_errors, write_bytes
 
@@ -70,9 +70,9 @@ class Watermark:
 class S3Poller(Generic[T]):
     """Polls an S3 prefix for new objects; ``poll()`` returns the records of new objects, oldest first."""
 
-    def __init__(self, model: ModelConfig, source: LogSourceConfig, s3: S3Config | None, now: float) -> None:
+    def __init__(self, model: ModelConfig, source: S3PullConfig, s3: S3Config | None, now: float) -> None:
         self.model, self.source, self.s3 = model, source, s3
-        location = S3Location.parse(source.s3_logs + "/")
+        location = S3Location.parse(source.prefix + "/")
         self.bucket = location.bucket
         self.prefix = self.key_prefix(location.key)
         self.started = now

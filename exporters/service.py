@@ -153,9 +153,9 @@ class ExporterService:
             LogPuller(model, model.source, config.s3, now) for model in config.models if model.source is not None
         ]
         self.label_pullers = [
-            LabelPuller(model, model.feedback, config.s3, now)
+            LabelPuller(model, model.feedback.labels, config.s3, now)
             for model in config.models
-            if model.target is not None and model.feedback.s3_labels is not None
+            if model.target is not None and model.feedback.labels is not None
         ]
         self.counters = EventCounters()
         self.feedback_counters = FeedbackCounters([m.key for m in self.monitors.values() if m.store is not None])
