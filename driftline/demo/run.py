@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import shutil
+import signal
 import threading
 import time
 from collections import deque
@@ -221,6 +222,12 @@ def run_demo(
         drift_at = min(40.0, duration / 3)
         traffic = Traffic(exporter.url + "/", model, drift_mode, drift_at, ramp=max(10.0, duration / 4))
         stack.callback(traffic.stop_event.set)
+        # Ctrl-C sets an event rather than raising KeyboardInterrupt wherever the main thread happens to be: raised
+        # inside a finalizer (a socket collected during a request) the exception is printed and lost, and the demo
+        # would run on.
+        interrupt = threading.Event()
+        previous = signal.signal(signal.SIGINT, lambda *_: interrupt.set())
+        stack.callback(signal.signal, signal.SIGINT, previous)
         traffic.start()
         console.print(
             f"[bold]4/4[/bold] sending traffic for {duration:.0f} s: like the training data, then "
@@ -256,9 +263,7 @@ def run_demo(
                         console.print(f"{elapsed:5.0f} s  GitHub repository_dispatch: {line}")
                     reported = {"slack": len(slack_messages), "github": len(dispatches)}
                 live.update(render(snapshot))
-                try:
-                    time.sleep(1.0)
-                except KeyboardInterrupt:
+                if interrupt.wait(1.0):
                     interrupted = True
                     break
         traffic.stop_event.set()
