@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drift.alertconfig import AlertingConfig
-from drift.config import MonitorConfig
+from drift.config import AlertingConfig, MonitorConfig
 
 from .promql import DRIFT_ALERTS
 

@@ -7,8 +7,7 @@ InferenceService (Knative queue-proxy or KServe's model server); they are relabe
 
 from __future__ import annotations
 
-from drift.alertconfig import ServingMetrics
-from drift.config import MonitorConfig
+from drift.config import MonitorConfig, ServingMetrics
 
 MODEL_LABELS = "model, model_namespace"
 

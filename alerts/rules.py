@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from drift.alertconfig import AlertingConfig, AlertSettings
-from drift.config import MonitorConfig
+from drift.config import AlertingConfig, AlertSettings, MonitorConfig
 
 from . import promql as q
 

@@ -15,9 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from drift.alertconfig import AlertSettings
-from drift.config import ModelConfig, MonitorConfig
-from drift.configvalues import Duration
+from drift.config import AlertSettings, Duration, ModelConfig, MonitorConfig
 from drift.errors import ConfigError
 
 from . import promql as q

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from drift import load_config
-from drift.performance import adwin_change
+from drift.quality.adwin import adwin_change
 from exporters.events import RESPONSE, InferenceEvent
 from exporters.service import ExporterService
 

@@ -1,4 +1,12 @@
-"""driftline's drift package: the monitor config, reference profiles and the drift statistics.
+"""driftline's drift package: the monitor config, reference profiles, the drift statistics and model quality.
+
+* ``drift.config`` — the monitor config: its schema, the alerting and webhook sections, the loader;
+* ``drift.reference`` — reference profiles, the readers that build them, file and S3 storage;
+* ``drift.stats`` and ``drift.values`` — the statistics over numpy arrays, and raw values made binnable;
+* ``drift.evaluation`` — a window against a profile: per-column drift and the dataset decision;
+* ``drift.quality`` — model quality from ground truth, its drop decision and ADWIN's concept-drift test;
+* ``drift.catalogue`` — every metric driftline exports, defined once;
+* ``drift.report`` — Evidently HTML reports for humans.
 
 The Python API reproduces the exporter's numbers offline::
 
@@ -20,11 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "config": ("ColumnConfig", "DriftSettings", "ModelConfig", "MonitorConfig", "load_config", "parse_config"),
-    "configvalues": ("Duration", "ListenAddress", "SecretRef"),
+    "config.values": ("Duration", "ListenAddress", "SecretRef"),
     "errors": ("ConfigError", "DataError", "DriftlineError", "ProfileError", "StorageError"),
     "evaluation": ("ColumnDrift", "DriftResult", "evaluate", "evaluate_window"),
-    "concept": ("PerformanceResult", "evaluate_performance"),
-    "profile": (
+    "quality.evaluation": ("PerformanceResult", "evaluate_performance"),
+    "reference.profile": (
         "CategoricalProfile",
         "NumericProfile",
         "ProfileBuilder",
@@ -74,12 +82,12 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from .concept import PerformanceResult, evaluate_performance
     from .config import ColumnConfig, DriftSettings, ModelConfig, MonitorConfig, load_config, parse_config
-    from .configvalues import Duration, ListenAddress, SecretRef
+    from .config.values import Duration, ListenAddress, SecretRef
     from .errors import ConfigError, DataError, DriftlineError, ProfileError, StorageError
     from .evaluation import ColumnDrift, DriftResult, evaluate, evaluate_window
-    from .profile import (
+    from .quality.evaluation import PerformanceResult, evaluate_performance
+    from .reference.profile import (
         CategoricalProfile,
         NumericProfile,
         ProfileBuilder,

@@ -23,7 +23,7 @@ import pandas as pd
 from . import stats
 from .config import ColumnConfig, DriftSettings, ModelConfig
 from .errors import DataError
-from .profile import ColumnProfile, NumericProfile, ReferenceProfile
+from .reference.profile import ColumnProfile, NumericProfile, ReferenceProfile
 from .stats import FloatArray
 from .values import category_values, numeric_values
 

@@ -23,8 +23,8 @@ import pyarrow as pa
 from .config import CLASSIFICATION, ColumnConfig, ModelConfig, MonitorConfig, S3Config
 from .errors import DriftlineError
 from .evaluation import DriftResult, evaluate
-from .profile import ReferenceProfile
-from .reader import reference_batches
+from .reference.profile import ReferenceProfile
+from .reference.reader import reference_batches
 from .values import category_values, numeric_values
 
 DEFAULT_MAX_ROWS = 5000
@@ -55,7 +55,7 @@ def read_sample(
     tables: list[pa.Table] = []
     keys: list[np.ndarray[Any, Any]] = []
     total = 0
-    for batch in reference_batches(uri, required, fmt, s3, optional=optional, progress=False):
+    for batch in reference_batches(uri, required, fmt, s3, optional=optional):
         tables.append(pa.Table.from_batches([batch]))
         keys.append(rng.random(batch.num_rows))
         total += batch.num_rows

@@ -11,6 +11,7 @@ import drift
 from drift.errors import ConfigError, DriftlineError
 
 from . import __version__
+from .progress import Progress
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
@@ -30,7 +31,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     config = drift.load_config(args.config)
     models = [config.model(args.model)] if args.model else list(config.models)
     for model in models:
-        profile = drift.profile_from_source(model, config.s3)
+        profile = drift.profile_from_source(model, config.s3, progress=Progress)
         profile.save(model.reference.profile, config.s3)
         print(
             f"{model.name}: profile {profile.version} from {profile.rows:,} rows "
@@ -101,8 +102,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from drift.reference.storage import write_bytes
     from drift.report import file_report
-    from drift.storage import write_bytes
 
     config = drift.load_config(args.config)
     model = config.model(args.model)

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from drift.config import CLASSIFICATION, ModelConfig
-from drift.profile import ReferenceProfile
-from drift.windows import SlidingWindow
+from drift.reference.profile import ReferenceProfile
+from exporters.windows import SlidingWindow
 
 from .events import REQUEST, InferenceEvent
 from .feedback import LABEL_OUTCOMES, DelayHistogram, Label, LabelledWindow, PredictionStore

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from drift.config import ModelConfig, S3Config, S3PullConfig
 from drift.errors import DriftlineError, StorageError
-from drift.storage import S3Location, read_bytes, s3_client, storage_errors, write_bytes
+from drift.reference.storage import S3Location, read_bytes, s3_client, storage_errors, write_bytes
 
 from .events import InferenceEvent, RejectedEventError, event_kind
 

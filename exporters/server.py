@@ -10,8 +10,7 @@ import logging
 
 import uvicorn
 
-from drift.config import MonitorConfig
-from drift.configvalues import ListenAddress
+from drift.config import ListenAddress, MonitorConfig
 from drift.logs import configure_logging
 
 from .app import ExporterApp

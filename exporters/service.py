@@ -19,12 +19,12 @@ from types import MappingProxyType
 from typing import Any
 
 import drift
-from drift.concept import PerformanceResult, evaluate_performance
 from drift.config import MonitorConfig
 from drift.errors import DriftlineError
 from drift.evaluation import DriftResult
-from drift.profile import ReferenceProfile
-from drift.storage import object_tag, read_bytes
+from drift.quality.evaluation import PerformanceResult, evaluate_performance
+from drift.reference.profile import ReferenceProfile
+from drift.reference.storage import object_tag, read_bytes
 
 from .events import InferenceEvent, RejectedEventError, decode_body, decode_event
 from .feedback import (

@@ -18,9 +18,9 @@ from typing import Any
 
 import requests
 
+from alerts.webhook.secrets import CachedSecret, SecretError
 from drift.config import MonitorConfig, WebhookConfig
 from drift.errors import DriftlineError
-from drift.secrets import CachedSecret, SecretError
 
 from . import github
 from .kfp import KfpTarget, PipelinePackageError, run_request

@@ -142,7 +142,7 @@ def run_demo(
     data_uri, profile_uri = f"{base}/train.csv", f"{base}/profile.json"
     if s3_prefix:
         from drift.config import S3Config
-        from drift.storage import write_bytes
+        from drift.reference.storage import write_bytes
 
         write_bytes(data_uri, train.to_csv(index=False).encode(), S3Config())
     else:

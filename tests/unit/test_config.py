@@ -9,8 +9,7 @@ import pytest
 import yaml
 
 import drift
-from drift.alertconfig import AlertingConfig
-from drift.configvalues import Duration, ListenAddress, SecretRef
+from drift.config import AlertingConfig, Duration, ListenAddress, SecretRef
 from tests.support import REPO, config_dict, run_cli, write_config
 
 

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import ast
+import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import drift
+from tests.support import REPO
+
+OTHERS = ("exporters", "dashboards", "alerts", "driftline", "tests", "benchmarks")
+
+
+def drift_modules() -> list[str]:
+    return sorted(m.name for m in pkgutil.walk_packages(drift.__path__, "drift."))
 
 
 def test_every_public_name_resolves() -> None:
@@ -14,13 +24,35 @@ def test_every_public_name_resolves() -> None:
     assert callable(drift.evaluate) and callable(drift.load_config)
 
 
-def test_drift_imports_none_of_the_other_packages() -> None:
+def test_no_module_of_drift_names_another_package_in_an_import() -> None:
+    """Every import statement of every module, including those inside functions."""
+    offenders = []
+    for path in sorted((REPO / "drift").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            offenders += [f"{path.relative_to(REPO)}:{node.lineno} {n}" for n in names if n.split(".")[0] in OTHERS]
+    assert offenders == []
+
+
+def test_importing_every_module_of_drift_loads_nothing_else_of_driftline() -> None:
+    modules = drift_modules()
+    assert len(modules) >= 15 and "drift.config.loader" in modules and "drift.quality.adwin" in modules
     code = (
-        "import sys, drift, drift.config, drift.profile, drift.evaluation, drift.reader, drift.storage;"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('exporters', 'dashboards', 'alerts', 'driftline')))"
+        f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {OTHERS!r}))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
     assert out.strip() == "[]"
+
+
+def test_every_module_of_drift_is_small_enough_to_read_in_one_sitting() -> None:
+    sizes = {p.relative_to(REPO): len(p.read_text().splitlines()) for p in (REPO / "drift").rglob("*.py")}
+    assert max(sizes.values()) <= 560, sizes
+    assert Path("drift/config.py") not in sizes and Path("drift/configvalues.py") not in sizes
 
 
 def test_reading_a_config_does_not_import_the_numeric_stack() -> None:

@@ -12,10 +12,11 @@ import sklearn.metrics as skm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drift import performance as perf
-from drift.concept import evaluate_performance
 from drift.config import DriftSettings
-from drift.profile import build_profile
+from drift.quality import adwin
+from drift.quality import metrics as perf
+from drift.quality.evaluation import evaluate_performance
+from drift.reference.profile import build_profile
 from tests.feedback_support import labelled_churn_frame
 from tests.support import write_config_dict
 
@@ -91,7 +92,7 @@ def test_adwin_matches_the_papers_formula(seed: int) -> None:
     rng = np.random.default_rng(seed)
     before, after = rng.random(300) < 0.2, rng.random(200) < (0.2 + 0.05 * seed)
     errors = np.concatenate([before, after]).astype(np.float64)
-    result = perf.adwin_change(errors, delta=0.002, min_side=30)
+    result = adwin.adwin_change(errors, delta=0.002, min_side=30)
     assert (result.detected, result.split) == naive_adwin(errors, 0.002, 30)
 
 
@@ -104,7 +105,7 @@ def exporter_like_detections(rng: np.random.Generator, rates: np.ndarray, window
     arrival = np.argsort(np.arange(n) + rng.normal(0, 150, n))  # labels come back late and shuffled
     for seen in range(every, n + 1, every):
         labelled = np.sort(arrival[max(0, seen - window) : seen])  # by prediction time
-        if perf.adwin_change(errors[labelled], delta=0.002).detected:
+        if adwin.adwin_change(errors[labelled], delta=0.002).detected:
             return seen
     return None
 

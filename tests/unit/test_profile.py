@@ -12,7 +12,7 @@ import pytest
 
 import drift
 from drift import stats
-from drift.profile import CategoricalProfile, NumericProfile
+from drift.reference.profile import CategoricalProfile, NumericProfile
 from tests.support import churn_frame, model_config, write_config_dict
 
 

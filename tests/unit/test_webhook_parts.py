@@ -14,8 +14,7 @@ import drift
 from alerts.webhook import github
 from alerts.webhook.notifications import InvalidNotification, drifted_features, parse_notification
 from alerts.webhook.outbox import Outbox
-from drift.config import RetryConfig
-from drift.configvalues import Duration
+from drift.config import Duration, RetryConfig
 
 
 def body(**overrides: Any) -> bytes:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drift.config import ColumnConfig
-from drift.windows import SlidingWindow
+from exporters.windows import SlidingWindow
 
 COLUMNS = (ColumnConfig("x", "numeric"), ColumnConfig("c", "categorical"))
 

@@ -21,14 +21,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import stats
-from .config import CATEGORICAL, NUMERIC, ColumnConfig, ModelConfig, S3Config
-from .errors import DataError, ProfileError
-from .performance import ReferencePerformance, reference_performance
-from .reader import SourceInfo, reference_batches
-from .stats import FloatArray, IntArray
+from .. import stats
+from ..config import CATEGORICAL, NUMERIC, ColumnConfig, ModelConfig, S3Config
+from ..errors import DataError, ProfileError
+from ..quality.metrics import ReferencePerformance, reference_performance
+from ..stats import FloatArray, IntArray
+from ..values import ObjectArray, arrow_categories, category_values, numeric_values
+from .reader import MeterFactory, SourceInfo, reference_batches
 from .storage import read_bytes, write_bytes
-from .values import ObjectArray, arrow_categories, category_values, numeric_values
 
 FORMAT = "driftline.profile"
 FORMAT_VERSION = 1
@@ -499,7 +499,7 @@ def build_profile(
 
 
 def profile_from_source(
-    model: ModelConfig, s3: S3Config | None = None, progress: bool | None = None
+    model: ModelConfig, s3: S3Config | None = None, progress: MeterFactory | None = None
 ) -> ReferenceProfile:
     """Stream ``model.reference.data`` (CSV or Parquet, local or S3) into a profile."""
     uri = model.reference.data

@@ -2,7 +2,7 @@
 
 :func:`evaluate_performance` is what the exporter runs on each evaluation of a model with a ``target``:
 
-* the metrics of :mod:`drift.performance` on the window, and their degradation relative to the profile's
+* the metrics of :mod:`drift.quality.metrics` on the window, and their degradation relative to the profile's
   reference metrics (``target.metric`` decides);
 * **a drop** — the window has ≥ ``target.min_samples`` labelled predictions, ``target.metric`` degraded by
   ≥ ``target.max_degradation``, **and** the error rate is significantly above the reference's (one-sided exact
@@ -24,10 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from .config import DriftSettings, TargetConfig
-from .evaluation import ColumnDrift, decide, evaluate_column
-from .performance import ChangeTest, adwin_change, degradation, error_rate_pvalue, labelled_pairs, score
-from .profile import ReferenceProfile
+from ..config import DriftSettings, TargetConfig
+from ..evaluation import ColumnDrift, decide, evaluate_column
+from ..reference.profile import ReferenceProfile
+from .adwin import ChangeTest, adwin_change
+from .metrics import degradation, error_rate_pvalue, labelled_pairs, score
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import threading
 import time
 from typing import Any
 
-from .configvalues import SecretRef
-from .errors import DriftlineError
+from drift.config import SecretRef
+from drift.errors import DriftlineError
 
 
 class SecretError(DriftlineError):

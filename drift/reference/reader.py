@@ -10,19 +10,17 @@ import csv
 import hashlib
 import io
 import re
-import sys
-import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .config import ColumnConfig, S3Config, data_format
-from .errors import DataError, StorageError
+from ..config import ColumnConfig, S3Config, data_format
+from ..errors import DataError, StorageError
 from .storage import OpenedObject, is_s3, open_seekable, open_stream, sha256_file, storage_errors
 
 CSV_BLOCK_BYTES = 1 << 20  # larger blocks cost peak memory (allocator retention) and gain no speed
@@ -91,37 +89,28 @@ class _GunzipStream(io.RawIOBase):
         return n
 
 
-class Progress:
-    """A one-line progress meter on stderr, shown only on a terminal; ``close`` prints the final count."""
+class Meter(Protocol):
+    """What a reader reports its progress to (the command line draws it; a library caller passes nothing)."""
 
-    def __init__(self, label: str, total: int | None, enabled: bool | None = None, unit: str = "bytes") -> None:
-        self.label, self.total, self.unit = label, total, unit
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self._last = 0.0
-        self._state = (0, 0)
+    def update(self, done: int, rows: int, force: bool = False) -> None: ...
 
+    def close(self, finished: bool) -> None: ...
+
+
+class MeterFactory(Protocol):
+    def __call__(self, label: str, total: int | None, *, unit: str = "bytes") -> Meter: ...
+
+
+class _Silent:
     def update(self, done: int, rows: int, force: bool = False) -> None:
-        self._state = (done, rows)
-        now = time.monotonic()
-        if not self.enabled or (now - self._last < 0.2 and not force):
-            return
-        self._last = now
-        if self.total:
-            share = f"{min(done / self.total, 1.0):6.1%}"
-            if self.unit == "bytes":
-                amount = f"{done / 1e6:,.1f}/{self.total / 1e6:,.1f} MB"
-            else:
-                amount = f"{done:,}/{self.total:,}"
-        else:
-            share, amount = "", f"{done / 1e6:,.1f} MB"
-        sys.stderr.write(f"\r{self.label}: {share} {amount}, {rows:,} rows")
-        sys.stderr.flush()
+        pass
 
     def close(self, finished: bool) -> None:
-        if self.enabled:
-            if finished:
-                self.update(self.total or self._state[0], self._state[1], force=True)
-            sys.stderr.write("\n")
+        pass
+
+
+def _meter(progress: MeterFactory | None, label: str, total: int | None, unit: str = "bytes") -> Meter:
+    return progress(label, total, unit=unit) if progress is not None else _Silent()
 
 
 def reference_batches(
@@ -130,7 +119,7 @@ def reference_batches(
     fmt: str = "auto",
     s3: S3Config | None = None,
     info: SourceInfo | None = None,
-    progress: bool | None = None,
+    progress: MeterFactory | None = None,
     optional: tuple[ColumnConfig, ...] = (),
 ) -> Iterator[pa.RecordBatch]:
     """Yield record batches of the configured ``columns`` of a CSV or Parquet file.
@@ -154,7 +143,7 @@ def _csv_batches(
     columns: tuple[ColumnConfig, ...],
     s3: S3Config | None,
     info: SourceInfo,
-    progress: bool | None,
+    progress: MeterFactory | None,
     optional: tuple[ColumnConfig, ...] = (),
 ) -> Iterator[pa.RecordBatch]:
     opened: OpenedObject = open_stream(uri, s3)
@@ -164,7 +153,7 @@ def _csv_batches(
     stream: IO[bytes] = io.BufferedReader(_GunzipStream(raw) if compressed else raw, buffer_size=1 << 20)
     tsv = uri.lower().endswith((".tsv", ".tsv.gz"))
     names = [c.name for c in columns]
-    meter = Progress(f"reading {uri}", opened.size, progress)
+    meter = _meter(progress, f"reading {uri}", opened.size)
     finished = False
     try:
         with storage_errors(uri, "read it"):
@@ -233,7 +222,7 @@ def _parquet_batches(
     columns: tuple[ColumnConfig, ...],
     s3: S3Config | None,
     info: SourceInfo,
-    progress: bool | None,
+    progress: MeterFactory | None,
     optional: tuple[ColumnConfig, ...] = (),
 ) -> Iterator[pa.RecordBatch]:
     opened = open_seekable(uri, s3)
@@ -250,7 +239,7 @@ def _parquet_batches(
             _require_columns(uri, parquet.schema_arrow.names, names)
             names += [c.name for c in optional if c.name in parquet.schema_arrow.names]
             total = parquet.metadata.num_rows
-            meter = Progress(f"reading {uri}", total, progress, unit="rows")
+            meter = _meter(progress, f"reading {uri}", total, unit="rows")
             rows, finished = 0, False
             try:
                 for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=names):

@@ -7,9 +7,11 @@ all, each prefixed with its key path: ``models[0].drift.alpha: must be between 0
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -254,3 +256,22 @@ def http_url(value: Any) -> str:
     if not isinstance(value, str) or not re.match(r"^https?://[^\s/]+", value):
         raise InvalidValueError(f"{value!r} is not an http:// or https:// URL")
     return value
+
+
+def uri(base_dir: Path, local_only: bool = False) -> Callable[[Any], str]:
+    """A local path (resolved against ``base_dir``) or ``s3://BUCKET/KEY``."""
+
+    def parse(value: Any) -> str:
+        text = string(value)
+        if text.startswith("s3://"):
+            if local_only:
+                raise InvalidValueError(f"{text!r} must be a local path")
+            bucket, _, key = text[5:].partition("/")
+            if not bucket or not key:
+                raise InvalidValueError(f"{text!r} is not s3://BUCKET/KEY")
+            return text
+        if "://" in text:
+            raise InvalidValueError(f"{text!r}: only local paths and s3://BUCKET/KEY are supported")
+        return str(base_dir / os.path.expanduser(text))
+
+    return parse

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from . import configvalues as v
-from .configvalues import Duration, Section
+from . import values as v
+from .values import Duration, Section
 
 _PROM_LABEL = r"[a-zA-Z_][a-zA-Z0-9_]*"
 _PROM_METRIC = r"[a-zA-Z_:][a-zA-Z0-9_:]*"

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import ColumnConfig
+from drift.config import ColumnConfig
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .config import S3Config
-from .errors import StorageError
+from ..config import S3Config
+from ..errors import StorageError
 
 
 @dataclass(frozen=True)

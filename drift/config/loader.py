@@ -1,249 +1,51 @@
-"""The monitor config (version 1): one YAML file describing models, features, thresholds and alert routing.
+"""Reading a monitor config: ``load_config(path)`` returns a validated, immutable :class:`~.schema.MonitorConfig` or
+raises :class:`~drift.errors.ConfigError` listing every problem with its key path.
 
-``load_config(path)`` returns a typed, validated, immutable :class:`MonitorConfig` or raises
-:class:`~drift.errors.ConfigError` listing every problem with its key path. Relative local paths
-(``reference.data``, ``reference.profile``, ``webhook.state``) are resolved against the config file's folder,
-so a config works the same from any working directory.
+Relative local paths (``reference.data``, ``reference.profile``, ``webhook.state``) are resolved against the config
+file's folder, so a config works the same from any working directory.
 """
 
 from __future__ import annotations
 
 import os
-import string
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from . import configvalues as v
-from .alertconfig import AlertingConfig, parse_alerting
-from .configvalues import Duration, ListenAddress, SecretRef, Section
-from .errors import ConfigError
+from ..errors import ConfigError
+from . import values as v
+from .alerting import parse_alerting
+from .schema import (
+    CATEGORICAL,
+    CLASSIFICATION,
+    CLASSIFICATION_METRICS,
+    CONFIG_VERSION,
+    CORRECTIONS,
+    DATA_FORMATS,
+    NUMERIC,
+    REGRESSION,
+    REGRESSION_METRICS,
+    ColumnConfig,
+    DriftSettings,
+    ExporterConfig,
+    FeedbackConfig,
+    ModelConfig,
+    MonitorConfig,
+    ReferenceConfig,
+    S3Config,
+    S3PullConfig,
+    SamplingConfig,
+    TargetConfig,
+    WindowConfig,
+    data_format,
+)
+from .values import Duration, Section
+from .webhook import parse_webhook
 
-CONFIG_VERSION = 1
-NUMERIC = "numeric"
-CATEGORICAL = "categorical"
-CORRECTIONS = ("fdr", "bonferroni", "none")
-DATA_FORMATS = ("auto", "csv", "parquet")
 # InferenceService names are Kubernetes DNS-1035 labels; namespaces DNS-1123 labels.
 _ISVC_NAME = r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?"
 _NAMESPACE = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?|\*"
-
-
-@dataclass(frozen=True)
-class S3Config:
-    endpoint_url: str | None = None
-    region: str = "us-east-1"
-
-
-@dataclass(frozen=True)
-class ExporterConfig:
-    listen: ListenAddress = ListenAddress("0.0.0.0", 8080)
-    evaluate_every: Duration = Duration(30.0)
-    max_body_bytes: int = 10 * 1024 * 1024
-    reference_check_every: Duration = Duration(120.0)
-    report_interval: Duration = Duration(60.0)  # GET /report serves a cached report younger than this
-    report_max_rows: int = 5000  # rows sampled from each side for a report
-
-
-@dataclass(frozen=True)
-class ReferenceConfig:
-    data: str
-    profile: str
-    sample_size: int = 20000
-    format: str = "auto"
-    seed: int = 0
-
-
-@dataclass(frozen=True)
-class ColumnConfig:
-    """A feature (model input) or an output (prediction) and how it is binned."""
-
-    name: str
-    type: str
-
-    @property
-    def is_numeric(self) -> bool:
-        return self.type == NUMERIC
-
-
-@dataclass(frozen=True)
-class WindowConfig:
-    size: int = 5000
-    max_age: Duration = Duration(3600.0)
-
-
-@dataclass(frozen=True)
-class SamplingConfig:
-    rate: float = 1.0
-
-
-@dataclass(frozen=True)
-class S3PullConfig:
-    """Pull mode: objects under an S3 prefix read in the order they were written, after a persisted watermark —
-    payloads the KServe logger archived (``source.s3_logs``) or label files (``feedback.s3_labels``)."""
-
-    prefix: str
-    poll: Duration = Duration(60.0)
-    max_objects_per_poll: int = 1000
-    watermark: str | None = None
-
-
-@dataclass(frozen=True)
-class DriftSettings:
-    bins: int = 10
-    psi_threshold: float = 0.1
-    alpha: float = 0.05
-    correction: str = "fdr"
-    drift_share: float = 0.5
-    max_categories: int = 50
-
-
-CLASSIFICATION = "classification"
-REGRESSION = "regression"
-CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
-REGRESSION_METRICS = ("mae", "rmse")
-
-
-@dataclass(frozen=True)
-class TargetConfig:
-    """The ground truth of a model: the label column of the reference data and how predictions are scored."""
-
-    name: str
-    task: str  # classification | regression
-    prediction: str  # the output compared with the label
-    positive: str | None = None  # classification: the positive class; a numeric prediction is its probability
-    threshold: float = 0.5  # a score at or above it predicts the positive class
-    metric: str = "accuracy"  # what DriftlinePerformanceDrop watches
-    max_degradation: float = 0.1  # relative loss of `metric` against the reference that counts as a drop
-    min_samples: int = 200  # labelled predictions needed before a drop or a concept drift is decided
-    window: WindowConfig = field(default_factory=lambda: WindowConfig(5000, Duration(30 * 86400.0)))
-    detector_delta: float = 0.002  # ADWIN's confidence: a no-change window is flagged with probability ≤ δ
-
-    @property
-    def column(self) -> ColumnConfig:
-        return ColumnConfig(self.name, CATEGORICAL if self.task == CLASSIFICATION else NUMERIC)
-
-
-@dataclass(frozen=True)
-class FeedbackConfig:
-    """How labels arrive and how long predictions wait for them."""
-
-    store_size: int = 100_000  # predictions (rows) kept for joining
-    ttl: Duration = Duration(7 * 86400.0)  # a prediction older than this can no longer be labelled
-    labels: S3PullConfig | None = None  # pull mode: CSV/Parquet/JSON-lines files with id, row, label, timestamp
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    name: str
-    namespace: str
-    reference: ReferenceConfig
-    features: tuple[ColumnConfig, ...]
-    outputs: tuple[ColumnConfig, ...] = ()
-    window: WindowConfig = field(default_factory=WindowConfig)
-    sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    drift: DriftSettings = field(default_factory=DriftSettings)
-    source: S3PullConfig | None = None
-    target: TargetConfig | None = None
-    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
-
-    @property
-    def columns(self) -> tuple[ColumnConfig, ...]:
-        """Features then outputs: the columns the live windows hold."""
-        return self.features + self.outputs
-
-    @property
-    def profiled_columns(self) -> tuple[ColumnConfig, ...]:
-        """Every column the reference data must hold: features, outputs and the target."""
-        return self.columns + ((self.target.column,) if self.target is not None else ())
-
-
-@dataclass(frozen=True)
-class GitHubConfig:
-    repository: str
-    token: SecretRef
-    event_type: str = "drift-detected"
-    api_url: str = "https://api.github.com"
-    repositories: tuple[tuple[str, str], ...] = ()  # (model name, OWNER/REPO) where a model has its own repository
-    timeout: Duration = Duration(10.0)
-
-    def repository_for(self, model: str) -> str:
-        return dict(self.repositories).get(model, self.repository)
-
-
-@dataclass(frozen=True)
-class RetryConfig:
-    """Delivery retries: exponential backoff with jitter from ``initial_backoff`` up to ``max_backoff``."""
-
-    initial_backoff: Duration = Duration(1.0)
-    max_backoff: Duration = Duration(600.0)
-    give_up_after: Duration = Duration(86400.0)
-
-
-# What a KFP run's arguments and name may say about the incident (str.format fields).
-KFP_TEMPLATE_FIELDS = (
-    "model",
-    "namespace",
-    "dispatch_id",
-    "alerts",
-    "drifted_features",
-    "starts_at",
-    "dashboard_url",
-    "alertmanager_url",
-    "group_key",
-)
-
-
-@dataclass(frozen=True)
-class KfpConfig:
-    """Start a Kubeflow Pipelines run directly, through the KFP v2beta1 REST API."""
-
-    host: str
-    experiment: str
-    pipeline_package: str | None = None
-    pipeline_id: str | None = None
-    version_id: str | None = None
-    arguments: tuple[tuple[str, str], ...] = ()  # (pipeline parameter, template)
-    run_name: str = "driftline-{model}-{dispatch_id}"
-    token: SecretRef | None = None
-    namespace: str | None = None  # multi-user KFP: the profile namespace experiments and runs belong to
-    timeout: Duration = Duration(30.0)
-
-
-@dataclass(frozen=True)
-class WebhookConfig:
-    token: SecretRef
-    github: GitHubConfig | None = None
-    listen: ListenAddress = ListenAddress("0.0.0.0", 8081)
-    cooldown: Duration = Duration(6 * 3600.0)
-    state: str = "/var/lib/driftline/webhook.sqlite"
-    max_body_bytes: int = 1024 * 1024
-    retry: RetryConfig = field(default_factory=RetryConfig)
-    kfp: KfpConfig | None = None
-
-
-@dataclass(frozen=True)
-class MonitorConfig:
-    models: tuple[ModelConfig, ...]
-    version: int = CONFIG_VERSION
-    s3: S3Config = field(default_factory=S3Config)
-    exporter: ExporterConfig = field(default_factory=ExporterConfig)
-    alerting: AlertingConfig = field(default_factory=AlertingConfig)
-    webhook: WebhookConfig | None = None
-    source: str | None = None
-
-    def model(self, name: str) -> ModelConfig:
-        """The model called ``name``; raises ConfigError naming the models there are."""
-        for model in self.models:
-            if model.name == name:
-                return model
-        known = ", ".join(m.name for m in self.models)
-        raise ConfigError([f"no model named {name!r} (models in the config: {known})"], self.source)
-
-
-# --- loading ---
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -300,7 +102,7 @@ def parse_config(data: Any, base_dir: str | os.PathLike[str] = ".", source: str 
         root.problem("models", "must list at least one model")
     _check_unique_models(models, problems)
     alerting = parse_alerting(root.section("alerting"))
-    webhook = _webhook(root.section("webhook"), Path(base_dir)) if root.has("webhook") else None
+    webhook = parse_webhook(root.section("webhook"), Path(base_dir)) if root.has("webhook") else None
     root.finish()
     if problems:
         raise ConfigError(problems, source)
@@ -472,12 +274,12 @@ def _pull(sec: Section, base_dir: Path, prefix_key: str, *, required: bool) -> S
     prefix = sec.get(prefix_key, _s3_prefix) if required else sec.get(prefix_key, _s3_prefix, None)
     poll = sec.get("poll", v.duration, d.poll)
     max_objects = sec.get("max_objects_per_poll", v.integer(minimum=1, maximum=100_000), d.max_objects_per_poll)
-    watermark = sec.get("watermark", _uri(base_dir), None)
+    watermark = sec.get("watermark", v.uri(base_dir), None)
     return S3PullConfig(prefix, poll, max_objects, watermark) if prefix else None
 
 
 def _reference(sec: Section, base_dir: Path) -> ReferenceConfig:
-    data = sec.get("data", _uri(base_dir))
+    data = sec.get("data", v.uri(base_dir))
     fmt = sec.get("format", v.choice(*DATA_FORMATS), "auto")
     if data and fmt == "auto" and data_format(data) is None:
         sec.problem(
@@ -486,7 +288,7 @@ def _reference(sec: Section, base_dir: Path) -> ReferenceConfig:
         )
     config = ReferenceConfig(
         data=data,
-        profile=sec.get("profile", _uri(base_dir)),
+        profile=sec.get("profile", v.uri(base_dir)),
         sample_size=sec.get("sample_size", v.integer(minimum=10, maximum=10_000_000), ReferenceConfig.sample_size),
         format=fmt,
         seed=sec.get("seed", v.integer(minimum=0), ReferenceConfig.seed),
@@ -520,129 +322,6 @@ def _drift(sec: Section) -> DriftSettings:
     )
     sec.finish()
     return config
-
-
-def _webhook(sec: Section, base_dir: Path) -> WebhookConfig:
-    d = WebhookConfig
-    github = _github(sec.section("github")) if sec.has("github") else None
-    kfp = _kfp(sec.section("kfp"), base_dir) if sec.has("kfp") else None
-    if github is None and kfp is None:
-        sec.problem(sec.key_path("github"), "is required (or kfp): where should a retraining be started?")
-    r = sec.section("retry")
-    retry = RetryConfig(
-        initial_backoff=r.get("initial_backoff", v.duration, RetryConfig.initial_backoff),
-        max_backoff=r.get("max_backoff", v.duration, RetryConfig.max_backoff),
-        give_up_after=r.get("give_up_after", v.duration, RetryConfig.give_up_after),
-    )
-    r.finish()
-    config = WebhookConfig(
-        token=sec.get("token", v.secret_ref),
-        github=github,
-        listen=sec.get("listen", v.listen_address, d.listen),
-        cooldown=sec.get("cooldown", v.duration, d.cooldown),
-        state=sec.get("state", _uri(base_dir, local_only=True), d.state),
-        max_body_bytes=sec.get("max_body_bytes", v.integer(minimum=1024), d.max_body_bytes),
-        retry=retry,
-        kfp=kfp,
-    )
-    sec.finish()
-    return config
-
-
-def _github(g: Section) -> GitHubConfig:
-    repo = v.matching(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "OWNER/REPO")
-    repositories: list[tuple[str, str]] = []
-    if g.has("repositories"):
-        per_model = g.section("repositories")
-        for model in list(per_model.data):
-            repositories.append((str(model), per_model.get(str(model), repo)))
-        per_model.finish()
-    github = GitHubConfig(
-        repository=g.get("repository", repo),
-        token=g.get("token", v.secret_ref),
-        event_type=g.get("event_type", _event_type, GitHubConfig.event_type),
-        api_url=g.get("api_url", v.http_url, GitHubConfig.api_url),
-        repositories=tuple(repositories),
-        timeout=g.get("timeout", v.duration, GitHubConfig.timeout),
-    )
-    g.finish()
-    return github
-
-
-def _template(value: Any) -> str:
-    """A str.format template using only the incident's fields."""
-    text = v.string(value) if not isinstance(value, int | float) or isinstance(value, bool) else str(value)
-    try:
-        fields = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
-    except ValueError as exc:
-        raise v.InvalidValueError(f"{text!r} is not a valid template: {exc}") from None
-    unknown = sorted(f for f in fields if f not in KFP_TEMPLATE_FIELDS)
-    if unknown:
-        raise v.InvalidValueError(
-            f"{text!r} uses {{{unknown[0]}}}; templates may use {', '.join('{' + f + '}' for f in KFP_TEMPLATE_FIELDS)}"
-        )
-    return text
-
-
-def _kfp(k: Section, base_dir: Path) -> KfpConfig:
-    arguments: list[tuple[str, str]] = []
-    if k.has("arguments"):
-        args = k.section("arguments")
-        for name in list(args.data):
-            arguments.append((str(name), args.get(str(name), _template)))
-        args.finish()
-    config = KfpConfig(
-        host=k.get("host", v.http_url),
-        experiment=k.get("experiment", v.string, "driftline-retraining"),
-        pipeline_package=k.get("pipeline_package", _uri(base_dir, local_only=True), None),
-        pipeline_id=k.get("pipeline_id", v.string, None),
-        version_id=k.get("version_id", v.string, None),
-        arguments=tuple(arguments),
-        run_name=k.get("run_name", _template, KfpConfig.run_name),
-        token=k.get("token", v.secret_ref, None),
-        namespace=k.get("namespace", v.string, None),
-        timeout=k.get("timeout", v.duration, KfpConfig.timeout),
-    )
-    if (config.pipeline_package is None) == (config.pipeline_id is None):
-        k.problem(k.path, "needs exactly one of pipeline_package (a compiled pipeline YAML) or pipeline_id")
-    if config.version_id is not None and config.pipeline_id is None:
-        k.problem(k.key_path("version_id"), "is only used with pipeline_id")
-    k.finish()
-    return config
-
-
-def _event_type(value: Any) -> str:
-    text = v.string(value)
-    if len(text) > 100:
-        raise v.InvalidValueError("must be at most 100 characters (GitHub's limit for repository_dispatch)")
-    return text
-
-
-def _uri(base_dir: Path, local_only: bool = False) -> Any:
-    def parse(value: Any) -> str:
-        text = v.string(value)
-        if text.startswith("s3://"):
-            if local_only:
-                raise v.InvalidValueError(f"{text!r} must be a local path")
-            bucket, _, key = text[5:].partition("/")
-            if not bucket or not key:
-                raise v.InvalidValueError(f"{text!r} is not s3://BUCKET/KEY")
-            return text
-        if "://" in text:
-            raise v.InvalidValueError(f"{text!r}: only local paths and s3://BUCKET/KEY are supported")
-        return str(base_dir / os.path.expanduser(text))
-
-    return parse
-
-
-def data_format(uri: str) -> str | None:
-    """``csv`` or ``parquet`` judged by the file name, or None when the name does not tell."""
-    name = uri.lower()
-    if name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")):
-        return "csv"
-    if name.endswith((".parquet", ".pq")):
-        return "parquet"
-    return None
 
 
 def _check_unique_models(models: tuple[ModelConfig, ...], problems: list[str]) -> None:

@@ -1,0 +1,178 @@
+"""The monitor config (version 1) as typed, immutable values: models, their columns, windows and thresholds.
+
+The ``alerting:`` and ``webhook:`` sections have their own modules (:mod:`.alerting`, :mod:`.webhook`);
+:mod:`.loader` reads a YAML file into these types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+from .alerting import AlertingConfig
+from .values import Duration, ListenAddress
+from .webhook import WebhookConfig
+
+CONFIG_VERSION = 1
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+CORRECTIONS = ("fdr", "bonferroni", "none")
+DATA_FORMATS = ("auto", "csv", "parquet")
+
+
+@dataclass(frozen=True)
+class S3Config:
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+
+
+@dataclass(frozen=True)
+class ExporterConfig:
+    listen: ListenAddress = ListenAddress("0.0.0.0", 8080)
+    evaluate_every: Duration = Duration(30.0)
+    max_body_bytes: int = 10 * 1024 * 1024
+    reference_check_every: Duration = Duration(120.0)
+    report_interval: Duration = Duration(60.0)  # GET /report serves a cached report younger than this
+    report_max_rows: int = 5000  # rows sampled from each side for a report
+
+
+@dataclass(frozen=True)
+class ReferenceConfig:
+    data: str
+    profile: str
+    sample_size: int = 20000
+    format: str = "auto"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ColumnConfig:
+    """A feature (model input) or an output (prediction) and how it is binned."""
+
+    name: str
+    type: str
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type == NUMERIC
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    size: int = 5000
+    max_age: Duration = Duration(3600.0)
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    rate: float = 1.0
+
+
+@dataclass(frozen=True)
+class S3PullConfig:
+    """Pull mode: objects under an S3 prefix read in the order they were written, after a persisted watermark —
+    payloads the KServe logger archived (``source.s3_logs``) or label files (``feedback.s3_labels``)."""
+
+    prefix: str
+    poll: Duration = Duration(60.0)
+    max_objects_per_poll: int = 1000
+    watermark: str | None = None
+
+
+@dataclass(frozen=True)
+class DriftSettings:
+    bins: int = 10
+    psi_threshold: float = 0.1
+    alpha: float = 0.05
+    correction: str = "fdr"
+    drift_share: float = 0.5
+    max_categories: int = 50
+
+
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
+REGRESSION_METRICS = ("mae", "rmse")
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """The ground truth of a model: the label column of the reference data and how predictions are scored."""
+
+    name: str
+    task: str  # classification | regression
+    prediction: str  # the output compared with the label
+    positive: str | None = None  # classification: the positive class; a numeric prediction is its probability
+    threshold: float = 0.5  # a score at or above it predicts the positive class
+    metric: str = "accuracy"  # what DriftlinePerformanceDrop watches
+    max_degradation: float = 0.1  # relative loss of `metric` against the reference that counts as a drop
+    min_samples: int = 200  # labelled predictions needed before a drop or a concept drift is decided
+    window: WindowConfig = field(default_factory=lambda: WindowConfig(5000, Duration(30 * 86400.0)))
+    detector_delta: float = 0.002  # ADWIN's confidence: a no-change window is flagged with probability ≤ δ
+
+    @property
+    def column(self) -> ColumnConfig:
+        return ColumnConfig(self.name, CATEGORICAL if self.task == CLASSIFICATION else NUMERIC)
+
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    """How labels arrive and how long predictions wait for them."""
+
+    store_size: int = 100_000  # predictions (rows) kept for joining
+    ttl: Duration = Duration(7 * 86400.0)  # a prediction older than this can no longer be labelled
+    labels: S3PullConfig | None = None  # pull mode: CSV/Parquet/JSON-lines files with id, row, label, timestamp
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str
+    namespace: str
+    reference: ReferenceConfig
+    features: tuple[ColumnConfig, ...]
+    outputs: tuple[ColumnConfig, ...] = ()
+    window: WindowConfig = field(default_factory=WindowConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    drift: DriftSettings = field(default_factory=DriftSettings)
+    source: S3PullConfig | None = None
+    target: TargetConfig | None = None
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+
+    @property
+    def columns(self) -> tuple[ColumnConfig, ...]:
+        """Features then outputs: the columns the live windows hold."""
+        return self.features + self.outputs
+
+    @property
+    def profiled_columns(self) -> tuple[ColumnConfig, ...]:
+        """Every column the reference data must hold: features, outputs and the target."""
+        return self.columns + ((self.target.column,) if self.target is not None else ())
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    models: tuple[ModelConfig, ...]
+    version: int = CONFIG_VERSION
+    s3: S3Config = field(default_factory=S3Config)
+    exporter: ExporterConfig = field(default_factory=ExporterConfig)
+    alerting: AlertingConfig = field(default_factory=AlertingConfig)
+    webhook: WebhookConfig | None = None
+    source: str | None = None
+
+    def model(self, name: str) -> ModelConfig:
+        """The model called ``name``; raises ConfigError naming the models there are."""
+        for model in self.models:
+            if model.name == name:
+                return model
+        known = ", ".join(m.name for m in self.models)
+        raise ConfigError([f"no model named {name!r} (models in the config: {known})"], self.source)
+
+
+def data_format(uri: str) -> str | None:
+    """``csv`` or ``parquet`` judged by the file name, or None when the name does not tell."""
+    name = uri.lower()
+    if name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")):
+        return "csv"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    return None
