@@ -1,4 +1,5 @@
-"""Names and expressions shared by the rules and the dashboards, so a recording rule and its readers never disagree.
+"""Recording-rule names and PromQL expressions shared by the rules and the dashboards, so a recording rule and its
+readers never disagree. driftline's own metric names come from :mod:`drift.catalogue`.
 
 Recording rules follow Prometheus' ``level:metric:operations`` naming. Serving metrics come from the
 InferenceService (Knative queue-proxy or KServe's model server); they are relabelled to driftline's ``model`` and
@@ -11,53 +12,6 @@ from drift.config import MonitorConfig, ServingMetrics
 
 MODEL_LABELS = "model, model_namespace"
 
-# driftline's own metrics (design.md)
-FEATURE_PSI = "driftline_feature_psi"
-FEATURE_PSI_PVALUE = "driftline_feature_psi_pvalue"
-FEATURE_KS_PVALUE = "driftline_feature_ks_pvalue"
-FEATURE_KS_STATISTIC = "driftline_feature_ks_statistic"
-FEATURE_CHI2_PVALUE = "driftline_feature_chi2_pvalue"
-FEATURE_JS = "driftline_feature_js_distance"
-FEATURE_DRIFTED = "driftline_feature_drifted"
-FEATURE_MISSING = "driftline_feature_missing_ratio"
-PREDICTION_PSI = "driftline_prediction_psi"
-PREDICTION_PSI_PVALUE = "driftline_prediction_psi_pvalue"
-PREDICTION_DRIFTED = "driftline_prediction_drifted"
-DRIFT_SHARE = "driftline_dataset_drift_share"
-DATASET_DRIFTED = "driftline_dataset_drifted"
-WINDOW_SAMPLES = "driftline_window_samples"
-OUTPUT_WINDOW_SAMPLES = "driftline_output_window_samples"
-REFERENCE_SAMPLES = "driftline_reference_samples"
-REFERENCE_INFO = "driftline_reference_info"
-REFERENCE_LOADED = "driftline_reference_loaded"
-REFERENCE_CREATED = "driftline_reference_created_timestamp_seconds"
-LAST_EVALUATION = "driftline_last_evaluation_timestamp_seconds"
-PSI_THRESHOLD = "driftline_psi_threshold"
-SIGNIFICANCE_LEVEL = "driftline_significance_level"
-DRIFT_SHARE_THRESHOLD = "driftline_drift_share_threshold"
-WINDOW_MAX_SAMPLES = "driftline_window_max_samples"
-PERFORMANCE = "driftline_performance"
-REFERENCE_PERFORMANCE = "driftline_reference_performance"
-PERFORMANCE_DEGRADATION = "driftline_performance_degradation"
-PERFORMANCE_DEGRADATION_THRESHOLD = "driftline_performance_degradation_threshold"
-PERFORMANCE_DROPPED = "driftline_performance_dropped"
-PERFORMANCE_ERROR_RATE = "driftline_performance_error_rate"
-REFERENCE_ERROR_RATE = "driftline_reference_error_rate"
-CONCEPT_DRIFT = "driftline_concept_drift_detected"
-LABELLED_SAMPLES = "driftline_labelled_window_samples"
-LABEL_PSI = "driftline_label_psi"
-LABELS = "driftline_labels_total"
-LABEL_DELAY = "driftline_label_delay_seconds"
-PREDICTION_STORE_ROWS = "driftline_prediction_store_rows"
-PREDICTION_STORE_CAPACITY = "driftline_prediction_store_capacity_rows"
-FEEDBACK_REJECTED = "driftline_feedback_rejected_total"
-EVENTS = "driftline_events_total"
-EVENTS_REJECTED = "driftline_events_rejected_total"
-EVALUATION_DURATION = "driftline_evaluation_duration_seconds"
-LOG_OBJECTS = "driftline_log_objects_total"
-RETRAIN_NOTIFICATIONS = "driftline_retrain_notifications_total"
-RETRAIN_ATTEMPTS = "driftline_retrain_dispatch_attempts_total"
-OUTBOX_DISPATCHES = "driftline_retrain_outbox_dispatches"
 FAILED_WINDOW = "15m"
 
 # recording rules

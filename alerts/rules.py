@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from drift import catalogue as m
 from drift.config import AlertingConfig, AlertSettings, MonitorConfig
 
 from . import promql as q
@@ -79,8 +80,8 @@ SELF_DASHBOARD = "driftline-exporter"
 _MODEL = "{{ $labels.model_namespace }}/{{ $labels.model }}"
 _DRIFTED_FEATURES = (
     "{{ range $i, $f := query (printf "
-    f'"{q.FEATURE_PSI}{{model=%q,model_namespace=%q}} and on (model, model_namespace, feature) '
-    f'{q.FEATURE_DRIFTED}{{model=%q,model_namespace=%q}} == 1" '
+    f'"{m.FEATURE_PSI.series}{{model=%q,model_namespace=%q}} and on (model, model_namespace, feature) '
+    f'{m.FEATURE_DRIFTED.series}{{model=%q,model_namespace=%q}} == 1" '
     "$labels.model $labels.model_namespace $labels.model $labels.model_namespace) "
     '| sortByLabel "feature" }}{{ if $i }}, {{ end }}{{ $f.Labels.feature }}={{ printf "%.3f" $f.Value }}{{ end }}'
 )
@@ -96,7 +97,7 @@ def drift_alerts(config: MonitorConfig) -> list[Alert]:
         Alert(
             name="DriftlineFeatureDrift",
             settings_key="feature_drift",
-            expr=f"{q.FEATURE_PSI} and on ({keys}, feature) ({q.FEATURE_DRIFTED} == 1)",
+            expr=f"{m.FEATURE_PSI.series} and on ({keys}, feature) ({m.FEATURE_DRIFTED.series} == 1)",
             severity="warning",
             summary="A model input feature drifted away from its training data.",
             description=(
@@ -109,7 +110,7 @@ def drift_alerts(config: MonitorConfig) -> list[Alert]:
         Alert(
             name="DriftlineDatasetDrift",
             settings_key="dataset_drift",
-            expr=f"{q.DRIFT_SHARE} and on ({keys}) ({q.DATASET_DRIFTED} == 1)",
+            expr=f"{m.DATASET_DRIFT_SHARE.series} and on ({keys}) ({m.DATASET_DRIFTED.series} == 1)",
             severity="critical",
             summary="A model's input data drifted away from its training data; retraining is due.",
             description=(
@@ -124,7 +125,7 @@ def drift_alerts(config: MonitorConfig) -> list[Alert]:
         Alert(
             name="DriftlinePredictionDrift",
             settings_key="prediction_drift",
-            expr=f"{q.PREDICTION_PSI} and on ({keys}, output) ({q.PREDICTION_DRIFTED} == 1)",
+            expr=f"{m.PREDICTION_PSI.series} and on ({keys}, output) ({m.PREDICTION_DRIFTED.series} == 1)",
             severity="warning",
             summary="A model's predictions drifted away from those on its training data.",
             description=(f'Output {{{{ $labels.output }}}} of {_MODEL} drifted: PSI {{{{ printf "%.3f" $value }}}}.'),
@@ -134,13 +135,14 @@ def drift_alerts(config: MonitorConfig) -> list[Alert]:
         Alert(
             name="DriftlinePerformanceDrop",
             settings_key="performance_drop",
-            expr=f"{q.PERFORMANCE_DEGRADATION} and on ({keys}) ({q.PERFORMANCE_DROPPED} == 1)",
+            expr=f"{m.PERFORMANCE_DEGRADATION.series} and on ({keys}) ({m.PERFORMANCE_DROPPED.series} == 1)",
             severity="critical",
             summary="A model got worse on its labelled predictions than on its training data; retraining is due.",
             description=(
                 f"The quality of {_MODEL} on its recent labelled predictions is {{{{ $value | humanizePercentage }}}} "
-                f"below the reference's (target.metric), and its error rate ({_percent_of(q.PERFORMANCE_ERROR_RATE)}) "
-                f"is significantly above the reference's ({_percent_of(q.REFERENCE_ERROR_RATE)}). "
+                "below the reference's (target.metric), and its error rate "
+                f"({_percent_of(m.PERFORMANCE_ERROR_RATE.series)}) is significantly above the reference's "
+                f"({_percent_of(m.REFERENCE_ERROR_RATE.series)}). "
                 "A retraining is requested."
             ),
             extra_labels=(("action", "retrain"),),
@@ -150,7 +152,7 @@ def drift_alerts(config: MonitorConfig) -> list[Alert]:
         Alert(
             name="DriftlineConceptDrift",
             settings_key="concept_drift",
-            expr=f"{q.CONCEPT_DRIFT} == 1",
+            expr=f"{m.CONCEPT_DRIFT.series} == 1",
             severity="warning",
             summary="A model's error rate rose within its recent labelled predictions: the concept changed.",
             description=(
@@ -194,8 +196,8 @@ def exporter_alerts(config: MonitorConfig, alerting: AlertingConfig) -> list[Ale
             name="DriftlineNoTraffic",
             settings_key="no_traffic",
             expr=(
-                f"({q.WINDOW_SAMPLES} == 0) or on ({q.MODEL_LABELS}) "
-                f'(sum by ({q.MODEL_LABELS}) (rate({q.EVENTS}{{type="request"}}[5m])) == 0)'
+                f"({m.WINDOW_SAMPLES.series} == 0) or on ({q.MODEL_LABELS}) "
+                f'(sum by ({q.MODEL_LABELS}) (rate({m.EVENTS.series}{{type="request"}}[5m])) == 0)'
             ),
             severity="warning",
             summary="A monitored model receives no logged requests; its drift cannot be measured.",
@@ -208,7 +210,7 @@ def exporter_alerts(config: MonitorConfig, alerting: AlertingConfig) -> list[Ale
         Alert(
             name="DriftlineReferenceNotLoaded",
             settings_key="reference_not_loaded",
-            expr=f"{q.REFERENCE_LOADED} == 0",
+            expr=f"{m.REFERENCE_LOADED.series} == 0",
             severity="warning",
             summary="The exporter has no reference profile for a model; its drift is not evaluated.",
             description=(
@@ -220,7 +222,7 @@ def exporter_alerts(config: MonitorConfig, alerting: AlertingConfig) -> list[Ale
         Alert(
             name="DriftlineReferenceStale",
             settings_key="reference_stale",
-            expr=f"time() - {q.REFERENCE_CREATED} > {number(stale)}",
+            expr=f"time() - {m.REFERENCE_CREATED.series} > {number(stale)}",
             severity="warning",
             summary="A model's reference profile is old; drift is measured against outdated data.",
             description=(
@@ -280,7 +282,7 @@ def serving_alerts(config: MonitorConfig, alerting: AlertingConfig) -> list[Aler
 
 
 def webhook_alerts(config: MonitorConfig) -> list[Alert]:
-    failed = f'increase({q.RETRAIN_NOTIFICATIONS}{{outcome="failed"}}[{q.FAILED_WINDOW}]) > 0'
+    failed = f'increase({m.RETRAIN_NOTIFICATIONS.series}{{outcome="failed"}}[{q.FAILED_WINDOW}]) > 0'
     return [
         Alert(
             name="DriftlineRetrainingFailed",
@@ -298,7 +300,7 @@ def webhook_alerts(config: MonitorConfig) -> list[Alert]:
         Alert(
             name="DriftlineRetrainingStuck",
             settings_key="retraining_stuck",
-            expr=f'{q.OUTBOX_DISPATCHES}{{state="pending"}} > 0',
+            expr=f'{m.OUTBOX_DISPATCHES.series}{{state="pending"}} > 0',
             severity="warning",
             summary="Retraining starts wait in the webhook's outbox: the target keeps failing or rate-limiting.",
             description=(
@@ -321,12 +323,12 @@ def all_alerts(config: MonitorConfig) -> list[Alert]:
 
 
 def recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
-    rejected = f"sum by (job) (rate({q.EVENTS_REJECTED}[5m]))"
-    kept = f'sum by (job) (rate({q.EVENTS}{{outcome!="rejected"}}[5m]))'
+    rejected = f"sum by (job) (rate({m.EVENTS_REJECTED.series}[5m]))"
+    kept = f'sum by (job) (rate({m.EVENTS.series}{{outcome!="rejected"}}[5m]))'
     return [
-        {"record": q.FEATURES_DRIFTED, "expr": f"sum by ({q.MODEL_LABELS}) ({q.FEATURE_DRIFTED})"},
-        {"record": q.EVENTS_RATE, "expr": f"sum by ({q.MODEL_LABELS}, type, outcome) (rate({q.EVENTS}[5m]))"},
-        {"record": q.REJECTED_RATE, "expr": f"sum by (job, reason) (rate({q.EVENTS_REJECTED}[5m]))"},
+        {"record": q.FEATURES_DRIFTED, "expr": f"sum by ({q.MODEL_LABELS}) ({m.FEATURE_DRIFTED.series})"},
+        {"record": q.EVENTS_RATE, "expr": f"sum by ({q.MODEL_LABELS}, type, outcome) (rate({m.EVENTS.series}[5m]))"},
+        {"record": q.REJECTED_RATE, "expr": f"sum by (job, reason) (rate({m.EVENTS_REJECTED.series}[5m]))"},
         # every event is either rejected or kept; "or ... * 0" keeps the ratio defined when nothing was kept
         {"record": q.REJECTED_RATIO, "expr": f"{rejected} / ({rejected} + ({kept} or {rejected} * 0))"},
     ]

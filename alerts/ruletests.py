@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from drift import catalogue as m
 from drift.config import AlertSettings, Duration, ModelConfig, MonitorConfig
 from drift.errors import ConfigError
 
@@ -136,7 +137,7 @@ class ScenarioBuilder:
         self.target = {"job": self.alerting.exporter_job, "instance": INSTANCE}
         self.alerts = {alert.name: alert for alert in all_alerts(config)}
         self.where = f"{namespace}/{self.model.name}"
-        self.model_names = {m.name for m in config.models}
+        self.model_names = {model.name for model in config.models}
 
     def settings(self, alert: Alert) -> AlertSettings:
         settings: AlertSettings = getattr(self.alerting.alerts, alert.settings_key)
@@ -171,9 +172,9 @@ class ScenarioBuilder:
 
         def series(states: list[str]) -> Series:
             return [
-                (selector(q.FEATURE_PSI, labels), [0.25 if s != OK else 0.02 for s in states]),
+                (selector(m.FEATURE_PSI.series, labels), [0.25 if s != OK else 0.02 for s in states]),
                 # NEAR: a large PSI that is not significant (a small window) is not drift
-                (selector(q.FEATURE_DRIFTED, labels), [1.0 if s == BAD else 0.0 for s in states]),
+                (selector(m.FEATURE_DRIFTED.series, labels), [1.0 if s == BAD else 0.0 for s in states]),
             ]
 
         return self.scenario(
@@ -198,13 +199,16 @@ class ScenarioBuilder:
             for name in names:
                 flagged = name in drifted
                 feature = {**labels, "feature": name}
-                out.append((selector(q.FEATURE_PSI, feature), [psis[name] for _ in states]))
+                out.append((selector(m.FEATURE_PSI.series, feature), [psis[name] for _ in states]))
                 out.append(
-                    (selector(q.FEATURE_DRIFTED, feature), [1.0 if flagged and s == BAD else 0.0 for s in states])
+                    (
+                        selector(m.FEATURE_DRIFTED.series, feature),
+                        [1.0 if flagged and s == BAD else 0.0 for s in states],
+                    )
                 )
-            out.append((selector(q.DRIFT_SHARE, labels), [share if s != OK else 0.0 for s in states]))
+            out.append((selector(m.DATASET_DRIFT_SHARE.series, labels), [share if s != OK else 0.0 for s in states]))
             # NEAR: some features drifted, but fewer than drift_share
-            out.append((selector(q.DATASET_DRIFTED, labels), [1.0 if s == BAD else 0.0 for s in states]))
+            out.append((selector(m.DATASET_DRIFTED.series, labels), [1.0 if s == BAD else 0.0 for s in states]))
             return out
 
         listing = ", ".join(f"{n}={psis[n]:.3f}" for n in sorted(drifted))
@@ -225,8 +229,8 @@ class ScenarioBuilder:
 
         def series(states: list[str]) -> Series:
             return [
-                (selector(q.PREDICTION_PSI, labels), [0.4 if s != OK else 0.01 for s in states]),
-                (selector(q.PREDICTION_DRIFTED, labels), [1.0 if s == BAD else 0.0 for s in states]),
+                (selector(m.PREDICTION_PSI.series, labels), [0.4 if s != OK else 0.01 for s in states]),
+                (selector(m.PREDICTION_DRIFTED.series, labels), [1.0 if s == BAD else 0.0 for s in states]),
             ]
 
         return self.scenario(
@@ -241,11 +245,11 @@ class ScenarioBuilder:
 
         def series(states: list[str]) -> Series:
             return [
-                (selector(q.PERFORMANCE_DEGRADATION, labels), [0.25 if s != OK else 0.01 for s in states]),
+                (selector(m.PERFORMANCE_DEGRADATION.series, labels), [0.25 if s != OK else 0.01 for s in states]),
                 # NEAR: a large loss on too few labels, or not significant, is not a drop
-                (selector(q.PERFORMANCE_DROPPED, labels), [1.0 if s == BAD else 0.0 for s in states]),
-                (selector(q.PERFORMANCE_ERROR_RATE, labels), [0.45 if s != OK else 0.28 for s in states]),
-                (selector(q.REFERENCE_ERROR_RATE, labels), [0.28 for _ in states]),
+                (selector(m.PERFORMANCE_DROPPED.series, labels), [1.0 if s == BAD else 0.0 for s in states]),
+                (selector(m.PERFORMANCE_ERROR_RATE.series, labels), [0.45 if s != OK else 0.28 for s in states]),
+                (selector(m.REFERENCE_ERROR_RATE.series, labels), [0.28 for _ in states]),
             ]
 
         return self.scenario(
@@ -263,7 +267,7 @@ class ScenarioBuilder:
         labels = {**self.target, **self.model_labels}
 
         def series(states: list[str]) -> Series:
-            return [(selector(q.CONCEPT_DRIFT, labels), [1.0 if s == BAD else 0.0 for s in states])]
+            return [(selector(m.CONCEPT_DRIFT.series, labels), [1.0 if s == BAD else 0.0 for s in states])]
 
         return self.scenario(
             "DriftlineConceptDrift",
@@ -297,8 +301,8 @@ class ScenarioBuilder:
 
         def series(states: list[str]) -> Series:
             return [
-                (selector(q.WINDOW_SAMPLES, labels), [0.0 if s == BAD else 500.0 for s in states]),
-                (selector(q.EVENTS, events), counter([0 if s == BAD else 30 for s in states])),
+                (selector(m.WINDOW_SAMPLES.series, labels), [0.0 if s == BAD else 500.0 for s in states]),
+                (selector(m.EVENTS.series, events), counter([0 if s == BAD else 30 for s in states])),
             ]
 
         return self.scenario(
@@ -316,7 +320,7 @@ class ScenarioBuilder:
         labels = {**self.target, **self.model_labels}
 
         def series(states: list[str]) -> Series:
-            return [(selector(q.REFERENCE_LOADED, labels), [0.0 if s == BAD else 1.0 for s in states])]
+            return [(selector(m.REFERENCE_LOADED.series, labels), [0.0 if s == BAD else 1.0 for s in states])]
 
         return self.scenario(
             "DriftlineReferenceNotLoaded",
@@ -338,7 +342,7 @@ class ScenarioBuilder:
         created = {OK: 0.0, BAD: -max_age, NEAR: -max_age + 86400.0}
 
         def series(states: list[str]) -> Series:
-            return [(selector(q.REFERENCE_CREATED, labels), [created[s] for s in states])]
+            return [(selector(m.REFERENCE_CREATED.series, labels), [created[s] for s in states])]
 
         return self.scenario(
             "DriftlineReferenceStale",
@@ -364,8 +368,8 @@ class ScenarioBuilder:
 
         def series(states: list[str]) -> Series:
             return [
-                (selector(q.EVENTS, kept), counter([total - rejected[s] for s in states])),
-                (selector(q.EVENTS_REJECTED, reason), counter([rejected[s] for s in states])),
+                (selector(m.EVENTS.series, kept), counter([total - rejected[s] for s in states])),
+                (selector(m.EVENTS_REJECTED.series, reason), counter([rejected[s] for s in states])),
             ]
 
         step = self.step
@@ -475,7 +479,7 @@ class ScenarioBuilder:
         def series(states: list[str]) -> Series:
             # one more failed retraining every step while BAD
             failed = counter([1.0 if s == BAD else 0.0 for s in states])
-            return [(selector(q.RETRAIN_NOTIFICATIONS, {**webhook, "outcome": "failed"}), failed)]
+            return [(selector(m.RETRAIN_NOTIFICATIONS.series, {**webhook, "outcome": "failed"}), failed)]
 
         per_window = window // self.step
         return self.scenario(
@@ -498,7 +502,7 @@ class ScenarioBuilder:
         def series(states: list[str]) -> Series:
             return [
                 (
-                    selector(q.OUTBOX_DISPATCHES, {**webhook, "state": "pending"}),
+                    selector(m.OUTBOX_DISPATCHES.series, {**webhook, "state": "pending"}),
                     [2.0 if s == BAD else 0.0 for s in states],
                 )
             ]

@@ -15,7 +15,7 @@ import attr
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
-from alerts import promql as q
+from drift import catalogue as m
 
 SCHEMA_VERSION = 39
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
@@ -191,14 +191,14 @@ def model_variables() -> list[g.Template]:
         g.Template(
             name="model_namespace",
             label="Namespace",
-            query=f"label_values({q.WINDOW_SAMPLES}, model_namespace)",
+            query=f"label_values({m.WINDOW_SAMPLES.series}, model_namespace)",
             dataSource=DATASOURCE,
             refresh=2,
         ),
         g.Template(
             name="model",
             label="Model",
-            query=f'label_values({q.WINDOW_SAMPLES}{{model_namespace="$model_namespace"}}, model)',
+            query=f'label_values({m.WINDOW_SAMPLES.series}{{model_namespace="$model_namespace"}}, model)',
             dataSource=DATASOURCE,
             refresh=2,
         ),

@@ -7,6 +7,7 @@ from typing import Any
 
 from alerts import promql as q
 from alerts.rules import SELF_DASHBOARD
+from drift import catalogue as m
 from drift.config import MonitorConfig
 
 from .common import (
@@ -44,7 +45,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         stat(
             "Reference loaded",
             "Whether the exporter holds the model's reference profile (/readyz fails until it does).",
-            f"{q.REFERENCE_LOADED}{{{MODEL_SELECTOR}}}",
+            f"{m.REFERENCE_LOADED.series}{{{MODEL_SELECTOR}}}",
             "none",
             thresholds=steps(("red", None), ("green", 1)),
             mappings=value_map(("0", "NOT LOADED", "red"), ("1", "loaded", "green")),
@@ -56,7 +57,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         stat(
             "Reference age",
             "Time since the reference profile was built.",
-            f"time() - {q.REFERENCE_CREATED}{{{MODEL_SELECTOR}}}",
+            f"time() - {m.REFERENCE_CREATED.series}{{{MODEL_SELECTOR}}}",
             "s",
             thresholds=steps(("green", None), ("orange", alerting.alerts.reference_stale.threshold or 7776000.0)),
         ),
@@ -67,7 +68,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         stat(
             "Reference rows",
             "Rows of training data the reference profile was built from.",
-            f"{q.REFERENCE_SAMPLES}{{{MODEL_SELECTOR}}}",
+            f"{m.REFERENCE_SAMPLES.series}{{{MODEL_SELECTOR}}}",
             "short",
         ),
         6,
@@ -107,19 +108,23 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         12,
         8,
     )
-    if any(m.target is not None for m in config.models):
+    if any(model.target is not None for model in config.models):
         layout.add(
             timeseries(
                 "Rejected feedback by reason",
                 "Feedback documents (POST /feedback) and label-file rows the exporter could not use: invalid_label "
                 "(wrong type, missing id), bad_json, unknown_model, no_target, unsupported_type, too_large.",
-                [target(f"sum by (reason) (rate({q.FEEDBACK_REJECTED}{{{job}}}[$__rate_interval]))", "{{reason}}")],
+                [
+                    target(
+                        f"sum by (reason) (rate({m.FEEDBACK_REJECTED.series}{{{job}}}[$__rate_interval]))", "{{reason}}"
+                    )
+                ],
                 "cps",
             ),
             24,
             6,
         )
-    buckets = f"rate({q.EVALUATION_DURATION}_bucket{{{MODEL_SELECTOR}}}[$__rate_interval])"
+    buckets = f"rate({m.EVALUATION_DURATION.bucket}{{{MODEL_SELECTOR}}}[$__rate_interval])"
     layout.add(
         timeseries(
             "Evaluation duration",
@@ -139,9 +144,9 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "The reference profile each model is compared with: its version (a hash of its statistics) and where "
             "it was loaded from.",
             [
-                target(f"{q.REFERENCE_INFO}{{{job}}}", ref="A", table=True),
-                target(f"{q.REFERENCE_SAMPLES}{{{job}}}", ref="B", table=True),
-                target(f"time() - {q.REFERENCE_CREATED}{{{job}}}", ref="C", table=True),
+                target(f"{m.REFERENCE_INFO.series}{{{job}}}", ref="A", table=True),
+                target(f"{m.REFERENCE_SAMPLES.series}{{{job}}}", ref="B", table=True),
+                target(f"time() - {m.REFERENCE_CREATED.series}{{{job}}}", ref="C", table=True),
             ],
             columns={"B": ("rows", "short"), "C": ("age", "s")},
             hidden=["job", "instance", "Value #A"],
@@ -154,7 +159,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         timeseries(
             "S3 log objects (pull mode)",
             "Archived payload objects read from S3 per second, by outcome; corrupt objects are skipped.",
-            [target(f"rate({q.LOG_OBJECTS}{{{MODEL_SELECTOR}}}[$__rate_interval])", "{{outcome}}")],
+            [target(f"rate({m.LOG_OBJECTS.series}{{{MODEL_SELECTOR}}}[$__rate_interval])", "{{outcome}}")],
             "cps",
         ),
         12,
@@ -165,7 +170,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Retraining notifications",
             "Alertmanager notifications the retraining webhook handled in the last hour, by outcome "
             "(dispatched: a repository_dispatch was sent).",
-            [target(f"sum by (outcome) (increase({q.RETRAIN_NOTIFICATIONS}[1h]))", "{{outcome}}")],
+            [target(f"sum by (outcome) (increase({m.RETRAIN_NOTIFICATIONS.series}[1h]))", "{{outcome}}")],
             "short",
         ),
         12,

@@ -8,6 +8,7 @@ from grafanalib import core as g
 
 from alerts import promql as q
 from alerts.rules import MODEL_DRIFT_DASHBOARD, report_link
+from drift import catalogue as m
 from drift.config import MonitorConfig
 
 from .common import (
@@ -34,7 +35,7 @@ def _feature_variable() -> g.Template:
     return g.Template(
         name="feature",
         label="Feature",
-        query=f"label_values({q.FEATURE_MISSING}{{{MODEL_SELECTOR}}}, feature)",
+        query=f"label_values({m.FEATURE_MISSING_RATIO.series}{{{MODEL_SELECTOR}}}, feature)",
         dataSource=DATASOURCE,
         refresh=2,
         multi=True,
@@ -50,7 +51,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         stat(
             "Dataset drift",
             "Whether the share of drifted features reached the model's drift_share (the retraining trigger).",
-            f"{q.DATASET_DRIFTED}{{{MODEL_SELECTOR}}}",
+            f"{m.DATASET_DRIFTED.series}{{{MODEL_SELECTOR}}}",
             "none",
             thresholds=steps(("green", None), ("red", 1)),
             mappings=value_map(("0", "no drift", "green"), ("1", "DRIFT", "red")),
@@ -63,7 +64,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Drift share",
             "Share of the model's features that drifted (significant after correction and PSI at least the "
             "threshold). The Dataset drift panel says whether it reached drift_share.",
-            f"{q.DRIFT_SHARE}{{{MODEL_SELECTOR}}}",
+            f"{m.DATASET_DRIFT_SHARE.series}{{{MODEL_SELECTOR}}}",
             "percentunit",
             thresholds=steps(("green", None), ("orange", 0.01)),
         ),
@@ -86,7 +87,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Window fill",
             "Rows in the current window as a share of window.size. Statistics on a thin window are uncertain "
             "(the p-values account for it).",
-            f"{q.WINDOW_SAMPLES}{{{MODEL_SELECTOR}}} / {q.WINDOW_MAX_SAMPLES}{{{MODEL_SELECTOR}}}",
+            f"{m.WINDOW_SAMPLES.series}{{{MODEL_SELECTOR}}} / {m.WINDOW_MAX_SAMPLES.series}{{{MODEL_SELECTOR}}}",
             "percentunit",
             thresholds=steps(("orange", None), ("green", 0.2)),
         ),
@@ -97,7 +98,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         stat(
             "Window samples",
             "Rows in the current feature window (bounded by window.size and window.max_age).",
-            f"{q.WINDOW_SAMPLES}{{{MODEL_SELECTOR}}}",
+            f"{m.WINDOW_SAMPLES.series}{{{MODEL_SELECTOR}}}",
             "none",
         ),
         4,
@@ -108,7 +109,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Last evaluation",
             "Time since the exporter last evaluated this model. More than a few evaluate_every: the window is "
             "empty or the exporter is stuck.",
-            f"time() - {q.LAST_EVALUATION}{{{MODEL_SELECTOR}}}",
+            f"time() - {m.LAST_EVALUATION.series}{{{MODEL_SELECTOR}}}",
             "s",
             thresholds=steps(("green", None), ("orange", 300), ("red", 1800)),
         ),
@@ -121,8 +122,8 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Population Stability Index of each feature, current window vs reference. The dashed line is the "
             "model's psi_threshold; a feature drifts when its PSI is above it and its test is significant.",
             [
-                target(f"{q.FEATURE_PSI}{{{FEATURES}}}", "{{feature}}", "A"),
-                target(f"{q.PSI_THRESHOLD}{{{MODEL_SELECTOR}}}", "psi_threshold", "B"),
+                target(f"{m.FEATURE_PSI.series}{{{FEATURES}}}", "{{feature}}", "A"),
+                target(f"{m.PSI_THRESHOLD.series}{{{MODEL_SELECTOR}}}", "psi_threshold", "B"),
             ],
             "none",
             overrides=[dashed_series("psi_threshold")],
@@ -136,8 +137,8 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Two-sample Kolmogorov-Smirnov p-value, before the multiple-testing correction. The dashed line is "
             "alpha; lower is more significant (log scale).",
             [
-                target(f"{q.FEATURE_KS_PVALUE}{{{FEATURES}}}", "{{feature}}", "A"),
-                target(f"{q.SIGNIFICANCE_LEVEL}{{{MODEL_SELECTOR}}}", "alpha", "B"),
+                target(f"{m.FEATURE_KS_PVALUE.series}{{{FEATURES}}}", "{{feature}}", "A"),
+                target(f"{m.SIGNIFICANCE_LEVEL.series}{{{MODEL_SELECTOR}}}", "alpha", "B"),
             ],
             "none",
             overrides=[dashed_series("alpha")],
@@ -151,8 +152,8 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Chi-square p-value (categorical features)",
             "Chi-square test p-value of the binned category counts, before correction. The dashed line is alpha.",
             [
-                target(f"{q.FEATURE_CHI2_PVALUE}{{{FEATURES}}}", "{{feature}}", "A"),
-                target(f"{q.SIGNIFICANCE_LEVEL}{{{MODEL_SELECTOR}}}", "alpha", "B"),
+                target(f"{m.FEATURE_CHI2_PVALUE.series}{{{FEATURES}}}", "{{feature}}", "A"),
+                target(f"{m.SIGNIFICANCE_LEVEL.series}{{{MODEL_SELECTOR}}}", "alpha", "B"),
             ],
             "none",
             overrides=[dashed_series("alpha")],
@@ -167,13 +168,13 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "The current window per feature, most drifted first. KS for numeric, chi-square for categorical "
             "features; p-values before correction.",
             [
-                target(f"{q.FEATURE_PSI}{{{FEATURES}}}", ref="A", table=True),
-                target(f"{q.FEATURE_PSI_PVALUE}{{{FEATURES}}}", ref="B", table=True),
-                target(f"{q.FEATURE_KS_PVALUE}{{{FEATURES}}}", ref="C", table=True),
-                target(f"{q.FEATURE_CHI2_PVALUE}{{{FEATURES}}}", ref="D", table=True),
-                target(f"{q.FEATURE_JS}{{{FEATURES}}}", ref="E", table=True),
-                target(f"{q.FEATURE_MISSING}{{{FEATURES}}}", ref="F", table=True),
-                target(f"{q.FEATURE_DRIFTED}{{{FEATURES}}}", ref="G", table=True),
+                target(f"{m.FEATURE_PSI.series}{{{FEATURES}}}", ref="A", table=True),
+                target(f"{m.FEATURE_PSI_PVALUE.series}{{{FEATURES}}}", ref="B", table=True),
+                target(f"{m.FEATURE_KS_PVALUE.series}{{{FEATURES}}}", ref="C", table=True),
+                target(f"{m.FEATURE_CHI2_PVALUE.series}{{{FEATURES}}}", ref="D", table=True),
+                target(f"{m.FEATURE_JS_DISTANCE.series}{{{FEATURES}}}", ref="E", table=True),
+                target(f"{m.FEATURE_MISSING_RATIO.series}{{{FEATURES}}}", ref="F", table=True),
+                target(f"{m.FEATURE_DRIFTED.series}{{{FEATURES}}}", ref="G", table=True),
             ],
             columns={
                 "A": ("PSI", "none"),
@@ -196,8 +197,8 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "PSI of each model output (from response events) against the outputs on the reference data. The "
             "dashed line is psi_threshold.",
             [
-                target(f"{q.PREDICTION_PSI}{{{MODEL_SELECTOR}}}", "{{output}}", "A"),
-                target(f"{q.PSI_THRESHOLD}{{{MODEL_SELECTOR}}}", "psi_threshold", "B"),
+                target(f"{m.PREDICTION_PSI.series}{{{MODEL_SELECTOR}}}", "{{output}}", "A"),
+                target(f"{m.PSI_THRESHOLD.series}{{{MODEL_SELECTOR}}}", "psi_threshold", "B"),
             ],
             "none",
             overrides=[dashed_series("psi_threshold")],
@@ -210,8 +211,8 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Prediction PSI p-value",
             "Sample-size-aware p-value of each output's PSI; the dashed line is alpha.",
             [
-                target(f"{q.PREDICTION_PSI_PVALUE}{{{MODEL_SELECTOR}}}", "{{output}}", "A"),
-                target(f"{q.SIGNIFICANCE_LEVEL}{{{MODEL_SELECTOR}}}", "alpha", "B"),
+                target(f"{m.PREDICTION_PSI_PVALUE.series}{{{MODEL_SELECTOR}}}", "{{output}}", "A"),
+                target(f"{m.SIGNIFICANCE_LEVEL.series}{{{MODEL_SELECTOR}}}", "alpha", "B"),
             ],
             "none",
             overrides=[dashed_series("alpha")],
@@ -224,7 +225,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         timeseries(
             "Jensen-Shannon distance",
             "Jensen-Shannon distance (base 2, 0 = identical, 1 = disjoint) of each feature's binned distribution.",
-            [target(f"{q.FEATURE_JS}{{{FEATURES}}}", "{{feature}}")],
+            [target(f"{m.FEATURE_JS_DISTANCE.series}{{{FEATURES}}}", "{{feature}}")],
             "none",
             max_value=1,
         ),
@@ -236,7 +237,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Missing or invalid values",
             "Share of the window's values that were null, NaN or of the wrong type. A jump usually means an "
             "upstream schema change, not drift.",
-            [target(f"{q.FEATURE_MISSING}{{{FEATURES}}}", "{{feature}}")],
+            [target(f"{m.FEATURE_MISSING_RATIO.series}{{{FEATURES}}}", "{{feature}}")],
             "percentunit",
             max_value=1,
         ),
@@ -248,9 +249,9 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Window samples",
             "Rows in the feature and output windows; the dashed line is window.size.",
             [
-                target(f"{q.WINDOW_SAMPLES}{{{MODEL_SELECTOR}}}", "features", "A"),
-                target(f"{q.OUTPUT_WINDOW_SAMPLES}{{{MODEL_SELECTOR}}}", "outputs", "B"),
-                target(f"{q.WINDOW_MAX_SAMPLES}{{{MODEL_SELECTOR}}}", "window.size", "C"),
+                target(f"{m.WINDOW_SAMPLES.series}{{{MODEL_SELECTOR}}}", "features", "A"),
+                target(f"{m.OUTPUT_WINDOW_SAMPLES.series}{{{MODEL_SELECTOR}}}", "outputs", "B"),
+                target(f"{m.WINDOW_MAX_SAMPLES.series}{{{MODEL_SELECTOR}}}", "window.size", "C"),
             ],
             "none",
             overrides=[dashed_series("window.size", "blue")],
@@ -258,7 +259,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         24,
         7,
     )
-    if any(m.target is not None for m in config.models):
+    if any(model.target is not None for model in config.models):
         add_quality_row(layout)
     links = []
     if config.alerting.exporter_url is not None:

@@ -3,7 +3,7 @@ its reference, and how the ground truth arrives (labels joined, delay, the predi
 
 from __future__ import annotations
 
-from alerts import promql as q
+from drift import catalogue as m
 
 from .common import MODEL_SELECTOR, Layout, dashed_series, stat, steps, target, timeseries, value_map
 
@@ -17,7 +17,7 @@ def add_quality_row(layout: Layout) -> None:
             "Performance drop",
             "Whether target.metric lost at least target.max_degradation against the reference with an error rate "
             "significantly above the reference's (the retraining trigger from labels).",
-            f"{q.PERFORMANCE_DROPPED}{SEL}",
+            f"{m.PERFORMANCE_DROPPED.series}{SEL}",
             "none",
             thresholds=steps(("green", None), ("red", 1)),
             mappings=value_map(("0", "ok", "green"), ("1", "DROP", "red")),
@@ -30,7 +30,7 @@ def add_quality_row(layout: Layout) -> None:
             "Concept drift",
             "Whether ADWIN finds a rise of the error rate within the window of labelled predictions, ordered by "
             "prediction time.",
-            f"{q.CONCEPT_DRIFT}{SEL}",
+            f"{m.CONCEPT_DRIFT.series}{SEL}",
             "none",
             thresholds=steps(("green", None), ("orange", 1)),
             mappings=value_map(("0", "none", "green"), ("1", "CHANGE", "orange")),
@@ -42,7 +42,7 @@ def add_quality_row(layout: Layout) -> None:
         stat(
             "Quality loss",
             "Relative loss of target.metric against the reference (positive = worse).",
-            f"{q.PERFORMANCE_DEGRADATION}{SEL}",
+            f"{m.PERFORMANCE_DEGRADATION.series}{SEL}",
             "percentunit",
             thresholds=steps(("green", None), ("orange", 0.05), ("red", 0.1)),
         ),
@@ -54,7 +54,7 @@ def add_quality_row(layout: Layout) -> None:
             "Labelled predictions",
             "Predictions in the performance window that have their label (target.window). Decisions wait for "
             "target.min_samples.",
-            f"{q.LABELLED_SAMPLES}{SEL}",
+            f"{m.LABELLED_WINDOW_SAMPLES.series}{SEL}",
             "none",
         ),
         4,
@@ -64,7 +64,7 @@ def add_quality_row(layout: Layout) -> None:
         stat(
             "Mean label delay",
             "Average time from a prediction to its label becoming known, since the exporter started.",
-            f"{q.LABEL_DELAY}_sum{SEL} / {q.LABEL_DELAY}_count{SEL}",
+            f"{m.LABEL_DELAY.series}_sum{SEL} / {m.LABEL_DELAY.series}_count{SEL}",
             "s",
         ),
         4,
@@ -75,7 +75,7 @@ def add_quality_row(layout: Layout) -> None:
             "Prediction store",
             "Predictions waiting for labels as a share of feedback.store_size. Full: the oldest are dropped "
             "before their labels arrive (raise store_size or lower ttl).",
-            f"{q.PREDICTION_STORE_ROWS}{SEL} / {q.PREDICTION_STORE_CAPACITY}{SEL}",
+            f"{m.PREDICTION_STORE_ROWS.series}{SEL} / {m.PREDICTION_STORE_CAPACITY.series}{SEL}",
             "percentunit",
             thresholds=steps(("green", None), ("orange", 0.9)),
         ),
@@ -87,8 +87,8 @@ def add_quality_row(layout: Layout) -> None:
             "Quality vs reference",
             "Each metric on the labelled window (solid) and on the reference data (dashed).",
             [
-                target(f"{q.PERFORMANCE}{SEL}", "{{metric}}", "A"),
-                target(f"{q.REFERENCE_PERFORMANCE}{SEL}", "reference {{metric}}", "B"),
+                target(f"{m.PERFORMANCE.series}{SEL}", "{{metric}}", "A"),
+                target(f"{m.REFERENCE_PERFORMANCE.series}{SEL}", "reference {{metric}}", "B"),
             ],
             "none",
             overrides=[dashed_series("reference .*", None, regex=True)],
@@ -102,8 +102,8 @@ def add_quality_row(layout: Layout) -> None:
             "Share of wrong predictions (regression: absolute error above the reference's 90th percentile) in "
             "the labelled window; the dashed line is the reference's.",
             [
-                target(f"{q.PERFORMANCE_ERROR_RATE}{SEL}", "window", "A"),
-                target(f"{q.REFERENCE_ERROR_RATE}{SEL}", "reference", "B"),
+                target(f"{m.PERFORMANCE_ERROR_RATE.series}{SEL}", "window", "A"),
+                target(f"{m.REFERENCE_ERROR_RATE.series}{SEL}", "reference", "B"),
             ],
             "percentunit",
             overrides=[dashed_series("reference")],
@@ -116,7 +116,7 @@ def add_quality_row(layout: Layout) -> None:
             "Labels by outcome",
             "Labels per second: joined to a stored prediction, duplicate, unmatched (never seen, evicted or "
             "expired) or sampled out.",
-            [target(f"sum by (outcome) (rate({q.LABELS}{SEL}[$__rate_interval]))", "{{outcome}}")],
+            [target(f"sum by (outcome) (rate({m.LABELS.series}{SEL}[$__rate_interval]))", "{{outcome}}")],
             "reqps",
         ),
         12,
@@ -128,8 +128,8 @@ def add_quality_row(layout: Layout) -> None:
             "PSI of the label distribution in the labelled window against the reference's target; the dashed "
             "line is psi_threshold.",
             [
-                target(f"{q.LABEL_PSI}{SEL}", "labels", "A"),
-                target(f"{q.PSI_THRESHOLD}{SEL}", "psi_threshold", "B"),
+                target(f"{m.LABEL_PSI.series}{SEL}", "labels", "A"),
+                target(f"{m.PSI_THRESHOLD.series}{SEL}", "psi_threshold", "B"),
             ],
             "none",
             overrides=[dashed_series("psi_threshold")],

@@ -44,30 +44,58 @@ def event_kind(event_type: str) -> str:
     )
 
 
-def decode_event(headers: Mapping[str, str], body: bytes) -> InferenceEvent:
-    """Decode one delivery; ``headers`` must have lower-case names."""
+class CloudEvent(NamedTuple):
+    """One delivery's CloudEvent attributes and data; ``type`` is None for a plain JSON body (no Ce-* headers, no
+    ``specversion``)."""
+
+    type: str | None
+    model: Any  # the KServe extension attributes, as sent (the caller checks their type)
+    namespace: Any
+    event_id: Any
+    data: Any
+
+
+def decode_cloudevent(headers: Mapping[str, str], body: bytes) -> CloudEvent:
+    """Decode a binary-mode (``Ce-*`` headers, the body is the data) or structured-mode (``specversion`` in a JSON
+    body; ``data`` or ``data_base64``) CloudEvent; ``headers`` must have lower-case names. Raises
+    RejectedEventError for a body that is not JSON."""
     if "ce-type" in headers or "ce-specversion" in headers:
-        event_type, model = headers.get("ce-type", ""), headers.get("ce-inferenceservicename")
-        namespace, event_id = headers.get("ce-namespace"), headers.get("ce-id")
-        payload = _json(body)
-    else:
-        document = _json(body)
-        if not isinstance(document, dict) or "specversion" not in document:
-            raise RejectedEventError(
-                "missing_attributes", "not a CloudEvent: no Ce-* headers and no structured-mode specversion"
-            )
-        event_type, model = str(document.get("type", "")), document.get("inferenceservicename")
-        namespace, event_id = document.get("namespace"), document.get("id")
-        payload = _structured_data(document)
-    kind = event_kind(event_type)
-    if not model or not isinstance(model, str):
+        return CloudEvent(
+            headers.get("ce-type", ""),
+            headers.get("ce-inferenceservicename"),
+            headers.get("ce-namespace"),
+            headers.get("ce-id"),
+            _json(body),
+        )
+    document = _json(body)
+    if not isinstance(document, dict) or "specversion" not in document:
+        return CloudEvent(None, None, None, None, document)
+    return CloudEvent(
+        str(document.get("type", "")),
+        document.get("inferenceservicename"),
+        document.get("namespace"),
+        document.get("id"),
+        _structured_data(document),
+    )
+
+
+def decode_event(headers: Mapping[str, str], body: bytes) -> InferenceEvent:
+    """An inference request or response event of KServe's logger."""
+    event = decode_cloudevent(headers, body)
+    if event.type is None:
+        raise RejectedEventError(
+            "missing_attributes", "not a CloudEvent: no Ce-* headers and no structured-mode specversion"
+        )
+    kind = event_kind(event.type)
+    if not event.model or not isinstance(event.model, str):
         raise RejectedEventError("missing_attributes", "the event names no InferenceService (Ce-Inferenceservicename)")
+    namespace = event.namespace
     return InferenceEvent(
         kind,
-        model,
+        event.model,
         namespace if isinstance(namespace, str) and namespace else "default",
-        event_id if isinstance(event_id, str) else None,
-        payload,
+        event.event_id if isinstance(event.event_id, str) else None,
+        event.data,
     )
 
 
@@ -79,11 +107,6 @@ def _structured_data(document: dict[str, Any]) -> Any:
             raise RejectedEventError("bad_json", "data_base64 is not base64") from None
     payload = document.get("data")
     return _json(payload.encode()) if isinstance(payload, str) else payload
-
-
-def decode_body(body: bytes) -> Any:
-    """A JSON body, with the exporter's reasons for one that is not (RejectedEventError)."""
-    return _json(body)
 
 
 def _json(body: bytes) -> Any:

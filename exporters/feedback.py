@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import threading
 from array import array
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -24,23 +24,11 @@ from drift.config import CLASSIFICATION, TargetConfig
 from drift.values import category_of
 
 FEEDBACK_TYPE = "org.kubeflow.serving.inference.feedback"
-LABEL_OUTCOMES = ("joined", "duplicate", "unmatched", "sampled_out")
-FEEDBACK_REJECT_REASONS = (
-    "bad_json",
-    "invalid_label",
-    "missing_attributes",
-    "no_target",
-    "too_large",
-    "unknown_model",
-    "unsupported_type",
-)
-# Label delay buckets (seconds): a minute to a quarter — ground truth arrives from seconds (clicks) to months (churn).
-DELAY_BUCKETS = (60.0, 600.0, 3600.0, 6 * 3600.0, 86400.0, 3 * 86400.0, 7 * 86400.0, 14 * 86400.0, 30 * 86400.0,
-                 90 * 86400.0)  # fmt: skip
 
 
 class FeedbackError(ValueError):
-    """A feedback document the client must fix. ``reason`` is the ``driftline_feedback_rejected_total`` label."""
+    """A feedback document the client must fix. ``reason`` is the ``driftline_feedback_rejected_total`` label
+    (one of ``drift.catalogue.FEEDBACK_REJECT_REASONS``)."""
 
     def __init__(self, reason: str, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -64,8 +52,9 @@ class PredictionStore:
     cost more than everything else it does.
     """
 
-    def __init__(self, size: int, ttl: float, numeric: bool) -> None:
+    def __init__(self, size: int, ttl: float, numeric: bool, on_evict: Callable[[str], None] | None = None) -> None:
         self.size, self.ttl, self.numeric = size, ttl, numeric
+        self.on_evict = on_evict or (lambda reason: None)  # reason: size | ttl
         self._values: Any = array("d", bytes(8 * size)) if numeric else [None] * size
         self._labelled = bytearray(size)
         self._ids: list[str | None] = [None] * size  # at a call's first row: its id
@@ -74,7 +63,6 @@ class PredictionStore:
         self._index: dict[str, int] = {}  # id -> sequence number of the call's first row
         self._oldest = 0  # sequence number of the oldest held row
         self._next = 0  # sequence number of the next row; a row's slot is its sequence number % size
-        self.evicted = {"size": 0, "ttl": 0}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -118,7 +106,7 @@ class PredictionStore:
         del self._index[self._ids[slot]]  # type: ignore[arg-type]  # a call's first row always has its id
         self._ids[slot] = None
         self._oldest += self._rows[slot]
-        self.evicted[reason] += 1
+        self.on_evict(reason)
 
     def _expire(self, now: float) -> None:
         limit = now - self.ttl
@@ -184,29 +172,6 @@ class LabelledWindow:
             return LabelledSnapshot(
                 self._labels[keep].copy(), self._predictions[keep].copy(), self._predicted_at[keep].copy(), keep.size
             )
-
-
-class DelayHistogram:
-    """``driftline_label_delay_seconds``: label time minus prediction time, per model (cumulative buckets)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.buckets = [0] * len(DELAY_BUCKETS)
-        self.total = 0.0
-        self.count = 0
-
-    def observe(self, delays: np.ndarray[Any, Any]) -> None:
-        if delays.size == 0:
-            return
-        counts = np.searchsorted(np.sort(delays), DELAY_BUCKETS, side="right")
-        with self._lock:
-            self.buckets = [b + int(c) for b, c in zip(self.buckets, counts, strict=True)]
-            self.total += float(delays.sum())
-            self.count += int(delays.size)
-
-    def read(self) -> tuple[list[int], float, int]:
-        with self._lock:
-            return list(self.buckets), self.total, self.count
 
 
 def label_value(target: TargetConfig, value: Any, where: str) -> Any:

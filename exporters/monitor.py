@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import random
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from drift.catalogue import LABEL_OUTCOMES
 from drift.config import CLASSIFICATION, ModelConfig
 from drift.reference.profile import ReferenceProfile
-from exporters.windows import SlidingWindow
 
 from .events import REQUEST, InferenceEvent
-from .feedback import LABEL_OUTCOMES, DelayHistogram, Label, LabelledWindow, PredictionStore
+from .feedback import Label, LabelledWindow, PredictionStore
 from .payloads import Columns, Rows, parse_request, parse_response
+from .windows import SlidingWindow
 
 ModelKey = tuple[str, str]  # (name, namespace)
 
@@ -23,7 +25,7 @@ ModelKey = tuple[str, str]  # (name, namespace)
 class ModelMonitor:
     """One configured model: its windows, its reference profile and how that profile was obtained."""
 
-    def __init__(self, model: ModelConfig) -> None:
+    def __init__(self, model: ModelConfig, on_evict: Callable[[str], None] | None = None) -> None:
         self.model = model
         self.key: ModelKey = (model.name, model.namespace)
         max_age = model.window.max_age.seconds
@@ -39,14 +41,15 @@ class ModelMonitor:
         # Ground truth: predictions wait in the store for their labels; joined pairs enter the labelled window.
         self.store: PredictionStore | None = None
         self.labelled: LabelledWindow | None = None
-        self.delays = DelayHistogram()
         self.prediction_column: tuple[bool, int] | None = None  # (numeric block?, column in that block)
         target = model.target
         if target is not None:
             prediction = next(c for c in model.outputs if c.name == target.prediction)
             names = [c.name for c in model.outputs if c.is_numeric == prediction.is_numeric]
             self.prediction_column = (prediction.is_numeric, names.index(prediction.name))
-            self.store = PredictionStore(model.feedback.store_size, model.feedback.ttl.seconds, prediction.is_numeric)
+            self.store = PredictionStore(
+                model.feedback.store_size, model.feedback.ttl.seconds, prediction.is_numeric, on_evict
+            )
             self.labelled = LabelledWindow(
                 target.window.size, target.window.max_age.seconds, target.task != CLASSIFICATION, prediction.is_numeric
             )
@@ -79,8 +82,9 @@ class ModelMonitor:
         numeric, index = self.prediction_column
         return (rows.numeric if numeric else rows.categorical)[:, index]
 
-    def join(self, labels: tuple[Label, ...], now: float) -> dict[str, int]:
-        """Join labels to stored predictions; the joined pairs enter the labelled window. Returns outcome counts."""
+    def join(self, labels: tuple[Label, ...], now: float) -> tuple[dict[str, int], np.ndarray[Any, Any]]:
+        """Join labels to stored predictions; the joined pairs enter the labelled window. Returns the outcome counts
+        and each joined label's delay (seconds from prediction to label)."""
         assert self.store is not None and self.labelled is not None
         outcomes = dict.fromkeys(LABEL_OUTCOMES, 0)
         values: list[Any] = []
@@ -99,6 +103,4 @@ class ModelMonitor:
                 predicted_at.append(at)
                 known_at.append(label.known_at if label.known_at is not None else now)
         self.labelled.append(values, predictions, predicted_at, now)
-        if known_at:
-            self.delays.observe(np.maximum(np.asarray(known_at) - np.asarray(predicted_at), 0.0))
-        return outcomes
+        return outcomes, np.maximum(np.asarray(known_at, dtype=np.float64) - np.asarray(predicted_at), 0.0)

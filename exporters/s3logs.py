@@ -19,7 +19,7 @@ import io
 import json
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -70,15 +70,21 @@ class Watermark:
 class S3Poller(Generic[T]):
     """Polls an S3 prefix for new objects; ``poll()`` returns the records of new objects, oldest first."""
 
-    def __init__(self, model: ModelConfig, source: S3PullConfig, s3: S3Config | None, now: float) -> None:
+    def __init__(
+        self,
+        model: ModelConfig,
+        source: S3PullConfig,
+        s3: S3Config | None,
+        now: float,
+        count_object: Callable[[str], None] | None = None,
+    ) -> None:
         self.model, self.source, self.s3 = model, source, s3
+        self.count_object = count_object or (lambda outcome: None)  # processed | corrupt
         location = S3Location.parse(source.prefix + "/")
         self.bucket = location.bucket
         self.prefix = self.key_prefix(location.key)
         self.started = now
         self.watermark: Watermark | None = None  # loaded on the first poll that reaches the store
-        self.corrupt = 0
-        self.processed = 0
         self.next_poll = 0.0
 
     def _load_watermark(self) -> Watermark:
@@ -129,11 +135,12 @@ class S3Poller(Generic[T]):
                     body = client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
                 events = self.decode(key, body)
             except CorruptObjectError as exc:
-                self.corrupt += 1
+                self.count_object("corrupt")
                 log.warning("skipping an archived object that cannot be decoded", extra={"key": key, "error": str(exc)})
                 events = []
+            else:
+                self.count_object("processed")
             watermark.advance(key, modified)
-            self.processed += 1
             yield from events
         if new and self.source.watermark:
             try:

@@ -12,13 +12,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+
 import drift
+from drift import catalogue
 from drift.config import MonitorConfig
 from drift.errors import DriftlineError
 from drift.evaluation import DriftResult
@@ -26,25 +28,15 @@ from drift.quality.evaluation import PerformanceResult, evaluate_performance
 from drift.reference.profile import ReferenceProfile
 from drift.reference.storage import object_tag, read_bytes
 
-from .events import InferenceEvent, RejectedEventError, decode_body, decode_event
-from .feedback import (
-    FEEDBACK_REJECT_REASONS,
-    FEEDBACK_TYPE,
-    LABEL_OUTCOMES,
-    FeedbackError,
-    Label,
-    parse_feedback,
-    read_labels,
-)
+from .events import InferenceEvent, RejectedEventError, decode_cloudevent, decode_event
+from .feedback import FEEDBACK_TYPE, FeedbackError, Label, parse_feedback, read_labels
+from .instruments import ExporterInstruments
 from .monitor import ModelKey, ModelMonitor
 from .payloads import PayloadError
 from .s3labels import LabelPuller
 from .s3logs import LogPuller
 
 log = logging.getLogger("driftline.exporter")
-
-# Evaluation duration buckets (seconds): one model's evaluation takes milliseconds to about a second.
-DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 @dataclass(frozen=True)
@@ -64,102 +56,42 @@ class EvaluationSnapshot:
     models: Mapping[ModelKey, ModelEvaluation] = field(default_factory=dict)
 
 
-class DurationHistogram:
-    """A thread-safe histogram of evaluation durations per model (cumulative buckets, as Prometheus wants)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._data: dict[ModelKey, tuple[list[int], float, int]] = {}
-
-    def observe(self, key: ModelKey, seconds: float) -> None:
-        with self._lock:
-            buckets, total, count = self._data.get(key, ([0] * len(DURATION_BUCKETS), 0.0, 0))
-            buckets = [b + (seconds <= bound) for b, bound in zip(buckets, DURATION_BUCKETS, strict=True)]
-            self._data[key] = (buckets, total + seconds, count + 1)
-
-    def read(self) -> dict[ModelKey, tuple[list[int], float, int]]:
-        with self._lock:
-            return dict(self._data)
-
-
-# Every reason an event can be rejected for; exported as zeros from the start, so a reject-rate panel or alert
-# has a series to read before the first bad event.
-REJECT_REASONS = (
-    "bad_json",
-    "binary_payload",
-    "missing_attributes",
-    "shape_mismatch",
-    "too_large",
-    "unknown_model",
-    "unsupported_payload",
-    "unsupported_type",
-)
-
-
-class EventCounters:
-    """``driftline_events_total`` and ``driftline_events_rejected_total``, safe to bump from any thread."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.events: dict[tuple[str, str, str, str], int] = defaultdict(int)
-        self.rejected: dict[str, int] = defaultdict(int, dict.fromkeys(REJECT_REASONS, 0))
-
-    def event(self, key: ModelKey, kind: str, outcome: str) -> None:
-        with self._lock:
-            self.events[(key[0], key[1], kind, outcome)] += 1
-
-    def reject(self, reason: str, key: ModelKey | None = None, kind: str | None = None) -> None:
-        with self._lock:
-            self.rejected[reason] += 1
-            if key is not None and kind is not None:
-                self.events[(key[0], key[1], kind, "rejected")] += 1
-
-    def read(self) -> tuple[dict[tuple[str, str, str, str], int], dict[str, int]]:
-        with self._lock:
-            return dict(self.events), dict(self.rejected)
-
-
-class FeedbackCounters:
-    """``driftline_labels_total`` per model and outcome, ``driftline_feedback_rejected_total`` per reason."""
-
-    def __init__(self, models: list[ModelKey]) -> None:
-        self._lock = threading.Lock()
-        self.labels: dict[tuple[str, str, str], int] = {(m[0], m[1], o): 0 for m in models for o in LABEL_OUTCOMES}
-        self.rejected: dict[str, int] = dict.fromkeys(FEEDBACK_REJECT_REASONS, 0)
-
-    def add(self, key: ModelKey, outcomes: Mapping[str, int]) -> None:
-        with self._lock:
-            for outcome, n in outcomes.items():
-                self.labels[(key[0], key[1], outcome)] += n
-
-    def reject(self, reason: str, n: int = 1) -> None:
-        with self._lock:
-            self.rejected[reason] = self.rejected.get(reason, 0) + n
-
-    def read(self) -> tuple[dict[tuple[str, str, str], int], dict[str, int]]:
-        with self._lock:
-            return dict(self.labels), dict(self.rejected)
-
-
 class ExporterService:
-    def __init__(self, config: MonitorConfig, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: MonitorConfig,
+        clock: Callable[[], float] = time.time,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock
+        self.registry = registry if registry is not None else CollectorRegistry(auto_describe=False)
+        keys = [(model.name, model.namespace) for model in config.models]
+        labelled = [(model.name, model.namespace) for model in config.models if model.target is not None]
+        self.instruments = ExporterInstruments(self.registry, keys, labelled)
         self.monitors: dict[ModelKey, ModelMonitor] = {}
-        for model in config.models:
-            self.monitors[(model.name, model.namespace)] = ModelMonitor(model)
+        for key, model in zip(keys, config.models, strict=True):
+            monitor = ModelMonitor(model)
+            if monitor.store is not None:
+                monitor.store.on_evict = self.instruments.watch_store(key, monitor.store.rows, monitor.store.size)
+            self.monitors[key] = monitor
         now = clock()
         self.pullers = [
-            LogPuller(model, model.source, config.s3, now) for model in config.models if model.source is not None
+            LogPuller(model, model.source, config.s3, now, self.instruments.object_counter(catalogue.LOG_OBJECTS, key))
+            for key, model in zip(keys, config.models, strict=True)
+            if model.source is not None
         ]
         self.label_pullers = [
-            LabelPuller(model, model.feedback.labels, config.s3, now)
-            for model in config.models
+            LabelPuller(
+                model,
+                model.feedback.labels,
+                config.s3,
+                now,
+                self.instruments.object_counter(catalogue.LABEL_OBJECTS, key),
+            )
+            for key, model in zip(keys, config.models, strict=True)
             if model.target is not None and model.feedback.labels is not None
         ]
-        self.counters = EventCounters()
-        self.feedback_counters = FeedbackCounters([m.key for m in self.monitors.values() if m.store is not None])
-        self.durations = DurationHistogram()
         self.snapshot = EvaluationSnapshot(
             MappingProxyType({key: ModelEvaluation(None, 0, 0, None) for key in self.monitors})
         )
@@ -176,7 +108,7 @@ class ExporterService:
         try:
             event = decode_event(headers, body)
         except RejectedEventError as exc:
-            self.counters.reject(exc.reason)
+            self.instruments.reject_event(exc.reason)
             return exc.status, {"error": str(exc), "reason": exc.reason}
         return self.ingest_event(event)
 
@@ -185,17 +117,17 @@ class ExporterService:
         if monitor is None:
             # Accepted and counted, not refused: a logger or broker fanning out every model's events to this
             # exporter would otherwise log an error for each event of a model nobody asked to monitor.
-            self.counters.reject("unknown_model")
+            self.instruments.reject_event("unknown_model")
             return 202, {"status": "ignored", "reason": "unknown_model"}
         if not monitor.keeps(event):
-            self.counters.event(monitor.key, event.kind, "sampled_out")
+            self.instruments.event(monitor.key, event.kind, "sampled_out")
             return 202, {"status": "sampled_out"}
         try:
             monitor.append(event, self.clock())
         except PayloadError as exc:
-            self.counters.reject(exc.reason, monitor.key, event.kind)
+            self.instruments.reject_event(exc.reason, monitor.key, event.kind)
             return 400, {"error": str(exc), "reason": exc.reason}
-        self.counters.event(monitor.key, event.kind, "accepted")
+        self.instruments.event(monitor.key, event.kind, "accepted")
         return 202, {"status": "accepted"}
 
     # --- ground truth (event loop, and the S3 pull thread) ---
@@ -204,20 +136,12 @@ class ExporterService:
         """Handle one ``POST /feedback``: ``(HTTP status, JSON body)``. Never raises for bad input."""
         try:
             try:
-                document = decode_body(body)
+                event = decode_cloudevent(headers, body)
             except RejectedEventError as exc:
-                raise FeedbackError("bad_json", str(exc)) from None
-            model, namespace, event_type = None, None, None
-            if "ce-type" in headers or "ce-specversion" in headers:
-                event_type = headers.get("ce-type", "")
-                model, namespace = headers.get("ce-inferenceservicename"), headers.get("ce-namespace")
-            elif isinstance(document, dict) and "specversion" in document:
-                event_type = str(document.get("type", ""))
-                model, namespace = document.get("inferenceservicename"), document.get("namespace")
-                document = document.get("data")
-            if event_type is not None and event_type != FEEDBACK_TYPE:
-                raise FeedbackError("unsupported_type", f"event type {event_type!r} is not {FEEDBACK_TYPE}")
-            name, namespace, entries = parse_feedback(document, model, namespace)
+                raise FeedbackError(exc.reason, str(exc), exc.status) from None
+            if event.type is not None and event.type != FEEDBACK_TYPE:
+                raise FeedbackError("unsupported_type", f"event type {event.type!r} is not {FEEDBACK_TYPE}")
+            name, namespace, entries = parse_feedback(event.data, event.model, event.namespace)
             monitor = self.route(name, namespace)
             if monitor is None:
                 raise FeedbackError("unknown_model", f"no configured model {namespace}/{name}", 404)
@@ -226,11 +150,16 @@ class ExporterService:
                 raise FeedbackError("no_target", message, 422)
             labels = read_labels(monitor.model.target, entries)
         except FeedbackError as exc:
-            self.feedback_counters.reject(exc.reason)
+            self.instruments.reject_feedback(exc.reason)
             return exc.status, {"error": str(exc), "reason": exc.reason}
-        outcomes = monitor.join(labels, self.clock())
-        self.feedback_counters.add(monitor.key, outcomes)
+        outcomes = self._join(monitor, labels)
         return 202, {"status": "accepted", **outcomes}
+
+    def _join(self, monitor: ModelMonitor, labels: tuple[Label, ...]) -> dict[str, int]:
+        outcomes, delays = monitor.join(labels, self.clock())
+        self.instruments.joined(monitor.key, outcomes)
+        self.instruments.label_delays(monitor.key, delays)
+        return outcomes
 
     def pull_labels(self) -> None:
         """One poll of every model's label files that is due; a bad row is counted, the rest joined."""
@@ -247,8 +176,8 @@ class ExporterService:
                     try:
                         good.extend(read_labels(target, [record]))
                     except FeedbackError as exc:
-                        self.feedback_counters.reject(exc.reason)
-                self.feedback_counters.add(monitor.key, monitor.join(tuple(good), self.clock()))
+                        self.instruments.reject_feedback(exc.reason)
+                self._join(monitor, tuple(good))
             except DriftlineError as exc:
                 log.warning("cannot read label files; retrying", extra={"model": puller.model.name, "error": str(exc)})
 
@@ -286,7 +215,7 @@ class ExporterService:
                     )
                 except Exception:  # a bug must not stop the other models or the next evaluation
                     log.exception("evaluation failed", extra={"model": key[0], "model_namespace": key[1]})
-                self.durations.observe(key, time.perf_counter() - start)
+                self.instruments.evaluation_duration.labels(*key).observe(time.perf_counter() - start)
             performance, labelled_rows = self._evaluate_performance(monitor, now)
             models[key] = ModelEvaluation(
                 result, features.rows, output_rows, now if result is not None else None, performance, labelled_rows

@@ -17,10 +17,13 @@ from collections import defaultdict
 from typing import Any
 
 import requests
+from prometheus_client import CollectorRegistry
 
 from alerts.webhook.secrets import CachedSecret, SecretError
+from drift import catalogue
 from drift.config import MonitorConfig, WebhookConfig
 from drift.errors import DriftlineError
+from exporters.exposition import counter, histogram, with_known_labels
 
 from . import github
 from .kfp import KfpTarget, PipelinePackageError, run_request
@@ -30,45 +33,17 @@ from .outbox import Dispatch, Outbox
 log = logging.getLogger("driftline.webhook")
 TARGET_GITHUB = "github"
 TARGET_KFP = "kfp"
-LATENCY_BUCKETS = (0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 6 * 3600.0, 86400.0)
 
 
-class Counters:
-    """Notification outcomes, delivery attempts and dispatch latency, safe to bump from any thread."""
+class WebhookInstruments:
+    """Notification outcomes, delivery attempts and dispatch latency (prometheus-client, from the catalogue)."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.notifications: dict[str, int] = defaultdict(int)
-        self.attempts: dict[tuple[str, str], int] = defaultdict(int)
-        self.latency_buckets = [0] * len(LATENCY_BUCKETS)
-        self.latency_sum = 0.0
-        self.latency_count = 0
-
-    def notification(self, outcome: str, n: int = 1) -> None:
-        with self._lock:
-            self.notifications[outcome] += n
-
-    def attempt(self, target: str, result: str) -> None:
-        with self._lock:
-            self.attempts[(target, result)] += 1
-
-    def delivered_after(self, seconds: float) -> None:
-        with self._lock:
-            for i, bound in enumerate(LATENCY_BUCKETS):
-                if seconds <= bound:
-                    self.latency_buckets[i] += 1
-            self.latency_sum += seconds
-            self.latency_count += 1
-
-    def read(self) -> tuple[dict[str, int], dict[tuple[str, str], int], list[int], float, int]:
-        with self._lock:
-            return (
-                dict(self.notifications),
-                dict(self.attempts),
-                list(self.latency_buckets),
-                self.latency_sum,
-                self.latency_count,
-            )
+    def __init__(self, registry: CollectorRegistry, targets: list[str]) -> None:
+        self.notifications = counter(catalogue.RETRAIN_NOTIFICATIONS, registry)
+        self.attempts = counter(catalogue.RETRAIN_ATTEMPTS, registry)
+        self.latency = histogram(catalogue.RETRAIN_LATENCY, registry)
+        with_known_labels(self.notifications, catalogue.RETRAIN_NOTIFICATIONS)
+        with_known_labels(self.attempts, catalogue.RETRAIN_ATTEMPTS, [(target,) for target in targets])
 
 
 class WebhookService:
@@ -85,7 +60,8 @@ class WebhookService:
         self.kfp: KfpTarget | None = None
         self.targets = ([TARGET_GITHUB] if github_config else []) + ([TARGET_KFP] if kfp_config else [])
         self.outbox: Outbox | None = None
-        self.counters = Counters()
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.instruments = WebhookInstruments(self.registry, self.targets)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._worker: threading.Thread | None = None
@@ -126,6 +102,10 @@ class WebhookService:
 
     # --- request path ---
 
+    def count(self, outcome: str, n: int = 1) -> None:
+        """One more alert or request with this outcome (``driftline_retrain_notifications_total``)."""
+        self.instruments.notifications.labels(outcome).inc(n)
+
     def authorized(self, header: str | None) -> bool:
         scheme, _, presented = (header or "").partition(" ")
         if scheme.lower() != "bearer" or not presented:
@@ -142,7 +122,7 @@ class WebhookService:
         try:
             notification = parse_notification(body)
         except InvalidNotification as exc:
-            self.counters.notification("invalid")
+            self.count("invalid")
             return 400, {"error": str(exc), "reason": exc.reason}
         outcomes = self.decide(notification)
         return 200, {"status": "ok", "outcomes": outcomes}
@@ -164,7 +144,7 @@ class WebhookService:
             else:
                 outcome = self._accept(notification, alert.model, alert)
             outcomes[outcome] += 1
-            self.counters.notification(outcome)
+            self.count(outcome)
         if outcomes.get("dispatched"):
             self._wake.set()
         return dict(outcomes)
@@ -244,18 +224,18 @@ class WebhookService:
         except (ValueError, KeyError) as exc:  # an answer that is not the JSON the API documents
             error = f"{where} answered unexpectedly: {exc!r}"
             outcome = github.Outcome("retry", error, github.backoff(dispatch.attempts, retry))
-        self.counters.attempt(dispatch.target, outcome.result)
+        self.instruments.attempts.labels(dispatch.target, outcome.result).inc()
         now = time.time()
         if outcome.result == "delivered":
             self.outbox.delivered(dispatch)
-            self.counters.delivered_after(now - dispatch.created_at)
+            self.instruments.latency.observe(now - dispatch.created_at)
             log.info("retraining started", extra={**fields, "attempts": dispatch.attempts})
         elif outcome.result == "failed" or now + outcome.wait - dispatch.created_at > retry.give_up_after.seconds:
             error = (
                 outcome.error if outcome.result == "failed" else f"gave up after {retry.give_up_after}: {outcome.error}"
             )
             self.outbox.failed(dispatch, error)
-            self.counters.notification("failed")
+            self.count("failed")
             log.error("retraining could not be started", extra={**fields, "error": error})
         else:
             self.outbox.retry(dispatch, now + outcome.wait, outcome.error)

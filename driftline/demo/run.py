@@ -32,6 +32,7 @@ from rich.console import Console
 from rich.live import Live
 
 import drift
+from drift.catalogue import NOTIFICATION_OUTCOMES, RETRAIN_NOTIFICATIONS
 from drift.logs import JsonFormatter
 
 from . import kserve, loop
@@ -268,7 +269,12 @@ def run_demo(
                     break
         traffic.stop_event.set()
         traffic.join(timeout=5)
-        outcomes = webhook_service.counters.read()[0]
+        outcomes = {
+            outcome: int(
+                webhook_service.registry.get_sample_value(f"{RETRAIN_NOTIFICATIONS.series}", {"outcome": outcome}) or 0
+            )
+            for outcome in NOTIFICATION_OUTCOMES
+        }
         _summary(console, snapshot, traffic, seen_alerts, slack_messages, dispatches, outcomes, urls, data_dir)
         if interrupted:
             console.print("interrupted: everything the demo started is stopped")

@@ -12,7 +12,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exporters.service import REJECT_REASONS
+from drift.catalogue import EVENT_REJECT_REASONS as REJECT_REASONS
 from tests.integration.test_exporter import IRIS, IRIS_MODEL, iris_config, wait_for
 from tests.support import ExporterProcess, labels, scrape
 

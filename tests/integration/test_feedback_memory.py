@@ -42,10 +42,16 @@ def test_rss_flat_over_a_million_predictions_with_a_small_ttl(tmp_path: Path) ->
             gc.collect()
             readings[i + 1] = rss_mb()
     assert monitor.store.rows() <= 20_001 and len(monitor.store) <= 20_001
-    assert monitor.store.evicted["ttl"] >= 970_000
-    counts, _ = service.feedback_counters.read()
-    assert counts[("churn-model", "default", "joined")] == 20_000
-    assert counts[("churn-model", "default", "duplicate")] > 70_000
+
+    def sample(name: str, **labels: str) -> float:
+        model = {"model": "churn-model", "model_namespace": "default"}
+        value = service.registry.get_sample_value(name, {**model, **labels})
+        assert value is not None, (name, labels)
+        return value
+
+    assert sample("driftline_prediction_store_evictions_total", reason="ttl") >= 970_000
+    assert sample("driftline_labels_total", outcome="joined") == 20_000
+    assert sample("driftline_labels_total", outcome="duplicate") > 70_000
     growth = readings[1_000_000] - readings[200_000]
     print(f"\nRSS after 200k predictions {readings[200_000]:.1f} MB, after 1M {readings[1_000_000]:.1f} MB "
           f"(+{growth:.1f} MB)")  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -21,24 +23,26 @@ def test_join_duplicate_and_unmatched() -> None:
 
 
 def test_size_eviction_wraps_the_ring_and_bounds_the_index() -> None:
-    store = PredictionStore(size=5, ttl=1e9, numeric=False)
+    evicted: Counter[str] = Counter()
+    store = PredictionStore(size=5, ttl=1e9, numeric=False, on_evict=lambda reason: evicted.update([reason]))
     for i in range(100):
         store.put(f"id{i}", np.array([f"c{i}", f"d{i}"], dtype=object), now=float(i))
     assert len(store) == 2 and store.rows() == 4  # ids 98 and 99; id 97 lost a row to the wrap
     assert store.take("id97", 0, now=100.0)[0] == "unmatched"
     assert store.take("id98", 1, now=100.0) == ("joined", "d98", 98.0)
-    assert store.evicted["size"] == 98
+    assert evicted == {"size": 98}
     store.put("big", np.arange(6, dtype=np.float64).astype(object), now=101.0)  # larger than the store: not kept
     assert store.take("big", 0, now=101.0)[0] == "unmatched"
 
 
 def test_ttl_expires_old_predictions() -> None:
-    store = PredictionStore(size=1000, ttl=10.0, numeric=True)
+    evicted: Counter[str] = Counter()
+    store = PredictionStore(size=1000, ttl=10.0, numeric=True, on_evict=lambda reason: evicted.update([reason]))
     for i in range(20):
         store.put(f"id{i}", np.array([float(i)]), now=float(i))
     assert store.take("id5", 0, now=19.0)[0] == "unmatched"  # predicted at 5, older than 10 s at 19
     assert store.take("id9", 0, now=19.0)[0] == "joined"
-    assert store.evicted["ttl"] == 9 and store.rows() == 11
+    assert evicted == {"ttl": 9} and store.rows() == 11
 
 
 def test_labelled_window_keeps_the_last_rows_and_drops_old_labels() -> None:

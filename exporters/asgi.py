@@ -1,0 +1,169 @@
+"""The HTTP layer the exporter and the retraining webhook share: a plain ASGI application with a routing table,
+bounded bodies, JSON answers, ``/metrics`` rendered off the event loop, ``/healthz``, the lifespan, and uvicorn's
+configuration (httptools parser, uvloop event loop).
+
+No web framework: a handful of routes do not need one, and every microsecond of the ingest path is the logger's.
+Client errors are answered ``{"error": "...", "reason": "..."}`` with a 4xx; a 5xx means a bug.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import uvicorn
+from prometheus_client import CollectorRegistry
+
+from drift.config import ListenAddress
+from drift.logs import configure_logging
+
+from .exposition import render
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
+JSON = [(b"content-type", b"application/json")]
+READ = ("GET", "HEAD")
+
+
+async def respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def answer(send: Send, status: int, document: Mapping[str, Any]) -> None:
+    await respond(send, status, json.dumps(document).encode(), JSON)
+
+
+async def refuse(send: Send, status: int, reason: str, message: str) -> None:
+    """A client error: ``{"error": message, "reason": reason}``."""
+    await answer(send, status, {"error": message, "reason": reason})
+
+
+def request_headers(scope: Scope, names: frozenset[bytes], prefix: bytes | None = None) -> dict[str, str]:
+    """The headers named in ``names`` (lower case, as ASGI servers give them) and those starting with ``prefix``."""
+    found = {}
+    for key, value in scope["headers"]:
+        if key in names or (prefix is not None and key.startswith(prefix)):
+            found[key.decode("latin-1")] = value.decode("latin-1")
+    return found
+
+
+class App:
+    """Routes by exact path, then by path prefix; answers 404 and 405 itself. Subclasses add routes and the
+    lifespan's ``startup``/``shutdown``."""
+
+    name = "service"
+
+    def __init__(self, registry: CollectorRegistry, max_body: int, limit_name: str) -> None:
+        self.registry = registry
+        self.max_body = max_body
+        self.limit_name = limit_name  # the config key of max_body, named in a 413
+        self.log = logging.getLogger(f"driftline.{self.name}")
+        self.routes: dict[str, dict[str, Handler]] = {}
+        self.prefixes: list[tuple[str, dict[str, Handler]]] = []
+        self.route("/metrics", READ, self.metrics)
+        self.route("/healthz", READ, self.healthz)
+
+    def route(self, path: str, methods: tuple[str, ...], handler: Handler, *, prefix: bool = False) -> None:
+        table = dict.fromkeys(methods, handler)
+        if prefix:
+            self.prefixes.append((path, table))
+        else:
+            self.routes[path] = table
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            table = self.routes.get(path)
+            if table is None:
+                table = next((t for p, t in self.prefixes if path.startswith(p)), None)
+            if table is None:
+                await refuse(send, 404, "not_found", f"no such endpoint {path}")
+                return
+            handler = table.get(scope["method"])
+            if handler is None:
+                await refuse(send, 405, "method_not_allowed", f"{scope['method']} is not allowed on {path}")
+                return
+            await handler(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def metrics(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = request_headers(scope, frozenset((b"accept", b"accept-encoding")))
+        body, response_headers = await asyncio.to_thread(
+            render, self.registry, headers.get("accept", ""), headers.get("accept-encoding", "")
+        )
+        await respond(send, 200, body, response_headers)
+
+    async def healthz(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await answer(send, 200, {"status": "ok"})
+
+    async def body(self, scope: Scope, receive: Receive, send: Send, on_too_large: Callable[[], None]) -> bytes | None:
+        """The whole request body, or None after answering 413 (and calling ``on_too_large``) or a disconnect.
+        Never holds more than ``max_body`` bytes."""
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+        if declared.isdigit() and int(declared) > self.max_body:
+            await self._too_large(send, on_too_large)
+            return None
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                await self._too_large(send, on_too_large)
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+
+    async def _too_large(self, send: Send, on_too_large: Callable[[], None]) -> None:
+        on_too_large()
+        await refuse(send, 413, "too_large", f"the body exceeds {self.limit_name} ({self.max_body})")
+
+    def startup(self) -> None:
+        """Runs once before the first request (blocking is fine here)."""
+
+    def shutdown(self) -> None:
+        """Runs once after the last request."""
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.startup()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def serve(make_app: Callable[[], App], address: ListenAddress, log_level: str) -> None:
+    """Configure logging, build the app and run it under uvicorn until SIGTERM or SIGINT: stop accepting, finish
+    in-flight requests, then the lifespan shutdown."""
+    configure_logging(log_level)
+    app = make_app()
+    config = uvicorn.Config(
+        app,
+        host=address.host,
+        port=address.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        proxy_headers=False,  # nothing here reads the client address; the middleware only costs time
+        log_config=None,
+        log_level=log_level,
+        timeout_graceful_shutdown=10,
+    )
+    app.log.info("listening", extra={"address": str(address)})
+    uvicorn.Server(config).run()

@@ -1,0 +1,77 @@
+"""The exporter's own counters, histograms and gauges (prometheus-client), declared from the metric catalogue and
+created with every label value known at start, so each exports zeros before its first event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from drift import catalogue as m
+
+from .exposition import counter, gauge, histogram, observe_many, with_known_labels
+from .monitor import ModelKey
+
+
+class ExporterInstruments:
+    def __init__(self, registry: CollectorRegistry, models: Sequence[ModelKey], labelled: Sequence[ModelKey]) -> None:
+        self.events = counter(m.EVENTS, registry)
+        self.events_rejected = counter(m.EVENTS_REJECTED, registry)
+        self.evaluation_duration = histogram(m.EVALUATION_DURATION, registry)
+        self.log_objects = counter(m.LOG_OBJECTS, registry)
+        self.labels = counter(m.LABELS, registry)
+        self.feedback_rejected = counter(m.FEEDBACK_REJECTED, registry)
+        self.label_delay = histogram(m.LABEL_DELAY, registry)
+        self.store_rows = gauge(m.PREDICTION_STORE_ROWS, registry)
+        self.store_capacity = gauge(m.PREDICTION_STORE_CAPACITY, registry)
+        self.evictions = counter(m.PREDICTION_STORE_EVICTIONS, registry)
+        self.label_objects = counter(m.LABEL_OBJECTS, registry)
+        with_known_labels(self.events, m.EVENTS, models)
+        with_known_labels(self.events_rejected, m.EVENTS_REJECTED)
+        with_known_labels(self.feedback_rejected, m.FEEDBACK_REJECTED)
+        with_known_labels(self.labels, m.LABELS, labelled)
+        with_known_labels(self.evictions, m.PREDICTION_STORE_EVICTIONS, labelled)
+        for key in models:
+            self.evaluation_duration.labels(*key)
+        for key in labelled:
+            self.label_delay.labels(*key)
+        # The ingest path counts every event: its children are looked up once, here.
+        self._events = {
+            (key, kind, outcome): self.events.labels(*key, kind, outcome)
+            for key in models
+            for kind in m.EVENT_TYPES
+            for outcome in m.EVENT_OUTCOMES
+        }
+
+    def event(self, key: ModelKey, kind: str, outcome: str) -> None:
+        self._events[(key, kind, outcome)].inc()
+
+    def reject_event(self, reason: str, key: ModelKey | None = None, kind: str | None = None) -> None:
+        self.events_rejected.labels(reason).inc()
+        if key is not None and kind is not None:
+            self._events[(key, kind, "rejected")].inc()
+
+    def reject_feedback(self, reason: str) -> None:
+        self.feedback_rejected.labels(reason).inc()
+
+    def joined(self, key: ModelKey, outcomes: dict[str, int]) -> None:
+        for outcome, n in outcomes.items():
+            if n:
+                self.labels.labels(*key, outcome).inc(n)
+
+    def label_delays(self, key: ModelKey, seconds: Any) -> None:
+        observe_many(self.label_delay.labels(*key), seconds, m.LABEL_DELAY.buckets)
+
+    def watch_store(self, key: ModelKey, rows: Callable[[], float], capacity: int) -> Callable[[str], None]:
+        """Export a prediction store's fill and size; returns the callback its evictions are counted by."""
+        self.store_rows.labels(*key).set_function(rows)
+        self.store_capacity.labels(*key).set(capacity)
+        children = {reason: self.evictions.labels(*key, reason) for reason in m.EVICTION_REASONS}
+        return lambda reason: children[reason].inc()
+
+    def object_counter(self, metric: m.Metric, key: ModelKey) -> Callable[[str], None]:
+        """The callback a pull-mode poller counts its objects by (``processed`` or ``corrupt``)."""
+        instrument = self.log_objects if metric is m.LOG_OBJECTS else self.label_objects
+        children = {outcome: instrument.labels(*key, outcome) for outcome in m.OBJECT_OUTCOMES}
+        return lambda outcome: children[outcome].inc()
