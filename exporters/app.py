@@ -20,14 +20,17 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
-from .asgi import JSON, READ, App, Receive, Scope, Send, answer, refuse, request_headers, respond
+from .asgi import JSON, READ, App, Receive, Scope, Send, answer, header_names, refuse, request_headers, respond
 from .collector import DriftCollector
 from .exposition import build_info
 from .reports import ReportBuilder, ReportUnavailableError
 from .service import ExporterService
 
-# ASGI servers lower-case header names; only the CloudEvent attributes matter here.
-CLOUDEVENT_HEADERS = frozenset({b"content-type"})
+# The KServe logger's CloudEvent attributes, named so the hot path decodes no header name; other Ce-* headers are
+# read by prefix. Besides them only the length matters here.
+CLOUDEVENT_HEADERS = header_names(
+    "content-length", "ce-type", "ce-specversion", "ce-id", "ce-inferenceservicename", "ce-namespace"
+)
 # The answers almost every event gets, encoded once.
 _COMMON_ANSWERS: dict[tuple[int, str | None], bytes] = {
     (202, "accepted"): b'{"status": "accepted"}',
@@ -53,10 +56,11 @@ class ExporterApp(App):
         self.route("/report/", READ, self.report, prefix=True)
 
     async def ingest(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await self.body(scope, receive, send, lambda: self.service.instruments.reject_event("too_large"))
+        headers = request_headers(scope, CLOUDEVENT_HEADERS, b"ce-")
+        body = await self.body(headers, receive, send, self._event_too_large)
         if body is None:
             return
-        status, document = self.service.ingest(request_headers(scope, CLOUDEVENT_HEADERS, b"ce-"), body)
+        status, document = self.service.ingest(headers, body)
         cached = _COMMON_ANSWERS.get((status, document.get("status")))
         if cached is not None:
             await respond(send, status, cached, JSON)
@@ -64,10 +68,13 @@ class ExporterApp(App):
             await answer(send, status, document)
 
     async def feedback(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await self.body(scope, receive, send, lambda: self.service.instruments.reject_feedback("too_large"))
+        headers = request_headers(scope, CLOUDEVENT_HEADERS, b"ce-")
+        body = await self.body(headers, receive, send, lambda: self.service.instruments.reject_feedback("too_large"))
         if body is not None:
-            headers = request_headers(scope, CLOUDEVENT_HEADERS, b"ce-")
             await answer(send, *self.service.feedback(headers, body))
+
+    def _event_too_large(self) -> None:
+        self.service.instruments.reject_event("too_large")
 
     async def readyz(self, scope: Scope, receive: Receive, send: Send) -> None:
         ready, detail = self.service.ready()

@@ -28,6 +28,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 JSON = [(b"content-type", b"application/json")]
 READ = ("GET", "HEAD")
+_SCRAPE_HEADERS = {b"accept": "accept", b"accept-encoding": "accept-encoding"}
 
 
 async def respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
@@ -44,12 +45,23 @@ async def refuse(send: Send, status: int, reason: str, message: str) -> None:
     await answer(send, status, {"error": message, "reason": reason})
 
 
-def request_headers(scope: Scope, names: frozenset[bytes], prefix: bytes | None = None) -> dict[str, str]:
-    """The headers named in ``names`` (lower case, as ASGI servers give them) and those starting with ``prefix``."""
+def header_names(*names: str) -> dict[bytes, str]:
+    """A lookup table for :func:`request_headers` (ASGI servers give header names in lower case)."""
+    return {name.encode("latin-1"): name for name in names}
+
+
+def request_headers(scope: Scope, names: Mapping[bytes, str], prefix: bytes = b"") -> dict[str, str]:
+    """The headers named in ``names`` and, with a ``prefix``, those starting with it. Content-Length is always
+    read: :meth:`App.body` checks it."""
     found = {}
+    size = len(prefix)
     for key, value in scope["headers"]:
-        if key in names or (prefix is not None and key.startswith(prefix)):
-            found[key.decode("latin-1")] = value.decode("latin-1")
+        name = names.get(key)
+        if name is None:
+            if not size or key[:size] != prefix:
+                continue
+            name = key.decode("latin-1")
+        found[name] = value.decode("latin-1")
     return found
 
 
@@ -94,7 +106,7 @@ class App:
             await self._lifespan(receive, send)
 
     async def metrics(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = request_headers(scope, frozenset((b"accept", b"accept-encoding")))
+        headers = request_headers(scope, _SCRAPE_HEADERS)
         body, response_headers = await asyncio.to_thread(
             render, self.registry, headers.get("accept", ""), headers.get("accept-encoding", "")
         )
@@ -103,10 +115,12 @@ class App:
     async def healthz(self, scope: Scope, receive: Receive, send: Send) -> None:
         await answer(send, 200, {"status": "ok"})
 
-    async def body(self, scope: Scope, receive: Receive, send: Send, on_too_large: Callable[[], None]) -> bytes | None:
+    async def body(
+        self, headers: Mapping[str, str], receive: Receive, send: Send, on_too_large: Callable[[], None]
+    ) -> bytes | None:
         """The whole request body, or None after answering 413 (and calling ``on_too_large``) or a disconnect.
-        Never holds more than ``max_body`` bytes."""
-        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+        Never holds more than ``max_body`` bytes. ``headers`` from :func:`request_headers`."""
+        declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
             await self._too_large(send, on_too_large)
             return None

@@ -12,11 +12,13 @@ import asyncio
 
 from prometheus_client.process_collector import ProcessCollector
 
-from exporters.asgi import App, Receive, Scope, Send, answer, refuse, request_headers
+from exporters.asgi import App, Receive, Scope, Send, answer, header_names, refuse, request_headers
 from exporters.exposition import build_info
 
 from .collector import OutboxCollector
 from .service import WebhookService
+
+_HEADERS = header_names("authorization", "content-length")
 
 
 class WebhookApp(App):
@@ -31,13 +33,14 @@ class WebhookApp(App):
         self.route("/alertmanager", ("POST",), self.notification)
 
     async def notification(self, scope: Scope, receive: Receive, send: Send) -> None:
-        authorization = request_headers(scope, frozenset((b"authorization",))).get("authorization")
+        headers = request_headers(scope, _HEADERS)
+        authorization = headers.get("authorization")
         # the token may come from Secrets Manager (a network call when the cache expires): off the event loop
         if not await asyncio.to_thread(self.service.authorized, authorization):
             self.service.count("unauthorized")
             await refuse(send, 401, "unauthorized", "missing or invalid bearer token")
             return
-        body = await self.body(scope, receive, send, lambda: self.service.count("invalid"))
+        body = await self.body(headers, receive, send, lambda: self.service.count("invalid"))
         if body is None:
             return
         # SQLite commits wait for the disk: keep them off the event loop
