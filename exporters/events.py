@@ -34,8 +34,14 @@ class InferenceEvent(NamedTuple):
     payload: Any
 
 
+_KINDS = {f"org.kubeflow.serving.inference.{kind}": kind for kind in (REQUEST, RESPONSE)}
+
+
 def event_kind(event_type: str) -> str:
     """``org.kubeflow.serving.inference.request`` → ``request``; both spellings of S3 records too."""
+    known = _KINDS.get(event_type)
+    if known is not None:
+        return known
     tail = event_type.rsplit(".", 1)[-1].lower()
     if tail in (REQUEST, RESPONSE):
         return tail

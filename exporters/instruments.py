@@ -38,19 +38,17 @@ class ExporterInstruments:
             self.label_delay.labels(*key)
         # The ingest path counts every event: its children are looked up once, here.
         self._events = {
-            (key, kind, outcome): self.events.labels(*key, kind, outcome)
+            key: {kind: {o: self.events.labels(*key, kind, o) for o in m.EVENT_OUTCOMES} for kind in m.EVENT_TYPES}
             for key in models
-            for kind in m.EVENT_TYPES
-            for outcome in m.EVENT_OUTCOMES
         }
 
     def event(self, key: ModelKey, kind: str, outcome: str) -> None:
-        self._events[(key, kind, outcome)].inc()
+        self._events[key][kind][outcome].inc()
 
     def reject_event(self, reason: str, key: ModelKey | None = None, kind: str | None = None) -> None:
         self.events_rejected.labels(reason).inc()
         if key is not None and kind is not None:
-            self._events[(key, kind, "rejected")].inc()
+            self._events[key][kind]["rejected"].inc()
 
     def reject_feedback(self, reason: str) -> None:
         self.feedback_rejected.labels(reason).inc()
