@@ -12,7 +12,7 @@ from typing import Any
 
 from drift.config import AlertingConfig, MonitorConfig
 
-from .promql import DRIFT_ALERTS
+from .catalogue import DRIFT_ALERTS, drift, exporter, serving
 
 SLACK = "slack"
 RETRAIN = "retrain-webhook"
@@ -76,31 +76,31 @@ def _retrain_receiver(alerting: AlertingConfig) -> dict[str, Any]:
 
 
 def _inhibit_rules() -> list[dict[str, Any]]:
-    drift = "|".join(DRIFT_ALERTS)
-    measured = "|".join([*DRIFT_ALERTS, "DriftlineNoTraffic", "DriftlineHighRejectRate", "DriftlineReferenceNotLoaded"])
+    drifted = "|".join(alert.name for alert in DRIFT_ALERTS)
+    measured = "|".join(alert.name for alert in (*DRIFT_ALERTS, *exporter.MEASURED))
     return [
         {
             # the exporter is down: what it last said about drift is not news
-            "source_matchers": ['alertname="DriftlineExporterDown"'],
+            "source_matchers": [f'alertname="{exporter.EXPORTER_DOWN.name}"'],
             "target_matchers": [f'alertname=~"{measured}"'],
             "equal": ["job"],
         },
         {
             # the model is failing: that is the incident, not the drift of the few requests that got through
-            "source_matchers": ['alertname="DriftlineServingErrors"'],
-            "target_matchers": [f'alertname=~"{drift}|DriftlineNoTraffic"'],
+            "source_matchers": [f'alertname="{serving.SERVING_ERRORS.name}"'],
+            "target_matchers": [f'alertname=~"{drifted}|{exporter.NO_TRAFFIC.name}"'],
             "equal": ["model", "model_namespace"],
         },
         {
             # the whole dataset drifted: the per-feature warnings are in its description already
-            "source_matchers": ['alertname="DriftlineDatasetDrift"'],
-            "target_matchers": ['alertname="DriftlineFeatureDrift"'],
+            "source_matchers": [f'alertname="{drift.DATASET_DRIFT.name}"'],
+            "target_matchers": [f'alertname="{drift.FEATURE_DRIFT.name}"'],
             "equal": ["model", "model_namespace"],
         },
         {
             # the model is measurably worse and a retraining is requested: the change point is the same story
-            "source_matchers": ['alertname="DriftlinePerformanceDrop"'],
-            "target_matchers": ['alertname="DriftlineConceptDrift"'],
+            "source_matchers": [f'alertname="{drift.PERFORMANCE_DROP.name}"'],
+            "target_matchers": [f'alertname="{drift.CONCEPT_DRIFT.name}"'],
             "equal": ["model", "model_namespace"],
         },
     ]

@@ -12,8 +12,6 @@ from drift.config import MonitorConfig, ServingMetrics
 
 MODEL_LABELS = "model, model_namespace"
 
-FAILED_WINDOW = "15m"
-
 # recording rules
 FEATURES_DRIFTED = "model:driftline_feature_drifted:sum"
 EVENTS_RATE = "model:driftline_events:rate5m"
@@ -26,14 +24,6 @@ SERVING_LATENCY_BUCKETS = "model_le:serving_latency_seconds_bucket:rate5m"
 SERVING_LATENCY = "model_quantile:serving_latency_seconds:histogram_quantile"
 
 LATENCY_QUANTILES = (0.5, 0.95, 0.99)
-
-DRIFT_ALERTS = (
-    "DriftlineFeatureDrift",
-    "DriftlineDatasetDrift",
-    "DriftlinePredictionDrift",
-    "DriftlinePerformanceDrop",
-    "DriftlineConceptDrift",
-)
 
 
 def quantile_label(q: float) -> str:

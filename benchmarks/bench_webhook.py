@@ -23,8 +23,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.integration.test_webhook import TOKEN, WebhookProcess, alert, notification, webhook_config
-from tests.servers import FakeGitHub, wait
+from tests.support import TOKEN, FakeGitHub, WebhookProcess, alert, notification, wait, webhook_config
 
 MODELS = 20
 REPEATS = 45

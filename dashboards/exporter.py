@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from alerts import promql as q
-from alerts.rules import SELF_DASHBOARD
+from alerts.catalogue import SELF_DASHBOARD
 from drift import catalogue as m
 from drift.config import MonitorConfig
 

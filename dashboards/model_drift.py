@@ -7,7 +7,7 @@ from typing import Any
 from grafanalib import core as g
 
 from alerts import promql as q
-from alerts.rules import MODEL_DRIFT_DASHBOARD, report_link
+from alerts.catalogue import MODEL_DRIFT_DASHBOARD, report_link
 from drift import catalogue as m
 from drift.config import MonitorConfig
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from alerts import promql as q
-from alerts.rules import SERVING_DASHBOARD
+from alerts.catalogue import SERVING_DASHBOARD
 from drift.config import MonitorConfig
 
 from .common import MODEL_SELECTOR, Layout, dashboard, datasource_variable, model_variables, steps, target, timeseries

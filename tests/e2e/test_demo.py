@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.servers import wait
+from tests.support import wait
 
 DRIFTLINE = str(Path(sys.executable).parent / "driftline")
 

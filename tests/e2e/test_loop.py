@@ -26,10 +26,20 @@ import drift
 from driftline.demo import kserve, loop
 from driftline.demo.data import FEATURES, LABEL, NO_DRIFT, Drift, customers, predict, training_set
 from driftline.generate import generate, write_files
-from tests.integration.test_generated_config import check_dashboards
-from tests.integration.test_webhook import TOKEN, WebhookProcess
-from tests.servers import AlertmanagerProcess, FakeGitHub, FakeServingMetrics, PrometheusProcess, Sink, wait
-from tests.support import ExporterProcess, free_port, run_cli
+from tests.support import (
+    TOKEN,
+    AlertmanagerProcess,
+    ExporterProcess,
+    FakeGitHub,
+    FakeServingMetrics,
+    PrometheusProcess,
+    Sink,
+    WebhookProcess,
+    free_port,
+    run_cli,
+    wait,
+)
+from tests.support.promql import check_dashboards
 
 BUCKET = "churn-loop"
 LOGS = f"s3://{BUCKET}/kserve-logs"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,54 +16,19 @@ import scipy.spatial.distance
 import scipy.stats
 import yaml
 
-from tests.support import REPO, ExporterProcess, churn_frame, config_dict, labels, run_cli, scrape
-
-FIXTURES = REPO / "tests" / "fixtures" / "kserve"  # copied from shared/fixtures/kserve
-IRIS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-IRIS_MODEL = {"model": "sklearn-iris", "model_namespace": "default"}
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
-
-
-def iris_config(tmp_path: Path, **exporter: Any) -> Path:
-    rng = np.random.default_rng(0)
-    n = 3000
-    pd.DataFrame(
-        {
-            "sepal_length": rng.normal(5.8, 0.8, n),
-            "sepal_width": rng.normal(3.0, 0.4, n),
-            "petal_length": rng.normal(3.7, 1.7, n),
-            "petal_width": rng.normal(1.2, 0.7, n),
-            "class": rng.choice([0, 1, 2], n),
-        }
-    ).to_csv(tmp_path / "iris.csv", index=False)
-    content = {
-        "version": 1,
-        "exporter": {"evaluate_every": "200ms", "reference_check_every": "1s", **exporter},
-        "models": [
-            {
-                "name": "sklearn-iris",
-                "namespace": "default",
-                "reference": {"data": "iris.csv", "profile": "iris-profile.json"},
-                "features": [{"name": n, "type": "numeric"} for n in IRIS],
-                "outputs": [{"name": "class", "type": "categorical"}],
-                "window": {"size": 1000, "max_age": "1h"},
-            }
-        ],
-    }
-    path = tmp_path / "monitor.yaml"
-    path.write_text(yaml.safe_dump(content))
-    assert run_cli("profile", "--config", str(path)).returncode == 0
-    return path
+from tests.support import (
+    FIXTURES,
+    IRIS,
+    IRIS_MODEL,
+    ExporterProcess,
+    churn_frame,
+    config_dict,
+    iris_config,
+    labels,
+    run_cli,
+    scrape,
+    wait_for,
+)
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drift.catalogue import EVENT_REJECT_REASONS as REJECT_REASONS
-from tests.integration.test_exporter import IRIS, IRIS_MODEL, iris_config, wait_for
-from tests.support import ExporterProcess, labels, scrape
+from tests.support import IRIS, IRIS_MODEL, ExporterProcess, iris_config, labels, scrape, wait_for
 
 REQUEST = {
     "Ce-Specversion": "1.0",

@@ -12,8 +12,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from tests.integration.test_exporter import IRIS, IRIS_MODEL, iris_config, wait_for
-from tests.support import REPO, ExporterProcess, labels, scrape
+from tests.support import IRIS, IRIS_MODEL, REPO, ExporterProcess, iris_config, labels, scrape, wait_for
 
 FIXTURES = REPO / "tests" / "fixtures" / "kserve"  # copied from shared/fixtures/kserve
 PREFIX = "logs/default/sklearn-iris/predictor/v1"

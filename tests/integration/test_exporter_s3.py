@@ -12,8 +12,7 @@ import boto3
 import requests
 import yaml
 
-from tests.integration.test_exporter import wait_for
-from tests.support import ExporterProcess, churn_frame, config_dict, free_port, labels, run_cli, scrape
+from tests.support import ExporterProcess, churn_frame, config_dict, free_port, labels, run_cli, scrape, wait_for
 
 MODEL = {"model": "churn-model", "model_namespace": "default"}
 HEADERS = {

@@ -17,15 +17,18 @@ import pytest
 import requests
 import yaml
 
-from tests.feedback_support import (
+from tests.support import (
     FEEDBACK,
+    ExporterProcess,
     label_entries,
     labelled_churn_frame,
+    labels,
     post_labels,
+    run_cli,
+    scrape,
     send_predictions,
     target_config,
 )
-from tests.support import ExporterProcess, labels, run_cli, scrape
 
 MODEL = {"model": "churn-model", "model_namespace": "default"}
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import drift
 from exporters.events import RESPONSE, InferenceEvent
 from exporters.service import ExporterService
-from tests.feedback_support import target_config
+from tests.support import target_config
 
 
 def rss_mb() -> float:

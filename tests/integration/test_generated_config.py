@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import time
 import uuid
@@ -20,16 +19,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
 
 import drift
-from alerts import promql as q
 from driftline.generate import generate, write_files
-from tests.integration.test_webhook import WebhookProcess, webhook_config
-from tests.servers import AlertmanagerProcess, PrometheusProcess, Sink, wait
-from tests.support import REPO, ExporterProcess, churn_frame, config_dict, run_cli
+from tests.support import (
+    REPO,
+    AlertmanagerProcess,
+    ExporterProcess,
+    PrometheusProcess,
+    Sink,
+    WebhookProcess,
+    churn_frame,
+    config_dict,
+    run_cli,
+    send_traffic,
+    wait,
+    webhook_config,
+)
+from tests.support.promql import check_dashboards, metric_names, prometheus_config
 
 CONFIGS = [
     REPO / "examples" / "monitor.yaml",
@@ -211,77 +219,11 @@ def test_alertmanager_inhibits_and_delivers(tmp_path: Path) -> None:
 
 # --- dashboards against a real Prometheus scraping a real exporter ---
 
-_KEYWORDS = {"and", "or", "unless", "bool", "offset", "inf", "nan"}
-
-
-def metric_names(expr: str) -> set[str]:
-    """The metric names a PromQL expression selects (strings, matchers, ranges and grouping clauses removed)."""
-    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
-    text = re.sub(r"\{[^}]*\}", " ", text)
-    text = re.sub(r"\[[^\]]*\]", " ", text)
-    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
-    names = set()
-    for match in re.finditer(r"[a-zA-Z_:][a-zA-Z0-9_:]*", text):
-        if text[match.end() :].lstrip().startswith("(") or match.group(0).lower() in _KEYWORDS:
-            continue  # a function or an aggregation
-        names.add(match.group(0))
-    return names
-
 
 def test_metric_names_parser() -> None:
     assert metric_names('sum by (le) (rate(a_b{x="y"}[5m])) / on (m) group_left () c:d:e > 0.5') == {"a_b", "c:d:e"}
     assert metric_names('label_replace(x, "model", "$1", "service", "(.+)")') == {"x"}
     assert metric_names("time() - y and on (a) (z == 1)") == {"y", "z"}
-
-
-def dashboard_queries(dashboard: dict[str, Any], variables: dict[str, str]) -> list[tuple[str, str]]:
-    """(where, expr) for every panel target, annotation and variable query, with Grafana variables filled in."""
-
-    def fill(expr: str) -> str:
-        for name, value in sorted(variables.items(), key=lambda kv: -len(kv[0])):
-            expr = expr.replace(f"${name}", value)
-        assert "$" not in expr.replace('"$1"', ""), f"unfilled variable in {expr}"
-        return expr
-
-    queries = []
-    for panel in dashboard["panels"]:
-        for target in panel.get("targets", []):
-            queries.append((f"{dashboard['uid']}: {panel['title']} ({target['refId']})", fill(target["expr"])))
-    for annotation in dashboard["annotations"]["list"]:
-        if "expr" in annotation:
-            queries.append((f"{dashboard['uid']}: annotation {annotation['name']}", fill(annotation["expr"])))
-    for variable in dashboard["templating"]["list"]:
-        if variable["type"] == "query":
-            inner = re.fullmatch(r"label_values\((.*), *\w+\)", variable["query"])
-            assert inner, variable["query"]
-            queries.append((f"{dashboard['uid']}: variable {variable['name']}", fill(inner.group(1))))
-    return queries
-
-
-def exposed_names(exposition: str) -> set[str]:
-    """Every sample name the exporter defines, including families that have no sample yet."""
-    names = set()
-    for family in text_string_to_metric_families(exposition):
-        suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}.get(family.type, [""])
-        names |= {family.name + suffix for suffix in suffixes}
-        names |= {sample.name for sample in family.samples}
-    return names
-
-
-def send_traffic(url: str, rows: int = 400) -> None:
-    frame = churn_frame(rows, seed=42, shift=0.3)
-    features = frame[["tenure", "monthly_charges", "contract", "internet_service"]]
-    headers = {"Ce-Specversion": "1.0", "Ce-Inferenceservicename": "churn-model", "Ce-Namespace": "default"}
-    for start in range(0, rows, 50):
-        event_id = str(uuid.uuid4())
-        batch = features.iloc[start : start + 50].to_dict(orient="records")
-        predictions = frame["churn_probability"].iloc[start : start + 50].tolist()
-        request = {**headers, "Ce-Id": event_id, "Ce-Type": "org.kubeflow.serving.inference.request"}
-        response = {**headers, "Ce-Id": event_id, "Ce-Type": "org.kubeflow.serving.inference.response"}
-        assert requests.post(url, json={"instances": batch}, headers=request, timeout=5).status_code == 202
-        assert requests.post(url, json={"predictions": predictions}, headers=response, timeout=5).status_code == 202
-    bad = {**headers, "Ce-Id": "bad", "Ce-Type": "org.kubeflow.serving.inference.request"}
-    assert requests.post(url, data=b"{not json", headers=bad, timeout=5).status_code == 400
 
 
 def test_every_dashboard_query_runs_on_prometheus(tmp_path: Path) -> None:
@@ -306,61 +248,3 @@ def test_every_dashboard_query_runs_on_prometheus(tmp_path: Path) -> None:
                 check_dashboards(prometheus, out, drift.load_config(config_path), targets)
     finally:
         webhook.stop()
-
-
-def prometheus_config(out: Path, targets: dict[str, str]) -> dict[str, Any]:
-    return {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(out / "prometheus" / "rules.yml")],
-        "scrape_configs": [
-            {"job_name": job, "static_configs": [{"targets": [url.removeprefix("http://")]}]}
-            for job, url in targets.items()
-        ],
-    }
-
-
-# Empty without systems this test does not run: serving metrics (no InferenceService), S3 pull mode, firing alerts.
-WITHOUT_SERVING = r"driftline-serving: (Request rate \(A\)|Error|Latency)|S3 log objects|annotation "
-
-
-def check_dashboards(
-    prometheus: PrometheusProcess,
-    out: Path,
-    config: drift.MonitorConfig,
-    targets: dict[str, str],
-    allow_empty: str | None = WITHOUT_SERVING,
-) -> None:
-    """Every dashboard query parses, uses only metric names that exist, and returns data — except the queries
-    matching ``allow_empty`` (None: every query must return data)."""
-    dashboards = {p.name: json.loads(p.read_text()) for p in (out / "dashboards").glob("*.json")}
-    groups = yaml.safe_load((out / "prometheus" / "rules.yml").read_text())["groups"]
-    rule_names = {r["record"] for g in groups for r in g["rules"] if "record" in r}
-
-    def has(expr: str) -> bool:
-        return bool(prometheus.query(expr).get("data", {}).get("result"))
-
-    wait(
-        lambda: has(q.FEATURE_PSI) and has(q.PREDICTION_PSI) and has(q.EVENTS_RATE) and has(q.FEATURES_DRIFTED),
-        60,
-        "drift metrics and recording rules in Prometheus",
-    )
-    wait(lambda: has(f"increase({q.RETRAIN_NOTIFICATIONS}[1m])"), 30, "the webhook's counters in Prometheus")
-    known = {"up", "ALERTS"} | rule_names
-    for url in targets.values():
-        known |= exposed_names(requests.get(url + "/metrics", timeout=5).text)
-    known |= {config.alerting.serving.requests_metric, config.alerting.serving.latency_metric + "_bucket"}
-    variables = {"model": "churn-model", "model_namespace": "default", "feature": ".*", "__rate_interval": "1m"}
-    assert prometheus.query("sum(driftline_feature_psi")["status"] == "error"  # the check below is real
-    empty, checked = [], 0
-    for name, dashboard in dashboards.items():
-        for where, expr in dashboard_queries(dashboard, variables):
-            answer = prometheus.query(expr)
-            assert answer["status"] == "success", f"{where}: {expr}: {answer.get('error')}"
-            unknown = metric_names(expr) - known
-            assert not unknown, f"{where} uses metrics nothing defines: {unknown}"
-            checked += 1
-            if not answer["data"]["result"]:
-                empty.append((name, where))
-    assert checked >= 50
-    allowed = re.compile(allow_empty) if allow_empty else None
-    assert [e for e in empty if not (allowed and allowed.search(e[1]))] == []

@@ -10,8 +10,15 @@ from pathlib import Path
 
 import requests
 
-from tests.feedback_support import label_entries, labelled_churn_frame, post_labels, send_predictions, target_config
-from tests.support import ExporterProcess, run_cli
+from tests.support import (
+    ExporterProcess,
+    label_entries,
+    labelled_churn_frame,
+    post_labels,
+    run_cli,
+    send_predictions,
+    target_config,
+)
 
 FEATURES = ["tenure", "monthly_charges", "contract", "internet_service"]
 

@@ -5,7 +5,6 @@ Alertmanager 0.25 sends them (payload version 4)."""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -17,80 +16,21 @@ import pytest
 import requests
 import yaml
 
-from tests.servers import Answer, FakeGitHub, wait
-from tests.support import REPO, DriftlineProcess, free_port, run_cli
-
-TOKEN = "am-token-5b1f0c"
-GITHUB_TOKEN = "ghs_fake_github_token_91d3"
-ENV = {"DRIFTLINE_WEBHOOK_TOKEN": TOKEN, "GITHUB_TOKEN": GITHUB_TOKEN}
-
-
-def webhook_config(tmp_path: Path, github_url: str, **webhook: Any) -> Path:
-    content = {
-        "version": 1,
-        "models": [
-            {
-                "name": "churn-model",
-                "namespace": "default",
-                "reference": {"data": "train.csv", "profile": "profile.json"},
-                "features": [{"name": "tenure", "type": "numeric"}],
-            }
-        ],
-        "webhook": {
-            "listen": "127.0.0.1:8081",
-            "token": "env:DRIFTLINE_WEBHOOK_TOKEN",
-            "cooldown": "1h",
-            "state": str(tmp_path / "state" / "webhook.sqlite"),
-            "retry": {"initial_backoff": "100ms", "max_backoff": "500ms", "give_up_after": "1h"},
-            "github": {
-                "repository": "my-org/churn-model",
-                "token": "env:GITHUB_TOKEN",
-                "api_url": github_url,
-                "timeout": "1s",
-                "repositories": {"fraud-scorer": "my-org/fraud"},
-            },
-            **webhook,
-        },
-    }
-    path = tmp_path / "monitor.yaml"
-    path.write_text(yaml.safe_dump(content))
-    return path
-
-
-class WebhookProcess(DriftlineProcess):
-    """`driftline webhook`, with the tokens of these tests in its environment."""
-
-    command = "webhook"
-
-    def __init__(
-        self, config: Path, log_path: Path, env: dict[str, str] | None = None, port: int | None = None
-    ) -> None:
-        super().__init__(config, log_path, {**ENV, **(env or {})}, port)
-
-    def wait_ready(self) -> None:
-        self.wait_until("/healthz")
-
-    def notify(self, notification: dict[str, Any], token: str | None = TOKEN) -> requests.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return requests.post(self.url + "/alertmanager", json=notification, headers=headers, timeout=10)
-
-    def metrics(self) -> dict[str, float]:
-        from prometheus_client.parser import text_string_to_metric_families
-
-        text = requests.get(self.url + "/metrics", timeout=5).text
-        values = {}
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                key = sample.name + json.dumps(sample.labels, sort_keys=True) if sample.labels else sample.name
-                values[key] = sample.value
-        return values
-
-    def outcome(self, outcome: str) -> float:
-        return self.metrics()[f'driftline_retrain_notifications_total{{"outcome": "{outcome}"}}']
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
+from tests.support import (
+    ENV,
+    GITHUB_TOKEN,
+    REPO,
+    TOKEN,
+    Answer,
+    FakeGitHub,
+    WebhookProcess,
+    alert,
+    free_port,
+    notification,
+    run_cli,
+    wait,
+    webhook_config,
+)
 
 
 @pytest.fixture
@@ -107,58 +47,6 @@ def webhook(tmp_path: Path, github: FakeGitHub) -> Iterator[WebhookProcess]:
         yield process
     finally:
         process.stop()
-
-
-def alert(
-    model: str = "churn-model",
-    namespace: str = "default",
-    status: str = "firing",
-    starts_at: str = "2026-11-27T07:00:00Z",
-    alertname: str = "DriftlineDatasetDrift",
-    action: str | None = "retrain",
-    fingerprint: str | None = None,
-) -> dict[str, Any]:
-    labels = {
-        "alertname": alertname,
-        "severity": "critical",
-        "model": model,
-        "model_namespace": namespace,
-        "job": "driftline-exporter",
-    }
-    if action:
-        labels["action"] = action
-    return {
-        "status": status,
-        "labels": labels,
-        "annotations": {
-            "summary": "A model's input data drifted away from its training data; retraining is due.",
-            "description": f"67% of the features of {namespace}/{model} drifted.",
-            "drifted_features": "contract=0.210, monthly_charges=0.340",
-            "runbook_url": "https://example.org/runbooks/DriftlineDatasetDrift",
-            "dashboard_url": f"https://grafana.example.org/d/driftline-model-drift?var-model={model}",
-        },
-        "startsAt": starts_at,
-        "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-11-27T09:00:00Z",
-        "generatorURL": "http://prometheus:9090/graph?g0.expr=...",
-        "fingerprint": fingerprint or f"{abs(hash((model, namespace, alertname))):016x}",
-    }
-
-
-def notification(*alerts: dict[str, Any], group: str = "churn-model", status: str | None = None) -> dict[str, Any]:
-    first = alerts[0]
-    return {
-        "receiver": "retrain-webhook",
-        "status": status or ("firing" if any(a["status"] == "firing" for a in alerts) else "resolved"),
-        "alerts": list(alerts),
-        "groupLabels": {"alertname": first["labels"]["alertname"], "model": first["labels"]["model"]},
-        "commonLabels": first["labels"],
-        "commonAnnotations": first["annotations"],
-        "externalURL": "http://alertmanager:9093",
-        "version": "4",
-        "groupKey": '{}/{action="retrain",severity="critical"}:'
-        + f'{{alertname="DriftlineDatasetDrift", model="{group}"}}',
-        "truncatedAlerts": 0,
-    }
 
 
 def settle(github: FakeGitHub, seconds: float = 1.5) -> None:
@@ -461,7 +349,7 @@ def kfp_settings(url: str, **overrides: Any) -> dict[str, Any]:
 
 
 def test_kfp_and_github_each_start_one_retraining(tmp_path: Path, github: FakeGitHub) -> None:
-    from tests.servers import FakeKubeflowPipelines
+    from tests.support import FakeKubeflowPipelines
 
     with FakeKubeflowPipelines() as kfp:
         config = webhook_config(tmp_path, github.url, kfp=kfp_settings(kfp.url))
@@ -492,7 +380,7 @@ def test_kfp_and_github_each_start_one_retraining(tmp_path: Path, github: FakeGi
 
 def test_kfp_retries_and_never_starts_a_run_twice(tmp_path: Path) -> None:
     """A 503 is retried; a run whose answer was lost is found by name on the next attempt, not started again."""
-    from tests.servers import FakeKubeflowPipelines
+    from tests.support import FakeKubeflowPipelines
 
     with FakeKubeflowPipelines() as kfp:
         kfp.run_script = [Answer(503, body=b'{"error": "unavailable", "message": "try later"}'), "lose"]
@@ -516,7 +404,7 @@ def test_kfp_retries_and_never_starts_a_run_twice(tmp_path: Path) -> None:
 
 
 def test_kfp_refusing_the_run_is_final(tmp_path: Path, github: FakeGitHub) -> None:
-    from tests.servers import FakeKubeflowPipelines
+    from tests.support import FakeKubeflowPipelines
 
     with FakeKubeflowPipelines() as kfp:
         kfp.run_script = [Answer(400, body=b'{"error": "bad", "message": "Invalid input: unknown parameter"}')]

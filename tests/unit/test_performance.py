@@ -17,8 +17,7 @@ from drift.quality import adwin
 from drift.quality import metrics as perf
 from drift.quality.evaluation import evaluate_performance
 from drift.reference.profile import build_profile
-from tests.feedback_support import labelled_churn_frame
-from tests.support import write_config_dict
+from tests.support import labelled_churn_frame, write_config_dict
 
 classes = st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=60)
 

@@ -1,93 +1,34 @@
-"""Helpers shared by the test suites: synthetic data, config dicts, running the real CLI."""
+"""The real processes the integration tests run: the `driftline` CLI and its long-running servers as subprocesses on
+loopback ports, always stopped; waiting for a condition; reading /metrics."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-import yaml
+import requests
 
-import drift
+from driftline.demo.stack import wait
 
-REPO = Path(__file__).resolve().parent.parent
+from .data import ENV, TOKEN
+
+REPO = Path(__file__).resolve().parent.parent.parent
+__all__ = ["wait"]
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def churn_frame(n: int, seed: int = 0, shift: float = 0.0) -> pd.DataFrame:
-    """A synthetic customer-churn table: numeric and categorical features and a model output."""
-    rng = np.random.default_rng(seed)
-    tenure = rng.gamma(2.0, 12.0, n).round(0)
-    monthly = rng.normal(70.0 * (1 + shift), 20.0, n)
-    contract = rng.choice(["month-to-month", "one-year", "two-year"], n, p=[0.55, 0.25, 0.20])
-    internet = rng.choice(["dsl", "fiber", "none"], n, p=[0.35, 0.45, 0.20])
-    probability = 1 / (1 + np.exp(-(monthly - 70) / 20 + tenure / 30))
-    return pd.DataFrame(
-        {
-            "tenure": tenure,
-            "monthly_charges": monthly,
-            "contract": contract,
-            "internet_service": internet,
-            "churn_probability": probability,
-        }
-    )
-
-
-CHURN_FEATURES = [
-    {"name": "tenure", "type": "numeric"},
-    {"name": "monthly_charges", "type": "numeric"},
-    {"name": "contract", "type": "categorical"},
-    {"name": "internet_service", "type": "categorical"},
-]
-CHURN_OUTPUTS = [{"name": "churn_probability", "type": "numeric"}]
-
-
-def model_config(**drift_settings: Any) -> drift.ModelConfig:
-    return write_config_dict(drift_settings=drift_settings).models[0]
-
-
-def config_dict(
-    data: str = "train.csv",
-    profile: str = "profile.json",
-    endpoint: str | None = None,
-    drift_settings: dict[str, Any] | None = None,
-    sample_size: int = 20000,
-) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "s3": {"endpoint_url": endpoint, "region": "us-east-1"},
-        "models": [
-            {
-                "name": "churn-model",
-                "namespace": "default",
-                "reference": {"data": data, "profile": profile, "sample_size": sample_size},
-                "features": CHURN_FEATURES,
-                "outputs": CHURN_OUTPUTS,
-                "drift": drift_settings or {},
-            }
-        ],
-    }
-
-
-def write_config_dict(directory: Path | None = None, **kwargs: Any) -> drift.MonitorConfig:
-    return drift.parse_config(config_dict(**kwargs), base_dir=directory or Path("."))
-
-
-def write_config(directory: Path, content: dict[str, Any]) -> Path:
-    path = directory / "monitor.yaml"
-    path.write_text(yaml.safe_dump(content, sort_keys=False))
-    return path
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -120,10 +61,6 @@ class DriftlineProcess:
         )
 
     def wait_until(self, path: str, status: int = 200, timeout: float = 30.0) -> None:
-        import time
-
-        import requests
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log_path.read_text()
@@ -168,3 +105,44 @@ def scrape(url: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
 
 def labels(**kv: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(kv.items()))
+
+
+class WebhookProcess(DriftlineProcess):
+    """`driftline webhook`, with the tokens of these tests in its environment."""
+
+    command = "webhook"
+
+    def __init__(
+        self, config: Path, log_path: Path, env: dict[str, str] | None = None, port: int | None = None
+    ) -> None:
+        super().__init__(config, log_path, {**ENV, **(env or {})}, port)
+
+    def wait_ready(self) -> None:
+        self.wait_until("/healthz")
+
+    def notify(self, notification: dict[str, Any], token: str | None = TOKEN) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.post(self.url + "/alertmanager", json=notification, headers=headers, timeout=10)
+
+    def metrics(self) -> dict[str, float]:
+        from prometheus_client.parser import text_string_to_metric_families
+
+        text = requests.get(self.url + "/metrics", timeout=5).text
+        values = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                key = sample.name + json.dumps(sample.labels, sort_keys=True) if sample.labels else sample.name
+                values[key] = sample.value
+        return values
+
+    def outcome(self, outcome: str) -> float:
+        return self.metrics()[f'driftline_retrain_notifications_total{{"outcome": "{outcome}"}}']
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """``check()``'s first truthy value within ``timeout`` seconds."""
+    return wait(check, timeout, getattr(check, "__name__", "a condition"), interval=0.05)

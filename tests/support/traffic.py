@@ -1,55 +1,20 @@
-"""A labelled churn model for the ground-truth tests: reference data with a `churned` label, a config with a target,
-and helpers that send predictions and labels the way KServe's logger and a label job do."""
+"""Traffic as KServe's logger and a label job send it, over real HTTP."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import requests
-import yaml
 
-from tests.support import churn_frame, config_dict
+from .data import churn_frame
 
 RESPONSE = "org.kubeflow.serving.inference.response"
 REQUEST = "org.kubeflow.serving.inference.request"
 FEEDBACK = "org.kubeflow.serving.inference.feedback"
-
-
-def labelled_churn_frame(n: int, seed: int = 0, shift: float = 0.0) -> pd.DataFrame:
-    """churn_frame plus `churned` (0/1), drawn from the model's own probability: the model is calibrated."""
-    frame = churn_frame(n, seed, shift)
-    rng = np.random.default_rng(seed + 1000)
-    frame["churned"] = (rng.random(n) < frame["churn_probability"]).astype(int)
-    return frame
-
-
-def target_config(
-    tmp_path: Path, *, store_size: int = 100_000, ttl: str = "1d", **target: Any
-) -> tuple[Path, dict[str, Any]]:
-    """Reference data with labels, its profile built by `driftline profile`, and the config's path."""
-    labelled_churn_frame(20_000, seed=1).to_csv(tmp_path / "train.csv", index=False)
-    content = config_dict()
-    content["exporter"] = {"evaluate_every": "200ms", "reference_check_every": "1s", "report_interval": "2s"}
-    model = content["models"][0]
-    model["window"] = {"size": 5000, "max_age": "1h"}
-    model["target"] = {
-        "name": "churned",
-        "task": "classification",
-        "prediction": "churn_probability",
-        "positive": 1,
-        "min_samples": 200,
-        "max_degradation": 0.1,
-        **target,
-    }
-    model["feedback"] = {"store_size": store_size, "ttl": ttl}
-    path = tmp_path / "monitor.yaml"
-    path.write_text(yaml.safe_dump(content, sort_keys=False))
-    return path, content
 
 
 def send_predictions(url: str, frame: pd.DataFrame, rows_per_call: int = 10) -> list[str]:
@@ -99,3 +64,19 @@ def post_labels(url: str, entries: list[dict[str, Any]], batch: int = 250) -> di
                 if isinstance(value, int):
                     totals[key] = totals.get(key, 0) + value
     return totals
+
+
+def send_traffic(url: str, rows: int = 400) -> None:
+    frame = churn_frame(rows, seed=42, shift=0.3)
+    features = frame[["tenure", "monthly_charges", "contract", "internet_service"]]
+    headers = {"Ce-Specversion": "1.0", "Ce-Inferenceservicename": "churn-model", "Ce-Namespace": "default"}
+    for start in range(0, rows, 50):
+        event_id = str(uuid.uuid4())
+        batch = features.iloc[start : start + 50].to_dict(orient="records")
+        predictions = frame["churn_probability"].iloc[start : start + 50].tolist()
+        request = {**headers, "Ce-Id": event_id, "Ce-Type": "org.kubeflow.serving.inference.request"}
+        response = {**headers, "Ce-Id": event_id, "Ce-Type": "org.kubeflow.serving.inference.response"}
+        assert requests.post(url, json={"instances": batch}, headers=request, timeout=5).status_code == 202
+        assert requests.post(url, json={"predictions": predictions}, headers=response, timeout=5).status_code == 202
+    bad = {**headers, "Ce-Id": "bad", "Ce-Type": "org.kubeflow.serving.inference.request"}
+    assert requests.post(url, data=b"{not json", headers=bad, timeout=5).status_code == 400

@@ -1,0 +1,104 @@
+"""One alert, defined in one place: the rule (expression, labels, annotations), the promtool test scenario generated
+with it, and its runbook section."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from drift.config import AlertingConfig, AlertSettings, MonitorConfig
+
+from ..timeline import Scenario, ScenarioContext
+from .text import Text
+
+MODEL_DRIFT_DASHBOARD = "driftline-model-drift"
+SERVING_DASHBOARD = "driftline-serving"
+SELF_DASHBOARD = "driftline-exporter"
+
+
+@dataclass(frozen=True)
+class AlertDefinition:
+    name: str
+    settings_key: str  # under alerting.alerts
+    severity: str
+    summary: str
+    description: Callable[[MonitorConfig], Text]
+    expr: Callable[[MonitorConfig], str]
+    scenario: Callable[[AlertDefinition, ScenarioContext], Scenario]
+    runbook: str  # the Markdown of its section in docs/runbooks.md: Meaning, Check, Act
+    retrain: bool = False  # labelled action="retrain": Alertmanager sends it to the retraining webhook
+    annotations: tuple[tuple[str, Text], ...] = ()  # besides summary, description, runbook_url
+    dashboard: str | None = None  # uid of the dashboard to link, with the alert's model selected
+    report: bool = False  # links the exporter's live drift report of the alert's model (alerting.exporter_url)
+
+    def settings(self, config: MonitorConfig) -> AlertSettings:
+        settings: AlertSettings = getattr(config.alerting.alerts, self.settings_key)
+        return settings
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {"severity": self.severity, **({"action": "retrain"} if self.retrain else {})}
+
+    def rule(self, config: MonitorConfig) -> dict[str, Any]:
+        alerting, settings = config.alerting, self.settings(config)
+        rule: dict[str, Any] = {"alert": self.name, "expr": self.expr(config)}
+        if settings.for_.seconds > 0:
+            rule["for"] = str(settings.for_)
+        if settings.keep_firing_for is not None:
+            rule["keep_firing_for"] = str(settings.keep_firing_for)
+        rule["labels"] = self.labels
+        annotations = {
+            "summary": self.summary,
+            "description": self.description(config).go(),
+            "runbook_url": alerting.runbook(self.name),
+            **{name: text.go() for name, text in self.annotations},
+        }
+        annotations.update(self.links(alerting, "{{ $labels.model_namespace }}", "{{ $labels.model }}"))
+        rule["annotations"] = annotations
+        return rule
+
+    def links(self, alerting: AlertingConfig, namespace: str, model: str) -> dict[str, str]:
+        """``dashboard_url`` and ``report_url`` for the model (templates in a rule, values in a test)."""
+        links = {}
+        if self.dashboard is not None and alerting.grafana_url is not None:
+            links["dashboard_url"] = dashboard_link(alerting.grafana_url, self.dashboard, namespace, model)
+        if self.report and alerting.exporter_url is not None:
+            links["report_url"] = report_link(alerting.exporter_url, namespace, model)
+        return links
+
+    def expected_annotations(self, config: MonitorConfig, scenario: Scenario, t: int) -> dict[str, str]:
+        """What Prometheus must render for this alert in ``scenario`` at eval time ``t`` (seconds)."""
+        values = {**scenario.labels, **scenario.values(t)}
+        annotations = {
+            "summary": self.summary,
+            "description": self.description(config).render(values),
+            "runbook_url": config.alerting.runbook(self.name),
+            **{name: text.render(values) for name, text in self.annotations},
+        }
+        annotations.update(
+            self.links(config.alerting, scenario.labels.get("model_namespace", ""), scenario.labels.get("model", ""))
+        )
+        return annotations
+
+
+def dashboard_link(grafana_url: str, uid: str, namespace: str, model: str) -> str:
+    """A Grafana link to dashboard ``uid`` with a model selected."""
+    return f"{grafana_url.rstrip('/')}/d/{uid}?var-model_namespace={namespace}&var-model={model}"
+
+
+def report_link(
+    exporter_url: str, namespace: str = "{{ $labels.model_namespace }}", model: str = "{{ $labels.model }}"
+) -> str:
+    """The exporter's live drift report of a model (``GET /report/{namespace}/{model}``)."""
+    return f"{exporter_url.rstrip('/')}/report/{namespace}/{model}"
+
+
+def fixed(text: Text) -> Callable[[MonitorConfig], Text]:
+    """A description that does not depend on the config."""
+    return lambda config: text
+
+
+def number(value: float) -> str:
+    """A threshold as PromQL reads it and a human writes it: ``7776000``, ``0.05``, never ``7.776e+06``."""
+    return f"{value:.12g}" if abs(value) < 1e15 else repr(value)

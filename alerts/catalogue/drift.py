@@ -1,0 +1,295 @@
+"""The drift and quality alerts: they read the exporter's decisions (``driftline_*_drifted``, ``…_dropped``), so they
+fire on the significance-and-size rule of the statistics."""
+
+from __future__ import annotations
+
+from drift import catalogue as m
+
+from ..timeline import BAD, OK, Scenario, ScenarioContext, Series, selector
+from .definition import MODEL_DRIFT_DASHBOARD, AlertDefinition, fixed
+from .text import Query, Text, humanize_percentage
+
+KEYS = "job, instance, model, model_namespace"
+DRIFTED_FEATURES = Query(
+    "{{ range $i, $f := query (printf "
+    f'"{m.FEATURE_PSI.series}{{model=%q,model_namespace=%q}} and on (model, model_namespace, feature) '
+    f'{m.FEATURE_DRIFTED.series}{{model=%q,model_namespace=%q}} == 1" '
+    "$labels.model $labels.model_namespace $labels.model $labels.model_namespace) "
+    '| sortByLabel "feature" }}{{ if $i }}, {{ end }}{{ $f.Labels.feature }}={{ printf "%.3f" $f.Value }}{{ end }}'
+)
+
+
+def percent_of(metric: m.Metric) -> Query:
+    """``metric`` of the alert's model as a percentage."""
+    return Query(
+        f'{{{{ with query (printf "{metric.series}{{model=%q,model_namespace=%q}}" $labels.model '
+        "$labels.model_namespace) }}{{ . | first | value | humanizePercentage }}{{ end }}"
+    )
+
+
+def _feature_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    labels = {**ctx.target, **ctx.model_labels, "feature": ctx.model.features[0].name}
+
+    def series(states: list[str]) -> Series:
+        return [
+            (selector(m.FEATURE_PSI.series, labels), [0.25 if s != OK else 0.02 for s in states]),
+            # NEAR: a large PSI that is not significant (a small window) is not drift
+            (selector(m.FEATURE_DRIFTED.series, labels), [1.0 if s == BAD else 0.0 for s in states]),
+        ]
+
+    return ctx.scenario(alert, series=series, labels={**labels, **alert.labels}, values=lambda t: {"value": 0.25})
+
+
+FEATURE_DRIFT = AlertDefinition(
+    name="DriftlineFeatureDrift",
+    settings_key="feature_drift",
+    severity="warning",
+    summary="A model input feature drifted away from its training data.",
+    description=fixed(
+        Text(
+            "Feature {feature} of {model} drifted: PSI {value:.3f}, significant after correction for the model's "
+            "features."
+        )
+    ),
+    expr=lambda config: f"{m.FEATURE_PSI.series} and on ({KEYS}, feature) ({m.FEATURE_DRIFTED.series} == 1)",
+    scenario=_feature_drift,
+    dashboard=MODEL_DRIFT_DASHBOARD,
+    report=True,
+    runbook="""
+**Meaning.** One feature drifted (significant after correction and PSI ≥ `psi_threshold`), but fewer than
+`drift_share` of the features did. A warning: no retraining is started. Held back while the same model's
+`DriftlineDatasetDrift` fires.
+
+**Check.** *Features ranked by PSI*: PSI, KS/chi-square p-value and missing ratio of the feature. A categorical
+feature with a new dominant category (look at the `__other__` share in the reference vs now) usually means a
+new product, region or client version. A numeric feature whose PSI rises with the missing ratio points at a
+data-quality problem.
+
+**Act.** If the feature matters to the model (feature importance), treat it like dataset drift and start a
+retraining by hand; otherwise note it and watch the trend. Persistent benign drift (e.g. a seasonal feature): raise
+`psi_threshold` for that model or rebuild the reference from more representative data.
+""",
+)
+
+
+def _dataset_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    names = [f.name for f in ctx.model.features[:3]]
+    drifted = names[:2] if len(names) > 1 else names
+    psis = dict(zip(names, (0.31, 0.205, 0.012), strict=False))
+    share = len(drifted) / len(ctx.model.features)
+    labels = {**ctx.target, **ctx.model_labels}
+
+    def series(states: list[str]) -> Series:
+        out: Series = []
+        for name in names:
+            flagged = name in drifted
+            feature = {**labels, "feature": name}
+            out.append((selector(m.FEATURE_PSI.series, feature), [psis[name] for _ in states]))
+            drifted_now = [1.0 if flagged and s == BAD else 0.0 for s in states]
+            out.append((selector(m.FEATURE_DRIFTED.series, feature), drifted_now))
+        out.append((selector(m.DATASET_DRIFT_SHARE.series, labels), [share if s != OK else 0.0 for s in states]))
+        # NEAR: some features drifted, but fewer than drift_share
+        out.append((selector(m.DATASET_DRIFTED.series, labels), [1.0 if s == BAD else 0.0 for s in states]))
+        return out
+
+    listing = ", ".join(f"{n}={psis[n]:.3f}" for n in sorted(drifted))
+    return ctx.scenario(
+        alert,
+        series=series,
+        labels={**labels, **alert.labels},
+        values=lambda t: {"value": share, "drifted_features": listing},
+    )
+
+
+DATASET_DRIFT = AlertDefinition(
+    name="DriftlineDatasetDrift",
+    settings_key="dataset_drift",
+    severity="critical",
+    summary="A model's input data drifted away from its training data; retraining is due.",
+    description=fixed(
+        Text(
+            "{value:percent} of the features of {model} drifted (feature=PSI: {drifted_features}). "
+            "A retraining is requested.",
+            drifted_features=DRIFTED_FEATURES,
+        )
+    ),
+    expr=lambda config: f"{m.DATASET_DRIFT_SHARE.series} and on ({KEYS}) ({m.DATASET_DRIFTED.series} == 1)",
+    scenario=_dataset_drift,
+    retrain=True,
+    annotations=(("drifted_features", Text("{drifted_features}", drifted_features=DRIFTED_FEATURES)),),
+    dashboard=MODEL_DRIFT_DASHBOARD,
+    report=True,
+    runbook="""
+**Meaning.** At least `drift.drift_share` of the model's features drifted: for each of them the KS (numeric) or
+chi-square (categorical) p-value, corrected across the model's features, is below `drift.alpha` **and** the PSI is at
+least `drift.psi_threshold`. The live inputs are no longer the data the model was trained on. Severity `critical`,
+label `action: retrain`: Alertmanager sent it to the retraining webhook, which starts one retraining per model per
+`webhook.cooldown`.
+
+**Check.**
+1. The alert's description (or `drifted_features` annotation) lists the drifted features with their PSI. Open the
+   *Model drift* dashboard: *Features ranked by PSI* and *PSI per feature* show when each one moved.
+2. Sudden jump in one step, many features at once, often with *Missing or invalid values* rising: suspect an
+   upstream change (a renamed field, a unit change, a new client sending a different shape), not the world.
+   Compare a few recent request payloads with the training data.
+3. Gradual rise over days: real drift. Check *Prediction drift*: if the outputs moved too, the model already
+   behaves differently.
+4. Did the retraining start? The *Exporter* dashboard's *Retraining notifications* panel, the webhook's logs,
+   and the GitHub Actions run of the model's repository.
+
+**Act.** Upstream bug: fix the producer; the alert resolves `keep_firing_for` (30m) after the window is clean again
+(the window must refill: up to `window.max_age`). Real drift: let the retraining run; the new model ships with a
+new reference profile, which the exporter swaps in without a restart. Never silence this alert for longer than the
+retraining takes.
+""",
+)
+
+
+def _prediction_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    output = ctx.model.outputs[0].name if ctx.model.outputs else "prediction"
+    labels = {**ctx.target, **ctx.model_labels, "output": output}
+
+    def series(states: list[str]) -> Series:
+        return [
+            (selector(m.PREDICTION_PSI.series, labels), [0.4 if s != OK else 0.01 for s in states]),
+            (selector(m.PREDICTION_DRIFTED.series, labels), [1.0 if s == BAD else 0.0 for s in states]),
+        ]
+
+    return ctx.scenario(alert, series=series, labels={**labels, **alert.labels}, values=lambda t: {"value": 0.4})
+
+
+PREDICTION_DRIFT = AlertDefinition(
+    name="DriftlinePredictionDrift",
+    settings_key="prediction_drift",
+    severity="warning",
+    summary="A model's predictions drifted away from those on its training data.",
+    description=fixed(Text("Output {output} of {model} drifted: PSI {value:.3f}.")),
+    expr=lambda config: f"{m.PREDICTION_PSI.series} and on ({KEYS}, output) ({m.PREDICTION_DRIFTED.series} == 1)",
+    scenario=_prediction_drift,
+    dashboard=MODEL_DRIFT_DASHBOARD,
+    report=True,
+    runbook="""
+**Meaning.** The distribution of a model output (from response events) differs from the outputs on the reference
+data: the model predicts differently than it did on its training data — more churners, higher scores.
+
+**Check.** Is input drift present too (*PSI per feature*)? Prediction drift without input drift can mean a new model
+version was deployed without a new reference profile (compare `driftline_reference_info`'s `version` with the model's
+release) or a changed post-processing step.
+
+**Act.** New model version: rebuild its reference (`driftline profile`) from its training data. Otherwise follow
+*DriftlineDatasetDrift*.
+""",
+)
+
+
+def _performance_drop(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    labels = {**ctx.target, **ctx.model_labels}
+    error_rate, reference_rate, loss = 0.45, 0.28, 0.25
+
+    def series(states: list[str]) -> Series:
+        return [
+            (selector(m.PERFORMANCE_DEGRADATION.series, labels), [loss if s != OK else 0.01 for s in states]),
+            # NEAR: a large loss on too few labels, or not significant, is not a drop
+            (selector(m.PERFORMANCE_DROPPED.series, labels), [1.0 if s == BAD else 0.0 for s in states]),
+            (selector(m.PERFORMANCE_ERROR_RATE.series, labels), [error_rate if s != OK else 0.28 for s in states]),
+            (selector(m.REFERENCE_ERROR_RATE.series, labels), [reference_rate for _ in states]),
+        ]
+
+    return ctx.scenario(
+        alert,
+        series=series,
+        labels={**labels, **alert.labels},
+        values=lambda t: {
+            "value": loss,
+            "error_rate": humanize_percentage(error_rate),
+            "reference_error_rate": humanize_percentage(reference_rate),
+        },
+    )
+
+
+PERFORMANCE_DROP = AlertDefinition(
+    name="DriftlinePerformanceDrop",
+    settings_key="performance_drop",
+    severity="critical",
+    summary="A model got worse on its labelled predictions than on its training data; retraining is due.",
+    description=fixed(
+        Text(
+            "The quality of {model} on its recent labelled predictions is {value:percent} below the reference's "
+            "(target.metric), and its error rate ({error_rate}) is significantly above the reference's "
+            "({reference_error_rate}). A retraining is requested.",
+            error_rate=percent_of(m.PERFORMANCE_ERROR_RATE),
+            reference_error_rate=percent_of(m.REFERENCE_ERROR_RATE),
+        )
+    ),
+    expr=lambda config: f"{m.PERFORMANCE_DEGRADATION.series} and on ({KEYS}) ({m.PERFORMANCE_DROPPED.series} == 1)",
+    scenario=_performance_drop,
+    retrain=True,
+    dashboard=MODEL_DRIFT_DASHBOARD,
+    report=True,
+    runbook="""
+**Meaning.** On its recent labelled predictions (labels sent to the exporter's `POST /feedback` or dropped in
+`feedback.s3_labels`) the model is worse than on its reference data: `target.metric` lost at least
+`target.max_degradation` (relative), the window holds at least `target.min_samples` labelled predictions, **and**
+the error rate is significantly above the reference's (one-sided binomial test, p < `drift.alpha`). This is the
+model getting worse, not only its inputs moving. Severity `critical`, label `action: retrain`: routed like
+`DriftlineDatasetDrift`, to the retraining webhook and Slack.
+
+**Check.**
+1. The *Model quality* row of the *Model drift* dashboard: *Quality vs reference* shows when each metric fell,
+   *Error rate vs reference* how far, *Labelled predictions* on how many labels.
+2. *Labels by outcome*: a burst of `duplicate` or a label job that changed its encoding (e.g. `yes`/`no` instead
+   of `1`/`0`) makes a healthy model look wrong. Compare a few labels with the training data's.
+3. Input drift too (`DriftlineDatasetDrift`, *PSI per feature*)? Then the world moved and the model follows badly.
+   No input drift but a drop: concept drift — the same inputs now mean another label (*Concept drift* panel).
+4. *Label drift (PSI)*: a changed base rate (e.g. churn doubled) lowers precision without any bug.
+5. The live report (`report_url` in the alert, or `GET /report/{namespace}/{model}` on the exporter) shows the
+   current window against the reference, with the quality numbers above it.
+
+**Act.** Label pipeline bug: fix it; the labelled window refills over `target.window.max_age`. Real degradation: let
+the retraining run on data that includes the recent, labelled period — retraining on the old training set
+reproduces the old concept.
+""",
+)
+
+
+def _concept_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    labels = {**ctx.target, **ctx.model_labels}
+
+    def series(states: list[str]) -> Series:
+        return [(selector(m.CONCEPT_DRIFT.series, labels), [1.0 if s == BAD else 0.0 for s in states])]
+
+    return ctx.scenario(alert, series=series, labels={**labels, **alert.labels}, has_near=False)
+
+
+CONCEPT_DRIFT = AlertDefinition(
+    name="DriftlineConceptDrift",
+    settings_key="concept_drift",
+    severity="warning",
+    summary="A model's error rate rose within its recent labelled predictions: the concept changed.",
+    description=fixed(
+        Text(
+            "ADWIN found a significant rise of the error rate of {model} within its window of labelled predictions "
+            "(ordered by prediction time): the relation between inputs and labels changed."
+        )
+    ),
+    expr=lambda config: f"{m.CONCEPT_DRIFT.series} == 1",
+    scenario=_concept_drift,
+    dashboard=MODEL_DRIFT_DASHBOARD,
+    report=True,
+    runbook="""
+**Meaning.** ADWIN (Bifet & Gavaldà, 2007) found a significant rise of the error rate *within* the window of
+labelled predictions ordered by prediction time: predictions after some point are wrong more often than before
+it. It reacts to a change before the whole window is worse, so it often fires before `DriftlinePerformanceDrop`
+(which holds it back once it fires). A warning: no retraining is started.
+
+**Check.** *Error rate vs reference* and *Quality vs reference* on the *Model quality* row: when did the error rate
+rise? Compare that time with deployments of the model (a new image), of its feature pipeline, and with the
+*PSI per feature* panel.
+
+**Act.** A deployment at that time: roll it back or fix it. No deployment and no input drift: the relation between
+inputs and label changed; retrain by hand on recent labelled data if it persists (the alert resolves when the
+window holds only predictions after the change).
+""",
+)
+
+ALERTS = (FEATURE_DRIFT, DATASET_DRIFT, PREDICTION_DRIFT, PERFORMANCE_DROP, CONCEPT_DRIFT)

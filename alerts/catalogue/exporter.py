@@ -1,0 +1,257 @@
+"""Alerts about driftline's own health: the exporter scraped, fed, referenced and accepting what it is sent."""
+
+from __future__ import annotations
+
+import math
+
+from drift import catalogue as m
+from drift.config import MonitorConfig
+
+from .. import promql as q
+from ..timeline import BAD, NEAR, OK, Scenario, ScenarioContext, Series, counter, selector
+from .definition import SELF_DASHBOARD, AlertDefinition, fixed, number
+from .text import IfLabel, Query, Text
+
+REJECT_REASONS = Query(
+    f'{{{{ range $i, $r := query (printf "{q.REJECTED_RATE}{{job=%q}} > 0" $labels.job) | sortByLabel "reason" }}}}'
+    '{{ if $i }}, {{ end }}{{ $r.Labels.reason }} {{ printf "%.2f" $r.Value }}/s{{ end }}'
+)
+
+
+def _job(config: MonitorConfig) -> str:
+    return f"job={q.string(config.alerting.exporter_job)}"
+
+
+def _exporter_down(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    def series(states: list[str]) -> Series:
+        return [(selector("up", ctx.target), [0.0 if s == BAD else 1.0 for s in states])]
+
+    return ctx.scenario(alert, series=series, labels={**ctx.target, **alert.labels}, has_near=False)
+
+
+EXPORTER_DOWN = AlertDefinition(
+    name="DriftlineExporterDown",
+    settings_key="exporter_down",
+    severity="warning",
+    summary="The driftline exporter is not being scraped; drift is not monitored.",
+    description=fixed(
+        Text(
+            "{target} Drift alerts from this exporter are inhibited until it is back.",
+            target=IfLabel(
+                "instance",
+                Text("Prometheus cannot scrape the driftline exporter {instance} (job {job})."),
+                Text(
+                    "Prometheus has no target for job {job}: the exporter is not running or not discovered (check "
+                    "its ServiceMonitor)."
+                ),
+            ),
+        )
+    ),
+    expr=lambda config: f"up{{{_job(config)}}} == 0 or absent(up{{{_job(config)}}})",
+    scenario=_exporter_down,
+    dashboard=SELF_DASHBOARD,
+    runbook="""
+**Meaning.** Prometheus cannot scrape the driftline exporter (`up == 0`), or has no target for its job at all. Drift
+is not being measured; drift alerts of this job are inhibited meanwhile.
+
+**Check.** `kubectl -n <namespace> get pods -l app.kubernetes.io/name=driftline`; `kubectl logs` of the exporter (JSON
+lines; a config error is one line naming the key). No target at all: the ServiceMonitor's selector does not match the
+Service, or the Prometheus Operator does not select the ServiceMonitor (labels), or `alerting.exporter_job` does
+not match the job name. Check *Status → Targets* in Prometheus.
+
+**Act.** Fix the deployment; the exporter's window is in memory, so after a restart it refills from new traffic
+(and pull mode resumes from its watermark).
+""",
+)
+
+
+def _no_traffic(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    labels = {**ctx.target, **ctx.model_labels}
+    events = {**labels, "type": "request", "outcome": "accepted"}
+
+    def series(states: list[str]) -> Series:
+        return [
+            (selector(m.WINDOW_SAMPLES.series, labels), [0.0 if s == BAD else 500.0 for s in states]),
+            (selector(m.EVENTS.series, events), counter([0 if s == BAD else 30 for s in states])),
+        ]
+
+    return ctx.scenario(alert, series=series, labels={**labels, **alert.labels}, has_near=False)
+
+
+NO_TRAFFIC = AlertDefinition(
+    name="DriftlineNoTraffic",
+    settings_key="no_traffic",
+    severity="warning",
+    summary="A monitored model receives no logged requests; its drift cannot be measured.",
+    description=fixed(
+        Text(
+            "No inference requests from {model} reached the driftline exporter. Check the InferenceService's "
+            "logger (url, mode) and that the model is serving traffic."
+        )
+    ),
+    expr=lambda config: (
+        f"({m.WINDOW_SAMPLES.series} == 0) or on ({q.MODEL_LABELS}) "
+        f'(sum by ({q.MODEL_LABELS}) (rate({m.EVENTS.series}{{type="request"}}[5m])) == 0)'
+    ),
+    scenario=_no_traffic,
+    dashboard=SELF_DASHBOARD,
+    runbook="""
+**Meaning.** The model's window is empty, or no request event reached the exporter for 5 minutes, for the alert's
+`for` (30m). Drift cannot be measured without traffic.
+
+**Check.** Is the model serving (*Serving health* dashboard: *Request rate*, served vs logged)? If it serves but
+nothing is logged: the InferenceService's `spec.predictor.logger` (`mode: all`, `url` pointing at the exporter's
+Service), the NetworkPolicy between the model's namespace and the exporter, and the exporter's
+`driftline_events_rejected_total{reason="unknown_model"}` (model name/namespace not in the config).
+
+**Act.** Fix the logger or the config. For models that are legitimately idle at night, raise
+`alerting.alerts.no_traffic.for` or disable the alert.
+""",
+)
+
+
+def _reference_not_loaded(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    labels = {**ctx.target, **ctx.model_labels}
+
+    def series(states: list[str]) -> Series:
+        return [(selector(m.REFERENCE_LOADED.series, labels), [0.0 if s == BAD else 1.0 for s in states])]
+
+    return ctx.scenario(alert, series=series, labels={**labels, **alert.labels}, has_near=False)
+
+
+REFERENCE_NOT_LOADED = AlertDefinition(
+    name="DriftlineReferenceNotLoaded",
+    settings_key="reference_not_loaded",
+    severity="warning",
+    summary="The exporter has no reference profile for a model; its drift is not evaluated.",
+    description=fixed(
+        Text(
+            "The reference profile of {model} is not loaded (the exporter's /readyz fails). The exporter logs why: "
+            "usually the profile is missing (run driftline profile) or S3 denies access."
+        )
+    ),
+    expr=lambda config: f"{m.REFERENCE_LOADED.series} == 0",
+    scenario=_reference_not_loaded,
+    dashboard=SELF_DASHBOARD,
+    runbook="""
+**Meaning.** The exporter has no reference profile for the model, so it cannot evaluate drift; its `/readyz` fails.
+
+**Check.** The exporter logs why, with the profile's URI: missing object (the profile was never built — run
+`driftline profile --config CFG --model NAME`), access denied (the ServiceAccount's IAM role cannot read the bucket),
+or a profile that does not match the configured features (rebuild it). The exporter retries with backoff.
+
+**Act.** Build or fix the profile, or fix the IAM policy; the exporter picks it up without a restart.
+""",
+)
+
+
+def _reference_stale(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    labels = {**ctx.target, **ctx.model_labels}
+    max_age = ctx.alerting.alerts.reference_stale.threshold or 0.0
+    # Test time starts at the Unix epoch, so a profile "built max_age ago" has a negative timestamp:
+    # BAD is just past max_age at t=0, NEAR one day younger than max_age throughout the test.
+    created = {OK: 0.0, BAD: -max_age, NEAR: -max_age + 86400.0}
+
+    def series(states: list[str]) -> Series:
+        return [(selector(m.REFERENCE_CREATED.series, labels), [created[s] for s in states])]
+
+    return ctx.scenario(
+        alert, series=series, labels={**labels, **alert.labels}, values=lambda t: {"value": t + max_age}
+    )
+
+
+REFERENCE_STALE = AlertDefinition(
+    name="DriftlineReferenceStale",
+    settings_key="reference_stale",
+    severity="warning",
+    summary="A model's reference profile is old; drift is measured against outdated data.",
+    description=fixed(
+        Text(
+            "The reference profile of {model} was built {value:duration} ago. Retrain the model or rebuild the "
+            "profile from current training data."
+        )
+    ),
+    expr=lambda config: (
+        f"time() - {m.REFERENCE_CREATED.series} > {number(config.alerting.alerts.reference_stale.threshold or 0.0)}"
+    ),
+    scenario=_reference_stale,
+    dashboard=SELF_DASHBOARD,
+    runbook="""
+**Meaning.** The loaded reference profile was built longer ago than `alerting.alerts.reference_stale.max_age` (90
+days). Drift measured against an old snapshot of the training data says less and less.
+
+**Check.** `driftline_reference_info` shows the profile's `version` and `source`; the *Exporter* dashboard shows its
+age. Has the model been retrained since without the profile being rebuilt?
+
+**Act.** Rebuild the profile from the current training data (`driftline profile`) — the retraining pipeline should
+do this with every new model — or retrain.
+""",
+)
+
+
+def _reject_rate(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    threshold = ctx.alerting.alerts.reject_rate.threshold or 0.0
+    total = 1000
+    rejected = {
+        OK: 0,
+        BAD: min(total, math.floor(threshold * total) + 1),
+        NEAR: max(0, math.ceil(threshold * total) - 1),
+    }
+    job = {"job": ctx.alerting.exporter_job}
+    kept = {**ctx.target, **ctx.model_labels, "type": "request", "outcome": "accepted"}
+    reason = {**ctx.target, "reason": "bad_json"}
+
+    def series(states: list[str]) -> Series:
+        return [
+            (selector(m.EVENTS.series, kept), counter([total - rejected[s] for s in states])),
+            (selector(m.EVENTS_REJECTED.series, reason), counter([rejected[s] for s in states])),
+        ]
+
+    step = ctx.step
+    return ctx.scenario(
+        alert,
+        series=series,
+        labels={**job, **alert.labels},
+        values=lambda t: {
+            "value": rejected[BAD] / total,
+            "reject_reasons": f"bad_json {rejected[BAD] / step:.2f}/s",
+        },
+        rate_based=True,
+    )
+
+
+REJECT_RATE = AlertDefinition(
+    name="DriftlineHighRejectRate",
+    settings_key="reject_rate",
+    severity="warning",
+    summary="The driftline exporter rejects many inference logger events.",
+    description=fixed(
+        Text(
+            "{value:percent} of the events sent to {job} are rejected, by reason: {reject_reasons}. The exporter's "
+            "logs name each bad event.",
+            reject_reasons=REJECT_REASONS,
+        )
+    ),
+    expr=lambda config: f"{q.REJECTED_RATIO} > {number(config.alerting.alerts.reject_rate.threshold or 0.0)}",
+    scenario=_reject_rate,
+    dashboard=SELF_DASHBOARD,
+    runbook="""
+**Meaning.** More than the threshold (5%) of the events sent to this exporter are rejected. The description lists
+the reasons with their rates.
+
+**Check.** By reason: `bad_json`, `unsupported_payload` — a body that is not a KServe v1/v2 JSON payload;
+`binary_payload` — the v2 binary tensor extension, which cannot be decoded without a header the logger does not
+forward (send JSON tensors); `missing_attributes` — an event without the CloudEvents headers (something other than
+KServe's logger posts to the exporter); `unsupported_type` — a CloudEvent that is neither an inference request nor a
+response (e.g. explainer events routed to the exporter); `shape_mismatch` — the model's feature list in the config
+does not match the request's columns (a new model version with new features?); `unknown_model` — an InferenceService
+logs to this exporter but is not in its config; `too_large` — raise `exporter.max_body_bytes`. The exporter logs each
+rejected event with its reason.
+
+**Act.** Fix the config (features, models) or the client; rejected events never count as drift.
+""",
+)
+
+ALERTS = (EXPORTER_DOWN, NO_TRAFFIC, REFERENCE_NOT_LOADED, REFERENCE_STALE, REJECT_RATE)
+# Alerts that describe what the exporter measured: held back while it is down.
+MEASURED = (NO_TRAFFIC, REJECT_RATE, REFERENCE_NOT_LOADED)

@@ -1,0 +1,125 @@
+"""What a generated promtool test drives an alert with: a :class:`Scenario` (its input series in each state, the labels
+it must fire with and the values its annotations render from) and the :class:`ScenarioContext` scenarios are written
+against (the config's first model, the exporter's target labels, promtool's series notation)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+from drift.config import AlertSettings, ModelConfig, MonitorConfig
+from drift.errors import ConfigError
+
+if TYPE_CHECKING:
+    from .catalogue.definition import AlertDefinition
+
+OK, BAD, NEAR = "ok", "bad", "near"
+INSTANCE = "driftline-exporter:8080"
+WEBHOOK_TARGET = {"job": "driftline-webhook", "instance": "driftline-webhook:8081"}
+RATE_WINDOW = 300  # seconds: every rate() in the rules looks back 5m
+
+Series = list[tuple[str, list[float]]]
+
+
+@dataclass
+class Scenario:
+    """How to drive one alert: its input series per state, and what it must say when it fires."""
+
+    alert: AlertDefinition
+    settings: AlertSettings
+    series: Callable[[list[str]], Series]
+    labels: dict[str, str]
+    values: Callable[[int], dict[str, Any]] = field(default=lambda t: {})  # eval time (s) -> $value and query texts
+    rate_based: bool = False
+    window: int = RATE_WINDOW  # seconds the rate()/increase() of a rate-based alert looks back
+    has_near: bool = True
+
+
+def series_notation(values: list[float]) -> str:
+    """Values in promtool's expanding notation: runs of equal steps become ``a+bxn``."""
+    parts: list[str] = []
+    i = 0
+    while i < len(values):
+        j = i + 1
+        if j < len(values):
+            step = values[j] - values[i]
+            while j + 1 < len(values) and math.isclose(values[j + 1] - values[j], step, abs_tol=1e-12):
+                j += 1
+            if j - i >= 2:
+                parts.append(f"{number(values[i])}{'+' if step >= 0 else '-'}{number(abs(step))}x{j - i}")
+                i = j + 1
+                continue
+        parts.append(number(values[i]))
+        i += 1
+    return " ".join(parts)
+
+
+def number(value: float) -> str:
+    return f"{value:.12g}"
+
+
+def selector(metric: str, labels: dict[str, str]) -> str:
+    inner = ", ".join(f'{k}="{v}"' for k, v in labels.items())
+    return f"{metric}{{{inner}}}"
+
+
+def counter(increments: list[float]) -> list[float]:
+    """A counter's samples from its increment at each step."""
+    total, values = 0.0, []
+    for inc in increments:
+        total += inc
+        values.append(total)
+    return values
+
+
+def matching_value(pattern: str, candidates: list[str], what: str, group: str | None = None) -> str:
+    """A label value that ``pattern`` matches (whole), with ``group`` captured when given."""
+    compiled = re.compile(pattern)
+    for candidate in candidates:
+        match = compiled.fullmatch(candidate)
+        if match and (group is None or (match.groups() and match.group(1) == group)):
+            return candidate
+    raise ConfigError([f"{what}: cannot make up a test label value for {pattern!r}; tried {', '.join(candidates)}"])
+
+
+class ScenarioContext:
+    """The config a scenario is written against: its first model, the exporter's target labels, the test's step."""
+
+    def __init__(self, config: MonitorConfig) -> None:
+        self.config = config
+        self.alerting = config.alerting
+        self.model: ModelConfig = config.models[0]
+        namespace = self.model.namespace if self.model.namespace != "*" else "default"
+        self.model_labels = {"model": self.model.name, "model_namespace": namespace}
+        self.target = {"job": self.alerting.exporter_job, "instance": INSTANCE}
+        self.model_names = {model.name for model in config.models}
+
+    def scenario(self, alert: AlertDefinition, **kwargs: Any) -> Scenario:
+        return Scenario(alert=alert, settings=alert.settings(self.config), **kwargs)
+
+    def serving_labels(self, code: str, model: str | None = None) -> dict[str, str]:
+        """The configured serving metric's labels for a model (its InferenceService name as the regex expects)."""
+        serving = self.alerting.serving
+        name = model or self.model.name
+        service = matching_value(
+            serving.model_regex,
+            [f"{name}-predictor", f"{name}-predictor-00001", name],
+            "alerting.serving.model_regex",
+            group=name,
+        )
+        labels = {serving.model_label: service, serving.namespace_label: self.model_labels["model_namespace"]}
+        if code:
+            labels[serving.code_label] = code
+        return labels
+
+    @property
+    def step(self) -> int:
+        """The test's sample and evaluation interval: fine enough to place every ``for`` exactly."""
+        seconds = [60]
+        for f in fields(self.alerting.alerts):
+            s: AlertSettings = getattr(self.alerting.alerts, f.name)
+            seconds += [int(s.for_.seconds)] + ([int(s.keep_firing_for.seconds)] if s.keep_firing_for else [])
+        return max(1, math.gcd(*seconds))
