@@ -44,15 +44,18 @@ typecheck: $(BIN)/.installed
 pytest: $(BIN)/.installed system-deps browser-deps
 	$(BIN)/pytest
 
-# deploy/generated is what `driftline generate` writes for the example config; CI fails when it is stale.
+# deploy/generated is what `driftline generate` writes for the example config, docs/metrics.md and docs/runbooks.md
+# what the metric and alert catalogues say; CI fails when any of them is stale.
+GENERATED := deploy/generated docs/metrics.md docs/runbooks.md
 generated: $(BIN)/.installed
 	$(BIN)/driftline generate --config examples/monitor.yaml --out deploy/generated
+	$(BIN)/python -m driftline.docs
 
 check-generated: generated
-	@git diff --exit-code --stat -- deploy/generated || \
-	  { echo "deploy/generated is stale: run 'make generated' and commit it"; exit 1; }
-	@untracked=$$(git ls-files --others --exclude-standard -- deploy/generated); \
-	  if [ -n "$$untracked" ]; then echo "deploy/generated has uncommitted new files: $$untracked"; exit 1; fi
+	@git diff --exit-code --stat -- $(GENERATED) || \
+	  { echo "generated files are stale: run 'make generated' and commit them"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- $(GENERATED)); \
+	  if [ -n "$$untracked" ]; then echo "generated files are not committed: $$untracked"; exit 1; fi
 
 test: lint typecheck check-generated pytest
 
