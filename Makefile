@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := prometheus prometheus-alertmanager
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint typecheck pytest generated check-generated system-deps browser-deps bench clean
+.PHONY: demo test unit lint typecheck pytest generated check-generated system-deps browser-deps bench clean
 
 # The venv is rebuilt when the dependency list changes.
 $(BIN)/.installed: pyproject.toml
@@ -39,6 +39,10 @@ lint: $(BIN)/.installed
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
+
+# The fast tier: statistics, config, generation and both services' ASGI apps in process (under a minute).
+unit: $(BIN)/.installed
+	$(BIN)/pytest -q tests/unit
 
 # pytest exits 5 when it collects no test; make treats that as a failure like any other non-zero exit.
 pytest: $(BIN)/.installed system-deps browser-deps

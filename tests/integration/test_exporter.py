@@ -100,15 +100,6 @@ def test_metrics_pass_promtool(iris: ExporterProcess) -> None:
     assert check.returncode == 0 and check.stdout == "" and check.stderr == "", check.stdout + check.stderr
 
 
-def test_health_readiness_and_unknown_routes(iris: ExporterProcess) -> None:
-    assert requests.get(iris.url + "/healthz", timeout=5).json() == {"status": "ok"}
-    assert requests.get(iris.url + "/readyz", timeout=5).json()["ready"] is True
-    missing = requests.get(iris.url + "/nope", timeout=5)
-    assert missing.status_code == 404 and missing.json()["reason"] == "not_found"
-    wrong = requests.get(iris.url + "/", timeout=5)
-    assert wrong.status_code == 405 and wrong.json()["reason"] == "method_not_allowed"
-
-
 def test_exported_numbers_equal_the_formulas(tmp_path: Path) -> None:
     reference = churn_frame(8000, seed=3)
     reference.to_csv(tmp_path / "train.csv", index=False)

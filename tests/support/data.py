@@ -117,7 +117,9 @@ IRIS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 IRIS_MODEL = {"model": "sklearn-iris", "model_namespace": "default"}
 
 
-def iris_config(tmp_path: Path, **exporter: Any) -> Path:
+def iris_config(tmp_path: Path, *, cli: bool = True, **exporter: Any) -> Path:
+    """The iris model of the KServe fixtures, its reference data and its profile — built by ``driftline profile``, or
+    in process with ``cli=False`` (the fast tier)."""
     rng = np.random.default_rng(0)
     n = 3000
     pd.DataFrame(
@@ -145,9 +147,13 @@ def iris_config(tmp_path: Path, **exporter: Any) -> Path:
     }
     path = tmp_path / "monitor.yaml"
     path.write_text(yaml.safe_dump(content))
-    from .processes import run_cli
+    if cli:
+        from .processes import run_cli
 
-    assert run_cli("profile", "--config", str(path)).returncode == 0
+        assert run_cli("profile", "--config", str(path)).returncode == 0
+    else:
+        model = drift.load_config(path).models[0]
+        drift.profile_from_source(model).save(model.reference.profile)
     return path
 
 

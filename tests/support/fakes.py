@@ -8,10 +8,9 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from driftline.demo.stack import AlertmanagerProcess, PrometheusProcess, Sink, wait
+from driftline.demo.stack import AlertmanagerProcess, LoopbackServer, PrometheusProcess, QuietHandler, Sink, wait
 
 __all__ = [
     "AlertmanagerProcess",
@@ -44,7 +43,7 @@ class Call:
     at: float
 
 
-class FakeGitHub:
+class FakeGitHub(LoopbackServer):
     """GitHub's REST API for ``repository_dispatch``, as far as the webhook can tell: answers from a script (204,
     403 + retry-after, 429, 500, 422, or hanging), then ``default``; records every call and what it answered."""
 
@@ -55,38 +54,20 @@ class FakeGitHub:
         self._lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = self.read_json()
                 with fake._lock:
                     answer = fake.script.pop(0) if fake.script else fake.default
                 if answer.hang:
                     time.sleep(answer.hang)
-                try:
-                    body: Any = json.loads(raw)
-                except ValueError:
-                    body = raw.decode(errors="replace")
                 with fake._lock:
                     fake.calls.append(Call(self.path, dict(self.headers.items()), body, answer.status, time.time()))
-                try:
-                    self.send_response(answer.status)
-                    for name, value in answer.headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(answer.body)))
-                    self.end_headers()
-                    self.wfile.write(answer.body)
-                except OSError:
-                    pass  # the client gave up waiting (a hang longer than its timeout)
+                self.reply(answer.status, answer.body, answer.headers)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        super().__init__(Handler)
 
     def answer(self, *answers: Answer) -> None:
         with self._lock:
@@ -97,18 +78,8 @@ class FakeGitHub:
         with self._lock:
             return [c for c in self.calls if 200 <= c.status < 300]
 
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
-    def __enter__(self) -> FakeGitHub:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-class FakeKubeflowPipelines:
+class FakeKubeflowPipelines(LoopbackServer):
     """The KFP v2beta1 REST API as far as starting runs goes: experiments (find by name, create) and runs (create,
     find by name), with scripted failures for ``POST /runs``: an ``Answer`` to return instead, or ``"lose"`` to
     create the run and then hang past the client's timeout (its answer is lost)."""
@@ -121,21 +92,13 @@ class FakeKubeflowPipelines:
         self._lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def _reply(self, status: int, document: Any, headers: dict[str, str] | None = None) -> None:
-                body = json.dumps(document).encode()
-                try:
-                    self.send_response(status)
-                    for name, value in (headers or {}).items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:
-                    pass
+                self.reply(
+                    status, json.dumps(document).encode(), {**(headers or {}), "Content-Type": "application/json"}
+                )
 
             def do_GET(self) -> None:
                 from urllib.parse import parse_qs, urlsplit
@@ -159,7 +122,7 @@ class FakeKubeflowPipelines:
                     self._reply(404, {"error": "not found", "code": 5, "message": "not found"})
 
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                body = self.read_json() or {}
                 with fake._lock:
                     fake.requests.append(("POST", self.path, dict(self.headers.items())))
                 if self.path == "/apis/v2beta1/experiments":
@@ -187,23 +150,7 @@ class FakeKubeflowPipelines:
                     time.sleep(5)  # past the client's timeout: the run exists, its answer never arrives
                 self._reply(200, run)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> FakeKubeflowPipelines:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__(Handler)
 
 
 def _filter_name(text: str | None) -> str | None:
@@ -217,7 +164,7 @@ def _filter_name(text: str | None) -> str | None:
     return None
 
 
-class FakeServingMetrics:
+class FakeServingMetrics(LoopbackServer):
     """The InferenceService's own metrics as Knative's queue-proxy (≤ 1.17) exposes them on ``/metrics``:
     ``revision_app_request_count`` and ``revision_app_request_latencies`` (milliseconds). ``served(n, ms)`` records
     ``n`` answered requests, as the test's traffic goes out."""
@@ -236,22 +183,11 @@ class FakeServingMetrics:
         self._lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
-                body = fake.exposition().encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(200, fake.exposition().encode(), {"Content-Type": "text/plain; version=0.0.4"})
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        super().__init__(Handler)
 
     def served(self, requests: int, latency_ms: float, errors: int = 0) -> None:
         with self._lock:
@@ -278,13 +214,3 @@ class FakeServingMetrics:
             lines.append(f"revision_app_request_latencies_sum{{{self.labels}}} {self.total_ms}")
             lines.append(f"revision_app_request_latencies_count{{{self.labels}}} {total}")
         return "\n".join(lines) + "\n"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> FakeServingMetrics:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
