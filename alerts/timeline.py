@@ -100,6 +100,16 @@ class ScenarioContext:
     def scenario(self, alert: AlertDefinition, **kwargs: Any) -> Scenario:
         return Scenario(alert=alert, settings=alert.settings(self.config), **kwargs)
 
+    def flag(
+        self, alert: AlertDefinition, metric: str, labels: dict[str, str], bad: float, ok: float, **kwargs: Any
+    ) -> Scenario:
+        """An alert on one series that is ``bad`` or ``ok`` (a 0/1 decision, ``up``): no threshold to be near."""
+
+        def series(states: list[str]) -> Series:
+            return [(selector(metric, labels), [bad if s == BAD else ok for s in states])]
+
+        return self.scenario(alert, series=series, labels={**labels, **alert.labels}, has_near=False, **kwargs)
+
     def serving_labels(self, code: str, model: str | None = None) -> dict[str, str]:
         """The configured serving metric's labels for a model (its InferenceService name as the regex expects)."""
         serving = self.alerting.serving

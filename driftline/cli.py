@@ -148,19 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--model", metavar="NAME", help="only this model (default: every model)")
     profile.set_defaults(handler=_cmd_profile)
 
-    serve = commands.add_parser("serve", help="run the exporter: KServe logger events in, drift metrics on /metrics")
-    serve.add_argument("--config", required=True, metavar="CFG", help="monitor config YAML")
-    serve.add_argument("--listen", type=_listen, metavar="HOST:PORT", help="overrides exporter.listen")
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    serve.set_defaults(handler=_cmd_serve)
-
-    webhook = commands.add_parser(
-        "webhook", help="run the retraining webhook: Alertmanager notifications in, GitHub repository_dispatch out"
-    )
-    webhook.add_argument("--config", required=True, metavar="CFG", help="monitor config YAML")
-    webhook.add_argument("--listen", type=_listen, metavar="HOST:PORT", help="overrides webhook.listen")
-    webhook.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    webhook.set_defaults(handler=_cmd_webhook)
+    for name, section, handler, text in (
+        ("serve", "exporter", _cmd_serve, "run the exporter: KServe logger events in, drift metrics on /metrics"),
+        ("webhook", "webhook", _cmd_webhook,
+         "run the retraining webhook: Alertmanager notifications in, GitHub repository_dispatch out"),
+    ):  # fmt: skip
+        server = commands.add_parser(name, help=text)
+        server.add_argument("--config", required=True, metavar="CFG", help="monitor config YAML")
+        server.add_argument("--listen", type=_listen, metavar="HOST:PORT", help=f"overrides {section}.listen")
+        server.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+        server.set_defaults(handler=handler)
 
     demo = commands.add_parser(
         "demo", help="the whole loop on this machine: churn model, traffic, drift, alerts, one retraining dispatch"

@@ -27,17 +27,24 @@ def percent_of(metric: m.Metric) -> Query:
     )
 
 
-def _feature_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
-    labels = {**ctx.target, **ctx.model_labels, "feature": ctx.model.features[0].name}
+def _column_drift(
+    alert: AlertDefinition, ctx: ScenarioContext, psi: m.Metric, drifted: m.Metric, labels: dict[str, str], value: float
+) -> Scenario:
+    """A column's PSI at ``value`` and its decision: 1 while BAD; NEAR is a large PSI that is not significant (a small
+    window), which is not drift."""
 
     def series(states: list[str]) -> Series:
         return [
-            (selector(m.FEATURE_PSI.series, labels), [0.25 if s != OK else 0.02 for s in states]),
-            # NEAR: a large PSI that is not significant (a small window) is not drift
-            (selector(m.FEATURE_DRIFTED.series, labels), [1.0 if s == BAD else 0.0 for s in states]),
+            (selector(psi.series, labels), [value if s != OK else 0.01 for s in states]),
+            (selector(drifted.series, labels), [1.0 if s == BAD else 0.0 for s in states]),
         ]
 
-    return ctx.scenario(alert, series=series, labels={**labels, **alert.labels}, values=lambda t: {"value": 0.25})
+    return ctx.scenario(alert, series=series, labels={**labels, **alert.labels}, values=lambda t: {"value": value})
+
+
+def _feature_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    labels = {**ctx.target, **ctx.model_labels, "feature": ctx.model.features[0].name}
+    return _column_drift(alert, ctx, m.FEATURE_PSI, m.FEATURE_DRIFTED, labels, 0.25)
 
 
 FEATURE_DRIFT = AlertDefinition(
@@ -148,14 +155,7 @@ retraining takes.
 def _prediction_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     output = ctx.model.outputs[0].name if ctx.model.outputs else "prediction"
     labels = {**ctx.target, **ctx.model_labels, "output": output}
-
-    def series(states: list[str]) -> Series:
-        return [
-            (selector(m.PREDICTION_PSI.series, labels), [0.4 if s != OK else 0.01 for s in states]),
-            (selector(m.PREDICTION_DRIFTED.series, labels), [1.0 if s == BAD else 0.0 for s in states]),
-        ]
-
-    return ctx.scenario(alert, series=series, labels={**labels, **alert.labels}, values=lambda t: {"value": 0.4})
+    return _column_drift(alert, ctx, m.PREDICTION_PSI, m.PREDICTION_DRIFTED, labels, 0.4)
 
 
 PREDICTION_DRIFT = AlertDefinition(
@@ -253,12 +253,7 @@ reproduces the old concept.
 
 
 def _concept_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
-    labels = {**ctx.target, **ctx.model_labels}
-
-    def series(states: list[str]) -> Series:
-        return [(selector(m.CONCEPT_DRIFT.series, labels), [1.0 if s == BAD else 0.0 for s in states])]
-
-    return ctx.scenario(alert, series=series, labels={**labels, **alert.labels}, has_near=False)
+    return ctx.flag(alert, m.CONCEPT_DRIFT.series, {**ctx.target, **ctx.model_labels}, bad=1.0, ok=0.0)
 
 
 CONCEPT_DRIFT = AlertDefinition(

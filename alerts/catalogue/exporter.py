@@ -23,10 +23,7 @@ def _job(config: MonitorConfig) -> str:
 
 
 def _exporter_down(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
-    def series(states: list[str]) -> Series:
-        return [(selector("up", ctx.target), [0.0 if s == BAD else 1.0 for s in states])]
-
-    return ctx.scenario(alert, series=series, labels={**ctx.target, **alert.labels}, has_near=False)
+    return ctx.flag(alert, "up", ctx.target, bad=0.0, ok=1.0)
 
 
 EXPORTER_DOWN = AlertDefinition(
@@ -111,12 +108,7 @@ Service), the NetworkPolicy between the model's namespace and the exporter, and 
 
 
 def _reference_not_loaded(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
-    labels = {**ctx.target, **ctx.model_labels}
-
-    def series(states: list[str]) -> Series:
-        return [(selector(m.REFERENCE_LOADED.series, labels), [0.0 if s == BAD else 1.0 for s in states])]
-
-    return ctx.scenario(alert, series=series, labels={**labels, **alert.labels}, has_near=False)
+    return ctx.flag(alert, m.REFERENCE_LOADED.series, {**ctx.target, **ctx.model_labels}, bad=0.0, ok=1.0)
 
 
 REFERENCE_NOT_LOADED = AlertDefinition(

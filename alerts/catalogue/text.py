@@ -11,7 +11,7 @@ rendering reimplements the Go template functions, so a generated test compares t
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,34 +129,27 @@ class Text:
 
     def go(self) -> str:
         """The Prometheus template of this text."""
-        out = []
-        for literal, name, spec, _ in self._parts:
-            out.append(literal)
-            if name is None:
-                continue
-            if name in self.fields:
-                out.append(self.fields[name].go())
-            elif name == "value":
-                out.append(_GO_VALUE[spec or ""])
-            elif name == "model":
-                out.append(MODEL)
-            else:
-                out.append(f"{{{{ $labels.{name} }}}}")
-        return "".join(out)
+        return self._join(self._go_field)
 
     def render(self, values: Mapping[str, Any]) -> str:
         """What Prometheus renders for an alert with these labels and ``value`` (and the scenario's query texts)."""
-        out = []
-        for literal, name, spec, _ in self._parts:
-            out.append(literal)
-            if name is None:
-                continue
-            if name in self.fields:
-                out.append(self.fields[name].render(name, values))
-            elif name == "value":
-                out.append(_python_value(float(values["value"]), spec or ""))
-            elif name == "model":
-                out.append(f"{values['model_namespace']}/{values['model']}")
-            else:
-                out.append(str(values[name]))
-        return "".join(out)
+        return self._join(lambda name, spec: self._python_field(name, spec, values))
+
+    def _join(self, field: Callable[[str, str], str]) -> str:
+        return "".join(
+            literal + (field(name, spec or "") if name is not None else "") for literal, name, spec, _ in self._parts
+        )
+
+    def _go_field(self, name: str, spec: str) -> str:
+        if name in self.fields:
+            return self.fields[name].go()
+        if name == "value":
+            return _GO_VALUE[spec]
+        return MODEL if name == "model" else f"{{{{ $labels.{name} }}}}"
+
+    def _python_field(self, name: str, spec: str, values: Mapping[str, Any]) -> str:
+        if name in self.fields:
+            return self.fields[name].render(name, values)
+        if name == "value":
+            return _python_value(float(values["value"]), spec)
+        return f"{values['model_namespace']}/{values['model']}" if name == "model" else str(values[name])

@@ -64,17 +64,8 @@ not count towards the cooldown, so the next drift alert of the model starts a re
 
 
 def _retraining_stuck(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
-    def series(states: list[str]) -> Series:
-        pending = [2.0 if s == BAD else 0.0 for s in states]
-        return [(selector(m.OUTBOX_DISPATCHES.series, {**WEBHOOK_TARGET, "state": "pending"}), pending)]
-
-    return ctx.scenario(
-        alert,
-        series=series,
-        labels={**WEBHOOK_TARGET, "state": "pending", **alert.labels},
-        values=lambda t: {"value": 2.0},
-        has_near=False,
-    )
+    pending = {**WEBHOOK_TARGET, "state": "pending"}
+    return ctx.flag(alert, m.OUTBOX_DISPATCHES.series, pending, bad=2.0, ok=0.0, values=lambda t: {"value": 2.0})
 
 
 RETRAINING_STUCK = AlertDefinition(

@@ -157,6 +157,16 @@ class Section:
             return []
         return [(f"{self.key_path(key)}[{i}]", item) for i, item in enumerate(value)]
 
+    def pairs(self, key: str, parse: Callable[[Any], T]) -> tuple[tuple[str, T], ...]:
+        """A mapping whose keys are the user's (model names, pipeline parameters): ``((key, parsed value), ...)``."""
+        if not self.has(key):
+            self._seen.add(key)
+            return ()
+        section = self.section(key)
+        parsed = tuple((str(name), section.get(str(name), parse)) for name in list(section.data))
+        section.finish()
+        return parsed
+
     def finish(self, hints: Mapping[str, str] | None = None) -> None:
         """Report keys that nobody asked for, with a suggestion when one is close."""
         for key in self.data:

@@ -105,18 +105,12 @@ def parse_webhook(sec: Section, base_dir: Path) -> WebhookConfig:
 
 def _github(g: Section) -> GitHubConfig:
     repo = v.matching(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "OWNER/REPO")
-    repositories: list[tuple[str, str]] = []
-    if g.has("repositories"):
-        per_model = g.section("repositories")
-        for model in list(per_model.data):
-            repositories.append((str(model), per_model.get(str(model), repo)))
-        per_model.finish()
     github = GitHubConfig(
         repository=g.get("repository", repo),
         token=g.get("token", v.secret_ref),
         event_type=g.get("event_type", _event_type, GitHubConfig.event_type),
         api_url=g.get("api_url", v.http_url, GitHubConfig.api_url),
-        repositories=tuple(repositories),
+        repositories=g.pairs("repositories", repo),
         timeout=g.get("timeout", v.duration, GitHubConfig.timeout),
     )
     g.finish()
@@ -139,19 +133,13 @@ def _template(value: Any) -> str:
 
 
 def _kfp(k: Section, base_dir: Path) -> KfpConfig:
-    arguments: list[tuple[str, str]] = []
-    if k.has("arguments"):
-        args = k.section("arguments")
-        for name in list(args.data):
-            arguments.append((str(name), args.get(str(name), _template)))
-        args.finish()
     config = KfpConfig(
         host=k.get("host", v.http_url),
         experiment=k.get("experiment", v.string, "driftline-retraining"),
         pipeline_package=k.get("pipeline_package", v.uri(base_dir, local_only=True), None),
         pipeline_id=k.get("pipeline_id", v.string, None),
         version_id=k.get("version_id", v.string, None),
-        arguments=tuple(arguments),
+        arguments=k.pairs("arguments", _template),
         run_name=k.get("run_name", _template, KfpConfig.run_name),
         token=k.get("token", v.secret_ref, None),
         namespace=k.get("namespace", v.string, None),

@@ -52,41 +52,51 @@ def binary(*names: str) -> str | None:
 
 
 class ServerProcess:
-    """A server binary as a subprocess, its output in a log file."""
+    """A server as a subprocess on a loopback URL, its output in a log file (appended with ``append``); always
+    stopped, a context manager."""
 
     name = "server"
+    ready_path = "/-/ready"
 
-    def __init__(self, args: list[str], log_path: Path, url: str) -> None:
+    def __init__(
+        self, args: list[str], log_path: Path, url: str, env: dict[str, str] | None = None, append: bool = False
+    ) -> None:
         self.url = url
         self.log_path = log_path
-        self._log = log_path.open("wb")
-        self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
+        self._log = log_path.open("ab" if append else "wb")
+        self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        def ready() -> bool:
+    def wait_until(self, path: str, status: int = 200, timeout: float = 30.0) -> None:
+        """Until ``GET path`` answers ``status``; RuntimeError with the log's tail if the process exits."""
+
+        def answered() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited:\n{self.log()[-3000:]}")
             try:
-                return requests.get(self.url + "/-/ready", timeout=1).status_code == 200
+                return requests.get(self.url + path, timeout=1).status_code == status
             except requests.ConnectionError:
                 return False
 
-        wait(ready, timeout, f"{self.name} to be ready")
+        wait(answered, timeout, f"{self.name} to answer {status} on {path}", interval=0.05)
 
-    def stop(self) -> None:
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        self.wait_until(self.ready_path, timeout=timeout)
+
+    def stop(self) -> int:
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
+        return int(self.process.returncode)
 
-    def __enter__(self) -> ServerProcess:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

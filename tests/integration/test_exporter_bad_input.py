@@ -11,15 +11,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support import IRIS, IRIS_MODEL, ExporterProcess, iris_config, labels, scrape, wait_for
+from tests.support import IRIS, IRIS_MODEL, IRIS_REQUEST, ExporterProcess, iris_config, labels, scrape, wait_for
 
-REQUEST = {
-    "Ce-Specversion": "1.0",
-    "Ce-Type": "org.kubeflow.serving.inference.request",
-    "Ce-Inferenceservicename": "sklearn-iris",
-    "Ce-Namespace": "default",
-    "Ce-Id": "x",
-}
+REQUEST = IRIS_REQUEST
 
 
 # --- fuzzing: 1,000 malformed (and some valid) deliveries against one live exporter ---

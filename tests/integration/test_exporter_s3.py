@@ -12,15 +12,20 @@ import boto3
 import requests
 import yaml
 
-from tests.support import ExporterProcess, churn_frame, config_dict, free_port, labels, run_cli, scrape, wait_for
+from tests.support import (
+    ExporterProcess,
+    churn_frame,
+    config_dict,
+    free_port,
+    labels,
+    logger_headers,
+    run_cli,
+    scrape,
+    wait_for,
+)
 
 MODEL = {"model": "churn-model", "model_namespace": "default"}
-HEADERS = {
-    "Ce-Specversion": "1.0",
-    "Ce-Type": "org.kubeflow.serving.inference.request",
-    "Ce-Inferenceservicename": "churn-model",
-    "Ce-Namespace": "default",
-}
+HEADERS = logger_headers("churn-model")
 FEATURES = ["tenure", "monthly_charges", "contract", "internet_service"]
 
 

@@ -23,6 +23,7 @@ from tests.support import (
     label_entries,
     labelled_churn_frame,
     labels,
+    logger_headers,
     post_labels,
     run_cli,
     scrape,
@@ -116,15 +117,7 @@ def test_feedback_faults_are_counted_and_answered(exporter: ExporterProcess) -> 
     answer = post({**plain, "labels": [{"id": "never-seen", "label": 1}, {"id": ids[0], "row": 10, "label": 0}]})
     assert answer.status_code == 202 and answer.json()["unmatched"] == 2
     # A CloudEvent in binary mode carries the model in its attributes.
-    ce = {
-        "Ce-Specversion": "1.0",
-        "Ce-Id": "f-1",
-        "Ce-Type": FEEDBACK,
-        "Ce-Source": "label-job",
-        "Ce-Inferenceservicename": "churn-model",
-        "Ce-Namespace": "default",
-        "Content-Type": "application/json",
-    }
+    ce = logger_headers("churn-model", "feedback", "f-1", **{"Ce-Source": "label-job"})
     answer = post({"labels": [{"id": ids[0], "row": 0, "label": "1"}]}, **ce)
     assert answer.status_code == 202 and answer.json()["joined"] == 1
     answer = post([{"id": ids[0], "row": 0, "label": 1}], **ce)  # the same label again

@@ -117,6 +117,21 @@ IRIS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 IRIS_MODEL = {"model": "sklearn-iris", "model_namespace": "default"}
 
 
+def logger_headers(model: str, kind: str = "request", event_id: str | None = None, **extra: str) -> dict[str, str]:
+    """The headers of a binary-mode CloudEvent as KServe's logger sends it (``kind``: request, response, feedback)."""
+    headers = {
+        "Ce-Specversion": "1.0",
+        "Ce-Type": f"org.kubeflow.serving.inference.{kind}",
+        "Ce-Inferenceservicename": model,
+        "Ce-Namespace": "default",
+        "Content-Type": "application/json",
+    }
+    return {**headers, **({"Ce-Id": event_id} if event_id else {}), **extra}
+
+
+IRIS_REQUEST = logger_headers("sklearn-iris", event_id="x")
+
+
 def iris_config(tmp_path: Path, *, cli: bool = True, **exporter: Any) -> Path:
     """The iris model of the KServe fixtures, its reference data and its profile — built by ``driftline profile``, or
     in process with ``cli=False`` (the fast tier)."""

@@ -10,14 +10,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from driftline.demo.stack import wait
+from driftline.demo.stack import ServerProcess, wait
 
 from .data import ENV, TOKEN
 
@@ -38,56 +37,22 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     return subprocess.run([exe, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300)
 
 
-class DriftlineProcess:
+class DriftlineProcess(ServerProcess):
     """A long-running `driftline` command (`serve`, `webhook`) as a real subprocess on a loopback port, its output
     appended to ``log_path``; always stopped, even when a test fails."""
 
     command = "serve"
+    ready_path = "/healthz"
 
     def __init__(
         self, config_path: Path, log_path: Path, env: dict[str, str] | None = None, port: int | None = None
     ) -> None:
+        self.name = f"driftline {self.command}"
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
         exe = str(Path(sys.executable).parent / "driftline")
         full_env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", **(env or {})}
-        self._log = log_path.open("ab")
-        self.process = subprocess.Popen(
-            [exe, self.command, "--config", str(config_path), "--listen", f"127.0.0.1:{self.port}"],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=full_env,
-        )
-
-    def wait_until(self, path: str, status: int = 200, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log_path.read_text()
-            try:
-                if requests.get(self.url + path, timeout=1).status_code == status:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"{path} never answered {status}:\n{self.log_path.read_text()}")
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-        return int(self.process.returncode)
-
-    def __enter__(self) -> DriftlineProcess:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        args = [exe, self.command, "--config", str(config_path), "--listen", f"127.0.0.1:{self.port}"]
+        super().__init__(args, log_path, f"http://127.0.0.1:{self.port}", full_env, append=True)
 
 
 class ExporterProcess(DriftlineProcess):
@@ -116,9 +81,6 @@ class WebhookProcess(DriftlineProcess):
         self, config: Path, log_path: Path, env: dict[str, str] | None = None, port: int | None = None
     ) -> None:
         super().__init__(config, log_path, {**ENV, **(env or {})}, port)
-
-    def wait_ready(self) -> None:
-        self.wait_until("/healthz")
 
     def notify(self, notification: dict[str, Any], token: str | None = TOKEN) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import requests
 
-from .data import churn_frame
+from .data import churn_frame, logger_headers
 
 RESPONSE = "org.kubeflow.serving.inference.response"
 REQUEST = "org.kubeflow.serving.inference.request"
@@ -27,18 +27,10 @@ def send_predictions(url: str, frame: pd.DataFrame, rows_per_call: int = 10) -> 
             event_id = str(uuid.uuid4())
             ids.append(event_id)
             for kind, body in (
-                (REQUEST, {"instances": chunk[features].to_dict(orient="records")}),
-                (RESPONSE, {"predictions": chunk["churn_probability"].tolist()}),
+                ("request", {"instances": chunk[features].to_dict(orient="records")}),
+                ("response", {"predictions": chunk["churn_probability"].tolist()}),
             ):
-                headers = {
-                    "Ce-Specversion": "1.0",
-                    "Ce-Id": event_id,
-                    "Ce-Type": kind,
-                    "Ce-Source": "http://localhost:9081/",
-                    "Ce-Inferenceservicename": "churn-model",
-                    "Ce-Namespace": "default",
-                    "Content-Type": "application/json",
-                }
+                headers = logger_headers("churn-model", kind, event_id, **{"Ce-Source": "http://localhost:9081/"})
                 answer = session.post(url + "/", data=json.dumps(body), headers=headers, timeout=10)
                 assert answer.status_code == 202, answer.text
     return ids

@@ -17,16 +17,10 @@ import driftline
 from drift.catalogue import EVENT_REJECT_REASONS, FEEDBACK_REJECT_REASONS
 from exporters.app import ExporterApp
 from exporters.service import ExporterService
-from tests.support import IRIS, IRIS_MODEL, iris_config, labels
+from tests.support import IRIS, IRIS_MODEL, IRIS_REQUEST, iris_config, labels
 from tests.support.asgi import AsgiClient
 
-REQUEST = {
-    "Ce-Specversion": "1.0",
-    "Ce-Type": "org.kubeflow.serving.inference.request",
-    "Ce-Inferenceservicename": "sklearn-iris",
-    "Ce-Namespace": "default",
-    "Ce-Id": "x",
-}
+REQUEST = IRIS_REQUEST
 RESPONSE = {**REQUEST, "Ce-Type": "org.kubeflow.serving.inference.response"}
 FEEDBACK_TYPE = "org.kubeflow.serving.inference.feedback"
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.spatial.distance
 import scipy.stats
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -222,7 +222,13 @@ def test_adjusted_pvalues_are_valid_and_never_smaller(p: np.ndarray, method: str
 def test_binning_commutes_with_a_change_of_units_even_with_ties(
     ref: np.ndarray, cur: np.ndarray, scale: float, offset: float, bins: int
 ) -> None:
-    # Heavy ties put quantile positions on order statistics; the counts must still match bin for bin.
+    # Heavy ties put quantile positions on order statistics; the counts must still match bin for bin. An edge
+    # interpolated between two reference values is rounded differently in each unit, so a current value exactly on
+    # one may change sides (found by hypothesis: 0.125 on the edge 0.2 * 0.625); data that is not on such an edge
+    # bins the same in any unit.
+    interpolated = np.setdiff1d(stats.quantile_edges(ref, bins), ref)
+    assume(not np.isin(cur, interpolated).any())
+
     def counts(r: np.ndarray, c: np.ndarray) -> tuple[list[int], list[int]]:
         edges = stats.quantile_edges(r, bins)
         return stats.bin_counts(r, edges).tolist(), stats.bin_counts(c, edges).tolist()
