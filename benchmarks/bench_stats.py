@@ -5,7 +5,7 @@ on a prebuilt profile (what the exporter does every `evaluate_every`): binning, 
 decision for all 20 features. Evidently's is `Report([DataDriftPreset(method=...)]).run(current, reference)`.
 Two windows: one from the reference distribution (a monitor's steady state) and one where two thirds of the
 features are shifted by 0.05σ–0.1σ. The second costs driftline more: a significant KS statistic sends scipy's
-exact p-value (which design.md requires, to 1e-12) through the Smirnov series, ~7 ms per drifted feature.
+exact p-value (which docs/statistics.md promises, to 1e-12) through the Smirnov series, ~7 ms per drifted feature.
 Prints the medians and the ratios (machines are noisy: compare ratios, not seconds).
 
     python benchmarks/bench_stats.py [--features 20] [--reference 100000] [--window 10000] [--repeat 5]

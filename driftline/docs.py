@@ -73,7 +73,23 @@ def runbooks_page() -> str:
         "`model_namespace/model`; the *Model drift* dashboard (`driftline-model-drift`) with that model selected is",
         "the first place to look.",
         "",
+        "| alert | `alerting.alerts.` key | labels | default `for` / `keep_firing_for` | summary |",
+        "|---|---|---|---|---|",
     ]
+    for alert in ALERTS:
+        settings = getattr(defaults, alert.settings_key)
+        keep = str(settings.keep_firing_for) if settings.keep_firing_for else "—"
+        labels = ", ".join(f"`{k}: {v}`" for k, v in alert.labels.items())
+        anchor = alert.name.lower()
+        row = [
+            f"[{alert.name}](#{anchor})",
+            f"`{alert.settings_key}`",
+            labels,
+            f"{settings.for_} / {keep}",
+            alert.summary,
+        ]
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
     for alert in ALERTS:
         settings = getattr(defaults, alert.settings_key)
         keep = f", keeps firing for {settings.keep_firing_for}" if settings.keep_firing_for else ""

@@ -1,4 +1,5 @@
-"""drift.evaluate: every number equals design.md's formulas computed independently, and the decision follows them."""
+"""drift.evaluate: every number equals the formulas of docs/statistics.md computed independently, and the decision
+follows them."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from tests.support import churn_frame, model_config, write_config_dict
 
 
 def independent_numbers(ref: pd.Series, cur: pd.Series, numeric: bool, bins: int = 10) -> dict[str, float]:
-    """design.md's statistics for one column, written from the formulas with numpy/scipy and nothing of drift."""
+    """The statistics of docs/statistics.md for one column, from the formulas with numpy/scipy and nothing of drift."""
     r = pd.to_numeric(ref, errors="coerce").dropna().to_numpy() if numeric else ref.dropna().to_numpy()
     c = pd.to_numeric(cur, errors="coerce").dropna().to_numpy() if numeric else cur.dropna().to_numpy()
     if numeric:

@@ -1,4 +1,5 @@
-"""Reference profiles: their content follows design.md, they round-trip through JSON, and they refuse corruption."""
+"""Reference profiles: their content follows docs/operations.md (Reference profiles), they round-trip through JSON,
+and they refuse corruption."""
 
 from __future__ import annotations
 

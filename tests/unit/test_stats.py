@@ -14,7 +14,7 @@ from drift import stats
 
 
 def design_psi(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
-    """design.md, transcribed: p = (counts + 0.5) / (n + 0.5 * nbins); PSI = Σ (p_cur − p_ref) ln(p_cur / p_ref)."""
+    """docs/statistics.md transcribed: p = (counts + 0.5) / (n + 0.5·nbins); PSI = Σ (p_cur − p_ref) ln(p_cur/p_ref)."""
     k = len(ref_counts)
     p_ref = (ref_counts + 0.5) / (ref_counts.sum() + 0.5 * k)
     p_cur = (cur_counts + 0.5) / (cur_counts.sum() + 0.5 * k)
@@ -61,7 +61,7 @@ def test_chi2_equals_chi2_contingency(k: int) -> None:
     rng = np.random.default_rng(k)
     ref = rng.integers(0, 500, k)
     cur = rng.integers(0, 80, k)
-    ref[0] = cur[0] = 0  # an empty bin in both is left out, as design.md says
+    ref[0] = cur[0] = 0  # an empty bin in both is left out, as docs/statistics.md says
     keep = (ref + cur) > 0
     expected = scipy.stats.chi2_contingency(np.vstack([ref, cur])[:, keep])
     statistic, pvalue = stats.chi2_test(ref, cur)
