@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import drift
 from tests.support import REPO
 
@@ -24,18 +26,33 @@ def test_every_public_name_resolves() -> None:
     assert callable(drift.evaluate) and callable(drift.load_config)
 
 
-def test_no_module_of_drift_names_another_package_in_an_import() -> None:
-    """Every import statement of every module, including those inside functions."""
-    offenders = []
-    for path in sorted((REPO / "drift").rglob("*.py")):
+# Each package may import only those after it: driftline → dashboards → alerts → exporters → drift.
+ORDER = ("driftline", "dashboards", "alerts", "exporters", "drift")
+
+
+def imported_packages(package: str) -> list[tuple[str, str]]:
+    """``(where, imported top-level package)`` for every import statement of every module of ``package``, including
+    those inside functions."""
+    found = []
+    for path in sorted((REPO / package).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             names = []
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module]
-            offenders += [f"{path.relative_to(REPO)}:{node.lineno} {n}" for n in names if n.split(".")[0] in OTHERS]
-    assert offenders == []
+            found += [(f"{path.relative_to(REPO)}:{node.lineno}", name.split(".")[0]) for name in names]
+    return found
+
+
+def test_no_module_of_drift_names_another_package_in_an_import() -> None:
+    assert [(where, name) for where, name in imported_packages("drift") if name in OTHERS] == []
+
+
+@pytest.mark.parametrize("package", ORDER)
+def test_dependencies_flow_one_way(package: str) -> None:
+    earlier = set(ORDER[: ORDER.index(package)]) | {"tests", "benchmarks"}
+    assert [(where, name) for where, name in imported_packages(package) if name in earlier] == []
 
 
 def test_importing_every_module_of_drift_loads_nothing_else_of_driftline() -> None:
