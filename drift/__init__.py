@@ -2,7 +2,7 @@
 
 * ``drift.config`` — the monitor config: its schema, the alerting and webhook sections, the loader;
 * ``drift.reference`` — reference profiles, the readers that build them, file and S3 storage;
-* ``drift.stats`` and ``drift.values`` — the statistics over numpy arrays, and raw values made binnable;
+* ``drift.stats`` and ``drift.coercion`` — the statistics over numpy arrays, and raw values made binnable;
 * ``drift.evaluation`` — a window against a profile: per-column drift and the dataset decision;
 * ``drift.quality`` — model quality from ground truth, its drop decision and ADWIN's concept-drift test;
 * ``drift.catalogue`` — every metric driftline exports, defined once;

@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 
 from . import stats
+from .coercion import category_values, numeric_values
 from .config import ColumnConfig, DriftSettings, ModelConfig
 from .errors import DataError
 from .reference.profile import ColumnProfile, NumericProfile, ReferenceProfile
 from .stats import FloatArray
-from .values import category_values, numeric_values
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .coercion import category_values, numeric_values
 from .config import CLASSIFICATION, ColumnConfig, ModelConfig, MonitorConfig, S3Config
 from .errors import DriftlineError
 from .evaluation import DriftResult, evaluate
 from .reference.profile import ReferenceProfile
 from .reference.reader import reference_batches
-from .values import category_values, numeric_values
 
 DEFAULT_MAX_ROWS = 5000
 

@@ -20,8 +20,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from drift.coercion import category_of
 from drift.config import CLASSIFICATION, TargetConfig
-from drift.values import category_of
 
 FEEDBACK_TYPE = "org.kubeflow.serving.inference.feedback"
 

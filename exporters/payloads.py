@@ -21,8 +21,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from drift.coercion import category_of
 from drift.config import ColumnConfig
-from drift.values import category_of
 
 _NAN = math.nan
 

@@ -230,7 +230,7 @@ def _target(sec: Section, outputs: list[ColumnConfig], seen: dict[str, str]) -> 
 
 
 def _category(value: Any) -> str:
-    """A class label spelled as live labels are (``drift.values.category_of``): ``1``, ``true``, ``yes``."""
+    """A class label spelled as live labels are (``drift.coercion.category_of``): ``1``, ``true``, ``yes``."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):

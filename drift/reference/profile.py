@@ -22,11 +22,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import stats
+from ..coercion import ObjectArray, arrow_categories, category_values, numeric_values
 from ..config import CATEGORICAL, NUMERIC, ColumnConfig, ModelConfig, S3Config
 from ..errors import DataError, ProfileError
 from ..quality.metrics import ReferencePerformance, reference_performance
 from ..stats import FloatArray, IntArray
-from ..values import ObjectArray, arrow_categories, category_values, numeric_values
 from .reader import MeterFactory, SourceInfo, reference_batches
 from .storage import read_bytes, write_bytes
 

@@ -87,7 +87,7 @@ def test_categorical_profile_keeps_the_top_categories_and_an_other_bin() -> None
 
 
 def test_categories_read_the_same_from_numbers_booleans_and_strings() -> None:
-    from drift.values import category_values
+    from drift.coercion import category_values
 
     assert category_values([1, 1.0, 2.5, True, "x", "", None, float("nan"), np.int64(3)]).tolist() == [
         "1", "1", "2.5", "true", "x", None, None, None, "3",
@@ -95,7 +95,7 @@ def test_categories_read_the_same_from_numbers_booleans_and_strings() -> None:
 
 
 def test_numeric_values_treat_invalid_entries_as_missing() -> None:
-    from drift.values import numeric_values
+    from drift.coercion import numeric_values
 
     out = numeric_values(pd.Series([1, "2.5", "abc", None, float("inf"), True, -3.0], dtype=object))
     assert out[:2].tolist() == [1.0, 2.5] and out[-1] == -3.0
