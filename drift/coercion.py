@@ -85,4 +85,6 @@ def category_of(value: Any) -> str | None:
         return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace") or None
+    if isinstance(value, list | tuple | dict | set):
+        return None  # a container is not a category: a wrong type, missing like a string in a numeric column
     return str(value)

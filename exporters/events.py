@@ -139,5 +139,7 @@ def _json(body: bytes) -> Any:
             message = "JSON followed by binary data (binary tensor extension)"
             raise RejectedEventError("binary_payload", message) from None
         raise RejectedEventError("bad_json", f"the body is not valid JSON: {exc}") from None
+    except ValueError as exc:  # the standard library refuses integers of more than 4,300 digits (CVE-2020-10735)
+        raise RejectedEventError("bad_json", f"the body is not usable JSON: {str(exc).split(';')[0]}") from None
     except RecursionError:
         raise RejectedEventError("bad_json", "the body is nested too deeply") from None

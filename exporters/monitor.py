@@ -63,7 +63,8 @@ class ModelMonitor:
         if rate >= 1.0:
             return True
         if event_id:
-            return zlib.crc32(event_id.encode()) / 0xFFFFFFFF < rate
+            # surrogatepass: a structured event's id may hold a lone surrogate (valid JSON, not valid UTF-8)
+            return zlib.crc32(event_id.encode("utf-8", "surrogatepass")) / 0xFFFFFFFF < rate
         return random.random() < rate  # noqa: S311 - sampling, not security
 
     def append(self, event: InferenceEvent, now: float) -> None:

@@ -116,7 +116,8 @@ def _v1_rows(rows: Any, columns: Columns, key: str) -> Rows:
 
 
 def _v2_rows(tensors: list[dict[str, Any]], columns: Columns, key: str) -> Rows:
-    by_name = {t.get("name"): t for t in tensors}
+    # A tensor's name is a string in the protocol; anything else (a list, an object) names no column.
+    by_name = {t.get("name"): t for t in tensors if isinstance(t.get("name"), str)}
     named = [c for c in columns if c.name in by_name]
     if named:
         values: list[list[Any]] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -72,8 +73,12 @@ def _string(document: dict[str, Any], key: str, where: str, required: bool = Tru
 def parse_notification(body: bytes) -> Notification:
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidNotification("the body is not JSON", "bad_json") from None
+        # A lone surrogate ("\\ud800") is valid JSON but not a string anything downstream can encode: refuse it here.
+        json.dumps(document, ensure_ascii=False).encode()
+    except (ValueError, UnicodeError, RecursionError):
+        raise InvalidNotification(
+            "the body is not JSON (or nests too deeply, or holds a lone surrogate)", "bad_json"
+        ) from None
     if not isinstance(document, dict):
         raise InvalidNotification("the body must be a JSON object (an Alertmanager webhook notification)")
     version = document.get("version")
@@ -128,8 +133,10 @@ def drifted_features(annotation: str) -> dict[str, float]:
         match = _FEATURE.fullmatch(part)
         if match:
             try:
-                features[match.group(1)] = float(match.group(2))
+                value = float(match.group(2))
             except ValueError:
                 continue
+            if math.isfinite(value):  # NaN or ±Inf would never serialise into GitHub's JSON: leave the feature out
+                features[match.group(1)] = value
     ranked = sorted(features.items(), key=lambda kv: -kv[1] if kv[1] == kv[1] else 0.0)
     return dict(ranked[:MAX_FEATURES_IN_PAYLOAD])

@@ -1,0 +1,133 @@
+"""Findings of the hostile-input review, one test each, named after the finding: what once answered 500 (with a
+traceback in the log) or was accepted and then broke later now gets a counted 4xx, or a value that cannot hurt."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+import drift
+from alerts.webhook.app import WebhookApp
+from alerts.webhook.notifications import drifted_features
+from alerts.webhook.service import WebhookService
+from exporters.app import ExporterApp
+from exporters.service import ExporterService
+from tests.support import (
+    ENV,
+    IRIS_MODEL,
+    IRIS_REQUEST,
+    TOKEN,
+    alert,
+    iris_config,
+    labels,
+    logger_headers,
+    notification,
+    webhook_config,
+)
+from tests.support.asgi import AsgiClient, lifespan
+
+HUGE_INTEGER = "9" * 5000  # Python's json refuses integers of more than 4,300 digits with a plain ValueError
+
+
+@pytest.fixture(scope="module")
+def iris_sampled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The iris model with a categorical output, a target and half of the events sampled out."""
+    directory = tmp_path_factory.mktemp("iris")
+    path = iris_config(directory, cli=False)
+    data = yaml.safe_load(path.read_text())
+    data["models"][0]["sampling"] = {"rate": 0.5}
+    data["models"][0]["target"] = {"name": "species", "task": "classification"}
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture
+def exporter(iris_sampled: Path) -> AsgiClient:
+    app = ExporterApp(ExporterService(drift.load_config(iris_sampled)))
+    app.service.refresh_references()
+    return AsgiClient(app)
+
+
+@pytest.fixture
+def webhook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AsgiClient]:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    service = WebhookService(drift.load_config(webhook_config(tmp_path, "http://127.0.0.1:9")))
+    with lifespan(WebhookApp(service)) as client:
+        yield client
+
+
+def rejected(client: AsgiClient, metric: str = "driftline_events_rejected_total") -> dict[str, float]:
+    return {dict(k)["reason"]: v for k, v in client.metrics()[metric].items() if v}
+
+
+def test_finding_4_an_integer_of_5000_digits_in_an_event_is_a_counted_400(exporter: AsgiClient) -> None:
+    answer = exporter.post("/", f'{{"instances": [[{HUGE_INTEGER}, 1, 2, 3]]}}', IRIS_REQUEST)
+    assert (answer.status, answer.json()["reason"]) == (400, "bad_json")
+    assert "4300 digits" in answer.json()["error"]
+    assert rejected(exporter) == {"bad_json": 1}
+
+
+def test_finding_4_an_integer_of_5000_digits_in_feedback_is_a_counted_400(exporter: AsgiClient) -> None:
+    body = f'{{"model": "sklearn-iris", "labels": [{{"id": "a", "label": {HUGE_INTEGER}}}]}}'
+    answer = exporter.post("/feedback", body)
+    assert (answer.status, answer.json()["reason"]) == (400, "bad_json")
+    assert rejected(exporter, "driftline_feedback_rejected_total") == {"bad_json": 1}
+
+
+def kept_id(client: AsgiClient) -> str:
+    """An event id that ``sampling.rate`` keeps."""
+    monitor = client.app.service.monitors[("sklearn-iris", "default")]
+    return next(f"id-{i}" for i in range(100) if monitor.keeps_id(f"id-{i}"))
+
+
+def test_finding_4_a_categorical_cell_nested_1000_deep_is_a_missing_value(exporter: AsgiClient) -> None:
+    deep = "[" * 1000 + "]" * 1000  # the class of the one row: a container, not a category
+    headers = logger_headers("sklearn-iris", "response", kept_id(exporter))
+    answer = exporter.post("/", f'{{"predictions": [[{deep}], ["1"]]}}', headers)
+    assert answer.json() == {"status": "accepted"}
+    exporter.app.service.evaluate_all()
+    assert exporter.metrics()["driftline_output_window_samples"][labels(**IRIS_MODEL)] == 2
+
+
+@pytest.mark.parametrize("name", [["petal_length"], {"column": "petal_length"}, 7])
+def test_finding_4_a_v2_tensor_whose_name_is_not_a_string_is_a_counted_400(exporter: AsgiClient, name: object) -> None:
+    tensors = [{"name": name, "shape": [1, 2], "datatype": "FP32", "data": [1, 2]},
+               {"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [1, 2]}]  # fmt: skip
+    answer = exporter.post("/", {"inputs": tensors}, {**IRIS_REQUEST, "Ce-Id": kept_id(exporter)})
+    assert (answer.status, answer.json()["reason"]) == (400, "shape_mismatch")
+    assert rejected(exporter) == {"shape_mismatch": 1}
+
+
+def test_finding_4_a_lone_surrogate_in_an_id_is_sampled_like_any_id(exporter: AsgiClient) -> None:
+    event = ('{"specversion": "1.0", "type": "org.kubeflow.serving.inference.request", "id": "\\ud800-%d", '
+             '"inferenceservicename": "sklearn-iris", "data": {"instances": [[1, 2, 3, 4]]}}')  # fmt: skip
+    statuses = {exporter.post("/", event % i).json()["status"] for i in range(20)}
+    assert statuses == {"accepted", "sampled_out"}
+    feedback = '{"model": "sklearn-iris", "labels": [{"id": "\\udfff", "label": 1}]}'
+    answer = exporter.post("/feedback", feedback)
+    assert answer.status == 202 and answer.json()["joined"] == 0
+
+
+def test_finding_4_a_notification_nested_100000_deep_is_a_counted_400(webhook: AsgiClient) -> None:
+    answer = webhook.post("/alertmanager", "[" * 100_000 + "]" * 100_000, {"Authorization": f"Bearer {TOKEN}"})
+    assert (answer.status, answer.json()["reason"]) == (400, "bad_json")
+
+
+def test_finding_4_a_lone_surrogate_in_group_key_is_a_counted_400(webhook: AsgiClient) -> None:
+    body = json.dumps({**notification(alert()), "groupKey": "\ud800"})  # json.dumps escapes it: \ud800
+    answer = webhook.post("/alertmanager", body, {"Authorization": f"Bearer {TOKEN}"})
+    assert (answer.status, answer.json()["reason"]) == (400, "bad_json")
+    counted = webhook.metrics()["driftline_retrain_notifications_total"]
+    assert counted[labels(outcome="invalid")] == 1 and counted[labels(outcome="dispatched")] == 0
+
+
+@pytest.mark.parametrize("value", ["NaN", "Inf", "-Inf", "+Inf"])
+def test_finding_5_a_non_finite_psi_in_drifted_features_is_left_out(value: str) -> None:
+    features = drifted_features(f"contract={value}, tenure=0.150")
+    assert features == {"tenure": 0.150}
+    json.dumps(features, allow_nan=False)  # what requests sends to GitHub
