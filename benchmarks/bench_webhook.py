@@ -48,7 +48,8 @@ def main() -> int:
     assert len(notifications) == 1000
 
     with tempfile.TemporaryDirectory() as tmp, FakeGitHub() as github:
-        config = webhook_config(Path(tmp), github.url)
+        models = tuple((f"model-{i:02d}", "ml") for i in range(MODELS))
+        config = webhook_config(Path(tmp), github.url, models)
         process = WebhookProcess(config, Path(tmp) / "webhook.log")
         try:
             process.wait_ready()

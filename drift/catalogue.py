@@ -56,6 +56,7 @@ NOTIFICATION_OUTCOMES = (
     "failed",
     "unauthorized",
     "invalid",
+    "unknown_model",
 )
 ATTEMPT_RESULTS = ("delivered", "retry", "rate_limited", "failed")
 OUTBOX_STATES = ("pending", "sending", "delivered", "failed")

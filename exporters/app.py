@@ -31,6 +31,8 @@ from .service import ExporterService
 CLOUDEVENT_HEADERS = header_names(
     "content-length", "ce-type", "ce-specversion", "ce-id", "ce-inferenceservicename", "ce-namespace"
 )
+# Feedback bodies up to this size are joined on the event loop (a few labels: microseconds); larger ones in a thread.
+INLINE_FEEDBACK_BYTES = 64 * 1024
 # The answers almost every event gets, encoded once.
 _COMMON_ANSWERS: dict[tuple[int, str | None], bytes] = {
     (202, "accepted"): b'{"status": "accepted"}',
@@ -70,8 +72,12 @@ class ExporterApp(App):
     async def feedback(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = request_headers(scope, CLOUDEVENT_HEADERS, b"ce-")
         body = await self.body(headers, receive, send, lambda: self.service.instruments.reject_feedback("too_large"))
-        if body is not None:
+        if body is None:
+            return
+        if len(body) <= INLINE_FEEDBACK_BYTES:
             await answer(send, *self.service.feedback(headers, body))
+        else:  # a label job's batch: seconds of parsing for 10 MB, which must not stall /healthz or the logger
+            await answer(send, *await asyncio.to_thread(self.service.feedback, headers, body))
 
     def _event_too_large(self) -> None:
         self.service.instruments.reject_event("too_large")

@@ -10,6 +10,7 @@ counted as ``unmatched``, never an error — late beyond the TTL, sampled out, o
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from array import array
@@ -177,7 +178,8 @@ class LabelledWindow:
 def label_value(target: TargetConfig, value: Any, where: str) -> Any:
     """A label as the window holds it: a class string, or a finite float; FeedbackError for the wrong type."""
     if target.task == CLASSIFICATION:
-        category = category_of(value) if isinstance(value, str | int | float | bool) else None
+        finite = not isinstance(value, float) or math.isfinite(value)  # JSON's Infinity is not a class
+        category = category_of(value) if isinstance(value, str | int | float | bool) and finite else None
         if category is None:
             raise FeedbackError("invalid_label", f"{where}: a class label must be a non-empty string, number or bool")
         return category
@@ -230,17 +232,23 @@ def read_labels(target: TargetConfig, entries: list[Any]) -> tuple[Label, ...]:
     return tuple(labels)
 
 
+# A label is known between 1970 and 3000: anything else is a unit mistake (milliseconds) or garbage, and one 1e308
+# would make the label-delay histogram's sum infinite for good.
+LATEST_TIMESTAMP = 32503680000.0
+
+
 def timestamp(value: Any, where: str) -> float | None:
-    """Unix seconds from a number or an RFC 3339 string; None when absent."""
+    """Unix seconds from a number or an RFC 3339 string, between 1970 and 3000; None when absent."""
     if value is None:
         return None
+    seconds: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            pass
-    raise FeedbackError("invalid_label", f"{where}: must be Unix seconds or an RFC 3339 time")
+        seconds = float(value)
+    elif isinstance(value, datetime):
+        seconds = value.timestamp()
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            seconds = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    if seconds is None or not 0.0 <= seconds <= LATEST_TIMESTAMP:
+        raise FeedbackError("invalid_label", f"{where}: must be Unix seconds or an RFC 3339 time between 1970 and 3000")
+    return seconds

@@ -9,6 +9,7 @@ means "the token has no access", 422 a payload GitHub refuses.
 from __future__ import annotations
 
 import json
+import math
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ API_VERSION = "2022-11-28"
 MAX_BODY = 64 * 1024
 MAX_PAYLOAD_KEYS = 10
 RATE_LIMIT_FLOOR = 60.0
+RATE_LIMIT_CEILING = 3600.0
 
 
 def client_payload(
@@ -101,18 +103,26 @@ def classify(response: requests.Response, attempt: int, retry: RetryConfig, now:
 
 
 def _rate_limit_wait(headers: Any, attempt: int, retry: RetryConfig, now: float) -> float:
-    after = headers.get("retry-after")
-    if after is not None:
-        try:
-            return max(0.0, float(after))
-        except ValueError:
-            pass
-    if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset"):
-        try:
-            return max(0.0, float(headers["x-ratelimit-reset"]) - now)
-        except ValueError:
-            pass
+    """What GitHub asks us to wait — ``retry-after`` seconds, else until ``x-ratelimit-reset`` — when it is a finite
+    number; at most an hour (a primary rate limit resets within one), so a hostile or broken answer such as
+    ``retry-after: inf`` cannot make the webhook give up or sleep for ever."""
+    candidates = [headers.get("retry-after")]
+    if headers.get("x-ratelimit-remaining") == "0":
+        reset = _number(headers.get("x-ratelimit-reset"))
+        candidates.append(str(reset - now) if reset is not None else None)
+    for candidate in candidates:
+        wait = _number(candidate)
+        if wait is not None:
+            return min(max(0.0, wait), RATE_LIMIT_CEILING)
     return max(RATE_LIMIT_FLOOR, backoff(attempt, retry) * 2)
+
+
+def _number(text: Any) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def send(github: GitHubConfig, token: str, repository: str, body: dict[str, Any]) -> requests.Response:

@@ -60,6 +60,7 @@ class WebhookService:
         self.kfp: KfpTarget | None = None
         self.targets = ([TARGET_GITHUB] if github_config else []) + ([TARGET_KFP] if kfp_config else [])
         self.outbox: Outbox | None = None
+        self._models = {(model.name, model.namespace) for model in config.models}
         self.registry = CollectorRegistry(auto_describe=False)
         self.instruments = WebhookInstruments(self.registry, self.targets)
         self._stop = threading.Event()
@@ -141,13 +142,29 @@ class WebhookService:
                     extra={"alertname": alert.labels.get("alertname"), "fingerprint": alert.fingerprint},
                 )
                 outcome = "invalid"
+            elif not self.monitors(alert.model):
+                outcome = "unknown_model"
             else:
                 outcome = self._accept(notification, alert.model, alert)
             outcomes[outcome] += 1
             self.count(outcome)
+        if outcomes.get("unknown_model"):
+            # one line per notification, however many alerts it carries: a flood must not flood the log
+            unknown = sorted(
+                {f"{a.model[1]}/{a.model[0]}" for a in notification.alerts if a.model and not self.monitors(a.model)}
+            )
+            log.warning(
+                "retrain alerts for models the config does not name start nothing",
+                extra={"alerts": outcomes["unknown_model"], "models": unknown[:10]},
+            )
         if outcomes.get("dispatched"):
             self._wake.set()
         return dict(outcomes)
+
+    def monitors(self, model: tuple[str, str]) -> bool:
+        """Whether the config names this model (a model configured in namespace ``*`` matches every namespace);
+        only those can start a retraining."""
+        return model in self._models or (model[0], "*") in self._models
 
     def _accept(self, notification: Notification, model: tuple[str, str], alert: Any) -> str:
         """Commit one row per target; the alert's outcome is ``dispatched`` if any target takes it."""

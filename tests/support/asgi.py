@@ -60,6 +60,22 @@ class AsgiClient:
                 samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
         return samples
 
+    def concurrently(self, *requests: tuple[str, str, bytes | str, dict[str, str]]) -> list[tuple[int, Response]]:
+        """Several requests on one event loop at once; ``(finishing position, response)`` in the order given."""
+        finished: list[int] = []
+
+        async def one(index: int, method: str, path: str, body: bytes | str, headers: dict[str, str]) -> Response:
+            data = body.encode() if isinstance(body, str) else body
+            response = await self._request(method, path, data, headers, None)
+            finished.append(index)
+            return response
+
+        async def run() -> list[Response]:
+            return list(await asyncio.gather(*(one(i, *request) for i, request in enumerate(requests))))
+
+        responses = asyncio.run(run())
+        return [(finished.index(i), response) for i, response in enumerate(responses)]
+
     async def _request(
         self, method: str, path: str, body: bytes, headers: dict[str, str], chunk_size: int | None
     ) -> Response:

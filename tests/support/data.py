@@ -177,16 +177,23 @@ GITHUB_TOKEN = "ghs_fake_github_token_91d3"
 ENV = {"DRIFTLINE_WEBHOOK_TOKEN": TOKEN, "GITHUB_TOKEN": GITHUB_TOKEN}
 
 
-def webhook_config(tmp_path: Path, github_url: str, **webhook: Any) -> Path:
+WEBHOOK_MODELS = (("churn-model", "default"), ("fraud-scorer", "risk"), ("price", "retail"))
+
+
+def webhook_config(
+    tmp_path: Path, github_url: str, models: tuple[tuple[str, str], ...] = WEBHOOK_MODELS, **webhook: Any
+) -> Path:
+    """A config for the retraining webhook: only ``models`` (name, namespace) may start a retraining."""
     content = {
         "version": 1,
         "models": [
             {
-                "name": "churn-model",
-                "namespace": "default",
+                "name": name,
+                "namespace": namespace,
                 "reference": {"data": "train.csv", "profile": "profile.json"},
                 "features": [{"name": "tenure", "type": "numeric"}],
             }
+            for name, namespace in models
         ],
         "webhook": {
             "listen": "127.0.0.1:8081",

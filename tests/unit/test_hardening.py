@@ -4,16 +4,22 @@ traceback in the log) or was accepted and then broke later now gets a counted 4x
 from __future__ import annotations
 
 import json
+import logging
+import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
 import drift
+from alerts.webhook import github
 from alerts.webhook.app import WebhookApp
 from alerts.webhook.notifications import drifted_features
 from alerts.webhook.service import WebhookService
+from drift.config import RetryConfig
 from exporters.app import ExporterApp
 from exporters.service import ExporterService
 from tests.support import (
@@ -56,7 +62,8 @@ def exporter(iris_sampled: Path) -> AsgiClient:
 def webhook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AsgiClient]:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    service = WebhookService(drift.load_config(webhook_config(tmp_path, "http://127.0.0.1:9")))
+    config = webhook_config(tmp_path, "http://127.0.0.1:9", max_body_bytes=8 * 1024 * 1024)
+    service = WebhookService(drift.load_config(config))
     with lifespan(WebhookApp(service)) as client:
         yield client
 
@@ -131,3 +138,58 @@ def test_finding_5_a_non_finite_psi_in_drifted_features_is_left_out(value: str) 
     features = drifted_features(f"contract={value}, tenure=0.150")
     assert features == {"tenure": 0.150}
     json.dumps(features, allow_nan=False)  # what requests sends to GitHub
+
+
+def test_finding_3_a_10_mb_feedback_batch_does_not_block_the_event_loop(exporter: AsgiClient) -> None:
+    labels_ = [{"id": f"c{i}", "label": i % 3} for i in range(350_000)]
+    body = json.dumps({"model": "sklearn-iris", "labels": labels_}, separators=(",", ":"))
+    assert 8_000_000 < len(body) <= 10 * 1024 * 1024  # a batch just under exporter.max_body_bytes
+    (feedback_done, feedback), (health_done, health) = exporter.concurrently(
+        ("POST", "/feedback", body, {}), ("GET", "/healthz", b"", {})
+    )
+    assert feedback.status == 202 and feedback.json()["unmatched"] + feedback.json()["sampled_out"] == 350_000
+    assert health.status == 200
+    assert health_done < feedback_done, "/healthz waited for the feedback batch to be parsed"
+
+
+def test_finding_10_a_label_timestamp_of_1e308_is_refused(exporter: AsgiClient) -> None:
+    for stamp in ("1e308", "-1", "1700000000000", '"9999-12-31T00:00:00Z"'):
+        body = f'{{"model": "sklearn-iris", "labels": [{{"id": "a", "label": 1, "timestamp": {stamp}}}]}}'
+        answer = exporter.post("/feedback", body)
+        assert (answer.status, answer.json()["reason"]) == (400, "invalid_label"), stamp
+        assert "between 1970 and 3000" in answer.json()["error"]
+    body = '{"model": "sklearn-iris", "labels": [{"id": "a", "label": 1, "timestamp": 1700000000}]}'
+    assert exporter.post("/feedback", body).status == 202
+
+
+@pytest.mark.parametrize("label", ["Infinity", "-Infinity", "NaN"])
+def test_finding_10_a_label_of_infinity_is_not_a_class(exporter: AsgiClient, label: str) -> None:
+    answer = exporter.post("/feedback", f'{{"model": "sklearn-iris", "labels": [{{"id": "a", "label": {label}}}]}}')
+    assert (answer.status, answer.json()["reason"]) == (400, "invalid_label")
+
+
+@pytest.mark.parametrize("retry_after", ["inf", "nan", "1e400", "-5", "not-a-number"])
+def test_finding_10_retry_after_inf_neither_gives_up_nor_sleeps_for_ever(retry_after: str) -> None:
+    response = requests.Response()
+    response.status_code = 429
+    response.headers["retry-after"] = retry_after
+    response._content = b'{"message": "slow down"}'
+    retry = RetryConfig()
+    outcome = github.classify(response, attempt=1, retry=retry, now=time.time())
+    assert outcome.result == "rate_limited"
+    assert 0.0 <= outcome.wait <= github.RATE_LIMIT_CEILING and math.isfinite(outcome.wait)
+    assert outcome.wait < retry.give_up_after.seconds
+
+
+def test_finding_10_alerts_for_2000_unconfigured_models_start_nothing(
+    webhook: AsgiClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    alerts = [alert(model=f"not-configured-{i}", fingerprint=f"{i:016x}") for i in range(2000)]
+    with caplog.at_level(logging.WARNING, logger="driftline.webhook"):
+        answer = webhook.post("/alertmanager", notification(*alerts), {"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status == 200 and answer.json()["outcomes"] == {"unknown_model": 2000}
+    counted = webhook.metrics()["driftline_retrain_notifications_total"]
+    assert counted[labels(outcome="unknown_model")] == 2000 and counted[labels(outcome="dispatched")] == 0
+    assert len([r for r in caplog.records if "config does not name" in r.getMessage()]) == 1
+    configured = webhook.post("/alertmanager", notification(alert()), {"Authorization": f"Bearer {TOKEN}"})
+    assert configured.json()["outcomes"] == {"dispatched": 1}
