@@ -445,6 +445,15 @@ OUTBOX_DISPATCHES = _metric(
     state=OUTBOX_STATES,
 )
 
+OUTBOX_ERRORS = _metric(
+    "driftline_retrain_outbox_errors",
+    COUNTER,
+    "Failed reads or writes of the outbox database (a full disk, a locked file); delivery retries every second.",
+    (),
+    component=WEBHOOK,
+    section=_WEBHOOK,
+)
+
 _BUILD = "Build"
 BUILD_INFO = _metric(
     "driftline_build",

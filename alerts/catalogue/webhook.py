@@ -64,8 +64,19 @@ not count towards the cooldown, so the next drift alert of the model starts a re
 
 
 def _retraining_stuck(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
-    pending = {**WEBHOOK_TARGET, "state": "pending"}
-    return ctx.flag(alert, m.OUTBOX_DISPATCHES.series, pending, bad=2.0, ok=0.0, values=lambda t: {"value": 2.0})
+    def series(states: list[str]) -> Series:
+        # one row waits for its next attempt, one is in flight (or was, when the outbox stopped taking writes)
+        return [
+            (
+                selector(m.OUTBOX_DISPATCHES.series, {**WEBHOOK_TARGET, "state": state}),
+                [1.0 if s == BAD else 0.0 for s in states],
+            )
+            for state in ("pending", "sending")
+        ]
+
+    return ctx.scenario(
+        alert, series=series, labels={**WEBHOOK_TARGET, **alert.labels}, values=lambda t: {"value": 2.0}, has_near=False
+    )
 
 
 RETRAINING_STUCK = AlertDefinition(
@@ -79,19 +90,23 @@ RETRAINING_STUCK = AlertDefinition(
             "its log says what GitHub or Kubeflow Pipelines answers."
         )
     ),
-    expr=lambda config: f'{m.OUTBOX_DISPATCHES.series}{{state="pending"}} > 0',
+    expr=lambda config: f'sum without (state) ({m.OUTBOX_DISPATCHES.series}{{state=~"pending|sending"}}) > 0',
     scenario=_retraining_stuck,
     dashboard=SELF_DASHBOARD,
     runbook="""
-**Meaning.** Retraining starts have been waiting in the webhook's outbox (state `pending`) for an hour: GitHub or
-Kubeflow Pipelines keeps answering 5xx, rate-limiting, or is unreachable. The webhook keeps retrying with backoff
-until `webhook.retry.give_up_after`.
+**Meaning.** Retraining starts have been waiting in the webhook's outbox (state `pending` or `sending`) for an hour:
+GitHub or Kubeflow Pipelines keeps answering 5xx, rate-limiting, or is unreachable — or the outbox itself cannot be
+written (a full disk: `driftline_retrain_outbox_errors_total` rises and `/healthz` says `degraded`). The webhook
+keeps retrying with backoff until `webhook.retry.give_up_after`.
 
 **Check.** The webhook's `retraining start will be retried` log lines say what the target answers and when the next
 attempt is. Rate limits: another client may be exhausting the same token. Unreachable: egress NetworkPolicy, proxy,
 DNS.
 
-**Act.** Fix the connectivity or the token; pending rows go out on their own once the target answers.
+**Act.** Fix the connectivity or the token, or free space on the outbox's volume (`webhook.state`); waiting rows
+go out on their own once the target answers and the outbox takes writes again. A delivery whose outcome could not
+be written is kept in memory and written first, so it is not sent twice — unless the webhook restarts before the
+disk has room again, when it is sent once more with the same `dispatch_id`.
 """,
 )
 

@@ -12,7 +12,7 @@ import asyncio
 
 from prometheus_client.process_collector import ProcessCollector
 
-from exporters.asgi import App, Receive, Scope, Send, answer, header_names, refuse, request_headers
+from exporters.asgi import READ, App, Receive, Scope, Send, answer, header_names, refuse, request_headers
 from exporters.exposition import build_info
 
 from .collector import OutboxCollector
@@ -31,6 +31,10 @@ class WebhookApp(App):
         ProcessCollector(registry=self.registry)
         build_info(self.registry)
         self.route("/alertmanager", ("POST",), self.notification)
+        self.route("/healthz", READ, self.healthz)
+
+    async def healthz(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await answer(send, *self.service.health())
 
     async def notification(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = request_headers(scope, _HEADERS)

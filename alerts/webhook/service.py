@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import sqlite3
 import threading
 import time
 import uuid
@@ -44,6 +45,7 @@ class WebhookInstruments:
         self.latency = histogram(catalogue.RETRAIN_LATENCY, registry)
         with_known_labels(self.notifications, catalogue.RETRAIN_NOTIFICATIONS)
         with_known_labels(self.attempts, catalogue.RETRAIN_ATTEMPTS, [(target,) for target in targets])
+        self.outbox_errors = counter(catalogue.OUTBOX_ERRORS, registry)
 
 
 class WebhookService:
@@ -66,6 +68,9 @@ class WebhookService:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._worker: threading.Thread | None = None
+        self._unrecorded: tuple[Dispatch, github.Outcome, float] | None = None  # an outcome the outbox refused
+        self.outbox_error: str | None = None  # the outbox's current failure, shown on /healthz
+        self.outbox_error_since = 0.0
 
     def prepare(self) -> None:
         """Resolve every secret and read the pipeline package now: a problem is a one-line error at start, not a
@@ -78,17 +83,29 @@ class WebhookService:
                 self.kfp = KfpTarget(self.settings.kfp, self.settings.retry)
             except PipelinePackageError as exc:
                 raise DriftlineError(f"webhook.kfp.pipeline_package: {exc}") from None
+        self._open_outbox()
 
-    def start(self) -> None:
-        if self.settings.kfp is not None and self.kfp is None:
-            self.prepare()
-        self.outbox = Outbox(self.settings.state)
-        recovered = self.outbox.recover()
+    def _open_outbox(self) -> None:
+        """Open (or create) the outbox and put back rows a dead process left in flight; a folder that cannot be
+        written or a full disk is a one-line error naming ``webhook.state``."""
+        if self.outbox is not None:
+            return
+        try:
+            self.outbox = Outbox(self.settings.state)
+            recovered = self.outbox.recover()
+        except (OSError, sqlite3.Error, RuntimeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise DriftlineError(f"webhook.state: cannot open the outbox {self.settings.state}: {reason}") from None
         if recovered:
             log.warning(
                 "dispatches were in flight when the webhook last stopped; sending them again",
                 extra={"dispatches": recovered},
             )
+
+    def start(self) -> None:
+        if self.settings.kfp is not None and self.kfp is None:
+            self.prepare()
+        self._open_outbox()
         self._worker = threading.Thread(target=self._work, name="dispatch-worker", daemon=True)
         self._worker.start()
 
@@ -119,14 +136,30 @@ class WebhookService:
         return hmac.compare_digest(presented.strip().encode(), expected.encode())
 
     def handle(self, body: bytes) -> tuple[int, dict[str, Any]]:
-        """An authenticated request's body: 400 with a reason, or 200 with the committed outcome of every alert."""
+        """An authenticated request's body: 400 with a reason, 200 with the committed outcome of every alert, or 503
+        while the outbox cannot be written (Alertmanager sends the notification again: nothing is lost)."""
         try:
             notification = parse_notification(body)
         except InvalidNotification as exc:
             self.count("invalid")
             return 400, {"error": str(exc), "reason": exc.reason}
-        outcomes = self.decide(notification)
+        try:
+            outcomes = self.decide(notification)
+        except sqlite3.Error as exc:
+            self._outbox_failed(exc)
+            message = "the outbox cannot be written; Alertmanager will send the notification again"
+            return 503, {"error": message, "reason": "outbox_unavailable"}
+        if outcomes.get("dispatched"):
+            self._outbox_ok()  # a row was written
         return 200, {"status": "ok", "outcomes": outcomes}
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """503 when the delivery worker has stopped; ``degraded`` while the outbox cannot be written."""
+        if self._worker is not None and not self._worker.is_alive() and not self._stop.is_set():
+            return 503, {"status": "worker_stopped"}
+        if self.outbox_error is not None:
+            return 200, {"status": "degraded", "outbox_error": self.outbox_error, "since": self.outbox_error_since}
+        return 200, {"status": "ok"}
 
     def decide(self, notification: Notification) -> dict[str, int]:
         assert self.outbox is not None
@@ -205,30 +238,44 @@ class WebhookService:
     # --- delivery (worker thread) ---
 
     def _work(self) -> None:
+        """Deliver due rows until stopped. Nothing the outbox raises (a full disk, a locked file) ends this loop: the
+        error is counted, shown on /healthz, and the step is tried again a second later. An outcome that could not be
+        written is kept and written before anything else is claimed, so a delivered dispatch is never sent again."""
         assert self.outbox is not None
         while not self._stop.is_set():
             try:
+                if self._unrecorded is not None:
+                    self._record(*self._unrecorded)
+                    self._unrecorded = None
+                    self._outbox_ok()
                 dispatch = self.outbox.claim()
-            except Exception:  # a locked or failing database must not kill delivery for good
-                log.exception("cannot read the outbox")
+                if dispatch is None:
+                    due = self.outbox.next_due()
+                    self._wake.wait(1.0 if due is None else max(0.0, min(1.0, due - time.time())))
+                    self._wake.clear()
+                    continue
+                self._deliver(dispatch)
+                self._outbox_ok()
+            except Exception as exc:
+                self._outbox_failed(exc)
                 self._stop.wait(1.0)
-                continue
-            if dispatch is None:
-                due = self.outbox.next_due()
-                self._wake.wait(1.0 if due is None else max(0.0, min(1.0, due - time.time())))
-                self._wake.clear()
-                continue
-            self._deliver(dispatch)
+
+    def _outbox_failed(self, exc: Exception) -> None:
+        self.instruments.outbox_errors.inc()
+        if self.outbox_error is None:  # one log line per outage, not one a second
+            self.outbox_error, self.outbox_error_since = f"{exc.__class__.__name__}: {exc}", time.time()
+            log.error(
+                "the outbox cannot be written; delivery waits and retries every second",
+                extra={"error": self.outbox_error, "state": self.settings.state},
+            )
+
+    def _outbox_ok(self) -> None:
+        if self.outbox_error is not None:
+            log.info("the outbox is writable again", extra={"down_for_s": round(time.time() - self.outbox_error_since)})
+            self.outbox_error = None
 
     def _deliver(self, dispatch: Dispatch) -> None:
-        assert self.outbox is not None
         retry = self.settings.retry
-        fields = {
-            "model": dispatch.model,
-            "model_namespace": dispatch.namespace,
-            "target": dispatch.target,
-            "dispatch_id": dispatch.dispatch_id,
-        }
         where = "GitHub" if dispatch.target == TARGET_GITHUB else "Kubeflow Pipelines"
         try:
             outcome = self._attempt(dispatch)
@@ -242,7 +289,20 @@ class WebhookService:
             error = f"{where} answered unexpectedly: {exc!r}"
             outcome = github.Outcome("retry", error, github.backoff(dispatch.attempts, retry))
         self.instruments.attempts.labels(dispatch.target, outcome.result).inc()
-        now = time.time()
+        self._unrecorded = (dispatch, outcome, time.time())
+        self._record(*self._unrecorded)
+        self._unrecorded = None
+
+    def _record(self, dispatch: Dispatch, outcome: github.Outcome, now: float) -> None:
+        """Write one attempt's outcome to the outbox; raises when the outbox cannot be written (the caller keeps it)."""
+        assert self.outbox is not None
+        retry = self.settings.retry
+        fields = {
+            "model": dispatch.model,
+            "model_namespace": dispatch.namespace,
+            "target": dispatch.target,
+            "dispatch_id": dispatch.dispatch_id,
+        }
         if outcome.result == "delivered":
             self.outbox.delivered(dispatch)
             self.instruments.latency.observe(now - dispatch.created_at)
