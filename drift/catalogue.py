@@ -344,6 +344,12 @@ EVENTS_REJECTED = _metric(
     section=_INGEST,
     reason=EVENT_REJECT_REASONS,
 )
+LONG_VALUES = _metric(
+    "driftline_long_values",
+    COUNTER,
+    "Category values longer than 256 characters, binned as __other__ without being kept.",
+    section=_INGEST,
+)
 EVALUATION_DURATION = _metric(
     "driftline_evaluation_duration_seconds",
     HISTOGRAM,

@@ -25,6 +25,7 @@ from drift.coercion import category_of
 from drift.config import CLASSIFICATION, TargetConfig
 
 FEEDBACK_TYPE = "org.kubeflow.serving.inference.feedback"
+MAX_LABEL_LENGTH = 256  # a class is a short label; the labelled window keeps each one
 
 
 class FeedbackError(ValueError):
@@ -180,6 +181,8 @@ def label_value(target: TargetConfig, value: Any, where: str) -> Any:
     if target.task == CLASSIFICATION:
         finite = not isinstance(value, float) or math.isfinite(value)  # JSON's Infinity is not a class
         category = category_of(value) if isinstance(value, str | int | float | bool) and finite else None
+        if category is not None and len(category) > MAX_LABEL_LENGTH:
+            raise FeedbackError("invalid_label", f"{where}: a class label is at most {MAX_LABEL_LENGTH} characters")
         if category is None:
             raise FeedbackError("invalid_label", f"{where}: a class label must be a non-empty string, number or bool")
         return category

@@ -20,6 +20,7 @@ class ExporterInstruments:
         self.events_rejected = counter(m.EVENTS_REJECTED, registry)
         self.evaluation_duration = histogram(m.EVALUATION_DURATION, registry)
         self.log_objects = counter(m.LOG_OBJECTS, registry)
+        self.long_values = counter(m.LONG_VALUES, registry)
         self.labels = counter(m.LABELS, registry)
         self.feedback_rejected = counter(m.FEEDBACK_REJECTED, registry)
         self.label_delay = histogram(m.LABEL_DELAY, registry)
@@ -34,6 +35,7 @@ class ExporterInstruments:
         with_known_labels(self.evictions, m.PREDICTION_STORE_EVICTIONS, labelled)
         for key in models:
             self.evaluation_duration.labels(*key)
+            self.long_values.labels(*key)
         for key in labelled:
             self.label_delay.labels(*key)
         # The ingest path counts every event: its children are looked up once, here.

@@ -3,6 +3,7 @@ a ``target`` — the prediction store and the window of labelled predictions."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 import zlib
 from collections.abc import Callable
@@ -20,6 +21,15 @@ from .payloads import Columns, Rows, parse_request, parse_response
 from .windows import SlidingWindow
 
 ModelKey = tuple[str, str]  # (name, namespace)
+MAX_STORED_ID = 128  # KServe's ids are UUIDs (36 characters)
+
+
+def stored_id(event_id: str) -> str:
+    """The key a prediction is stored under: the id itself, or — for an id longer than ``MAX_STORED_ID`` — its
+    SHA-256, so a client cannot fill the store's index with megabyte ids while labels still find their prediction."""
+    if len(event_id) <= MAX_STORED_ID:
+        return event_id
+    return "sha256:" + hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class ModelMonitor:
@@ -67,16 +77,20 @@ class ModelMonitor:
             return zlib.crc32(event_id.encode("utf-8", "surrogatepass")) / 0xFFFFFFFF < rate
         return random.random() < rate  # noqa: S311 - sampling, not security
 
-    def append(self, event: InferenceEvent, now: float) -> None:
-        """Parse the payload into the window it feeds; raises PayloadError (the window stays as it was)."""
+    def append(self, event: InferenceEvent, now: float) -> int:
+        """Parse the payload into the window it feeds; raises PayloadError (the window stays as it was). Returns how
+        many category values were too long to keep."""
         if event.kind == REQUEST:
             rows = parse_request(event.payload, self.feature_columns)
             self.features.append_block(rows.numeric, rows.categorical, rows.count, now)
-        elif self.outputs is not None:
-            rows = parse_response(event.payload, self.output_columns)
-            self.outputs.append_block(rows.numeric, rows.categorical, rows.count, now)
-            if self.store is not None and event.event_id:
-                self.store.put(event.event_id, self._predictions(rows), now)
+            return rows.long_values
+        if self.outputs is None:
+            return 0
+        rows = parse_response(event.payload, self.output_columns)
+        self.outputs.append_block(rows.numeric, rows.categorical, rows.count, now)
+        if self.store is not None and event.event_id:
+            self.store.put(stored_id(event.event_id), self._predictions(rows), now)
+        return rows.long_values
 
     def _predictions(self, rows: Rows) -> np.ndarray[Any, Any]:
         assert self.prediction_column is not None
@@ -96,7 +110,7 @@ class ModelMonitor:
             if not self.keeps_id(label.event_id):
                 outcomes["sampled_out"] += 1
                 continue
-            outcome, prediction, at = self.store.take(label.event_id, label.row, now)
+            outcome, prediction, at = self.store.take(stored_id(label.event_id), label.row, now)
             outcomes[outcome] += 1
             if outcome == "joined":
                 values.append(label.value)

@@ -25,6 +25,10 @@ from drift.coercion import category_of
 from drift.config import ColumnConfig
 
 _NAN = math.nan
+# A category is a short label; a longer value cannot be one of the reference's categories (it bins as __other__), and
+# kept whole it would let a client fill the window's memory. It is replaced by one shared string, and counted.
+MAX_CATEGORY_LENGTH = 256
+LONG_CATEGORY = "\x00value longer than 256 characters"
 
 
 class Columns(tuple[ColumnConfig, ...]):
@@ -53,6 +57,7 @@ class Rows(NamedTuple):
     numeric: np.ndarray[Any, Any]
     categorical: np.ndarray[Any, Any]
     count: int  # type: ignore[assignment]  # shadows tuple.count, which nothing here calls
+    long_values: int = 0  # category values longer than MAX_CATEGORY_LENGTH, replaced by LONG_CATEGORY
 
     def columns(self, columns: tuple[ColumnConfig, ...]) -> dict[str, np.ndarray[Any, Any]]:
         """One array per column name (for tests and tools; the ingest path appends the blocks)."""
@@ -208,9 +213,14 @@ def _columns_from_lists(values: Sequence[list[Any]], columns: tuple[ColumnConfig
     numeric_block = np.array(numeric, dtype=np.float64).reshape(len(numeric), count).T
     categorical = [raw for c, raw in zip(columns, values, strict=True) if not c.is_numeric]
     categorical_block = np.empty((count, len(categorical)), dtype=object)
+    long_values = 0
     for j, raw in enumerate(categorical):
-        categorical_block[:, j] = [category_of(v) for v in raw]
-    return Rows(numeric_block, categorical_block, count)
+        cells = [category_of(v) for v in raw]
+        if any(cell is not None and len(cell) > MAX_CATEGORY_LENGTH for cell in cells):
+            long_values += sum(cell is not None and len(cell) > MAX_CATEGORY_LENGTH for cell in cells)
+            cells = [LONG_CATEGORY if cell is not None and len(cell) > MAX_CATEGORY_LENGTH else cell for cell in cells]
+        categorical_block[:, j] = cells
+    return Rows(numeric_block, categorical_block, count, long_values)
 
 
 def _as_float(value: Any) -> float:

@@ -123,11 +123,13 @@ class ExporterService:
             self.instruments.event(monitor.key, event.kind, "sampled_out")
             return 202, {"status": "sampled_out"}
         try:
-            monitor.append(event, self.clock())
+            long_values = monitor.append(event, self.clock())
         except PayloadError as exc:
             self.instruments.reject_event(exc.reason, monitor.key, event.kind)
             return 400, {"error": str(exc), "reason": exc.reason}
         self.instruments.event(monitor.key, event.kind, "accepted")
+        if long_values:
+            self.instruments.long_values.labels(*monitor.key).inc(long_values)
         return 202, {"status": "accepted"}
 
     # --- ground truth (event loop, and the S3 pull thread) ---

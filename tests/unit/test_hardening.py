@@ -3,9 +3,11 @@ traceback in the log) or was accepted and then broke later now gets a counted 4x
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -193,3 +195,44 @@ def test_finding_10_alerts_for_2000_unconfigured_models_start_nothing(
     assert len([r for r in caplog.records if "config does not name" in r.getMessage()]) == 1
     configured = webhook.post("/alertmanager", notification(alert()), {"Authorization": f"Bearer {TOKEN}"})
     assert configured.json()["outcomes"] == {"dispatched": 1}
+
+
+def rss_mb() -> float:
+    gc.collect()
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+
+
+def test_finding_1_ids_of_4_mb_are_stored_as_their_hash_and_still_join(exporter: AsgiClient) -> None:
+    huge = "i" * (4 * 1024 * 1024)
+    event = '{"specversion": "1.0", "type": "org.kubeflow.serving.inference.response", "id": "%s", ' \
+            '"inferenceservicename": "sklearn-iris", "data": {"predictions": ["1"]}}'  # fmt: skip
+    before = rss_mb()
+    for i in range(40):
+        assert exporter.post("/", event % f"{i:04d}{huge}").status == 202
+    growth = rss_mb() - before
+    assert growth < 40, f"+{growth:.0f} MB for 40 ids of 4 MB (once +171 MB)"
+    labels_ = [{"id": f"{i:04d}{huge}", "label": "1"} for i in range(2)]
+    answer = exporter.post("/feedback", {"model": "sklearn-iris", "labels": labels_})
+    assert answer.json()["joined"] + answer.json()["sampled_out"] == 2 and answer.json()["unmatched"] == 0
+
+
+def test_finding_1_category_values_of_4_mb_are_counted_and_not_kept(exporter: AsgiClient) -> None:
+    huge = "c" * (4 * 1024 * 1024)
+    headers = logger_headers("sklearn-iris", "response", kept_id(exporter))
+    before = rss_mb()
+    for _ in range(40):
+        assert exporter.post("/", f'{{"predictions": [["{huge}"]]}}', headers).json() == {"status": "accepted"}
+    growth = rss_mb() - before
+    assert growth < 40, f"+{growth:.0f} MB for 40 categories of 4 MB (once +168 MB)"
+    exporter.app.service.evaluate_all()
+    metrics = exporter.metrics()
+    assert metrics["driftline_long_values_total"][labels(**IRIS_MODEL)] == 40
+    assert metrics["driftline_output_window_samples"][labels(**IRIS_MODEL)] == 40
+    assert metrics["driftline_prediction_psi"][labels(**IRIS_MODEL, output="class")] > 0  # all of them __other__
+
+
+def test_finding_1_a_class_label_of_4_mb_is_invalid(exporter: AsgiClient) -> None:
+    label = "l" * (4 * 1024 * 1024)
+    answer = exporter.post("/feedback", {"model": "sklearn-iris", "labels": [{"id": "a", "label": label}]})
+    assert (answer.status, answer.json()["reason"]) == (400, "invalid_label")
