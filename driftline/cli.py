@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 import drift
+from drift.config.safety import unsafe_settings
 from drift.errors import ConfigError, DriftlineError
 
 from . import __version__
@@ -22,6 +23,8 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"{prefix}{problem}", file=sys.stderr)
         return 1
+    for warning in unsafe_settings(config):
+        print(f"{args.config}: warning: {warning}", file=sys.stderr)
     models = ", ".join(f"{m.namespace}/{m.name}" for m in config.models)
     print(f"ok: {args.config}: {len(config.models)} model(s): {models}")
     return 0

@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry
 from alerts.webhook.secrets import CachedSecret, SecretError
 from drift import catalogue
 from drift.config import MonitorConfig, WebhookConfig
+from drift.config.safety import unsafe_settings
 from drift.errors import DriftlineError
 from exporters.exposition import counter, histogram, with_known_labels
 
@@ -78,6 +79,8 @@ class WebhookService:
         for secret in (self.token, self.github_token, self.kfp_token):
             if secret is not None:
                 secret.get()
+        for warning in unsafe_settings(self.config):
+            log.warning("unsafe setting", extra={"warning": warning})
         if self.settings.kfp is not None:
             try:
                 self.kfp = KfpTarget(self.settings.kfp, self.settings.retry)

@@ -263,6 +263,11 @@ def secret_ref(value: Any) -> SecretRef:
 
 
 def http_url(value: Any) -> str:
+    if isinstance(value, str) and "@" in value.split("://", 1)[-1].split("/", 1)[0]:
+        # never echo it: the part before @ is a user name and, usually, a password
+        raise InvalidValueError(
+            "holds credentials (user:password@host); put them in a secret reference (env:, file:, secretsmanager:)"
+        )
     if not isinstance(value, str) or not re.match(r"^https?://[^\s/]+", value):
         raise InvalidValueError(f"{value!r} is not an http:// or https:// URL")
     return value
