@@ -79,14 +79,15 @@ class WebhookService:
         for secret in (self.token, self.github_token, self.kfp_token):
             if secret is not None:
                 secret.get()
-        for warning in unsafe_settings(self.config):
-            log.warning("unsafe setting", extra={"warning": warning})
         if self.settings.kfp is not None:
             try:
                 self.kfp = KfpTarget(self.settings.kfp, self.settings.retry)
             except PipelinePackageError as exc:
                 raise DriftlineError(f"webhook.kfp.pipeline_package: {exc}") from None
         self._open_outbox()
+        # only once everything is ready: a failed start stays the one line naming what failed
+        for warning in unsafe_settings(self.config):
+            log.warning("unsafe setting", extra={"warning": warning})
 
     def _open_outbox(self) -> None:
         """Open (or create) the outbox and put back rows a dead process left in flight; a folder that cannot be

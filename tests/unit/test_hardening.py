@@ -286,3 +286,17 @@ def test_finding_8_a_token_file_others_can_read_is_warned(tmp_path: Path, mode: 
     assert checked.returncode == 0
     assert ("webhook.token" in checked.stderr and f"mode {mode:o}" in checked.stderr) is warned
     assert "secret-value" not in checked.stderr
+
+
+def test_finding_8_the_webhook_says_so_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    service = WebhookService(drift.load_config(webhook_config(tmp_path, "http://github.internal")))
+    with caplog.at_level(logging.WARNING, logger="driftline.webhook"):
+        service.prepare()
+    warnings = [r for r in caplog.records if r.getMessage() == "unsafe setting"]
+    assert len(warnings) == 1 and "webhook.github.api_url" in warnings[0].__dict__["warning"]
+    assert service.outbox is not None
+    service.outbox.close()
