@@ -1,6 +1,6 @@
 """Drift statistics: small pure functions over numpy arrays and bin counts.
 
-Every function here implements one formula of the "Statistics" section of the design (and of the README), so a
+Every function here implements one formula of docs/statistics.md, so a
 user can reproduce each number the exporter serves with numpy and scipy alone.
 
 Notation: ``r`` is a reference column (N values), ``c`` the current window's column (M values), ``B`` the
