@@ -58,7 +58,8 @@ def series_notation(values: list[float]) -> str:
 
 
 def number(value: float) -> str:
-    return f"{value:.12g}"
+    """A number as PromQL and promtool read it and a human writes it: ``7776000``, ``0.05``, never ``7.776e+06``."""
+    return f"{value:.12g}" if abs(value) < 1e15 else repr(value)
 
 
 def selector(metric: str, labels: dict[str, str]) -> str:

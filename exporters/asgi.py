@@ -51,8 +51,8 @@ def header_names(*names: str) -> dict[bytes, str]:
 
 
 def request_headers(scope: Scope, names: Mapping[bytes, str], prefix: bytes = b"") -> dict[str, str]:
-    """The headers named in ``names`` and, with a ``prefix``, those starting with it. Content-Length is always
-    read: :meth:`App.body` checks it."""
+    """The headers named in ``names`` and, with a ``prefix``, those starting with it (name ``content-length`` for
+    :meth:`App.body` to refuse an oversized body before reading it)."""
     found = {}
     size = len(prefix)
     for key, value in scope["headers"]:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
@@ -70,8 +71,6 @@ def build_info(registry: CollectorRegistry) -> None:
 def observe_many(child: Any, values: Any, buckets: tuple[float, ...]) -> None:
     """Observe every value of a numpy array in one histogram child: bucket counts by ``searchsorted``, then one
     increment per bucket. prometheus-client observes one value at a time; a feedback batch has up to ~10^5."""
-    import numpy as np
-
     values = np.asarray(values, dtype=np.float64)
     if values.size == 0:
         return

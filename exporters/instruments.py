@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter
 
 from drift import catalogue as m
 
@@ -70,8 +70,7 @@ class ExporterInstruments:
         children = {reason: self.evictions.labels(*key, reason) for reason in m.EVICTION_REASONS}
         return lambda reason: children[reason].inc()
 
-    def object_counter(self, metric: m.Metric, key: ModelKey) -> Callable[[str], None]:
+    def object_counter(self, instrument: Counter, key: ModelKey) -> Callable[[str], None]:
         """The callback a pull-mode poller counts its objects by (``processed`` or ``corrupt``)."""
-        instrument = self.log_objects if metric is m.LOG_OBJECTS else self.label_objects
         children = {outcome: instrument.labels(*key, outcome) for outcome in m.OBJECT_OUTCOMES}
         return lambda outcome: children[outcome].inc()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import random
 import zlib
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -35,7 +34,7 @@ def stored_id(event_id: str) -> str:
 class ModelMonitor:
     """One configured model: its windows, its reference profile and how that profile was obtained."""
 
-    def __init__(self, model: ModelConfig, on_evict: Callable[[str], None] | None = None) -> None:
+    def __init__(self, model: ModelConfig) -> None:
         self.model = model
         self.key: ModelKey = (model.name, model.namespace)
         max_age = model.window.max_age.seconds
@@ -57,9 +56,7 @@ class ModelMonitor:
             prediction = next(c for c in model.outputs if c.name == target.prediction)
             names = [c.name for c in model.outputs if c.is_numeric == prediction.is_numeric]
             self.prediction_column = (prediction.is_numeric, names.index(prediction.name))
-            self.store = PredictionStore(
-                model.feedback.store_size, model.feedback.ttl.seconds, prediction.is_numeric, on_evict
-            )
+            self.store = PredictionStore(model.feedback.store_size, model.feedback.ttl.seconds, prediction.is_numeric)
             self.labelled = LabelledWindow(
                 target.window.size, target.window.max_age.seconds, target.task != CLASSIFICATION, prediction.is_numeric
             )

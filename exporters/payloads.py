@@ -216,9 +216,10 @@ def _columns_from_lists(values: Sequence[list[Any]], columns: tuple[ColumnConfig
     long_values = 0
     for j, raw in enumerate(categorical):
         cells = [category_of(v) for v in raw]
-        if any(cell is not None and len(cell) > MAX_CATEGORY_LENGTH for cell in cells):
-            long_values += sum(cell is not None and len(cell) > MAX_CATEGORY_LENGTH for cell in cells)
-            cells = [LONG_CATEGORY if cell is not None and len(cell) > MAX_CATEGORY_LENGTH else cell for cell in cells]
+        too_long = [i for i, cell in enumerate(cells) if cell is not None and len(cell) > MAX_CATEGORY_LENGTH]
+        for i in too_long:
+            cells[i] = LONG_CATEGORY
+        long_values += len(too_long)
         categorical_block[:, j] = cells
     return Rows(numeric_block, categorical_block, count, long_values)
 

@@ -20,7 +20,6 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 import drift
-from drift import catalogue
 from drift.config import MonitorConfig
 from drift.errors import DriftlineError
 from drift.evaluation import DriftResult
@@ -57,15 +56,10 @@ class EvaluationSnapshot:
 
 
 class ExporterService:
-    def __init__(
-        self,
-        config: MonitorConfig,
-        clock: Callable[[], float] = time.time,
-        registry: CollectorRegistry | None = None,
-    ) -> None:
+    def __init__(self, config: MonitorConfig, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.clock = clock
-        self.registry = registry if registry is not None else CollectorRegistry(auto_describe=False)
+        self.registry = CollectorRegistry(auto_describe=False)  # this service's own: tests run several in a process
         keys = [(model.name, model.namespace) for model in config.models]
         labelled = [(model.name, model.namespace) for model in config.models if model.target is not None]
         self.instruments = ExporterInstruments(self.registry, keys, labelled)
@@ -77,7 +71,9 @@ class ExporterService:
             self.monitors[key] = monitor
         now = clock()
         self.pullers = [
-            LogPuller(model, model.source, config.s3, now, self.instruments.object_counter(catalogue.LOG_OBJECTS, key))
+            LogPuller(
+                model, model.source, config.s3, now, self.instruments.object_counter(self.instruments.log_objects, key)
+            )
             for key, model in zip(keys, config.models, strict=True)
             if model.source is not None
         ]
@@ -87,7 +83,7 @@ class ExporterService:
                 model.feedback.labels,
                 config.s3,
                 now,
-                self.instruments.object_counter(catalogue.LABEL_OBJECTS, key),
+                self.instruments.object_counter(self.instruments.label_objects, key),
             )
             for key, model in zip(keys, config.models, strict=True)
             if model.target is not None and model.feedback.labels is not None

@@ -97,8 +97,3 @@ def report_link(
 def fixed(text: Text) -> Callable[[MonitorConfig], Text]:
     """A description that does not depend on the config."""
     return lambda config: text
-
-
-def number(value: float) -> str:
-    """A threshold as PromQL reads it and a human writes it: ``7776000``, ``0.05``, never ``7.776e+06``."""
-    return f"{value:.12g}" if abs(value) < 1e15 else repr(value)

@@ -11,7 +11,6 @@ from drift.config import MonitorConfig
 from .. import promql as q
 from ..timeline import BAD, NEAR, OK, Scenario, ScenarioContext, Series, counter, matching_value, number, selector
 from .definition import SERVING_DASHBOARD, AlertDefinition, fixed
-from .definition import number as threshold
 from .text import Constant, Text
 
 
@@ -55,7 +54,7 @@ SERVING_ERRORS = AlertDefinition(
     ),
     expr=lambda config: (
         f"{q.configured_models(config, q.SERVING_ERROR_RATIO)} > "
-        f"{threshold(config.alerting.alerts.serving_errors.threshold or 0.0)}"
+        f"{number(config.alerting.alerts.serving_errors.threshold or 0.0)}"
     ),
     scenario=_serving_errors,
     dashboard=SERVING_DASHBOARD,
@@ -118,7 +117,7 @@ SERVING_LATENCY = AlertDefinition(
     ),
     expr=lambda config: (
         q.configured_models(config, q.SERVING_LATENCY, f'quantile="{q.quantile_label(_quantile(config))}"')
-        + f" > {threshold(config.alerting.alerts.serving_latency.threshold or 0.0)}"
+        + f" > {number(config.alerting.alerts.serving_latency.threshold or 0.0)}"
     ),
     scenario=_serving_latency,
     dashboard=SERVING_DASHBOARD,
