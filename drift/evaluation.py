@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from . import stats
@@ -25,7 +24,8 @@ from .coercion import category_values, numeric_values
 from .config import ColumnConfig, DriftSettings, ModelConfig
 from .errors import DataError
 from .reference.profile import ColumnProfile, NumericProfile, ReferenceProfile
-from .stats import FloatArray
+from .sketch import Layout, column_statistics, layouts
+from .stats import IntArray
 
 
 @dataclass(frozen=True)
@@ -71,35 +71,39 @@ class DriftResult:
         return tuple(name for name, f in self.features.items() if f.drifted)
 
 
+def column_drifts(layout: Layout, counts: IntArray, rows: int) -> dict[str, ColumnDrift]:
+    """Every statistic of each column of a window given as its count vector (before the multiple-testing decision)."""
+    found = column_statistics(layout, counts)
+    out: dict[str, ColumnDrift] = {}
+    for i, profile in enumerate(layout.columns):
+        samples = int(found.samples[i])
+        base = ColumnDrift(
+            name=profile.name,
+            type=profile.type,
+            samples=samples,
+            missing_ratio=(int(found.missing[i]) / rows) if rows else None,
+        )
+        if samples == 0:
+            out[profile.name] = base
+            continue
+        numeric = isinstance(profile, NumericProfile)
+        out[profile.name] = replace(
+            base,
+            psi=float(found.psi[i]),
+            psi_pvalue=float(found.psi_pvalue[i]),
+            js_distance=float(found.js_distance[i]),
+            ks_statistic=float(found.ks_statistic[i]) if numeric else None,
+            ks_pvalue=float(found.ks_pvalue[i]) if numeric else None,
+            chi2_statistic=None if numeric else float(found.chi2_statistic[i]),
+            chi2_pvalue=None if numeric else float(found.chi2_pvalue[i]),
+        )
+    return out
+
+
 def evaluate_column(profile: ColumnProfile, values: Any, rows: int) -> ColumnDrift:
-    """Every statistic of one column of the window (before the multiple-testing decision)."""
-    finite: FloatArray | None = None
-    if isinstance(profile, NumericProfile):
-        numeric = values if isinstance(values, np.ndarray) and values.dtype == np.float64 else numeric_values(values)
-        counts, finite, missing = profile.window_counts(numeric)
-    else:
-        categories = values if isinstance(values, np.ndarray) and values.dtype == object else category_values(values)
-        counts, missing = profile.window_counts(categories)
-    samples = int(counts.sum())
-    base = ColumnDrift(
-        name=profile.name,
-        type=profile.type,
-        samples=samples,
-        missing_ratio=(missing / rows) if rows else None,
-    )
-    if samples == 0:
-        return base
-    psi = stats.psi(profile.counts, counts)
-    fields: dict[str, Any] = {
-        "psi": psi,
-        "psi_pvalue": stats.psi_pvalue(psi, profile.count, samples, profile.nbins),
-        "js_distance": stats.js_distance(profile.counts, counts),
-    }
-    if isinstance(profile, NumericProfile) and finite is not None:
-        fields["ks_statistic"], fields["ks_pvalue"] = profile.ks_2samp(finite)
-    else:
-        fields["chi2_statistic"], fields["chi2_pvalue"] = stats.chi2_test(profile.counts, counts)
-    return replace(base, **fields)
+    """Every statistic of one column given as values (before the multiple-testing decision)."""
+    layout = Layout((profile,))
+    return column_drifts(layout, layout.count({profile.name: values}), rows)[profile.name]
 
 
 def decide(columns: Mapping[str, ColumnDrift], settings: DriftSettings) -> dict[str, ColumnDrift]:
@@ -114,6 +118,42 @@ def decide(columns: Mapping[str, ColumnDrift], settings: DriftSettings) -> dict[
     return out
 
 
+def evaluate_counts(
+    profile: ReferenceProfile,
+    settings: DriftSettings,
+    feature_counts: IntArray,
+    rows: int,
+    output_counts: IntArray | None = None,
+    output_rows: int = 0,
+    *,
+    min_rows: int = 0,
+) -> DriftResult:
+    """Evaluate a window held as count vectors (over :func:`drift.sketch.layouts` of ``profile``) — what the
+    exporter does on each evaluation. Below ``min_rows`` rows the statistics are computed but nothing is decided:
+    no column and not the model is drifted, and the drift share is None."""
+    feature_layout, output_layout = layouts(profile)
+    deciding = rows >= min_rows
+    features = column_drifts(feature_layout, feature_counts, rows)
+    decided = decide(features, settings) if deciding else features
+    outputs: dict[str, ColumnDrift] = {}
+    if output_counts is not None:
+        outputs = column_drifts(output_layout, output_counts, output_rows)
+        outputs = decide(outputs, settings) if output_rows >= min_rows else outputs
+    tested = [c for c in decided.values() if c.pvalue is not None]
+    share = (sum(c.drifted for c in tested) / len(tested)) if tested and deciding else None
+    return DriftResult(
+        model=profile.model,
+        namespace=profile.namespace,
+        profile_version=profile.version,
+        window_samples=rows,
+        features=MappingProxyType(decided),
+        outputs=MappingProxyType(outputs),
+        drift_share=share,
+        drifted=bool(share is not None and share >= settings.drift_share),
+        output_samples=output_rows,
+    )
+
+
 def evaluate_window(
     profile: ReferenceProfile,
     settings: DriftSettings,
@@ -123,41 +163,27 @@ def evaluate_window(
     rows: int | None = None,
     output_rows: int | None = None,
 ) -> DriftResult:
-    """Evaluate a window given as columns (arrays keyed by feature/output name) against ``profile``.
+    """Evaluate a window given as columns (arrays or lists keyed by feature/output name) against ``profile``.
 
-    Numeric columns may be float64 arrays (NaN = missing) and categorical ones object arrays (None = missing), as
-    the exporter's windows hold them; anything else is normalised first. A feature of the profile absent from
+    The columns are counted in the profile's fine bins and evaluated by :func:`evaluate_counts`, the exporter's own
+    path, so the numbers are the exporter's. Numeric columns may be float64 arrays (NaN = missing) and categorical
+    ones object arrays (None = missing); anything else is normalised first. A feature of the profile absent from
     ``features`` raises DataError; outputs absent from ``outputs`` are left out of the result.
     """
     absent = [name for name in profile.features if name not in features]
     if absent:
         raise DataError(f"the window has no column {', '.join(map(repr, absent))}")
     rows = _rows(features, rows)
-    evaluated = {name: evaluate_column(p, features[name], rows) for name, p in profile.features.items()}
-    decided = decide(evaluated, settings)
-    outputs = outputs or {}
-    output_rows = _rows(outputs, output_rows)
-    output_results = decide(
-        {
-            name: evaluate_column(p, outputs[name], output_rows)
-            for name, p in profile.outputs.items()
-            if name in outputs
-        },
-        settings,
-    )
-    tested = [c for c in decided.values() if c.pvalue is not None]
-    share = (sum(c.drifted for c in tested) / len(tested)) if tested else None
-    return DriftResult(
-        model=profile.model,
-        namespace=profile.namespace,
-        profile_version=profile.version,
-        window_samples=rows,
-        features=MappingProxyType(decided),
-        outputs=MappingProxyType(output_results),
-        drift_share=share,
-        drifted=bool(share is not None and share >= settings.drift_share),
-        output_samples=output_rows,
-    )
+    feature_layout, output_layout = layouts(profile)
+    present = {name: values for name, values in (outputs or {}).items() if name in profile.outputs}
+    output_result: IntArray | None = None
+    if present:
+        output_rows = _rows(present, output_rows)
+        output_result = output_layout.count(present)
+    result = evaluate_counts(profile, settings, feature_layout.count(features), rows, output_result, output_rows or 0)
+    if present and len(present) < len(profile.outputs):
+        result = replace(result, outputs=MappingProxyType({n: c for n, c in result.outputs.items() if n in present}))
+    return result
 
 
 def _rows(columns: Mapping[str, Any], rows: int | None) -> int:
@@ -192,4 +218,13 @@ def _column(series: pd.Series, column: ColumnConfig) -> Any:
     return numeric_values(series) if column.is_numeric else category_values(series)
 
 
-__all__ = ["ColumnDrift", "DriftResult", "decide", "evaluate", "evaluate_column", "evaluate_window"]
+__all__ = [
+    "ColumnDrift",
+    "DriftResult",
+    "column_drifts",
+    "decide",
+    "evaluate",
+    "evaluate_column",
+    "evaluate_counts",
+    "evaluate_window",
+]

@@ -31,7 +31,8 @@ from .reader import MeterFactory, SourceInfo, reference_batches
 from .storage import read_bytes, write_bytes
 
 FORMAT = "driftline.profile"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+FINE_BINS = 100  # at least this many fine bins per numeric column (a multiple of drift.bins)
 
 
 def _frozen(array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -41,14 +42,16 @@ def _frozen(array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 
 @dataclass(frozen=True)
 class NumericProfile:
-    """A numeric column of the reference: quantile edges, counts per bin, the sorted KS sample, summary stats."""
+    """A numeric column of the reference: PSI bins (quantile edges and counts), the fine bins the window is counted
+    in (``fine_bins`` quantiles, the PSI edges among them) with their counts, and summary statistics."""
 
     name: str
     count: int
     missing: int
     edges: FloatArray
     counts: IntArray
-    sample: FloatArray
+    fine_edges: FloatArray
+    fine_counts: IntArray
     mean: float
     std: float
     min: float
@@ -59,14 +62,14 @@ class NumericProfile:
     def nbins(self) -> int:
         return int(self.counts.size)
 
-    def window_counts(self, values: FloatArray) -> tuple[IntArray, FloatArray, int]:
-        """``(counts per bin, the finite values sorted, missing)`` of a window column already made numeric."""
-        ordered = np.sort(values[np.isfinite(values)])
-        return stats.sorted_bin_counts(ordered, self.edges), ordered, int(values.size - ordered.size)
+    @property
+    def psi_starts(self) -> IntArray:
+        """Where each PSI bin starts among the fine bins: ``PSI counts = add.reduceat(fine counts, psi_starts)``."""
+        return np.concatenate(([0], np.searchsorted(self.fine_edges, self.edges) + 1)).astype(np.int64)
 
-    def ks_2samp(self, ordered: FloatArray) -> tuple[float, float]:
-        """KS of the reference sample against sorted window values."""
-        return stats.ks_2samp(self.sample, ordered, current_is_sorted=True)
+    def window_counts(self, values: FloatArray) -> tuple[IntArray, int]:
+        """``(counts per fine bin, missing)`` of a window column already made numeric (NaN, ±∞ = missing)."""
+        return stats.finite_bin_counts(values, self.fine_edges)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,7 +79,8 @@ class NumericProfile:
             "missing": self.missing,
             "edges": self.edges.tolist(),
             "counts": self.counts.tolist(),
-            "sample": self.sample.tolist(),
+            "fine_edges": self.fine_edges.tolist(),
+            "fine_counts": self.fine_counts.tolist(),
             "mean": self.mean,
             "std": self.std,
             "min": self.min,
@@ -87,16 +91,27 @@ class NumericProfile:
     def from_dict(cls, d: Mapping[str, Any]) -> NumericProfile:
         edges = _frozen(np.asarray(d["edges"], dtype=np.float64))
         counts = _frozen(np.asarray(d["counts"], dtype=np.int64))
-        sample = _frozen(np.asarray(d["sample"], dtype=np.float64))
-        if counts.size != edges.size + 1 or np.any(np.diff(edges) <= 0) or np.any(np.diff(sample) < 0):
-            raise ValueError(f"column {d['name']!r}: edges, counts or sample are inconsistent")
+        fine_edges = _frozen(np.asarray(d["fine_edges"], dtype=np.float64))
+        fine_counts = _frozen(np.asarray(d["fine_counts"], dtype=np.int64))
+        if (
+            counts.size != edges.size + 1
+            or fine_counts.size != fine_edges.size + 1
+            or np.any(np.diff(edges) <= 0)
+            or np.any(np.diff(fine_edges) <= 0)
+            or not np.all(np.isin(edges, fine_edges))
+            or np.any(counts < 0)
+            or np.any(fine_counts < 0)
+            or fine_counts.sum() <= 0
+        ):
+            raise ValueError(f"column {d['name']!r}: edges and counts are inconsistent")
         return cls(
             name=str(d["name"]),
             count=int(d["count"]),
             missing=int(d["missing"]),
             edges=edges,
             counts=counts,
-            sample=sample,
+            fine_edges=fine_edges,
+            fine_counts=fine_counts,
             mean=float(d["mean"]),
             std=float(d["std"]),
             min=float(d["min"]),
@@ -126,6 +141,11 @@ class CategoricalProfile:
     @property
     def nbins(self) -> int:
         return int(self.counts.size)
+
+    @property
+    def fine_counts(self) -> IntArray:
+        """A categorical column is counted in its PSI bins: one per category and ``__other__``."""
+        return self.counts
 
     def codes(self, values: ObjectArray) -> IntArray:
         """The bin of each category (``__other__`` = last bin), −1 where missing (None or empty)."""
@@ -228,11 +248,14 @@ class ReferenceProfile:
     def from_dict(cls, d: Mapping[str, Any], origin: str = "profile") -> ReferenceProfile:
         if not isinstance(d, Mapping) or d.get("format") != FORMAT:
             raise ProfileError(f"{origin}: not a driftline reference profile; build one with `driftline profile`")
-        if d.get("format_version") != FORMAT_VERSION:
+        if d.get("format_version") not in (1, FORMAT_VERSION):
             raise ProfileError(
                 f"{origin}: profile format {d.get('format_version')!r} is not {FORMAT_VERSION}; "
                 "rebuild it with this driftline's `driftline profile`"
             )
+        claimed = d.get("version")
+        if d.get("format_version") == 1:
+            d = _upgrade_format_1(d, origin)
         try:
             profile = cls(
                 model=str(d["model"]),
@@ -247,11 +270,12 @@ class ReferenceProfile:
                 performance=(
                     ReferencePerformance.from_dict(d["performance"]) if d.get("performance") is not None else None
                 ),
+                version=d.get("upgraded_version", ""),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
             raise ProfileError(f"{origin}: corrupt profile ({detail}); rebuild it with `driftline profile`") from None
-        if profile.version != d.get("version"):
+        if profile.version != claimed:
             raise ProfileError(
                 f"{origin}: content does not match its version {d.get('version')!r} (edited or corrupted); "
                 "rebuild it with `driftline profile`"
@@ -310,6 +334,44 @@ class ReferenceProfile:
         problems = self.problems_with(model)
         if problems:
             raise ProfileError(f"{origin}: {'; '.join(problems)}; rebuild it with `driftline profile`")
+
+
+_FORMAT_1_CONTENT = ("format_version", "rows", "settings", "features", "outputs", "target", "performance")
+
+
+def _upgrade_format_1(d: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    """A format-1 profile (a sorted KS sample per numeric column, no fine bins) as format 2, keeping its version.
+
+    Its content is verified against its version first. The fine bins become the PSI edges plus the sample's
+    quantiles, counted over the sample, so KS is tested against the sample as format 1 did; PSI keeps the full
+    reference's counts. `driftline profile` rebuilds it as format 2 (fine bins over the whole reference).
+    """
+    content = {key: d[key] for key in _FORMAT_1_CONTENT if key in d}
+    try:
+        version = _content_hash(content)
+    except (TypeError, ValueError):
+        version = None
+    if version is None or version != d.get("version"):
+        raise ProfileError(
+            f"{origin}: content does not match its version {d.get('version')!r} (edited or corrupted); "
+            "rebuild it with `driftline profile`"
+        )
+    bins = int(d.get("settings", {}).get("bins", 10))
+
+    def upgraded(column: Mapping[str, Any]) -> Mapping[str, Any]:
+        if column.get("type") != NUMERIC or "sample" not in column:
+            return column
+        sample = np.asarray(column["sample"], dtype=np.float64)
+        edges = np.asarray(column["edges"], dtype=np.float64)
+        fine = np.union1d(edges, stats.quantile_edges(sample, fine_bins_for(bins))) if sample.size else edges
+        counts = stats.bin_counts(sample, fine)
+        return {**column, "fine_edges": fine.tolist(), "fine_counts": counts.tolist()}
+
+    out = dict(d)
+    for key in ("features", "outputs"):
+        out[key] = [upgraded(c) for c in d.get(key, [])]
+    out["upgraded_version"] = version
+    return out
 
 
 def _content_hash(content: Mapping[str, Any]) -> str:
@@ -400,13 +462,12 @@ class ProfileBuilder:
 
     def build(self, source: Mapping[str, Any] | None = None, origin: str = "reference data") -> ReferenceProfile:
         settings = self.model.drift
-        sample_size, seed = self.model.reference.sample_size, self.model.reference.seed
         columns: dict[str, ColumnProfile] = {}
         for column in self.model.profiled_columns:
             if column.is_numeric:
                 values = self._numeric.pop(column.name).values()
                 columns[column.name] = _numeric_profile(
-                    column, values, self._missing[column.name], origin, sample_size, seed, settings.bins
+                    column, values, self._missing[column.name], origin, settings.bins
                 )
             else:
                 columns[column.name] = _categorical_profile(
@@ -421,8 +482,7 @@ class ProfileBuilder:
             settings={
                 "bins": settings.bins,
                 "max_categories": settings.max_categories,
-                "sample_size": sample_size,
-                "seed": seed,
+                "fine_bins": fine_bins_for(settings.bins),
             },
             source=dict(source or {}),
             created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -443,25 +503,23 @@ class ProfileBuilder:
         )
 
 
-def _numeric_profile(
-    column: ColumnConfig, values: FloatArray, missing: int, origin: str, sample_size: int, seed: int, bins: int
-) -> NumericProfile:
+def fine_bins_for(bins: int) -> int:
+    """The fine bins a numeric column is counted in: the smallest multiple of ``bins`` that is ≥ FINE_BINS."""
+    return bins * -(-FINE_BINS // bins)
+
+
+def _numeric_profile(column: ColumnConfig, values: FloatArray, missing: int, origin: str, bins: int) -> NumericProfile:
     if values.size == 0:
         raise DataError(f"{origin}: column {column.name!r} has no numeric values; is it really numeric?")
-    edges = stats.quantile_edges(values, bins)
-    counts = stats.bin_counts(values, edges)
-    if values.size <= sample_size:
-        sample = np.sort(values)
-    else:
-        rng = np.random.default_rng(seed)
-        sample = np.sort(values[rng.choice(values.size, size=sample_size, replace=False)])
+    edges, fine_edges = stats.nested_quantile_edges(values, bins, fine_bins_for(bins))
     return NumericProfile(
         name=column.name,
         count=int(values.size),
         missing=missing,
         edges=_frozen(edges),
-        counts=_frozen(counts),
-        sample=_frozen(sample),
+        counts=_frozen(stats.bin_counts(values, edges)),
+        fine_edges=_frozen(fine_edges),
+        fine_counts=_frozen(stats.bin_counts(values, fine_edges)),
         mean=float(np.mean(values)),
         std=float(np.std(values)),
         min=float(np.min(values)),

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 import drift
-from drift import stats
 from drift.reference.profile import CategoricalProfile, NumericProfile
 from tests.support import churn_frame, model_config, write_config_dict
 
@@ -40,28 +39,62 @@ def test_numeric_column_profile_follows_design(reference: pd.DataFrame) -> None:
     assert (tenure.count, tenure.missing) == (values.size, 600)
     assert tenure.mean == pytest.approx(values.mean()) and tenure.std == pytest.approx(values.std())
     assert (tenure.min, tenure.max) == (values.min(), values.max())
-    # the KS sample is the whole column when it fits in reference.sample_size
-    assert np.array_equal(tenure.sample, np.sort(values))
+    # the fine bins: 100 reference quantiles, the PSI edges among them, counted over the whole column
+    expected_fine = np.unique(np.quantile(values, np.linspace(0, 1, 101)[1:-1]))
+    np.testing.assert_allclose(tenure.fine_edges, expected_fine, rtol=1e-14)
+    assert np.isin(tenure.edges, tenure.fine_edges).all()
+    assert (
+        tenure.fine_counts.tolist()
+        == np.bincount(
+            np.searchsorted(tenure.fine_edges, values, side="right"), minlength=tenure.fine_edges.size + 1
+        ).tolist()
+    )
+    assert np.add.reduceat(tenure.fine_counts, tenure.psi_starts).tolist() == tenure.counts.tolist()
     assert profile.rows == 30_000
 
 
-def test_ks_sample_is_a_seeded_uniform_sample_when_the_reference_is_larger() -> None:
+@pytest.mark.parametrize("bins", [7, 10, 30])
+def test_fine_bins_nest_the_psi_bins_for_any_bin_count(reference: pd.DataFrame, bins: int) -> None:
+    profile = drift.build_profile(reference, model_config(bins=bins))
+    charges = profile.features["monthly_charges"]
+    assert isinstance(charges, NumericProfile)
+    assert charges.fine_edges.size + 1 == bins * -(-100 // bins)  # the first multiple of bins ≥ 100
+    assert np.add.reduceat(charges.fine_counts, charges.psi_starts).tolist() == charges.counts.tolist()
+
+
+def test_the_bins_do_not_depend_on_the_order_of_the_rows() -> None:
     frame = churn_frame(50_000, seed=2)
-    cfg = write_config_dict(sample_size=1000)
-    a = drift.build_profile(frame, cfg.models[0])
-    b = drift.build_profile(frame.sample(frac=1.0, random_state=0).reset_index(drop=True), cfg.models[0])
-    sample = a.features["monthly_charges"].sample  # type: ignore[union-attr]
-    assert sample.size == 1000 and np.all(np.diff(sample) >= 0)
-    assert np.isin(sample, frame["monthly_charges"].to_numpy()).all()
-    # same data, same seed: the same sample and the same profile version
-    again = drift.build_profile(frame, cfg.models[0])
-    assert np.array_equal(again.features["monthly_charges"].sample, sample)  # type: ignore[union-attr]
-    assert again.version == a.version
-    # a reordered reference still has the same bins (the sample depends on the order; the version says so)
-    assert np.array_equal(b.features["monthly_charges"].edges, a.features["monthly_charges"].edges)  # type: ignore[union-attr]
-    # the sample's distribution is the reference's: a KS test cannot tell them apart
-    _, p = stats.ks_2samp(sample, frame["monthly_charges"].to_numpy())
-    assert p > 0.001
+    model = model_config()
+    a = drift.build_profile(frame, model).features["monthly_charges"]
+    b = drift.build_profile(frame.sample(frac=1.0, random_state=0).reset_index(drop=True), model)
+    reordered = b.features["monthly_charges"]
+    assert isinstance(a, NumericProfile) and isinstance(reordered, NumericProfile)
+    assert np.array_equal(a.fine_edges, reordered.fine_edges) and np.array_equal(a.fine_counts, reordered.fine_counts)
+
+
+def test_a_format_1_profile_still_serves_with_its_version_and_its_ks_sample() -> None:
+    """Profiles written before the fine bins (format 1) load unchanged: same version, PSI from the full reference,
+    KS against the stored sample quantised to fine bins."""
+    path = Path(__file__).parents[1] / "fixtures" / "profiles" / "format-1.json"
+    document = json.loads(path.read_text())
+    profile = drift.ReferenceProfile.load(str(path))
+    assert profile.version == document["version"] == "a6d8dbf1ab12745b"
+    old = next(c for c in document["features"] if c["name"] == "tenure")
+    tenure = profile.features["tenure"]
+    assert isinstance(tenure, NumericProfile)
+    assert tenure.counts.tolist() == old["counts"] and tenure.edges.tolist() == old["edges"]
+    assert np.isin(tenure.edges, tenure.fine_edges).all() and tenure.fine_counts.sum() == len(old["sample"])
+    window = churn_frame(2000, seed=43)
+    result = drift.evaluate(profile, window, model_config())
+    assert not result.drifted and result.features["tenure"].ks_pvalue is not None
+    document["features"][0]["counts"][0] += 1
+    path2 = Path(str(path) + ".tampered")
+    try:
+        path2.write_text(json.dumps(document))
+        with pytest.raises(drift.ProfileError, match="does not match its version"):
+            drift.ReferenceProfile.load(str(path2))
+    finally:
+        path2.unlink()
 
 
 def test_categorical_profile_keeps_the_top_categories_and_an_other_bin() -> None:
@@ -139,8 +172,9 @@ def test_a_tampered_profile_is_refused(tmp_path: Path, reference: pd.DataFrame) 
     [
         ("not json", "not JSON"),
         ('{"format": "something-else"}', "not a driftline reference profile"),
-        ('{"format": "driftline.profile", "format_version": 99}', "profile format 99 is not 1"),
-        ('{"format": "driftline.profile", "format_version": 1, "model": "m"}', "corrupt profile"),
+        ('{"format": "driftline.profile", "format_version": 99}', "profile format 99 is not 2"),
+        ('{"format": "driftline.profile", "format_version": 2, "model": "m"}', "corrupt profile"),
+        ('{"format": "driftline.profile", "format_version": 1, "model": "m"}', "does not match its version"),
     ],
 )
 def test_unreadable_profiles_say_what_to_do(tmp_path: Path, content: str, message: str) -> None:
