@@ -30,7 +30,7 @@ _EXPORTS = {
     "config": ("ColumnConfig", "DriftSettings", "ModelConfig", "MonitorConfig", "load_config", "parse_config"),
     "config.values": ("Duration", "ListenAddress", "SecretRef"),
     "errors": ("ConfigError", "DataError", "DriftlineError", "ProfileError", "StorageError"),
-    "evaluation": ("ColumnDrift", "DriftResult", "evaluate", "evaluate_window"),
+    "evaluation": ("ColumnDrift", "DriftResult", "evaluate", "evaluate_counts", "evaluate_window"),
     "quality.evaluation": ("PerformanceResult", "evaluate_performance"),
     "reference.profile": (
         "CategoricalProfile",
@@ -64,6 +64,7 @@ __all__ = [
     "StorageError",
     "build_profile",
     "evaluate",
+    "evaluate_counts",
     "evaluate_performance",
     "evaluate_window",
     "load_config",
@@ -85,7 +86,7 @@ if TYPE_CHECKING:
     from .config import ColumnConfig, DriftSettings, ModelConfig, MonitorConfig, load_config, parse_config
     from .config.values import Duration, ListenAddress, SecretRef
     from .errors import ConfigError, DataError, DriftlineError, ProfileError, StorageError
-    from .evaluation import ColumnDrift, DriftResult, evaluate, evaluate_window
+    from .evaluation import ColumnDrift, DriftResult, evaluate, evaluate_counts, evaluate_window
     from .quality.evaluation import PerformanceResult, evaluate_performance
     from .reference.profile import (
         CategoricalProfile,

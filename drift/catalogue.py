@@ -58,6 +58,7 @@ NOTIFICATION_OUTCOMES = (
     "invalid",
     "unknown_model",
 )
+WINDOW_RESET_REASONS = ("new_profile", "unreadable_checkpoint")
 ATTEMPT_RESULTS = ("delivered", "retry", "rate_limited", "failed")
 OUTBOX_STATES = ("pending", "sending", "delivered", "failed")
 
@@ -364,6 +365,36 @@ LOG_OBJECTS = _metric(
     (*MODEL, "outcome"),
     section=_INGEST,
     outcome=OBJECT_OUTCOMES,
+)
+
+_STATE = "Window state"
+WINDOW_RESETS = _metric(
+    "driftline_window_resets",
+    COUNTER,
+    "Windows that started empty: the profile changed (its bins are new) or the checkpoint was unreadable.",
+    (*MODEL, "reason"),
+    section=_STATE,
+    reason=WINDOW_RESET_REASONS,
+)
+WINDOW_RESTORES = _metric(
+    "driftline_window_restores",
+    COUNTER,
+    "Windows restored from their checkpoint when the profile loaded.",
+    section=_STATE,
+)
+CHECKPOINT_TIMESTAMP = _metric(
+    "driftline_checkpoint_last_success_timestamp_seconds",
+    GAUGE,
+    "Unix time the windows were last checkpointed to exporter.state_dir.",
+    (),
+    section=_STATE,
+)
+CHECKPOINT_ERRORS = _metric(
+    "driftline_checkpoint_errors",
+    COUNTER,
+    "Checkpoints that could not be written (the previous one stays).",
+    (),
+    section=_STATE,
 )
 
 _FEEDBACK = "Ground truth"

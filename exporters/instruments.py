@@ -28,6 +28,11 @@ class ExporterInstruments:
         self.store_capacity = gauge(m.PREDICTION_STORE_CAPACITY, registry)
         self.evictions = counter(m.PREDICTION_STORE_EVICTIONS, registry)
         self.label_objects = counter(m.LABEL_OBJECTS, registry)
+        self.window_resets = counter(m.WINDOW_RESETS, registry)
+        self.window_restores = counter(m.WINDOW_RESTORES, registry)
+        self.checkpoint_timestamp = gauge(m.CHECKPOINT_TIMESTAMP, registry)
+        self.checkpoint_errors = counter(m.CHECKPOINT_ERRORS, registry)
+        with_known_labels(self.window_resets, m.WINDOW_RESETS, models)
         with_known_labels(self.events, m.EVENTS, models)
         with_known_labels(self.events_rejected, m.EVENTS_REJECTED)
         with_known_labels(self.feedback_rejected, m.FEEDBACK_REJECTED)
@@ -36,6 +41,7 @@ class ExporterInstruments:
         for key in models:
             self.evaluation_duration.labels(*key)
             self.long_values.labels(*key)
+            self.window_restores.labels(*key)
         for key in labelled:
             self.label_delay.labels(*key)
         # The ingest path counts every event: its children are looked up once, here.

@@ -13,11 +13,12 @@ import numpy as np
 from drift.catalogue import LABEL_OUTCOMES
 from drift.config import CLASSIFICATION, ModelConfig
 from drift.reference.profile import ReferenceProfile
+from drift.sketch import layouts
 
 from .events import REQUEST, InferenceEvent
 from .feedback import Label, LabelledWindow, PredictionStore
 from .payloads import Columns, Rows, parse_request, parse_response
-from .windows import SlidingWindow
+from .windows import SketchWindow, WindowState
 
 ModelKey = tuple[str, str]  # (name, namespace)
 MAX_STORED_ID = 128  # KServe's ids are UUIDs (36 characters)
@@ -34,12 +35,14 @@ def stored_id(event_id: str) -> str:
 class ModelMonitor:
     """One configured model: its windows, its reference profile and how that profile was obtained."""
 
-    def __init__(self, model: ModelConfig) -> None:
+    def __init__(self, model: ModelConfig, sample_rows: int = 0) -> None:
         self.model = model
         self.key: ModelKey = (model.name, model.namespace)
-        max_age = model.window.max_age.seconds
-        self.features = SlidingWindow(model.features, model.window.size, max_age)
-        self.outputs = SlidingWindow(model.outputs, model.window.size, max_age) if model.outputs else None
+        size, max_age = model.window.size, model.window.max_age.seconds
+        self.features = SketchWindow(model.features, size, max_age, sample_rows)
+        self.outputs = SketchWindow(model.outputs, size, max_age, sample_rows) if model.outputs else None
+        self.restored: dict[str, WindowState] = {}  # a checkpoint waiting for its profile
+        self.checkpointed: tuple[int, int] | None = None  # the windows' generations at the last checkpoint
         self.feature_columns = Columns(model.features)
         self.output_columns = Columns(model.outputs)
         self.profile: ReferenceProfile | None = None
@@ -60,6 +63,27 @@ class ModelMonitor:
             self.labelled = LabelledWindow(
                 target.window.size, target.window.max_age.seconds, target.task != CLASSIFICATION, prediction.is_numeric
             )
+
+    def use_profile(self, profile: ReferenceProfile) -> str:
+        """Count the windows against ``profile`` from now on: ``"kept"``, ``"restored"`` (from the checkpoint),
+        ``"reset"`` (the counts were another profile's) or ``"empty"``."""
+        feature_layout, output_layout = layouts(profile)
+        outcome = self.features.set_layout(feature_layout, profile.version, self.restored.get("features"))
+        if self.outputs is not None:
+            self.outputs.set_layout(output_layout, profile.version, self.restored.get("outputs"))
+        self.restored = {}
+        self.profile = profile
+        return outcome
+
+    def window_states(self) -> dict[str, WindowState]:
+        parts = {"features": self.features.state()}
+        if self.outputs is not None:
+            parts["outputs"] = self.outputs.state()
+        return {part: state for part, state in parts.items() if state is not None}
+
+    @property
+    def generations(self) -> tuple[int, int]:
+        return self.features.generation, self.outputs.generation if self.outputs is not None else 0
 
     def keeps(self, event: InferenceEvent) -> bool:
         """Sampling by event id, so a request and its response are kept or dropped together."""

@@ -82,15 +82,21 @@ class ReportBuilder:
         if profile is None:
             raise ReportUnavailableError(503, "reference_not_loaded", "the reference profile is not loaded yet", 30.0)
         now = self.service.clock()
-        features = monitor.features.snapshot(now)
+        features = monitor.features.sample(now, self.max_rows)
         if features.rows == 0:
-            raise ReportUnavailableError(409, "empty_window", "the window holds no rows yet; send traffic first")
+            raise ReportUnavailableError(
+                409, "empty_window", "the window holds no sampled rows yet (none since the last start); send traffic"
+            )
+        rows = features.rows
         columns = dict(features.columns)
         if monitor.outputs is not None:
-            outputs = monitor.outputs.snapshot(now)
-            if outputs.rows == features.rows:  # request/response pairs: the rows line up
-                columns.update(outputs.columns)
-        current = Sample(pd.DataFrame(columns), features.rows)
+            # Independent samples of the inputs and the outputs: each column's distribution (all the report compares)
+            # is right, so they are shown side by side, cut to the same length.
+            outputs = monitor.outputs.sample(now, self.max_rows)
+            if outputs.rows:
+                rows = min(rows, outputs.rows)
+                columns = {name: values[:rows] for name, values in {**columns, **outputs.columns}.items()}
+        current = Sample(pd.DataFrame(columns), rows)
         reference = self._reference(monitor, profile.version)
         evaluation = self.service.snapshot.models.get(monitor.key)
         verdict = verdict_rows(evaluation.result) if evaluation is not None and evaluation.result else []

@@ -27,6 +27,7 @@ from drift.quality.evaluation import PerformanceResult, evaluate_performance
 from drift.reference.profile import ReferenceProfile
 from drift.reference.storage import object_tag, read_bytes
 
+from .checkpoint import CheckpointError, Checkpoints
 from .events import InferenceEvent, RejectedEventError, decode_cloudevent, decode_event
 from .feedback import FEEDBACK_TYPE, FeedbackError, Label, parse_feedback, read_labels
 from .instruments import ExporterInstruments
@@ -34,6 +35,7 @@ from .monitor import ModelKey, ModelMonitor
 from .payloads import PayloadError
 from .s3labels import LabelPuller
 from .s3logs import LogPuller
+from .windows import WindowState
 
 log = logging.getLogger("driftline.exporter")
 
@@ -64,8 +66,10 @@ class ExporterService:
         labelled = [(model.name, model.namespace) for model in config.models if model.target is not None]
         self.instruments = ExporterInstruments(self.registry, keys, labelled)
         self.monitors: dict[ModelKey, ModelMonitor] = {}
+        self.checkpoints = Checkpoints(config.exporter.state_dir) if config.exporter.state_dir else None
         for key, model in zip(keys, config.models, strict=True):
-            monitor = ModelMonitor(model)
+            monitor = ModelMonitor(model, config.exporter.report_max_rows)
+            monitor.restored = self._restore(key)
             if monitor.store is not None:
                 monitor.store.on_evict = self.instruments.watch_store(key, monitor.store.rows, monitor.store.size)
             self.monitors[key] = monitor
@@ -93,6 +97,44 @@ class ExporterService:
         )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+
+    # --- checkpoints (start, the checkpoint thread and stop) ---
+
+    def _restore(self, key: ModelKey) -> dict[str, WindowState]:
+        if self.checkpoints is None:
+            return {}
+        try:
+            return self.checkpoints.load(key[1], key[0])
+        except CheckpointError as exc:
+            log.warning("window checkpoint unreadable; the window starts empty", extra={"error": str(exc)})
+            self.instruments.window_resets.labels(*key, "unreadable_checkpoint").inc()
+            return {}
+
+    def checkpoint(self) -> None:
+        """Write the checkpoint of every model whose windows changed since the last one."""
+        if self.checkpoints is None:
+            return
+        failed = False
+        for key, monitor in self.monitors.items():
+            generations = monitor.generations
+            if generations == monitor.checkpointed:
+                continue
+            states = monitor.window_states()
+            if not states:
+                continue
+            try:
+                self.checkpoints.save(key[1], key[0], states)
+            except OSError as exc:
+                failed = True
+                self.instruments.checkpoint_errors.inc()
+                log.warning(
+                    "cannot write the window checkpoint; the previous one stays",
+                    extra={"model": key[0], "model_namespace": key[1], "error": str(exc)},
+                )
+                continue
+            monitor.checkpointed = generations
+        if not failed:
+            self.instruments.checkpoint_timestamp.set(self.clock())
 
     # --- ingestion (event loop) ---
 
@@ -195,28 +237,30 @@ class ExporterService:
         now = self.clock()
         models: dict[ModelKey, ModelEvaluation] = {}
         for key, monitor in self.monitors.items():
-            features = monitor.features.snapshot(now)
-            outputs = monitor.outputs.snapshot(now) if monitor.outputs is not None else None
-            output_rows = outputs.rows if outputs is not None else 0
             profile = monitor.profile
             result = None
-            if profile is not None:
-                start = time.perf_counter()
+            start = time.perf_counter()
+            features = monitor.features.totals(now)
+            outputs = monitor.outputs.totals(now) if monitor.outputs is not None else None
+            output_rows = outputs.rows if outputs is not None else 0
+            if profile is not None and features.version == profile.version:
                 try:
-                    result = drift.evaluate_window(
+                    result = drift.evaluate_counts(
                         profile,
                         monitor.model.drift,
-                        features.columns,
-                        outputs.columns if outputs is not None else None,
-                        rows=features.rows,
-                        output_rows=output_rows,
+                        features.counts,
+                        features.rows,
+                        outputs.counts if outputs is not None and outputs.version == profile.version else None,
+                        output_rows,
+                        min_rows=monitor.model.window.min_rows,
                     )
                 except Exception:  # a bug must not stop the other models or the next evaluation
                     log.exception("evaluation failed", extra={"model": key[0], "model_namespace": key[1]})
                 self.instruments.evaluation_duration.labels(*key).observe(time.perf_counter() - start)
+            window_rows = features.rows if features.version is not None else monitor.features.rows(now)
             performance, labelled_rows = self._evaluate_performance(monitor, now)
             models[key] = ModelEvaluation(
-                result, features.rows, output_rows, now if result is not None else None, performance, labelled_rows
+                result, window_rows, output_rows, now if result is not None else None, performance, labelled_rows
             )
         self.snapshot = EvaluationSnapshot(MappingProxyType(models))
         return self.snapshot
@@ -267,7 +311,9 @@ class ExporterService:
                 monitor.reference_backoff = min(monitor.reference_backoff * 2, 60.0)
                 continue
             previous = monitor.profile
-            monitor.profile, monitor.profile_tag, monitor.profile_error = profile, tag, None
+            window = monitor.use_profile(profile)
+            monitor.profile_tag, monitor.profile_error = tag, None
+            self._report_window(monitor, window, profile)
             monitor.reference_backoff = 1.0
             monitor.next_reference_attempt = now + self.config.exporter.reference_check_every.seconds
             log.info(
@@ -279,6 +325,17 @@ class ExporterService:
                     "the profile has no reference quality for the configured target; rebuild it with driftline profile",
                     extra={"model": monitor.model.name, "target": monitor.model.target.name, "source": uri},
                 )
+
+    def _report_window(self, monitor: ModelMonitor, outcome: str, profile: ReferenceProfile) -> None:
+        where = {"model": monitor.model.name, "model_namespace": monitor.model.namespace, "version": profile.version}
+        if outcome == "restored":
+            self.instruments.window_restores.labels(*monitor.key).inc()
+            log.info(
+                "window restored from its checkpoint", extra={**where, "rows": monitor.features.rows(self.clock())}
+            )
+        elif outcome == "reset":
+            self.instruments.window_resets.labels(*monitor.key, "new_profile").inc()
+            log.info("new reference profile: the window starts empty (its counts were in the old bins)", extra=where)
 
     # --- lifecycle ---
 
@@ -293,6 +350,8 @@ class ExporterService:
             loops.append(("s3-logs", self.pull_logs, 0.2, False))
         if self.label_pullers:
             loops.append(("s3-labels", self.pull_labels, 0.2, False))
+        if self.checkpoints is not None:
+            loops.append(("checkpoint", self.checkpoint, self.config.exporter.checkpoint_every.seconds, True))
         for name, step, interval, wait_first in loops:
             thread = threading.Thread(
                 target=self._run_every, args=(name, step, interval, wait_first), name=f"driftline-{name}", daemon=True
@@ -305,6 +364,7 @@ class ExporterService:
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads.clear()
+        self.checkpoint()  # SIGTERM: the last rows are kept too
 
     def _run_every(self, name: str, step: Callable[[], object], interval: float, wait_first: bool) -> None:
         """Run ``step`` every ``interval`` seconds until stopped; an exception is logged, never fatal."""

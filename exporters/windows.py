@@ -1,13 +1,20 @@
-"""Sliding windows of live rows: columnar numpy ring buffers, bounded by the config whatever the traffic.
+"""Live windows as bin counts in time buckets: memory and evaluation cost fixed by the config, not by the traffic.
 
-A :class:`SlidingWindow` keeps the last ``size`` rows appended, each stamped with its arrival time; a snapshot
-leaves out rows older than ``max_age``. Numeric columns are float64 rings (NaN = missing), categorical ones object
-rings of strings (None = missing). Appends come from the ingest path, snapshots from the evaluator thread; a lock
-makes each of them atomic and both are a few slice copies.
+A :class:`SketchWindow` holds one model's features (or outputs) as counts over the profile's fine bins
+(:class:`drift.sketch.Layout`) in a ring of ``BUCKETS`` buckets. A bucket closes after ``max_age / BUCKETS`` seconds
+or ``size // BUCKETS`` rows, whichever comes first; the window is the sum of the buckets whose newest row is no older
+than ``max_age``. So it holds at most ``size`` rows (a burst replaces the oldest buckets), ages out in steps of
+``max_age / BUCKETS``, and under steady traffic holds ``size − size/BUCKETS`` to ``size`` rows.
+
+Rows are not binned one by one: an append copies them into a staging block (a slice assignment), and the block is
+counted — one sort per column — when it fills, before an evaluation, a snapshot or a checkpoint. Rows that arrive
+before the profile is loaded wait there (the newest ``STAGING_ROWS``). Each bucket also keeps a uniform reservoir
+sample of its raw rows, which ``GET /report`` draws from; the sample is not checkpointed.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,44 +23,79 @@ from typing import Any
 import numpy as np
 
 from drift.config import ColumnConfig
+from drift.sketch import Layout
+
+BUCKETS = 60
+STAGING_ROWS = 4096
 
 
 @dataclass(frozen=True)
-class WindowSnapshot:
-    """The rows of a window at one instant, oldest first, as columns. Arrays are private copies."""
+class WindowCounts:
+    """The window at one instant: its count vector over the layout of profile ``version``, and its rows."""
+
+    counts: np.ndarray[Any, Any]
+    rows: int
+    version: str | None
+
+
+@dataclass(frozen=True)
+class WindowSample:
+    """Raw rows sampled from the window, as columns (numeric float64, categorical object)."""
 
     columns: Mapping[str, np.ndarray[Any, Any]]
     rows: int
 
 
-class SlidingWindow:
-    """The last ``size`` rows of a set of columns, dropping rows older than ``max_age`` seconds at snapshot time.
+@dataclass(frozen=True)
+class WindowState:
+    """What a checkpoint keeps of a window: the buckets' counts and bounds, for one profile version."""
 
-    Storage is two row-major blocks, numeric ``[size, n_numeric]`` float64 and categorical ``[size, n_categorical]``
-    object, so appending an event's rows is one slice assignment per block, not one per column.
-    """
+    version: str
+    counts: np.ndarray[Any, Any]  # [buckets, layout size] int32
+    rows: np.ndarray[Any, Any]  # [buckets] int64
+    first: np.ndarray[Any, Any]  # [buckets] float64: when each bucket opened (epoch seconds)
+    last: np.ndarray[Any, Any]  # [buckets] float64: its newest row
+    current: int
 
-    def __init__(self, columns: tuple[ColumnConfig, ...], size: int, max_age: float) -> None:
+
+class SketchWindow:
+    """One model's features (or outputs) over the last ``size`` rows and ``max_age`` seconds, as bin counts."""
+
+    def __init__(self, columns: tuple[ColumnConfig, ...], size: int, max_age: float, sample_rows: int = 0) -> None:
         self.columns = columns
         self.size = size
         self.max_age = max_age
         self.numeric_names = tuple(c.name for c in columns if c.is_numeric)
         self.categorical_names = tuple(c.name for c in columns if not c.is_numeric)
-        self._numeric = np.full((size, len(self.numeric_names)), np.nan)
-        self._categorical = np.full((size, len(self.categorical_names)), None, dtype=object)
-        self._times = np.zeros(size, dtype=np.float64)
-        self._next = 0  # where the next row goes
-        self._count = 0  # rows held, ≤ size
+        self.buckets = min(BUCKETS, size)
+        self.bucket_rows = size // self.buckets
+        self.bucket_span = max_age / self.buckets
+        self.layout: Layout | None = None
+        self.version: str | None = None
+        self.generation = 0  # bumped whenever the counts change: what a checkpoint compares
+        n_num, n_cat = len(self.numeric_names), len(self.categorical_names)
+        self._staged_numeric = np.full((STAGING_ROWS, n_num), np.nan)
+        self._staged_categorical = np.full((STAGING_ROWS, n_cat), None, dtype=object)
+        self._staged_times = np.zeros(STAGING_ROWS)
+        self._staged = 0
+        self._counts = np.zeros((self.buckets, 0), dtype=np.int32)
+        self._rows = np.zeros(self.buckets, dtype=np.int64)
+        self._first = np.zeros(self.buckets)
+        self._last = np.zeros(self.buckets)
+        self._current = -1
+        self._sample_cap = math.ceil(sample_rows / self.buckets) if sample_rows > 0 else 0
+        self._sample_numeric = np.full((self.buckets, self._sample_cap, n_num), np.nan)
+        self._sample_categorical = np.full((self.buckets, self._sample_cap, n_cat), None, dtype=object)
+        self._rng = np.random.default_rng()
         self._lock = threading.Lock()
 
-    def __len__(self) -> int:
-        return self._count
+    # --- ingest ---
 
     def append(self, columns: Mapping[str, Any], rows: int, timestamp: float) -> None:
         """Append ``rows`` rows given as one array (or list) per column, all stamped ``timestamp``."""
         numeric = (
             np.column_stack([np.asarray(columns[n], dtype=np.float64) for n in self.numeric_names])
-            if (self.numeric_names)
+            if self.numeric_names
             else None
         )
         categorical = None
@@ -70,41 +112,168 @@ class SlidingWindow:
         rows: int,
         timestamp: float,
     ) -> None:
-        """Append ``rows`` rows as blocks in the window's column order (numeric, then categorical, by name order).
+        """Append ``rows`` rows as blocks in the window's column order (numeric, then categorical, by name order)."""
+        start = 0
+        with self._lock:
+            while start < rows:
+                if self._staged == STAGING_ROWS:
+                    self._make_room()
+                n = min(rows - start, STAGING_ROWS - self._staged)
+                at = slice(self._staged, self._staged + n)
+                if numeric is not None and self.numeric_names:
+                    self._staged_numeric[at] = numeric[start : start + n]
+                if categorical is not None and self.categorical_names:
+                    self._staged_categorical[at] = categorical[start : start + n]
+                self._staged_times[at] = timestamp
+                self._staged += n
+                start += n
 
-        Only the last ``size`` rows of a batch larger than the window are kept.
-        """
-        if rows <= 0:
+    def _make_room(self) -> None:
+        if self.layout is not None:
+            self._flush()
             return
-        skip = max(0, rows - self.size)
-        n = rows - skip
-        with self._lock:
-            start = self._next
-            first = min(n, self.size - start)
-            for ring, block in ((self._numeric, numeric), (self._categorical, categorical)):
-                if block is None or ring.shape[1] == 0:
-                    continue
-                ring[start : start + first] = block[skip : skip + first]
-                if first < n:
-                    ring[: n - first] = block[skip + first : rows]
-            self._times[start : start + first] = timestamp
-            if first < n:
-                self._times[: n - first] = timestamp
-            self._next = (start + n) % self.size
-            self._count = min(self.size, self._count + n)
+        keep = STAGING_ROWS // 2  # no profile yet: the newest rows wait, the oldest make room
+        for block in (self._staged_numeric, self._staged_categorical, self._staged_times):
+            block[:keep] = block[STAGING_ROWS - keep :]
+        self._staged = keep
 
-    def snapshot(self, now: float) -> WindowSnapshot:
-        """Copies of the rows no older than ``max_age`` at ``now``, oldest first, one array per column."""
+    # --- counting ---
+
+    def _flush(self) -> None:
+        """Count the staged rows into their buckets (lock held, layout set)."""
+        n = self._staged
+        if n == 0 or self.layout is None:
+            return
+        times = np.maximum.accumulate(self._staged_times[:n])  # a clock step backwards stays in the open bucket
+        numeric = self._staged_numeric[:n] if self.numeric_names else None
+        categorical = self._staged_categorical[:n] if self.categorical_names else None
+        i = 0
+        while i < n:
+            b = self._current
+            if b < 0 or self._rows[b] >= self.bucket_rows or times[i] >= self._first[b] + self.bucket_span:
+                b = self._open(float(times[i]))
+            room = int(self.bucket_rows - self._rows[b])
+            closes = int(np.searchsorted(times, self._first[b] + self.bucket_span, side="left"))
+            j = max(i + 1, min(n, i + room, closes))
+            block_numeric = numeric[i:j] if numeric is not None else None
+            block_categorical = categorical[i:j] if categorical is not None else None
+            self._counts[b] += self.layout.count_blocks(block_numeric, block_categorical).astype(np.int32)
+            self._sample(b, int(self._rows[b]), block_numeric, block_categorical)
+            self._rows[b] += j - i
+            self._last[b] = max(self._last[b], float(times[j - 1]))
+            i = j
+        self._staged = 0
+        self._staged_categorical[:n] = None  # drop the references to the strings
+        self.generation += 1
+
+    def _open(self, at: float) -> int:
+        b = (self._current + 1) % self.buckets
+        self._counts[b] = 0
+        self._rows[b] = 0
+        self._first[b] = self._last[b] = at
+        self._current = b
+        return b
+
+    def _sample(
+        self, b: int, seen: int, numeric: np.ndarray[Any, Any] | None, categorical: np.ndarray[Any, Any] | None
+    ) -> None:
+        """Algorithm R over the bucket's rows, vectorised over the block: row ``t`` (0-based in the bucket) takes
+        slot ``t`` while the reservoir fills, then slot ``U{0..t}`` when that is below the capacity."""
+        cap = self._sample_cap
+        rows = numeric.shape[0] if numeric is not None else categorical.shape[0] if categorical is not None else 0
+        if cap == 0 or rows == 0:
+            return
+        t = seen + np.arange(rows)
+        slots = np.where(t < cap, t, self._rng.integers(0, t + 1))
+        chosen = slots < cap
+        if numeric is not None:
+            self._sample_numeric[b, slots[chosen]] = numeric[chosen]
+        if categorical is not None:
+            self._sample_categorical[b, slots[chosen]] = categorical[chosen]
+
+    # --- reading ---
+
+    def _live(self, now: float) -> np.ndarray[Any, Any]:
+        return np.flatnonzero((self._rows > 0) & (self._last >= now - self.max_age))
+
+    def totals(self, now: float) -> WindowCounts:
+        """The window's count vector and rows at ``now`` (staged rows counted first)."""
         with self._lock:
-            count, end = self._count, self._next
-            order = np.arange(end - count, end) % self.size
-            times = self._times[order]
-            keep = order[times >= now - self.max_age]
-            numeric = self._numeric[keep]
-            categorical = self._categorical[keep]
+            self._flush()
+            live = self._live(now)
+            if self.layout is None:
+                return WindowCounts(np.zeros(0, dtype=np.int64), 0, None)
+            counts = self._counts[live].sum(axis=0, dtype=np.int64)
+            return WindowCounts(counts, int(self._rows[live].sum()), self.version)
+
+    def rows(self, now: float) -> int:
+        with self._lock:
+            return int(self._rows[self._live(now)].sum()) + self._staged
+
+    def sample(self, now: float, rows: int) -> WindowSample:
+        """At most ``rows`` raw rows of the window: from each live bucket's reservoir, in proportion to its rows."""
+        with self._lock:
+            self._flush()
+            live = self._live(now)
+            total = int(self._rows[live].sum())
+            numeric_parts, categorical_parts = [], []
+            for b in live:
+                held = min(int(self._rows[b]), self._sample_cap)
+                take = min(held, int(rows * self._rows[b] // total)) if total else 0
+                numeric_parts.append(self._sample_numeric[b, :take])
+                categorical_parts.append(self._sample_categorical[b, :take])
+        n_num, n_cat = len(self.numeric_names), len(self.categorical_names)
+        numeric = np.concatenate(numeric_parts) if numeric_parts else np.empty((0, n_num))
+        categorical = np.concatenate(categorical_parts) if categorical_parts else np.empty((0, n_cat), dtype=object)
         columns: dict[str, np.ndarray[Any, Any]] = {}
         for j, name in enumerate(self.numeric_names):
             columns[name] = np.ascontiguousarray(numeric[:, j])
         for j, name in enumerate(self.categorical_names):
             columns[name] = categorical[:, j].copy()
-        return WindowSnapshot(columns=columns, rows=int(keep.size))
+        return WindowSample(columns, int(numeric.shape[0]))
+
+    # --- profiles and checkpoints ---
+
+    def set_layout(self, layout: Layout, version: str, restored: WindowState | None = None) -> str:
+        """Count against a (new) profile from now on. Returns what happened to the counts held so far:
+        ``"kept"`` (same profile), ``"restored"`` (from ``restored``, a checkpoint of this profile and layout) or
+        ``"reset"`` (another profile's bins cannot be compared with this one's: the window starts empty). Rows
+        still staged are counted against the new profile."""
+        with self._lock:
+            if version == self.version and self.layout is not None:
+                return "kept"
+            had_counts = self.version is not None and bool(self._rows.any())
+            self.layout, self.version = layout, version
+            self._counts = np.zeros((self.buckets, layout.size), dtype=np.int32)
+            self._rows[:] = 0
+            self._first[:] = self._last[:] = 0.0
+            self._current = -1
+            outcome = "reset" if had_counts else "empty"
+            if restored is not None:
+                if restored.version == version and restored.counts.shape == self._counts.shape:
+                    self._counts[:] = restored.counts
+                    self._rows[:] = restored.rows
+                    self._first[:] = restored.first
+                    self._last[:] = restored.last
+                    self._current = restored.current
+                    outcome = "restored"
+                else:
+                    outcome = "reset"
+            self._flush()
+            self.generation += 1
+            return outcome
+
+    def state(self) -> WindowState | None:
+        """The counts to checkpoint (staged rows counted first); None before a profile is loaded."""
+        with self._lock:
+            self._flush()
+            if self.version is None:
+                return None
+            return WindowState(
+                self.version,
+                self._counts.copy(),
+                self._rows.copy(),
+                self._first.copy(),
+                self._last.copy(),
+                self._current,
+            )

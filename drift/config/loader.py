@@ -96,7 +96,7 @@ def parse_config(data: Any, base_dir: str | os.PathLike[str] = ".", source: str 
         root.problem("version", f"must be {CONFIG_VERSION} (this driftline reads config version {CONFIG_VERSION})")
         raise ConfigError(problems, source)
     s3 = _s3(root.section("s3"))
-    exporter = _exporter(root.section("exporter"))
+    exporter = _exporter(root.section("exporter"), Path(base_dir))
     models = tuple(_model(Section(item, path, problems), Path(base_dir)) for path, item in root.items("models"))
     if not root.has("models") or not models:
         root.problem("models", "must list at least one model")
@@ -120,7 +120,7 @@ def _s3(sec: Section) -> S3Config:
     return config
 
 
-def _exporter(sec: Section) -> ExporterConfig:
+def _exporter(sec: Section, base_dir: Path) -> ExporterConfig:
     defaults = ExporterConfig()
     config = ExporterConfig(
         listen=sec.get("listen", v.listen_address, defaults.listen),
@@ -129,6 +129,8 @@ def _exporter(sec: Section) -> ExporterConfig:
         reference_check_every=sec.get("reference_check_every", v.duration, defaults.reference_check_every),
         report_interval=sec.get("report_interval", v.duration, defaults.report_interval),
         report_max_rows=sec.get("report_max_rows", v.integer(minimum=10, maximum=1_000_000), defaults.report_max_rows),
+        state_dir=sec.get("state_dir", v.uri(base_dir, local_only=True), None),
+        checkpoint_every=sec.get("checkpoint_every", v.duration, defaults.checkpoint_every),
     )
     sec.finish()
     return config
@@ -152,6 +154,7 @@ def _model(sec: Section, base_dir: Path) -> ModelConfig:
     window = WindowConfig(
         size=window_sec.get("size", v.integer(minimum=1, maximum=10_000_000), WindowConfig.size),
         max_age=window_sec.get("max_age", v.duration, WindowConfig().max_age),
+        min_rows=window_sec.get("min_rows", v.integer(minimum=0, maximum=10_000_000), WindowConfig.min_rows),
     )
     window_sec.finish()
     sampling_sec = sec.section("sampling")
@@ -211,6 +214,7 @@ def _target(sec: Section, outputs: list[ColumnConfig], seen: dict[str, str]) -> 
     window = WindowConfig(
         size=window_sec.get("size", v.integer(minimum=1, maximum=10_000_000), 5000),
         max_age=window_sec.get("max_age", v.duration, Duration(30 * 86400.0)),
+        min_rows=0,
     )
     window_sec.finish()
     config = TargetConfig(

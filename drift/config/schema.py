@@ -34,6 +34,8 @@ class ExporterConfig:
     reference_check_every: Duration = Duration(120.0)
     report_interval: Duration = Duration(60.0)  # GET /report serves a cached report younger than this
     report_max_rows: int = 5000  # rows sampled from each side for a report
+    state_dir: str | None = None  # where the windows are checkpointed; None: a restart starts them empty
+    checkpoint_every: Duration = Duration(5.0)
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,9 @@ class ColumnConfig:
 
 @dataclass(frozen=True)
 class WindowConfig:
-    size: int = 5000
-    max_age: Duration = Duration(3600.0)
+    size: int = 5000  # at most this many rows (the newest)
+    max_age: Duration = Duration(3600.0)  # rows older than this leave the window
+    min_rows: int = 100  # fewer rows than this: statistics, but no drift decision
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ class TargetConfig:
     metric: str = "accuracy"  # what DriftlinePerformanceDrop watches
     max_degradation: float = 0.1  # relative loss of `metric` against the reference that counts as a drop
     min_samples: int = 200  # labelled predictions needed before a drop or a concept drift is decided
-    window: WindowConfig = field(default_factory=lambda: WindowConfig(5000, Duration(30 * 86400.0)))
+    window: WindowConfig = field(default_factory=lambda: WindowConfig(5000, Duration(30 * 86400.0), 0))
     detector_delta: float = 0.002  # ADWIN's confidence: a no-change window is flagged with probability ≤ δ
 
     @property

@@ -214,7 +214,7 @@ class ReferenceProfile:
         object.__setattr__(self, "features", MappingProxyType(dict(self.features)))
         object.__setattr__(self, "outputs", MappingProxyType(dict(self.outputs)))
         if not self.version:
-            object.__setattr__(self, "version", _content_hash(self._content()))
+            object.__setattr__(self, "version", content_hash(self._content()))
 
     def _content(self) -> dict[str, Any]:
         """What ``version`` hashes: the statistics and the settings that made them — not where or when."""
@@ -255,7 +255,9 @@ class ReferenceProfile:
             )
         claimed = d.get("version")
         if d.get("format_version") == 1:
-            d = _upgrade_format_1(d, origin)
+            from .legacy import upgrade_format_1
+
+            d = upgrade_format_1(d, origin, fine_bins_for(int(d.get("settings", {}).get("bins", 10))))
         try:
             profile = cls(
                 model=str(d["model"]),
@@ -336,45 +338,7 @@ class ReferenceProfile:
             raise ProfileError(f"{origin}: {'; '.join(problems)}; rebuild it with `driftline profile`")
 
 
-_FORMAT_1_CONTENT = ("format_version", "rows", "settings", "features", "outputs", "target", "performance")
-
-
-def _upgrade_format_1(d: Mapping[str, Any], origin: str) -> dict[str, Any]:
-    """A format-1 profile (a sorted KS sample per numeric column, no fine bins) as format 2, keeping its version.
-
-    Its content is verified against its version first. The fine bins become the PSI edges plus the sample's
-    quantiles, counted over the sample, so KS is tested against the sample as format 1 did; PSI keeps the full
-    reference's counts. `driftline profile` rebuilds it as format 2 (fine bins over the whole reference).
-    """
-    content = {key: d[key] for key in _FORMAT_1_CONTENT if key in d}
-    try:
-        version = _content_hash(content)
-    except (TypeError, ValueError):
-        version = None
-    if version is None or version != d.get("version"):
-        raise ProfileError(
-            f"{origin}: content does not match its version {d.get('version')!r} (edited or corrupted); "
-            "rebuild it with `driftline profile`"
-        )
-    bins = int(d.get("settings", {}).get("bins", 10))
-
-    def upgraded(column: Mapping[str, Any]) -> Mapping[str, Any]:
-        if column.get("type") != NUMERIC or "sample" not in column:
-            return column
-        sample = np.asarray(column["sample"], dtype=np.float64)
-        edges = np.asarray(column["edges"], dtype=np.float64)
-        fine = np.union1d(edges, stats.quantile_edges(sample, fine_bins_for(bins))) if sample.size else edges
-        counts = stats.bin_counts(sample, fine)
-        return {**column, "fine_edges": fine.tolist(), "fine_counts": counts.tolist()}
-
-    out = dict(d)
-    for key in ("features", "outputs"):
-        out[key] = [upgraded(c) for c in d.get(key, [])]
-    out["upgraded_version"] = version
-    return out
-
-
-def _content_hash(content: Mapping[str, Any]) -> str:
+def content_hash(content: Mapping[str, Any]) -> str:
     canonical = json.dumps(content, sort_keys=True, allow_nan=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -54,6 +54,11 @@ class DriftlineProcess(ServerProcess):
         args = [exe, self.command, "--config", str(config_path), "--listen", f"127.0.0.1:{self.port}"]
         super().__init__(args, log_path, f"http://127.0.0.1:{self.port}", full_env, append=True)
 
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no last checkpoint — an OOM kill or a node lost."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
 
 class ExporterProcess(DriftlineProcess):
     """`driftline serve`."""
@@ -99,10 +104,6 @@ class WebhookProcess(DriftlineProcess):
 
     def outcome(self, outcome: str) -> float:
         return self.metrics()[f'driftline_retrain_notifications_total{{"outcome": "{outcome}"}}']
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:

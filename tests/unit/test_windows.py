@@ -1,46 +1,115 @@
-"""SlidingWindow: keeps the last `size` rows in order, drops old rows, never grows."""
+"""SketchWindow: the counts of exactly the rows the documented bucket rule keeps, aging by time, a bounded sample,
+and a state that round-trips and never mixes two profiles' bins."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import drift
 from drift.config import ColumnConfig
-from exporters.windows import SlidingWindow
+from drift.sketch import layouts
+from exporters.windows import BUCKETS, STAGING_ROWS, SketchWindow
+from tests.support import model_config
 
 COLUMNS = (ColumnConfig("x", "numeric"), ColumnConfig("c", "categorical"))
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.integers(1, 50), st.lists(st.integers(0, 80), max_size=30))
-def test_window_holds_the_last_rows_in_order(size: int, batches: list[int]) -> None:
-    window = SlidingWindow(COLUMNS, size=size, max_age=3600)
-    everything: list[float] = []
-    for i, n in enumerate(batches):
-        values = np.arange(len(everything), len(everything) + n, dtype=float)
-        window.append({"x": values, "c": [f"v{int(v)}" for v in values]}, n, timestamp=float(i))
-        everything.extend(values.tolist())
-    snap = window.snapshot(now=float(len(batches)))
-    expected = everything[-size:] if everything else []
-    assert snap.columns["x"].tolist() == expected
-    assert snap.columns["c"].tolist() == [f"v{int(v)}" for v in expected]
-    assert snap.rows == len(expected) == len(window)
+@pytest.fixture(scope="module")
+def profile() -> drift.ReferenceProfile:
+    rng = np.random.default_rng(0)
+    model = replace(model_config(), features=COLUMNS, outputs=())
+    frame = pd.DataFrame({"x": rng.normal(0, 100, 5000), "c": rng.choice(["a", "b", "c"], 5000)})
+    return drift.build_profile(frame, model)
 
 
-def test_rows_older_than_max_age_leave_the_window() -> None:
-    window = SlidingWindow(COLUMNS, size=10, max_age=60)
-    window.append({"x": [1.0, 2.0], "c": ["a", "b"]}, 2, timestamp=1000.0)
-    window.append({"x": [3.0], "c": [None]}, 1, timestamp=1050.0)
-    assert window.snapshot(now=1059.0).columns["x"].tolist() == [1.0, 2.0, 3.0]
-    late = window.snapshot(now=1100.0)
-    assert late.columns["x"].tolist() == [3.0] and late.columns["c"].tolist() == [None] and late.rows == 1
-    assert window.snapshot(now=2000.0).rows == 0
+def rows_of(start: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    values = np.arange(start, start + n, dtype=float)
+    return values.reshape(-1, 1), np.array([[("a", "b", "z")[int(v) % 3]] for v in values], dtype=object).reshape(-1, 1)
 
 
-def test_snapshots_are_copies() -> None:
-    window = SlidingWindow(COLUMNS, size=3, max_age=60)
-    window.append({"x": [1.0], "c": ["a"]}, 1, timestamp=0.0)
-    snap = window.snapshot(now=0.0)
-    window.append({"x": [2.0, 3.0, 4.0], "c": ["b", "c", "d"]}, 3, timestamp=0.0)
-    assert snap.columns["x"].tolist() == [1.0]
+def held_rows(total: int, size: int) -> int:
+    """The bucket rule with the clock standing still: buckets of size // K rows, the newest K of them."""
+    buckets = min(BUCKETS, size)
+    cap = size // buckets
+    if total <= buckets * cap:
+        return total
+    last = total - cap * ((total - 1) // cap)  # rows in the newest (possibly partial) bucket
+    return (buckets - 1) * cap + last
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 400), st.lists(st.integers(0, 300), max_size=25))
+def test_the_window_counts_exactly_the_newest_rows_the_bucket_rule_keeps(
+    profile: drift.ReferenceProfile, size: int, batches: list[int]
+) -> None:
+    layout = layouts(profile)[0]
+    window = SketchWindow(COLUMNS, size=size, max_age=3600)
+    window.set_layout(layout, "v1")
+    total = 0
+    for n in batches:
+        numeric, categorical = rows_of(total, n)
+        window.append_block(numeric, categorical, n, timestamp=1000.0)
+        total += n
+    got = window.totals(now=1000.0)
+    held = held_rows(total, size)
+    assert got.rows == held <= size
+    numeric, categorical = rows_of(total - held, held)
+    assert got.counts.tolist() == layout.count({"x": numeric[:, 0], "c": categorical[:, 0]}).tolist()
+
+
+def test_rows_leave_in_steps_of_a_bucket_span(profile: drift.ReferenceProfile) -> None:
+    window = SketchWindow(COLUMNS, size=10_000, max_age=600)  # buckets of 10 s
+    window.set_layout(layouts(profile)[0], profile.version)
+    for second in range(0, 600, 5):
+        window.append_block(*rows_of(second, 2), 2, timestamp=1000.0 + second)
+    assert window.totals(now=1599.0).rows == 240
+    # 30 s later the buckets whose newest row is older than 600 s have left: 3 buckets of 10 s, 4 rows each
+    assert window.totals(now=1629.0).rows == 240 - 12
+    assert window.totals(now=1000.0 + 595 + 601).rows == 0
+
+
+def test_rows_before_the_profile_wait_and_are_counted_when_it_loads(profile: drift.ReferenceProfile) -> None:
+    window = SketchWindow(COLUMNS, size=100_000, max_age=3600)
+    window.append_block(*rows_of(0, 100), 100, timestamp=1.0)
+    assert window.totals(now=1.0).rows == 0 and window.rows(now=1.0) == 100
+    assert window.set_layout(layouts(profile)[0], profile.version) == "empty"
+    assert window.totals(now=1.0).rows == 100
+    # more than the staging block before a profile: the newest rows wait
+    late = SketchWindow(COLUMNS, size=100_000, max_age=3600)
+    late.append_block(*rows_of(0, 3 * STAGING_ROWS), 3 * STAGING_ROWS, timestamp=1.0)
+    late.set_layout(layouts(profile)[0], profile.version)
+    assert STAGING_ROWS // 2 <= late.totals(now=1.0).rows <= STAGING_ROWS
+
+
+def test_state_round_trips_and_another_profile_starts_empty(profile: drift.ReferenceProfile) -> None:
+    layout = layouts(profile)[0]
+    window = SketchWindow(COLUMNS, size=5000, max_age=3600)
+    window.set_layout(layout, profile.version)
+    window.append_block(*rows_of(0, 3000), 3000, timestamp=50.0)
+    state = window.state()
+    assert state is not None
+    again = SketchWindow(COLUMNS, size=5000, max_age=3600)
+    assert again.set_layout(layout, profile.version, restored=state) == "restored"
+    assert again.totals(now=60.0).counts.tolist() == window.totals(now=60.0).counts.tolist()
+    other = SketchWindow(COLUMNS, size=5000, max_age=3600)
+    assert other.set_layout(layout, "another-version", restored=state) == "reset"
+    assert other.totals(now=60.0).rows == 0
+    assert window.set_layout(layout, "another-version") == "reset" and window.totals(now=60.0).rows == 0
+
+
+def test_the_sample_is_bounded_and_drawn_from_the_window(profile: drift.ReferenceProfile) -> None:
+    window = SketchWindow(COLUMNS, size=6000, max_age=3600, sample_rows=600)
+    window.set_layout(layouts(profile)[0], profile.version)
+    window.append_block(*rows_of(0, 20_000), 20_000, timestamp=5.0)
+    sample = window.sample(now=5.0, rows=600)
+    assert 0 < sample.rows <= 600
+    held = window.totals(now=5.0).rows
+    assert np.all(sample.columns["x"] >= 20_000 - held)  # only rows still in the window
+    assert set(sample.columns["c"]) <= {"a", "b", "z"}
+    assert len(np.unique(sample.columns["x"])) == sample.rows

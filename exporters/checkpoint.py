@@ -1,0 +1,103 @@
+"""Checkpoints of the windows' counts, so a restart (a deploy, an OOM kill, a node drain) loses seconds, not hours.
+
+One file per model in ``exporter.state_dir``, ``<namespace>%2F<name>.npz``: the buckets of its feature and output
+windows (:class:`~exporters.windows.WindowState`) and the profile version they were counted against. A file is
+written to a temporary name, flushed to disk and renamed over the old one, so a crash or a full disk leaves the
+previous checkpoint whole. An unreadable or foreign file is reported, and the window then starts empty.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+
+from drift.errors import DriftlineError
+
+from .windows import WindowState
+
+FORMAT = "driftline.window-checkpoint"
+FORMAT_VERSION = 1
+_ARRAYS = ("counts", "rows", "first", "last")
+
+
+class CheckpointError(DriftlineError):
+    pass
+
+
+class Checkpoints:
+    """Reads and writes the per-model checkpoint files of one state directory."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = Path(directory)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            probe = tempfile.NamedTemporaryFile(dir=self.directory, prefix=".probe-")  # noqa: SIM115
+            probe.close()
+        except OSError as exc:
+            raise CheckpointError(f"exporter.state_dir {directory}: cannot write there ({exc.strerror})") from None
+
+    def path(self, namespace: str, name: str) -> Path:
+        return self.directory / (quote(f"{namespace}/{name}", safe="") + ".npz")
+
+    def save(self, namespace: str, name: str, parts: dict[str, WindowState]) -> None:
+        """Write a model's window states atomically; raises OSError (the previous file stays) when it cannot."""
+        arrays: dict[str, Any] = {}
+        meta: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": [namespace, name]}
+        for part, state in parts.items():
+            meta[part] = {"version": state.version, "current": state.current}
+            for field in _ARRAYS:
+                arrays[f"{part}.{field}"] = getattr(state, field)
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        target = self.path(namespace, name)
+        fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".checkpoint-", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                np.savez(out, **arrays)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def load(self, namespace: str, name: str) -> dict[str, WindowState]:
+        """A model's window states; {} when it has no checkpoint. Raises CheckpointError when it is unreadable."""
+        path = self.path(namespace, name)
+        if not path.exists():
+            return {}
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(bytes(data["meta"]).decode())
+                if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
+                    raise ValueError(f"not a {FORMAT} {FORMAT_VERSION}")
+                if meta.get("model") != [namespace, name]:
+                    raise ValueError(f"written for {meta.get('model')}")
+                parts: dict[str, WindowState] = {}
+                for part in ("features", "outputs"):
+                    if part not in meta:
+                        continue
+                    counts, rows, first, last = (data[f"{part}.{f}"] for f in _ARRAYS)
+                    buckets = rows.shape[0]
+                    if counts.ndim != 2 or counts.shape[0] != buckets or first.shape != last.shape != rows.shape:
+                        raise ValueError(f"{part}: inconsistent shapes")
+                    current = int(meta[part]["current"])
+                    if not -1 <= current < buckets or np.any(counts < 0) or np.any(rows < 0):
+                        raise ValueError(f"{part}: inconsistent counts")
+                    parts[part] = WindowState(
+                        str(meta[part]["version"]),
+                        counts.astype(np.int32),
+                        rows.astype(np.int64),
+                        first.astype(np.float64),
+                        last.astype(np.float64),
+                        current,
+                    )
+                return parts
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+            raise CheckpointError(f"{path}: unreadable window checkpoint ({exc})") from None
