@@ -75,28 +75,29 @@ def column_drifts(layout: Layout, counts: IntArray, rows: int) -> dict[str, Colu
     """Every statistic of each column of a window given as its count vector (before the multiple-testing decision)."""
     found = column_statistics(layout, counts)
     out: dict[str, ColumnDrift] = {}
-    for i, profile in enumerate(layout.columns):
-        samples = int(found.samples[i])
-        base = ColumnDrift(
-            name=profile.name,
-            type=profile.type,
-            samples=samples,
-            missing_ratio=(int(found.missing[i]) / rows) if rows else None,
-        )
+    for profile, samples, missing, psi, psi_p, js, ks, ks_p, chi2, chi2_p in zip(
+        layout.columns,
+        found.samples.tolist(),
+        found.missing.tolist(),
+        found.psi.tolist(),
+        found.psi_pvalue.tolist(),
+        found.js_distance.tolist(),
+        found.ks_statistic.tolist(),
+        found.ks_pvalue.tolist(),
+        found.chi2_statistic.tolist(),
+        found.chi2_pvalue.tolist(),
+        strict=True,
+    ):
+        ratio = (missing / rows) if rows else None
         if samples == 0:
-            out[profile.name] = base
+            out[profile.name] = ColumnDrift(profile.name, profile.type, 0, ratio)
             continue
         numeric = isinstance(profile, NumericProfile)
-        out[profile.name] = replace(
-            base,
-            psi=float(found.psi[i]),
-            psi_pvalue=float(found.psi_pvalue[i]),
-            js_distance=float(found.js_distance[i]),
-            ks_statistic=float(found.ks_statistic[i]) if numeric else None,
-            ks_pvalue=float(found.ks_pvalue[i]) if numeric else None,
-            chi2_statistic=None if numeric else float(found.chi2_statistic[i]),
-            chi2_pvalue=None if numeric else float(found.chi2_pvalue[i]),
-        )
+        out[profile.name] = ColumnDrift(
+            profile.name, profile.type, samples, ratio, psi, psi_p, js,
+            ks if numeric else None, ks_p if numeric else None,
+            None if numeric else chi2, None if numeric else chi2_p,
+        )  # fmt: skip
     return out
 
 
@@ -114,7 +115,7 @@ def decide(columns: Mapping[str, ColumnDrift], settings: DriftSettings) -> dict[
     for name, p in zip(tested, adjusted, strict=True):
         column = columns[name]
         drifted = bool(p < settings.alpha and column.psi is not None and column.psi >= settings.psi_threshold)
-        out[name] = replace(column, adjusted_pvalue=float(p), drifted=drifted)
+        out[name] = ColumnDrift(**{**vars(column), "adjusted_pvalue": float(p), "drifted": drifted})
     return out
 
 

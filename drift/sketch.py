@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import scipy.special
+from numpy.typing import NDArray
 
 from . import stats
 from .coercion import category_values, numeric_values
@@ -32,17 +33,76 @@ def _starts(sizes: Sequence[int]) -> IntArray:
 
 
 @dataclass(frozen=True)
+class _Reference:
+    """The reference's side of the statistics and the index arrays that cut a flat count vector into columns."""
+
+    fine_index: IntArray  # the fine-bin entries of a count vector (its missing slots left out)
+    fine_starts: IntArray  # where each column starts among them
+    fine_segment: IntArray  # the column of each of them
+    fine_counts: FloatArray  # the reference's fine counts, flat
+    psi_starts: IntArray  # where each PSI bin starts among the fine bins, flat
+    psi_column_starts: IntArray  # where each column starts among the PSI bins
+    psi_segment: IntArray
+    psi_counts: FloatArray  # the reference's PSI counts, flat
+    shares: FloatArray  # its smoothed PSI shares
+    bins: IntArray  # PSI bins per column (k)
+    rows: FloatArray  # reference rows per column (N)
+    ks_rows: FloatArray  # rows its fine counts hold (N for KS; the sample of a format-1 profile)
+    ks_shares: FloatArray  # its cumulative fine shares
+    numeric: NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, columns: tuple[ColumnProfile, ...], offsets: IntArray, fine: IntArray) -> _Reference:
+        if not columns:
+            empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
+            return cls(empty_i, empty_i, empty_i, empty_f, empty_i, empty_i, empty_i, empty_f, empty_f, empty_i,
+                       empty_f, empty_f, empty_f, np.zeros(0, bool))  # fmt: skip
+        fine_index = np.concatenate([np.arange(o, o + f) for o, f in zip(offsets, fine, strict=True)])
+        fine_starts, fine_segment = _segments(fine)
+        fine_counts = np.concatenate([c.fine_counts for c in columns]).astype(np.float64)
+        psi_starts = np.concatenate(
+            [
+                start + (c.psi_starts if isinstance(c, NumericProfile) else np.arange(c.fine_counts.size))
+                for c, start in zip(columns, fine_starts, strict=True)
+            ]
+        )
+        bins = np.array([c.counts.size for c in columns], dtype=np.int64)
+        psi_column_starts, psi_segment = _segments(bins)
+        psi_counts = np.concatenate([c.counts for c in columns]).astype(np.float64)
+        rows = np.add.reduceat(psi_counts, psi_column_starts)
+        ks_rows = np.add.reduceat(fine_counts, fine_starts)
+        return cls(
+            fine_index=fine_index,
+            fine_starts=fine_starts,
+            fine_segment=fine_segment,
+            fine_counts=fine_counts,
+            psi_starts=psi_starts,
+            psi_column_starts=psi_column_starts,
+            psi_segment=psi_segment,
+            psi_counts=psi_counts,
+            shares=(psi_counts + 0.5) / (rows + 0.5 * bins)[psi_segment],
+            bins=bins,
+            rows=rows,
+            ks_rows=ks_rows,
+            ks_shares=_cumulative_shares(fine_counts, fine_starts, fine_segment),
+            numeric=np.array([isinstance(c, NumericProfile) for c in columns], dtype=bool),
+        )
+
+
+@dataclass(frozen=True)
 class Layout:
     """Where each column's fine bins and missing slot sit in a flat count vector (``size`` entries).
 
     ``columns`` are in order; column ``i`` owns ``[offsets[i], offsets[i] + fine[i])`` for its fine bins and
-    ``offsets[i] + fine[i]`` for its missing values.
+    ``offsets[i] + fine[i]`` for its missing values. The reference's side of every statistic is computed here, once
+    per profile.
     """
 
     columns: tuple[ColumnProfile, ...]
     fine: IntArray = field(init=False)
     offsets: IntArray = field(init=False)
     size: int = field(init=False)
+    reference: _Reference = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         fine = np.array([c.fine_counts.size for c in self.columns], dtype=np.int64)
@@ -50,6 +110,7 @@ class Layout:
         object.__setattr__(self, "fine", fine)
         object.__setattr__(self, "offsets", offsets)
         object.__setattr__(self, "size", int((fine + 1).sum()))
+        object.__setattr__(self, "reference", _Reference.of(self.columns, offsets, fine))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -85,12 +146,12 @@ class Layout:
         """The count vector of row blocks as the exporter holds them: ``numeric[rows, n_numeric]`` (float64, NaN =
         missing) and ``categorical[rows, n_categorical]`` (str or None), each in the layout's column order."""
         out = np.zeros(self.size, dtype=np.int64)
-        numeric_t = np.ascontiguousarray(numeric.T) if numeric is not None and numeric.size else None
+        numeric_t = np.sort(numeric.T, axis=1) if numeric is not None and numeric.size else None
         i_num = i_cat = 0
         for profile, offset, fine in zip(self.columns, self.offsets, self.fine, strict=True):
             if isinstance(profile, NumericProfile):
                 if numeric_t is not None:
-                    counts, missing = profile.window_counts(numeric_t[i_num])
+                    counts, missing = profile.sorted_window_counts(numeric_t[i_num])
                     out[offset : offset + fine] += counts
                     out[offset + fine] += missing
                 i_num += 1
@@ -139,57 +200,34 @@ def column_statistics(layout: Layout, counts: IntArray) -> ColumnStatistics:
     over a numeric column's fine bins; the chi-square test (:func:`drift.stats.chi2_test`) over a categorical
     column's bins. A column without a valid value in the window has NaN statistics.
     """
-    cols = layout.columns
-    n_cols = len(cols)
-    nan = np.full(n_cols, np.nan)
-    fine_index = np.concatenate([np.arange(o, o + f) for o, f in zip(layout.offsets, layout.fine, strict=True)])
-    current_fine = counts[fine_index].astype(np.float64)
-    reference_fine = np.concatenate([c.fine_counts for c in cols]).astype(np.float64)
-    fine_starts, fine_segment = _segments(layout.fine)
-    samples = np.add.reduceat(current_fine, fine_starts).astype(np.int64)
-    missing = counts[layout.missing_slots].astype(np.int64)
+    ref = layout.reference
+    current_fine = counts[ref.fine_index].astype(np.float64)
+    samples = np.add.reduceat(current_fine, ref.fine_starts) if current_fine.size else np.zeros(0)
+    missing = counts[layout.offsets + layout.fine].astype(np.int64)
+    current_psi = np.add.reduceat(current_fine, ref.psi_starts) if current_fine.size else np.zeros(0)
 
-    # PSI bins: a numeric column's are sums of its fine bins, a categorical column's are its fine bins.
-    psi_starts = np.concatenate(
-        [
-            start + (c.psi_starts if isinstance(c, NumericProfile) else np.arange(c.fine_counts.size))
-            for c, start in zip(cols, fine_starts, strict=True)
-        ]
-    )
-    current_psi = np.add.reduceat(current_fine, psi_starts)
-    reference_psi = np.concatenate([c.counts for c in cols]).astype(np.float64)
-    k = np.array([c.counts.size for c in cols], dtype=np.int64)
-    psi_col_starts, psi_segment = _segments(k)
-    n_ref = np.array([c.counts.sum() for c in cols], dtype=np.float64)
-    n_cur = samples.astype(np.float64)
-    half_k = 0.5 * k
-    p_ref = (reference_psi + 0.5) / (n_ref + half_k)[psi_segment]
-    p_cur = (current_psi + 0.5) / (n_cur + half_k)[psi_segment]
-    psi = np.maximum(np.add.reduceat((p_cur - p_ref) * np.log(p_cur / p_ref), psi_col_starts), 0.0)
+    p_ref, by_psi = ref.shares, ref.psi_column_starts
+    p_cur = (current_psi + 0.5) / (samples + 0.5 * ref.bins)[ref.psi_segment]
     with np.errstate(divide="ignore", invalid="ignore"):
-        psi_pvalue = np.where(k >= 2, scipy.special.chdtrc(k - 1, psi / (1.0 / n_ref + 1.0 / n_cur)), 1.0)
-    mid = (p_ref + p_cur) / 2.0
-    divergence = np.add.reduceat(p_ref * np.log(p_ref / mid) + p_cur * np.log(p_cur / mid), psi_col_starts)
-    js = np.sqrt(np.maximum(divergence / 2.0 / math.log(2.0), 0.0))
-
-    numeric = np.array([isinstance(c, NumericProfile) for c in cols], dtype=bool)
-    ks_statistic, ks_pvalue = nan.copy(), nan.copy()
-    if numeric.any():
-        d = _binned_ks_statistics(reference_fine, current_fine, fine_starts, fine_segment)
-        n_ks = np.array([c.fine_counts.sum() for c in cols], dtype=np.float64)
-        ks_statistic = np.where(numeric, d, np.nan)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ks_pvalue = np.where(numeric, stats.ks_pvalue(d, n_ks, n_cur), np.nan)
-    chi2_statistic, chi2_pvalue = nan.copy(), nan.copy()
-    for i in np.flatnonzero(~numeric & (samples > 0)):
-        segment = slice(psi_col_starts[i], psi_col_starts[i] + k[i])
-        chi2_statistic[i], chi2_pvalue[i] = stats.chi2_test(reference_psi[segment], current_psi[segment])
+        psi = np.maximum(_by_column(np.add, (p_cur - p_ref) * np.log(p_cur / p_ref), ref.psi_column_starts), 0.0)
+        psi_pvalue = np.where(
+            ref.bins >= 2, scipy.special.chdtrc(ref.bins - 1, psi / (1 / ref.rows + 1 / samples)), 1.0
+        )
+        mid = (p_ref + p_cur) / 2.0
+        divergence = _by_column(np.add, p_ref * np.log(p_ref / mid) + p_cur * np.log(p_cur / mid), by_psi)
+        js = np.sqrt(np.maximum(divergence / 2.0 / math.log(2.0), 0.0))
+        gap = np.abs(ref.ks_shares - _cumulative_shares(current_fine, ref.fine_starts, ref.fine_segment))
+        d = _by_column(np.maximum, np.nan_to_num(gap, nan=0.0), ref.fine_starts)
+        ks_statistic = np.where(ref.numeric, d, np.nan)
+        ks_pvalue = np.where(ref.numeric, stats.ks_pvalue(d, ref.ks_rows, samples), np.nan)
+        chi2_statistic, chi2_pvalue = _chi2(ref, current_psi, samples)
 
     empty = samples == 0
-    for array in (psi, psi_pvalue, js, ks_statistic, ks_pvalue):
+    for array in (psi, psi_pvalue, js, ks_statistic, ks_pvalue, chi2_statistic, chi2_pvalue):
         array[empty] = np.nan
+    chi2_statistic[ref.numeric] = chi2_pvalue[ref.numeric] = np.nan
     return ColumnStatistics(
-        samples=samples,
+        samples=samples.astype(np.int64),
         missing=missing,
         psi=psi,
         psi_pvalue=psi_pvalue,
@@ -201,21 +239,40 @@ def column_statistics(layout: Layout, counts: IntArray) -> ColumnStatistics:
     )
 
 
-def _binned_ks_statistics(
-    reference: FloatArray, current: FloatArray, starts: IntArray, segment: IntArray
-) -> FloatArray:
-    """:func:`drift.stats.binned_ks`'s ``D`` of every column: the largest gap between the cumulative shares."""
+def _by_column(ufunc: np.ufunc, values: FloatArray, starts: IntArray) -> FloatArray:
+    return ufunc.reduceat(values, starts) if values.size else np.zeros(0)  # type: ignore[no-any-return]
 
-    def cumulative_shares(counts: FloatArray) -> FloatArray:
-        running = np.cumsum(counts)
-        before = np.concatenate(([0.0], running))[starts]  # the running total where each column starts
-        within = running - before[segment]
-        totals = np.add.reduceat(counts, starts)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return within / totals[segment]  # type: ignore[no-any-return]
 
-    gap = np.abs(cumulative_shares(reference) - cumulative_shares(current))
-    return np.maximum.reduceat(np.nan_to_num(gap, nan=0.0), starts)  # type: ignore[no-any-return]
+def _cumulative_shares(counts: FloatArray, starts: IntArray, segment: IntArray) -> FloatArray:
+    """Each column's running share of its own total (its empirical CDF at the bin edges)."""
+    if counts.size == 0:
+        return counts
+    running = np.cumsum(counts)
+    before = np.concatenate(([0.0], running))[starts]  # the running total where each column starts
+    totals = np.add.reduceat(counts, starts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (running - before[segment]) / totals[segment]  # type: ignore[no-any-return]
+
+
+def _chi2(ref: _Reference, current: FloatArray, samples: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """:func:`drift.stats.chi2_test` of every column over its PSI bins, as ``scipy.stats.chi2_contingency``
+    computes it: bins empty in both samples dropped, Yates' correction at one degree of freedom."""
+    observed_ref, observed_cur = ref.psi_counts, current
+    totals = observed_ref + observed_cur
+    used = totals > 0
+    grand = (ref.rows + samples)[ref.psi_segment]
+    expected_ref = ref.rows[ref.psi_segment] * totals / grand
+    expected_cur = samples[ref.psi_segment] * totals / grand
+    dof = _by_column(np.add, used.astype(np.float64), ref.psi_column_starts) - 1
+    yates = (dof == 1)[ref.psi_segment]
+    terms = np.zeros_like(totals)
+    for observed, expected in ((observed_ref, expected_ref), (observed_cur, expected_cur)):
+        deviation = np.abs(observed - expected)
+        deviation = np.where(yates, deviation - np.minimum(0.5, deviation), deviation)
+        terms += np.where(used, deviation**2 / np.where(used, expected, 1.0), 0.0)
+    statistic = _by_column(np.add, terms, ref.psi_column_starts)
+    pvalue = np.where(dof >= 1, scipy.special.chdtrc(np.maximum(dof, 1), statistic), 1.0)
+    return np.where(dof >= 1, statistic, 0.0), pvalue
 
 
 _layouts: dict[int, tuple[Layout, Layout]] = {}

@@ -204,13 +204,20 @@ def finite_bin_counts(values: FloatArray, edges: FloatArray) -> tuple[IntArray, 
 
     Sorts the values and cuts the sorted array at the edges: numpy's vectorised sort makes this several times faster
     than looking each value up with ``searchsorted``. NaN and +∞ sort last and −∞ first, so the finite values are one
-    slice of the sorted array.
+    slice of the sorted array, found by the same cut at −DBL_MAX and +∞ (:func:`cut_points`).
     """
-    ordered = np.sort(values)
-    low, high = np.searchsorted(ordered, (-np.inf, np.inf), side="right"), np.searchsorted(ordered, np.inf, "left")
-    bounds = np.searchsorted(ordered, edges, side="left")
-    counts = np.diff(np.concatenate(([low[0]], bounds, [high]))).astype(np.int64, copy=False)
-    return counts, int(values.size - (high - low[0]))
+    return counts_at_cuts(np.sort(values), cut_points(edges))
+
+
+def cut_points(edges: FloatArray) -> FloatArray:
+    """``[−DBL_MAX, *edges, +∞]``: where :func:`counts_at_cuts` cuts a sorted column."""
+    return np.concatenate(([-np.finfo(np.float64).max], edges, [np.inf]))
+
+
+def counts_at_cuts(ordered: FloatArray, cuts: FloatArray) -> tuple[IntArray, int]:
+    """:func:`finite_bin_counts` of an already sorted column, given its :func:`cut_points`."""
+    bounds = np.searchsorted(ordered, cuts, side="left")
+    return np.diff(bounds), int(ordered.size - (bounds[-1] - bounds[0]))
 
 
 def binned_ks(reference_counts: ArrayLike, current_counts: ArrayLike) -> tuple[float, float]:

@@ -2,9 +2,10 @@
 
 A :class:`SketchWindow` holds one model's features (or outputs) as counts over the profile's fine bins
 (:class:`drift.sketch.Layout`) in a ring of ``BUCKETS`` buckets. A bucket closes after ``max_age / BUCKETS`` seconds
-or ``size // BUCKETS`` rows, whichever comes first; the window is the sum of the buckets whose newest row is no older
-than ``max_age``. So it holds at most ``size`` rows (a burst replaces the oldest buckets), ages out in steps of
-``max_age / BUCKETS``, and under steady traffic holds ``size − size/BUCKETS`` to ``size`` rows.
+or ``size / BUCKETS`` rows (the slots' capacities add up to ``size``), whichever comes first; the window is the sum of
+the buckets whose newest row is no older than ``max_age``. So it holds at most ``size`` rows (a burst replaces the
+oldest buckets), ages out in steps of ``max_age / BUCKETS``, and under heavy traffic holds from ``size − size/BUCKETS``
+to ``size`` rows: the oldest bucket leaves whole when the newest opens.
 
 Rows are not binned one by one: an append copies them into a staging block (a slice assignment), and the block is
 counted — one sort per column — when it fills, before an evaluation, a snapshot or a checkpoint. Rows that arrive
@@ -68,7 +69,9 @@ class SketchWindow:
         self.numeric_names = tuple(c.name for c in columns if c.is_numeric)
         self.categorical_names = tuple(c.name for c in columns if not c.is_numeric)
         self.buckets = min(BUCKETS, size)
-        self.bucket_rows = size // self.buckets
+        # Slot capacities that add up to exactly ``size``: a full ring holds the configured rows, no fewer.
+        self.bucket_rows = np.full(self.buckets, size // self.buckets, dtype=np.int64)
+        self.bucket_rows[: size % self.buckets] += 1
         self.bucket_span = max_age / self.buckets
         self.layout: Layout | None = None
         self.version: str | None = None
@@ -83,6 +86,9 @@ class SketchWindow:
         self._first = np.zeros(self.buckets)
         self._last = np.zeros(self.buckets)
         self._current = -1
+        # The sum of the live buckets, kept as they fill and leave: a read costs one vector, not one per bucket.
+        self._total = np.zeros(0, dtype=np.int64)
+        self._in_total = np.zeros(self.buckets, dtype=bool)
         self._sample_cap = math.ceil(sample_rows / self.buckets) if sample_rows > 0 else 0
         self._sample_numeric = np.full((self.buckets, self._sample_cap, n_num), np.nan)
         self._sample_categorical = np.full((self.buckets, self._sample_cap, n_cat), None, dtype=object)
@@ -150,14 +156,19 @@ class SketchWindow:
         i = 0
         while i < n:
             b = self._current
-            if b < 0 or self._rows[b] >= self.bucket_rows or times[i] >= self._first[b] + self.bucket_span:
+            if b < 0 or self._rows[b] >= self.bucket_rows[b] or times[i] >= self._first[b] + self.bucket_span:
                 b = self._open(float(times[i]))
-            room = int(self.bucket_rows - self._rows[b])
+            room = int(self.bucket_rows[b] - self._rows[b])
             closes = int(np.searchsorted(times, self._first[b] + self.bucket_span, side="left"))
             j = max(i + 1, min(n, i + room, closes))
             block_numeric = numeric[i:j] if numeric is not None else None
             block_categorical = categorical[i:j] if categorical is not None else None
-            self._counts[b] += self.layout.count_blocks(block_numeric, block_categorical).astype(np.int32)
+            counted = self.layout.count_blocks(block_numeric, block_categorical)
+            if not self._in_total[b]:  # rows stamped in the past, into a bucket that had aged out
+                self._total += self._counts[b]
+                self._in_total[b] = True
+            self._counts[b] += counted.astype(np.int32)
+            self._total += counted
             self._sample(b, int(self._rows[b]), block_numeric, block_categorical)
             self._rows[b] += j - i
             self._last[b] = max(self._last[b], float(times[j - 1]))
@@ -168,6 +179,8 @@ class SketchWindow:
 
     def _open(self, at: float) -> int:
         b = (self._current + 1) % self.buckets
+        self._leave(np.array([b]))
+        self._in_total[b] = True
         self._counts[b] = 0
         self._rows[b] = 0
         self._first[b] = self._last[b] = at
@@ -191,10 +204,19 @@ class SketchWindow:
         if categorical is not None:
             self._sample_categorical[b, slots[chosen]] = categorical[chosen]
 
+    def _leave(self, buckets: np.ndarray[Any, Any]) -> None:
+        """Take buckets out of the running total (before they are reused or once they are too old)."""
+        for b in buckets[self._in_total[buckets]]:
+            self._total -= self._counts[b]
+        self._in_total[buckets] = False
+
     # --- reading ---
 
     def _live(self, now: float) -> np.ndarray[Any, Any]:
-        return np.flatnonzero((self._rows > 0) & (self._last >= now - self.max_age))
+        """The live buckets at ``now``; those that aged out since the last read leave the running total."""
+        old = self._last < now - self.max_age
+        self._leave(np.flatnonzero(old & self._in_total))
+        return np.flatnonzero((self._rows > 0) & self._in_total)  # a clock stepping back revives nothing
 
     def totals(self, now: float) -> WindowCounts:
         """The window's count vector and rows at ``now`` (staged rows counted first)."""
@@ -203,8 +225,7 @@ class SketchWindow:
             live = self._live(now)
             if self.layout is None:
                 return WindowCounts(np.zeros(0, dtype=np.int64), 0, None)
-            counts = self._counts[live].sum(axis=0, dtype=np.int64)
-            return WindowCounts(counts, int(self._rows[live].sum()), self.version)
+            return WindowCounts(self._total.copy(), int(self._rows[live].sum()), self.version)
 
     def rows(self, now: float) -> int:
         with self._lock:
@@ -245,6 +266,8 @@ class SketchWindow:
             had_counts = self.version is not None and bool(self._rows.any())
             self.layout, self.version = layout, version
             self._counts = np.zeros((self.buckets, layout.size), dtype=np.int32)
+            self._total = np.zeros(layout.size, dtype=np.int64)
+            self._in_total[:] = False
             self._rows[:] = 0
             self._first[:] = self._last[:] = 0.0
             self._current = -1
@@ -256,6 +279,8 @@ class SketchWindow:
                     self._first[:] = restored.first
                     self._last[:] = restored.last
                     self._current = restored.current
+                    self._in_total[:] = True
+                    self._total = self._counts.sum(axis=0, dtype=np.int64)
                     outcome = "restored"
                 else:
                     outcome = "reset"

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -62,14 +63,22 @@ class NumericProfile:
     def nbins(self) -> int:
         return int(self.counts.size)
 
-    @property
+    @cached_property
     def psi_starts(self) -> IntArray:
         """Where each PSI bin starts among the fine bins: ``PSI counts = add.reduceat(fine counts, psi_starts)``."""
         return np.concatenate(([0], np.searchsorted(self.fine_edges, self.edges) + 1)).astype(np.int64)
 
+    @cached_property
+    def cuts(self) -> FloatArray:
+        return stats.cut_points(self.fine_edges)
+
     def window_counts(self, values: FloatArray) -> tuple[IntArray, int]:
         """``(counts per fine bin, missing)`` of a window column already made numeric (NaN, ±∞ = missing)."""
-        return stats.finite_bin_counts(values, self.fine_edges)
+        return stats.counts_at_cuts(np.sort(values), self.cuts)
+
+    def sorted_window_counts(self, ordered: FloatArray) -> tuple[IntArray, int]:
+        """:meth:`window_counts` of a column already sorted."""
+        return stats.counts_at_cuts(ordered, self.cuts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -138,6 +147,10 @@ class CategoricalProfile:
         if not self._index:
             object.__setattr__(self, "_index", {c: i for i, c in enumerate(self.categories)})
 
+    @cached_property
+    def _value_set(self) -> pa.Array:
+        return pa.array(self.categories, type=pa.string())
+
     @property
     def nbins(self) -> int:
         return int(self.counts.size)
@@ -150,10 +163,18 @@ class CategoricalProfile:
     def codes(self, values: ObjectArray) -> IntArray:
         """The bin of each category (``__other__`` = last bin), −1 where missing (None or empty)."""
         other = len(self.categories)
-        index = self._index
-        return np.fromiter(
-            (index.get(v, other) if v else -1 for v in values.tolist()), dtype=np.int64, count=values.size
-        )
+        try:
+            if values.size < 2048:  # below this, Arrow's per-call cost exceeds the dictionary lookups
+                raise pa.ArrowInvalid("small")
+            strings = pa.array(values, type=pa.string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # small, or not all str/None
+            index = self._index
+            return np.fromiter(
+                (index.get(v, other) if v else -1 for v in values.tolist()), dtype=np.int64, count=values.size
+            )
+        found = pc.index_in(strings, value_set=self._value_set).fill_null(other).to_numpy(zero_copy_only=False)
+        missing = pc.fill_null(pc.equal(strings, ""), True).to_numpy(zero_copy_only=False)
+        return np.where(missing, -1, found).astype(np.int64, copy=False)
 
     def window_counts(self, values: ObjectArray) -> tuple[IntArray, int]:
         """``(counts per bin, missing)`` of a window column of category strings (None = missing)."""

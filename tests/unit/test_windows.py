@@ -34,13 +34,19 @@ def rows_of(start: int, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def held_rows(total: int, size: int) -> int:
-    """The bucket rule with the clock standing still: buckets of size // K rows, the newest K of them."""
+    """The bucket rule with the clock standing still: a ring of K slots whose capacities add up to ``size``, filled
+    in turn; a full slot makes the next one (emptied) current."""
     buckets = min(BUCKETS, size)
-    cap = size // buckets
-    if total <= buckets * cap:
-        return total
-    last = total - cap * ((total - 1) // cap)  # rows in the newest (possibly partial) bucket
-    return (buckets - 1) * cap + last
+    caps = [size // buckets + (1 if b < size % buckets else 0) for b in range(buckets)]
+    held, current, remaining = [0] * buckets, -1, total
+    while remaining:
+        if current < 0 or held[current] >= caps[current]:
+            current = (current + 1) % buckets
+            held[current] = 0
+        take = min(remaining, caps[current] - held[current])
+        held[current] += take
+        remaining -= take
+    return sum(held)
 
 
 @settings(max_examples=150, deadline=None)
@@ -113,3 +119,24 @@ def test_the_sample_is_bounded_and_drawn_from_the_window(profile: drift.Referenc
     assert np.all(sample.columns["x"] >= 20_000 - held)  # only rows still in the window
     assert set(sample.columns["c"]) <= {"a", "b", "z"}
     assert len(np.unique(sample.columns["x"])) == sample.rows
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 200), st.floats(0, 50), st.floats(0, 120)), max_size=30))
+def test_the_running_total_is_the_sum_of_the_live_buckets(
+    profile: drift.ReferenceProfile, steps: list[tuple[int, float, float]]
+) -> None:
+    window = SketchWindow(COLUMNS, size=600, max_age=60)
+    window.set_layout(layouts(profile)[0], profile.version)
+    clock, total, now = 0.0, 0, 0.0
+    for rows, advance, look_ahead in steps:
+        clock = max(clock + advance, now)  # rows arrive at the current time, reads happen later
+        window.append_block(*rows_of(total, rows), rows, timestamp=clock)
+        total += rows
+        now = clock + look_ahead
+        got = window.totals(now)
+        state = window.state()
+        assert state is not None
+        live = (state.rows > 0) & (state.last >= now - 60)
+        assert got.counts.tolist() == state.counts[live].sum(axis=0, dtype=np.int64).tolist()
+        assert got.rows == int(state.rows[live].sum())
