@@ -32,14 +32,8 @@ _EXPORTS = {
     "errors": ("ConfigError", "DataError", "DriftlineError", "ProfileError", "StorageError"),
     "evaluation": ("ColumnDrift", "DriftResult", "evaluate", "evaluate_counts", "evaluate_window"),
     "quality.evaluation": ("PerformanceResult", "evaluate_performance"),
-    "reference.profile": (
-        "CategoricalProfile",
-        "NumericProfile",
-        "ProfileBuilder",
-        "ReferenceProfile",
-        "build_profile",
-        "profile_from_source",
-    ),
+    "reference.profile": ("CategoricalProfile", "NumericProfile", "ReferenceProfile"),
+    "reference.builder": ("ProfileBuilder", "build_profile", "profile_from_source"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [
@@ -88,11 +82,5 @@ if TYPE_CHECKING:
     from .errors import ConfigError, DataError, DriftlineError, ProfileError, StorageError
     from .evaluation import ColumnDrift, DriftResult, evaluate, evaluate_counts, evaluate_window
     from .quality.evaluation import PerformanceResult, evaluate_performance
-    from .reference.profile import (
-        CategoricalProfile,
-        NumericProfile,
-        ProfileBuilder,
-        ReferenceProfile,
-        build_profile,
-        profile_from_source,
-    )
+    from .reference.builder import ProfileBuilder, build_profile, profile_from_source
+    from .reference.profile import CategoricalProfile, NumericProfile, ReferenceProfile

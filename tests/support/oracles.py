@@ -7,7 +7,7 @@ import scipy.special
 import scipy.stats
 
 
-def binned_ks(reference: np.ndarray, current: np.ndarray, fine_bins: int = 100) -> tuple[float, float]:
+def binned_ks(reference: np.ndarray, current: np.ndarray, fine_bins: int = 250) -> tuple[float, float]:
     """KS of both samples quantised to the reference's ``fine_bins`` quantile bins — scipy's KS of the bin indices —
     with Stephens' corrected Kolmogorov p-value at the effective sample size."""
     edges = np.unique(np.quantile(reference, np.linspace(0, 1, fine_bins + 1)[1:-1]))

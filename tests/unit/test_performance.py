@@ -16,7 +16,7 @@ from drift.config import DriftSettings
 from drift.quality import adwin
 from drift.quality import metrics as perf
 from drift.quality.evaluation import evaluate_performance
-from drift.reference.profile import build_profile
+from drift.reference.builder import build_profile
 from tests.support import labelled_churn_frame, write_config_dict
 
 classes = st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=60)

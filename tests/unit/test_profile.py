@@ -39,8 +39,8 @@ def test_numeric_column_profile_follows_design(reference: pd.DataFrame) -> None:
     assert (tenure.count, tenure.missing) == (values.size, 600)
     assert tenure.mean == pytest.approx(values.mean()) and tenure.std == pytest.approx(values.std())
     assert (tenure.min, tenure.max) == (values.min(), values.max())
-    # the fine bins: 100 reference quantiles, the PSI edges among them, counted over the whole column
-    expected_fine = np.unique(np.quantile(values, np.linspace(0, 1, 101)[1:-1]))
+    # the fine bins: 250 reference quantiles, the PSI edges among them, counted over the whole column
+    expected_fine = np.unique(np.quantile(values, np.linspace(0, 1, 251)[1:-1]))
     np.testing.assert_allclose(tenure.fine_edges, expected_fine, rtol=1e-14)
     assert np.isin(tenure.edges, tenure.fine_edges).all()
     assert (
@@ -58,7 +58,7 @@ def test_fine_bins_nest_the_psi_bins_for_any_bin_count(reference: pd.DataFrame, 
     profile = drift.build_profile(reference, model_config(bins=bins))
     charges = profile.features["monthly_charges"]
     assert isinstance(charges, NumericProfile)
-    assert charges.fine_edges.size + 1 == bins * -(-100 // bins)  # the first multiple of bins ≥ 100
+    assert charges.fine_edges.size + 1 == bins * -(-250 // bins)  # the first multiple of bins ≥ 250
     assert np.add.reduceat(charges.fine_counts, charges.psi_starts).tolist() == charges.counts.tolist()
 
 

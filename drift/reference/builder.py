@@ -1,0 +1,218 @@
+"""Building a reference profile: the training data streamed in batches (CSV or Parquet, local or S3, or a DataFrame)
+and reduced to the bins and counts of :mod:`drift.reference.profile`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import stats
+from ..coercion import arrow_categories, category_values, numeric_values
+from ..config import ColumnConfig, ModelConfig, S3Config
+from ..errors import DataError
+from ..quality.metrics import ReferencePerformance, reference_performance
+from ..stats import FloatArray
+from .profile import CategoricalProfile, ColumnProfile, NumericProfile, ReferenceProfile, fine_bins_for, frozen
+from .reader import MeterFactory, SourceInfo, reference_batches
+
+
+class _GrowingArray:
+    """A float64 array that grows by doubling: one large allocation instead of thousands of chunk-sized ones,
+    which the allocator could not hand back to the system after a multi-GB file."""
+
+    def __init__(self) -> None:
+        self._data = np.empty(1 << 16, dtype=np.float64)
+        self.size = 0
+
+    def extend(self, values: FloatArray) -> None:
+        end = self.size + values.size
+        if end > self._data.size:
+            grown = np.empty(max(end, 2 * self._data.size), dtype=np.float64)
+            grown[: self.size] = self._data[: self.size]
+            self._data = grown
+        self._data[self.size : end] = values
+        self.size = end
+
+    def values(self) -> FloatArray:
+        return self._data[: self.size]
+
+
+class ProfileBuilder:
+    """Accumulates a reference one batch at a time and computes the profile at the end.
+
+    Memory: the finite values of each numeric column (8 bytes each, in arrays that grow by doubling) and a count
+    per distinct category; nothing else of the input is kept.
+    """
+
+    def __init__(self, model: ModelConfig) -> None:
+        self.model = model
+        self.rows = 0
+        columns = model.profiled_columns
+        self._numeric: dict[str, _GrowingArray] = {c.name: _GrowingArray() for c in columns if c.is_numeric}
+        self._categories: dict[str, dict[str, int]] = {c.name: {} for c in columns if not c.is_numeric}
+        self._missing: dict[str, int] = {c.name: 0 for c in columns}
+        # With a target: the labels and the predictions, row-aligned, to score the reference (O(rows) memory).
+        self._labels: list[np.ndarray[Any, Any]] = []
+        self._predictions: list[np.ndarray[Any, Any]] = []
+
+    def add_batch(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Add an Arrow batch holding (at least) the model's columns."""
+        for column in self.model.profiled_columns:
+            array = batch.column(column.name)
+            if column.is_numeric:
+                self._add_numeric(column.name, numeric_values(array))
+            else:
+                self._add_categories(column.name, arrow_categories(array))
+        self._add_pairs(lambda name: batch.column(name))
+        self.rows += batch.num_rows
+
+    def add_columns(self, columns: Mapping[str, Any], rows: int) -> None:
+        """Add plain columns (numpy arrays, lists or pandas Series) keyed by name."""
+        for column in self.model.profiled_columns:
+            values = columns[column.name]
+            if column.is_numeric:
+                self._add_numeric(column.name, numeric_values(values))
+            else:
+                self._add_categories(column.name, pa.array(category_values(values), type=pa.string()))
+        self._add_pairs(lambda name: columns[name])
+        self.rows += rows
+
+    def _add_pairs(self, column: Any) -> None:
+        target = self.model.target
+        if target is None:
+            return
+        prediction = next(c for c in self.model.outputs if c.name == target.prediction)
+        for out, config in ((self._labels, target.column), (self._predictions, prediction)):
+            values = column(config.name)
+            out.append(numeric_values(values) if config.is_numeric else category_values(values))
+
+    def _add_numeric(self, name: str, values: FloatArray) -> None:
+        finite = values[np.isfinite(values)]
+        self._missing[name] += int(values.size - finite.size)
+        self._numeric[name].extend(finite)
+
+    def _add_categories(self, name: str, values: pa.Array | pa.ChunkedArray) -> None:
+        self._missing[name] += int(values.null_count)
+        counts = self._categories[name]
+        for entry in pc.value_counts(values.drop_null()).to_pylist():
+            counts[entry["values"]] = counts.get(entry["values"], 0) + int(entry["counts"])
+
+    def build(self, source: Mapping[str, Any] | None = None, origin: str = "reference data") -> ReferenceProfile:
+        settings = self.model.drift
+        columns: dict[str, ColumnProfile] = {}
+        for column in self.model.profiled_columns:
+            if column.is_numeric:
+                values = self._numeric.pop(column.name).values()
+                columns[column.name] = _numeric_profile(
+                    column, values, self._missing[column.name], origin, settings.bins
+                )
+            else:
+                columns[column.name] = _categorical_profile(
+                    column, self._categories[column.name], self._missing[column.name], origin, settings.max_categories
+                )
+        return ReferenceProfile(
+            model=self.model.name,
+            namespace=self.model.namespace,
+            rows=self.rows,
+            features={c.name: columns[c.name] for c in self.model.features},
+            outputs={c.name: columns[c.name] for c in self.model.outputs},
+            settings={
+                "bins": settings.bins,
+                "max_categories": settings.max_categories,
+                "fine_bins": fine_bins_for(settings.bins),
+            },
+            source=dict(source or {}),
+            created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            target=columns[target.name] if (target := self.model.target) is not None else None,
+            performance=self._performance(),
+        )
+
+    def _performance(self) -> ReferencePerformance | None:
+        target = self.model.target
+        if target is None or not self._labels:
+            return None
+        return reference_performance(
+            target.task,
+            np.concatenate(self._labels),
+            np.concatenate(self._predictions),
+            positive=target.positive,
+            threshold=target.threshold,
+        )
+
+
+def _numeric_profile(column: ColumnConfig, values: FloatArray, missing: int, origin: str, bins: int) -> NumericProfile:
+    if values.size == 0:
+        raise DataError(f"{origin}: column {column.name!r} has no numeric values; is it really numeric?")
+    edges, fine_edges = stats.nested_quantile_edges(values, bins, fine_bins_for(bins))
+    return NumericProfile(
+        name=column.name,
+        count=int(values.size),
+        missing=missing,
+        edges=frozen(edges),
+        counts=frozen(stats.bin_counts(values, edges)),
+        fine_edges=frozen(fine_edges),
+        fine_counts=frozen(stats.bin_counts(values, fine_edges)),
+        mean=float(np.mean(values)),
+        std=float(np.std(values)),
+        min=float(np.min(values)),
+        max=float(np.max(values)),
+    )
+
+
+def _categorical_profile(
+    column: ColumnConfig, counts: Mapping[str, int], missing: int, origin: str, max_categories: int
+) -> CategoricalProfile:
+    if not counts:
+        raise DataError(f"{origin}: column {column.name!r} has no values (all missing)")
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = ranked[:max_categories]
+    other = sum(n for _, n in ranked[max_categories:])
+    return CategoricalProfile(
+        name=column.name,
+        count=int(sum(counts.values())),
+        missing=missing,
+        categories=tuple(c for c, _ in kept),
+        counts=frozen(np.asarray([n for _, n in kept] + [other], dtype=np.int64)),
+    )
+
+
+def build_profile(
+    reference: pd.DataFrame, model: ModelConfig, source: Mapping[str, Any] | None = None
+) -> ReferenceProfile:
+    """The reference profile of a pandas DataFrame holding the model's features and outputs as columns."""
+    missing = [c.name for c in model.profiled_columns if c.name not in reference.columns]
+    if missing:
+        raise DataError(f"reference DataFrame: no column {', '.join(map(repr, missing))}")
+    builder = ProfileBuilder(model)
+    builder.add_columns({c.name: reference[c.name] for c in model.profiled_columns}, rows=len(reference))
+    return builder.build(source or {"uri": None}, origin="reference DataFrame")
+
+
+def profile_from_source(
+    model: ModelConfig, s3: S3Config | None = None, progress: MeterFactory | None = None
+) -> ReferenceProfile:
+    """Stream ``model.reference.data`` (CSV or Parquet, local or S3) into a profile."""
+    uri = model.reference.data
+    info = SourceInfo(uri)
+    builder = ProfileBuilder(model)
+    batches: Iterable[pa.RecordBatch] = reference_batches(
+        uri, model.profiled_columns, model.reference.format, s3, info, progress
+    )
+    try:
+        for batch in batches:
+            builder.add_batch(batch)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise DataError(f"{uri}: {str(exc).splitlines()[0]}") from None
+    if builder.rows == 0:
+        raise DataError(f"{uri}: no rows; the reference data must not be empty")
+    source = {"uri": uri, "etag": info.etag, "sha256": info.sha256, "size": info.size}
+    return builder.build(source, origin=uri)
+
+
+__all__ = ["ProfileBuilder", "build_profile", "profile_from_source"]
