@@ -20,6 +20,8 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from drift.config.safety import unsafe_settings
+
 from .asgi import JSON, READ, App, Receive, Scope, Send, answer, header_names, refuse, request_headers, respond
 from .collector import DriftCollector
 from .exposition import build_info
@@ -115,6 +117,10 @@ class ExporterApp(App):
         gc.freeze()
         self.service.start()
         self.log.info("exporter started", extra={"models": [f"{k[1]}/{k[0]}" for k in self.service.monitors]})
+        for warning in unsafe_settings(self.service.config):
+            self.log.warning("unsafe or obsolete setting", extra={"setting": warning})
+        if self.service.checkpoints is None:
+            self.log.info("no exporter.state_dir: a restart starts the windows empty")
 
     def shutdown(self) -> None:
         self.service.stop()

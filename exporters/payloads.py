@@ -35,10 +35,16 @@ class Columns(tuple[ColumnConfig, ...]):
     """A model's features or outputs, with what the parser asks of them on every event computed once."""
 
     all_numeric: bool
+    names: tuple[str, ...]
+    name_set: frozenset[str]
+    numeric_flags: tuple[bool, ...]
 
     def __new__(cls, columns: tuple[ColumnConfig, ...]) -> Columns:
         self = super().__new__(cls, columns)
         self.all_numeric = all(c.is_numeric for c in columns)
+        self.names = tuple(c.name for c in columns)
+        self.name_set = frozenset(self.names)
+        self.numeric_flags = tuple(c.is_numeric for c in columns)
         return self
 
 
@@ -111,10 +117,14 @@ def _v1_rows(rows: Any, columns: Columns, key: str) -> Rows:
     if isinstance(first, dict):
         if any(not isinstance(row, dict) for row in rows):
             raise PayloadError("shape_mismatch", f'rows of "{key}" mix objects and other values')
-        if not any(c.name in row for row in rows for c in columns):
-            names = ", ".join(c.name for c in columns)
+        if all(columns.name_set.isdisjoint(row) for row in rows):
+            names = ", ".join(columns.names)
             raise PayloadError("shape_mismatch", f'no row of "{key}" names any of: {names}')
-        return _columns_from_lists([[row.get(c.name) for row in rows] for c in columns], columns, len(rows))
+        as_lists = [list(map(row.get, columns.names)) for row in rows]  # a missing name is None: missing
+        fast = _all_numeric_rows(as_lists, columns)
+        if fast is not None:
+            return fast
+        return _columns_from_lists([list(col) for col in zip(*as_lists, strict=True)], columns, len(rows))
     if width == 1 and all(not isinstance(row, list | dict) for row in rows):
         return _columns_from_lists([rows], columns, len(rows))
     raise PayloadError("shape_mismatch", f'"{key}" holds scalars but {width} columns are configured')
@@ -204,14 +214,15 @@ def _all_numeric_rows(rows: list[Any], columns: Columns) -> Rows | None:
 _NUMBER_TYPES = frozenset((float, int))
 
 
-def _columns_from_lists(values: Sequence[list[Any]], columns: tuple[ColumnConfig, ...], count: int) -> Rows:
+def _columns_from_lists(values: Sequence[list[Any]], columns: Columns, count: int) -> Rows:
+    flags = columns.numeric_flags
     numeric = [
         [v if type(v) is float else _as_float(v) for v in raw]
-        for c, raw in zip(columns, values, strict=True)
-        if c.is_numeric
+        for is_numeric, raw in zip(flags, values, strict=True)
+        if is_numeric
     ]
     numeric_block = np.array(numeric, dtype=np.float64).reshape(len(numeric), count).T
-    categorical = [raw for c, raw in zip(columns, values, strict=True) if not c.is_numeric]
+    categorical = [raw for is_numeric, raw in zip(flags, values, strict=True) if not is_numeric]
     categorical_block = np.empty((count, len(categorical)), dtype=object)
     long_values = 0
     for j, raw in enumerate(categorical):

@@ -27,7 +27,7 @@ from drift.config import ColumnConfig
 from drift.sketch import Layout
 
 BUCKETS = 60
-STAGING_ROWS = 4096
+STAGING_ROWS = 1024
 
 
 @dataclass(frozen=True)

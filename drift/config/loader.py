@@ -293,9 +293,9 @@ def _reference(sec: Section, base_dir: Path) -> ReferenceConfig:
     config = ReferenceConfig(
         data=data,
         profile=sec.get("profile", v.uri(base_dir)),
-        sample_size=sec.get("sample_size", v.integer(minimum=10, maximum=10_000_000), ReferenceConfig.sample_size),
+        sample_size=sec.get("sample_size", v.integer(minimum=10, maximum=10_000_000), None),
         format=fmt,
-        seed=sec.get("seed", v.integer(minimum=0), ReferenceConfig.seed),
+        seed=sec.get("seed", v.integer(minimum=0), None),
     )
     sec.finish()
     return config

@@ -1,6 +1,7 @@
-"""Settings that are valid but unsafe: what ``driftline check-config`` prints as warnings and the services log at
-start. They are warnings, not errors, because each has a legitimate use (plain HTTP to a Service inside the cluster,
-behind a NetworkPolicy); they are said out loud so nobody runs them by accident."""
+"""Settings that are valid but unsafe, or no longer have an effect: what ``driftline check-config`` prints as warnings
+and the services log at start. They are warnings, not errors, because each unsafe one has a legitimate use (plain
+HTTP to a Service inside the cluster, behind a NetworkPolicy) and an obsolete one must not break a working config;
+they are said out loud so nobody runs them by accident."""
 
 from __future__ import annotations
 
@@ -12,8 +13,15 @@ from .values import SecretRef
 
 
 def unsafe_settings(config: MonitorConfig) -> list[str]:
-    """One ``key: what is unsafe and what to do`` line per unsafe setting."""
+    """One ``key: what is unsafe (or obsolete) and what to do`` line per such setting."""
     warnings = []
+    for i, model in enumerate(config.models):
+        for key in ("sample_size", "seed"):
+            if getattr(model.reference, key) is not None:
+                warnings.append(
+                    f"models[{i}].reference.{key}: has no effect since profile format 2 (KS is computed from fine "
+                    "bins of the whole reference); remove it"
+                )
     plain = []
     if config.webhook is not None and config.webhook.github is not None:
         plain.append(("webhook.github.api_url", config.webhook.github.api_url, "the GitHub token"))

@@ -42,9 +42,9 @@ class ExporterConfig:
 class ReferenceConfig:
     data: str
     profile: str
-    sample_size: int = 20000
     format: str = "auto"
-    seed: int = 0
+    sample_size: int | None = None  # no effect since profile format 2 (KS uses fine bins of the whole reference)
+    seed: int | None = None  # no effect since profile format 2
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,6 @@ def config_dict(
     profile: str = "profile.json",
     endpoint: str | None = None,
     drift_settings: dict[str, Any] | None = None,
-    sample_size: int = 20000,
 ) -> dict[str, Any]:
     return {
         "version": 1,
@@ -61,7 +60,7 @@ def config_dict(
             {
                 "name": "churn-model",
                 "namespace": "default",
-                "reference": {"data": data, "profile": profile, "sample_size": sample_size},
+                "reference": {"data": data, "profile": profile},
                 "features": CHURN_FEATURES,
                 "outputs": CHURN_OUTPUTS,
                 "drift": drift_settings or {},

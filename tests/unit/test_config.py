@@ -32,7 +32,8 @@ def test_example_config_loads_with_every_value() -> None:
     model = cfg.models[0]
     assert (model.name, model.namespace) == ("churn-model", "default")
     assert model.reference.data == "s3://churn-model-bucket/data/train.csv"
-    assert model.reference.sample_size == 20000
+    assert model.reference.sample_size is None  # obsolete since profile format 2
+    assert cfg.exporter.state_dir == "/var/lib/driftline/windows" and cfg.exporter.checkpoint_every.seconds == 5
     assert [f.name for f in model.features][:2] == ["tenure", "monthly_charges"]
     assert model.outputs[0].name == "churn_probability"
     assert model.window.size == 5000 and model.window.max_age.seconds == 3600
@@ -277,3 +278,26 @@ def test_target_defaults(tmp_path: Path) -> None:
     assert model.target.positive == "true" and model.target.metric == "accuracy" and model.target.threshold == 0.5
     assert model.target.window.max_age == Duration(30 * 86400.0) and model.feedback.ttl == Duration(7 * 86400.0)
     assert model.profiled_columns[-1] == drift.ColumnConfig("churned", "categorical")
+
+
+def test_obsolete_reference_sampling_keys_load_and_are_warned_about() -> None:
+    from drift.config.safety import unsafe_settings
+
+    content = config_dict()
+    content["models"][0]["reference"].update(sample_size=20000, seed=3)
+    warnings = unsafe_settings(drift.parse_config(content))
+    assert [w.split(":")[0] for w in warnings] == ["models[0].reference.sample_size", "models[0].reference.seed"]
+    assert all("has no effect since profile format 2" in w for w in warnings)
+
+
+def test_window_min_rows_and_state_dir_are_validated(tmp_path: Path) -> None:
+    content = config_dict()
+    content["models"][0]["window"] = {"min_rows": -1}
+    content["exporter"] = {"state_dir": "s3://bucket/state", "checkpoint_every": "soon"}
+    with pytest.raises(drift.ConfigError) as info:
+        drift.parse_config(content, base_dir=tmp_path)
+    text = "\n".join(info.value.problems)
+    assert "models[0].window.min_rows" in text and "exporter.state_dir" in text and "exporter.checkpoint_every" in text
+    content = config_dict()
+    content["exporter"] = {"state_dir": "state"}
+    assert drift.parse_config(content, base_dir=tmp_path).exporter.state_dir == str(tmp_path / "state")
