@@ -65,7 +65,8 @@ def test_profile_from_s3_is_swapped_when_it_changes(tmp_path: Path, s3: Any, s3_
         rows = churn_frame(50, seed=9)[FEATURES].to_dict(orient="records")
         assert requests.post(exporter.url, json={"instances": rows}, headers=HEADERS, timeout=5).status_code == 202
         wait_for(lambda: scrape(exporter.url)["driftline_window_samples"][labels(**MODEL)] == 50)
-        # a retrained model ships a new reference: the exporter swaps it in and keeps the window
+        # a retrained model ships a new reference: the exporter swaps it in and, as the bins changed, starts the
+        # window afresh and says so
         upload_training_data(s3, "swap-bucket", seed=2)
         assert run_cli("profile", "--config", str(config)).returncode == 0
         second = json.loads(s3.get_object(Bucket="swap-bucket", Key="monitoring/profile.json")["Body"].read())[
@@ -74,9 +75,13 @@ def test_profile_from_s3_is_swapped_when_it_changes(tmp_path: Path, s3: Any, s3_
         assert second != first
         wait_for(lambda: version_of(exporter.url) == second, timeout=30)
         metrics = wait_for(lambda: (m := scrape(exporter.url)) and m)
-        assert metrics["driftline_window_samples"][labels(**MODEL)] == 50
+        assert metrics["driftline_window_samples"][labels(**MODEL)] == 0
+        assert metrics["driftline_window_resets_total"][labels(**MODEL, reason="new_profile")] == 1
         assert len(metrics["driftline_reference_info"]) == 1
-    assert '"reference profile swapped"' in (tmp_path / "exporter.log").read_text()
+        assert requests.post(exporter.url, json={"instances": rows}, headers=HEADERS, timeout=5).status_code == 202
+        wait_for(lambda: scrape(exporter.url)["driftline_window_samples"][labels(**MODEL)] == 50)
+    log = (tmp_path / "exporter.log").read_text()
+    assert '"reference profile swapped"' in log and '"new reference profile: the window starts empty' in log
 
 
 def test_s3_down_at_start_then_up(tmp_path: Path) -> None:
