@@ -64,11 +64,14 @@ check-generated: generated
 test: lint typecheck check-generated pytest
 
 bench: $(BIN)/.installed
-	$(BIN)/python benchmarks/bench_stats.py
+	test -d .peers || bash benchmarks/install_peers.sh .peers
+	$(BIN)/python benchmarks/bench_stats.py --peers .peers
+	$(BIN)/python benchmarks/bench_power.py
+	$(BIN)/python benchmarks/bench_memory.py
 	@command -v wrk >/dev/null || $(SUDO) apt-get install -y -qq wrk >/dev/null
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_webhook.py
 	$(BIN)/python benchmarks/bench_concept.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .peers

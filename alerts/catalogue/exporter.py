@@ -56,8 +56,9 @@ lines; a config error is one line naming the key). No target at all: the Service
 Service, or the Prometheus Operator does not select the ServiceMonitor (labels), or `alerting.exporter_job` does
 not match the job name. Check *Status → Targets* in Prometheus.
 
-**Act.** Fix the deployment; the exporter's window is in memory, so after a restart it refills from new traffic
-(and pull mode resumes from its watermark).
+**Act.** Fix the deployment. With `exporter.state_dir` on a volume (the Kubernetes base mounts one) a restarted
+exporter restores its windows from the last checkpoint (`driftline_window_restores_total`); without it they refill
+from new traffic. Pull mode resumes from its watermark.
 """,
 )
 

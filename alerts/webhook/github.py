@@ -18,6 +18,7 @@ import requests
 
 from drift.config import GitHubConfig, RetryConfig
 
+from . import deadline
 from .notifications import Alert, Notification, drifted_features
 
 API_VERSION = "2022-11-28"
@@ -133,4 +134,4 @@ def send(github: GitHubConfig, token: str, repository: str, body: dict[str, Any]
         "X-GitHub-Api-Version": API_VERSION,
         "User-Agent": "driftline-webhook",
     }
-    return requests.post(url, json=body, headers=headers, timeout=github.timeout.seconds)
+    return deadline.request("POST", url, github.timeout.seconds, json=body, headers=headers)

@@ -18,6 +18,7 @@ import yaml
 
 from drift.config import KfpConfig, RetryConfig
 
+from . import deadline
 from .github import Outcome, backoff
 
 API = "/apis/v2beta1"
@@ -81,7 +82,7 @@ class KfpTarget:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         url = self.config.host.rstrip("/") + API + path
-        return requests.request(method, url, headers=headers, timeout=self.config.timeout.seconds, **kwargs)
+        return deadline.request(method, url, self.config.timeout.seconds, headers=headers, **kwargs)
 
     def _by_name(self, key: str, name: str) -> str:
         return json.dumps({"predicates": [{"operation": "EQUALS", "key": key, "string_value": name}]})

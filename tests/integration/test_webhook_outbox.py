@@ -130,3 +130,25 @@ def test_finding_9_a_full_disk_at_start_is_a_one_line_error(tmp_path: Path, smal
     started = run_cli("webhook", "--config", str(config), env={"DRIFTLINE_WEBHOOK_TOKEN": "t", "GITHUB_TOKEN": "g"})
     assert started.returncode == 1 and started.stderr.count("\n") == 1, started.stderr
     assert "webhook.state: cannot open the outbox" in started.stderr
+
+
+def test_finding_7_github_trickling_its_answer_holds_the_worker_for_github_timeout_in_total(tmp_path: Path) -> None:
+    """An answer sent at one byte every 0.3 s would take minutes; with github.timeout 1s the call is cut at 1 s in
+    total (not per read), so the other model's dispatch goes out while the trickle is still going."""
+    with FakeGitHub() as github:
+        github.answer(Answer(204, trickle=0.3))
+        config = webhook_config(tmp_path, github.url)  # github.timeout: 1s
+        webhook = WebhookProcess(config, tmp_path / "webhook.log")
+        try:
+            webhook.wait_ready()
+            assert webhook.notify(notification(alert())).json()["outcomes"] == {"dispatched": 1}
+            other = notification(alert(model="price", namespace="retail"), group="price")
+            assert webhook.notify(other).json()["outcomes"] == {"dispatched": 1}
+            wait(lambda: len(github.delivered()) == 2, 30, "both dispatches, the trickled one retried")
+            assert github.trickles_finished == 0  # cut long before its last byte
+            wait(lambda: github.trickles_cut == 1, 30, "the trickling answer to see the client hang up")
+        finally:
+            webhook.stop()
+        models = sorted(call.body["client_payload"]["model"] for call in github.delivered())
+        assert models == ["churn-model", "price"]
+    assert "timed out" in (tmp_path / "webhook.log").read_text()

@@ -26,12 +26,14 @@ __all__ = [
 
 @dataclass
 class Answer:
-    """One scripted answer of the fake GitHub: a status with headers and body, after ``hang`` seconds."""
+    """One scripted answer of the fake GitHub: a status with headers and body, after ``hang`` seconds — or, with
+    ``trickle``, sent one byte every ``trickle`` seconds (a peer that never stops answering)."""
 
     status: int = 204
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     hang: float = 0.0
+    trickle: float = 0.0
 
 
 @dataclass
@@ -51,6 +53,7 @@ class FakeGitHub(LoopbackServer):
         self.default = default or Answer(204)
         self.script: list[Answer] = []
         self.calls: list[Call] = []
+        self.trickles_finished = self.trickles_cut = 0
         self._lock = threading.Lock()
         fake = self
 
@@ -63,9 +66,25 @@ class FakeGitHub(LoopbackServer):
                     answer = fake.script.pop(0) if fake.script else fake.default
                 if answer.hang:
                     time.sleep(answer.hang)
+                if answer.trickle:
+                    self._trickle(answer)
+                    return
                 with fake._lock:
                     fake.calls.append(Call(self.path, dict(self.headers.items()), body, answer.status, time.time()))
                 self.reply(answer.status, answer.body, answer.headers)
+
+            def _trickle(self, answer: Answer) -> None:
+                body = answer.body or b"{}" * 200
+                raw = f"HTTP/1.1 {answer.status} OK\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+                try:
+                    for byte in raw:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(answer.trickle)
+                    fake.trickles_finished += 1
+                except OSError:
+                    fake.trickles_cut += 1  # the client hung up
+                self.close_connection = True
 
         super().__init__(Handler)
 
