@@ -59,6 +59,7 @@ NOTIFICATION_OUTCOMES = (
     "unknown_model",
 )
 WINDOW_RESET_REASONS = ("new_profile", "unreadable_checkpoint")
+HTTP_REFUSAL_REASONS = ("header_timeout", "headers_too_large", "body_timeout")
 ATTEMPT_RESULTS = ("delivered", "retry", "rate_limited", "failed")
 OUTBOX_STATES = ("pending", "sending", "delivered", "failed")
 
@@ -492,6 +493,15 @@ OUTBOX_ERRORS = _metric(
 )
 
 _BUILD = "Build"
+HTTP_REFUSED = _metric(
+    "driftline_http_refused",
+    COUNTER,
+    "Requests refused before routing: headers too slow (408) or too large (431), or a body too slow (408).",
+    ("reason",),
+    component=f"{EXPORTER} and {WEBHOOK}",
+    section=_BUILD,
+    reason=HTTP_REFUSAL_REASONS,
+)
 BUILD_INFO = _metric(
     "driftline_build",
     INFO,

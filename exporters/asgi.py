@@ -17,10 +17,12 @@ from typing import Any
 import uvicorn
 from prometheus_client import CollectorRegistry
 
+from drift import catalogue as m
 from drift.config import ListenAddress
 from drift.logs import configure_logging
 
-from .exposition import render
+from .exposition import counter, render, with_known_labels
+from .protocol import BODY_TIMEOUT, counting
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -80,6 +82,8 @@ class App:
         self.prefixes: list[tuple[str, dict[str, Handler]]] = []
         self.route("/metrics", READ, self.metrics)
         self.route("/healthz", READ, self.healthz)
+        self.refused = counter(m.HTTP_REFUSED, registry)
+        with_known_labels(self.refused, m.HTTP_REFUSED)
 
     def route(self, path: str, methods: tuple[str, ...], handler: Handler, *, prefix: bool = False) -> None:
         table = dict.fromkeys(methods, handler)
@@ -118,26 +122,48 @@ class App:
     async def body(
         self, headers: Mapping[str, str], receive: Receive, send: Send, on_too_large: Callable[[], None]
     ) -> bytes | None:
-        """The whole request body, or None after answering 413 (and calling ``on_too_large``) or a disconnect.
-        Never holds more than ``max_body`` bytes. ``headers`` from :func:`request_headers`."""
+        """The whole request body, or None after answering 413 (and calling ``on_too_large``), 408 (the body took
+        longer than ``BODY_TIMEOUT`` in total; counted as ``driftline_http_refused_total{reason="body_timeout"}``)
+        or a disconnect. Never holds more than ``max_body`` bytes. ``headers`` from :func:`request_headers`."""
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
             await self._too_large(send, on_too_large)
             return None
-        chunks, size = [], 0
+        first = await receive()  # a small body has arrived whole before the handler runs: no timer for it
+        if first["type"] == "http.request" and not first.get("more_body", False):
+            chunk = first.get("body", b"")
+            if len(chunk) <= self.max_body:
+                return chunk  # type: ignore[no-any-return]
+        chunks: list[bytes] = []
+        try:
+            async with asyncio.timeout(BODY_TIMEOUT):
+                complete = await self._read(receive, chunks, first)
+        except TimeoutError:
+            self.refused.labels("body_timeout").inc()
+            await refuse(send, 408, "body_timeout", f"the request body did not arrive within {BODY_TIMEOUT:g} s")
+            return None
+        if complete is None:
+            return None
+        if not complete:
+            await self._too_large(send, on_too_large)
+            return None
+        return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+
+    async def _read(self, receive: Receive, chunks: list[bytes], message: dict[str, Any]) -> bool | None:
+        """Read the body, from its first message on, into ``chunks``: True when complete, False past ``max_body``,
+        None on a disconnect."""
+        size = 0
         while True:
-            message = await receive()
             if message["type"] == "http.disconnect":
                 return None
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
-                await self._too_large(send, on_too_large)
-                return None
+                return False
             chunks.append(chunk)
             if not message.get("more_body", False):
-                break
-        return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+                return True
+            message = await receive()
 
     async def _too_large(self, send: Send, on_too_large: Callable[[], None]) -> None:
         on_too_large()
@@ -163,7 +189,7 @@ class App:
 
 def serve(make_app: Callable[[], App], address: ListenAddress, log_level: str) -> None:
     """Configure logging, build the app and run it under uvicorn until SIGTERM or SIGINT: stop accepting, finish
-    in-flight requests, then the lifespan shutdown."""
+    in-flight requests, then the lifespan shutdown. Connections are bounded as :mod:`exporters.protocol` says."""
     configure_logging(log_level)
     app = make_app()
     config = uvicorn.Config(
@@ -171,7 +197,7 @@ def serve(make_app: Callable[[], App], address: ListenAddress, log_level: str) -
         host=address.host,
         port=address.port,
         loop="uvloop",
-        http="httptools",
+        http=counting(lambda reason: app.refused.labels(reason).inc()),
         lifespan="on",
         access_log=False,
         proxy_headers=False,  # nothing here reads the client address; the middleware only costs time

@@ -300,3 +300,41 @@ def test_finding_8_the_webhook_says_so_at_start(
     assert len(warnings) == 1 and "webhook.github.api_url" in warnings[0].__dict__["warning"]
     assert service.outbox is not None
     service.outbox.close()
+
+
+@pytest.mark.parametrize("service", ["exporter", "webhook"])
+def test_finding_6_a_body_that_trickles_past_the_body_timeout_gets_a_counted_408(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, service: str
+) -> None:
+    import asyncio
+
+    from exporters import asgi
+
+    monkeypatch.setattr(asgi, "BODY_TIMEOUT", 0.3)  # the limit's value, not its logic: 60 s would slow the suite
+    client: AsgiClient = request.getfixturevalue(service)
+    path = "/" if service == "exporter" else "/alertmanager"
+    sent: list[dict[str, Any]] = []
+
+    async def trickle() -> None:
+        async def receive() -> dict[str, Any]:
+            await asyncio.sleep(0.1)
+            return {"type": "http.request", "body": b"{", "more_body": True}  # never complete
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": path,
+            "headers": [(b"authorization", f"Bearer {TOKEN}".encode())],
+        }
+        await client.app(scope, receive, send)
+
+    asyncio.run(trickle())
+    assert sent[0]["status"] == 408
+    assert json.loads(sent[1]["body"]) == {
+        "error": "the request body did not arrive within 0.3 s",
+        "reason": "body_timeout",
+    }
+    assert rejected(client, "driftline_http_refused_total") == {"body_timeout": 1.0}
