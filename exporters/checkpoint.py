@@ -1,7 +1,9 @@
 """Checkpoints of the windows' counts, so a restart (a deploy, an OOM kill, a node drain) loses seconds, not hours.
 
 One file per model in ``exporter.state_dir``, ``<namespace>%2F<name>.npz``: the buckets of its feature and output
-windows (:class:`~exporters.windows.WindowState`) and the profile version they were counted against. A file is
+windows (:class:`~exporters.windows.WindowState`) and the profile version they were counted against, and — for a
+model with a target — its prediction store and labelled window, so labels for predictions made before a restart
+still join. A file is
 written to a temporary name, flushed to disk and renamed over the old one, so a crash or a full disk leaves the
 previous checkpoint whole. An unreadable or foreign file is reported, and the window then starts empty.
 """
@@ -12,6 +14,7 @@ import json
 import os
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -31,6 +34,16 @@ class CheckpointError(DriftlineError):
     pass
 
 
+@dataclass(frozen=True)
+class ModelState:
+    """What a checkpoint holds of one model: its windows' buckets (``features``, ``outputs``) and, with a target,
+    its ground truth as plain arrays (``store``: the predictions awaiting labels; ``labelled``: the labelled
+    window)."""
+
+    windows: dict[str, WindowState]
+    ground_truth: dict[str, dict[str, np.ndarray[Any, Any]]]
+
+
 class Checkpoints:
     """Reads and writes the per-model checkpoint files of one state directory."""
 
@@ -46,14 +59,18 @@ class Checkpoints:
     def path(self, namespace: str, name: str) -> Path:
         return self.directory / (quote(f"{namespace}/{name}", safe="") + ".npz")
 
-    def save(self, namespace: str, name: str, parts: dict[str, WindowState]) -> None:
-        """Write a model's window states atomically; raises OSError (the previous file stays) when it cannot."""
+    def save(self, namespace: str, name: str, state: ModelState) -> None:
+        """Write a model's state atomically; raises OSError (the previous file stays) when it cannot."""
         arrays: dict[str, Any] = {}
         meta: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": [namespace, name]}
-        for part, state in parts.items():
-            meta[part] = {"version": state.version, "current": state.current}
+        for part, window in state.windows.items():
+            meta[part] = {"version": window.version, "current": window.current}
             for field in _ARRAYS:
-                arrays[f"{part}.{field}"] = getattr(state, field)
+                arrays[f"{part}.{field}"] = getattr(window, field)
+        meta["ground_truth"] = {group: sorted(values) for group, values in state.ground_truth.items()}
+        for group, values in state.ground_truth.items():
+            for key, value in values.items():
+                arrays[f"{group}.{key}"] = value
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         target = self.path(namespace, name)
         fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".checkpoint-", suffix=".npz")
@@ -67,11 +84,11 @@ class Checkpoints:
             Path(temporary).unlink(missing_ok=True)
             raise
 
-    def load(self, namespace: str, name: str) -> dict[str, WindowState]:
-        """A model's window states; {} when it has no checkpoint. Raises CheckpointError when it is unreadable."""
+    def load(self, namespace: str, name: str) -> ModelState:
+        """A model's state; empty when it has no checkpoint. Raises CheckpointError when it is unreadable."""
         path = self.path(namespace, name)
         if not path.exists():
-            return {}
+            return ModelState({}, {})
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(bytes(data["meta"]).decode())
@@ -98,6 +115,10 @@ class Checkpoints:
                         last.astype(np.float64),
                         current,
                     )
-                return parts
+                ground_truth = {
+                    str(group): {str(key): data[f"{group}.{key}"] for key in keys}
+                    for group, keys in meta.get("ground_truth", {}).items()
+                }
+                return ModelState(parts, ground_truth)
         except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
             raise CheckpointError(f"{path}: unreadable window checkpoint ({exc})") from None

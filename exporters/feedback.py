@@ -11,6 +11,7 @@ counted as ``unmatched``, never an error — late beyond the TTL, sampled out, o
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import threading
 from array import array
@@ -65,7 +66,48 @@ class PredictionStore:
         self._index: dict[str, int] = {}  # id -> sequence number of the call's first row
         self._oldest = 0  # sequence number of the oldest held row
         self._next = 0  # sequence number of the next row; a row's slot is its sequence number % size
+        self.generation = 0  # bumped on every change: what a checkpoint compares
         self._lock = threading.Lock()
+
+    def state(self) -> dict[str, np.ndarray[Any, Any]]:
+        """The held predictions as arrays for a checkpoint (strings as JSON)."""
+        with self._lock:
+            return {
+                "values": np.frombuffer(array("d", self._values).tobytes(), dtype=np.float64).copy()
+                if self.numeric
+                else _json_array(self._values),
+                "labelled": np.frombuffer(bytes(self._labelled), dtype=np.uint8).copy(),
+                "ids": _json_array(self._ids),
+                "rows": np.asarray(self._rows, dtype=np.int64),
+                "times": np.asarray(self._times, dtype=np.float64),
+                "bounds": np.array([self._oldest, self._next], dtype=np.int64),
+            }
+
+    def restore(self, state: Mapping[str, np.ndarray[Any, Any]]) -> None:
+        """Take over a checkpoint's predictions; raises ValueError when it does not fit this store."""
+        values = state["values"] if self.numeric else _from_json_array(state["values"])
+        ids = _from_json_array(state["ids"])
+        oldest, following = (int(x) for x in state["bounds"])
+        if (
+            not (len(values) == len(ids) == state["labelled"].size == self.size)
+            or not 0 <= following - oldest <= self.size
+        ):
+            raise ValueError("the prediction store's checkpoint has another size")
+        index = {}
+        for seq in range(oldest, following):
+            event_id = ids[seq % self.size]
+            if event_id is not None:
+                if not isinstance(event_id, str):
+                    raise ValueError("a stored id is not a string")
+                index[event_id] = seq
+        with self._lock:
+            self._values = array("d", np.asarray(values, dtype=np.float64).tobytes()) if self.numeric else list(values)
+            self._labelled = bytearray(state["labelled"].tobytes())
+            self._ids = list(ids)
+            self._rows = array("q", np.asarray(state["rows"], dtype=np.int64).tobytes())
+            self._times = array("d", np.asarray(state["times"], dtype=np.float64).tobytes())
+            self._index, self._oldest, self._next = index, oldest, following
+            self.generation += 1
 
     def __len__(self) -> int:
         return len(self._index)
@@ -102,6 +144,7 @@ class PredictionStore:
             self._ids[start], self._rows[start], self._times[start] = event_id, n, now
             self._index[event_id] = self._next
             self._next += n
+            self.generation += 1
 
     def _drop_oldest(self, reason: str) -> None:
         slot = self._oldest % self.size
@@ -129,6 +172,7 @@ class PredictionStore:
             if self._labelled[slot]:
                 return "duplicate", None, 0.0
             self._labelled[slot] = 1
+            self.generation += 1
             return "joined", self._values[slot], self._times[start]
 
 
@@ -151,7 +195,33 @@ class LabelledWindow:
         self._labelled_at = np.zeros(size)
         self._next = 0
         self._count = 0
+        self.generation = 0
         self._lock = threading.Lock()
+
+    def state(self) -> dict[str, np.ndarray[Any, Any]]:
+        with self._lock:
+            return {
+                "labels": _column_state(self._labels),
+                "predictions": _column_state(self._predictions),
+                "predicted_at": self._predicted_at.copy(),
+                "labelled_at": self._labelled_at.copy(),
+                "bounds": np.array([self._next, self._count], dtype=np.int64),
+            }
+
+    def restore(self, state: Mapping[str, np.ndarray[Any, Any]]) -> None:
+        """Take over a checkpoint's labelled predictions; raises ValueError when it does not fit this window."""
+        labels = _column_from_state(state["labels"], self._labels)
+        predictions = _column_from_state(state["predictions"], self._predictions)
+        following, count = (int(x) for x in state["bounds"])
+        sizes = {labels.size, predictions.size, state["predicted_at"].size, state["labelled_at"].size, self.size}
+        if len(sizes) != 1 or not 0 <= following < self.size or not 0 <= count <= self.size:
+            raise ValueError("the labelled window's checkpoint has another size")
+        with self._lock:
+            self._labels, self._predictions = labels, predictions
+            self._predicted_at = state["predicted_at"].astype(np.float64)
+            self._labelled_at = state["labelled_at"].astype(np.float64)
+            self._next, self._count = following, count
+            self.generation += 1
 
     def append(self, labels: list[Any], predictions: list[Any], predicted_at: list[float], now: float) -> None:
         n = len(labels)
@@ -166,6 +236,7 @@ class LabelledWindow:
             self._labelled_at[slots] = now
             self._next = (self._next + n - skip) % self.size
             self._count = min(self.size, self._count + n - skip)
+            self.generation += 1
 
     def snapshot(self, now: float) -> LabelledSnapshot:
         with self._lock:
@@ -174,6 +245,30 @@ class LabelledWindow:
             return LabelledSnapshot(
                 self._labels[keep].copy(), self._predictions[keep].copy(), self._predicted_at[keep].copy(), keep.size
             )
+
+
+def _json_array(values: Any) -> np.ndarray[Any, Any]:
+    """Strings (or None) as UTF-8 JSON bytes: a checkpoint holds no pickled objects."""
+    return np.frombuffer(json.dumps(list(values)).encode("utf-8", "surrogatepass"), dtype=np.uint8).copy()
+
+
+def _from_json_array(data: np.ndarray[Any, Any]) -> list[Any]:
+    values = json.loads(data.tobytes().decode("utf-8", "surrogatepass"))
+    if not isinstance(values, list):
+        raise ValueError("not a list")
+    return values
+
+
+def _column_state(column: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    return column.copy() if column.dtype == np.float64 else _json_array(column.tolist())
+
+
+def _column_from_state(data: np.ndarray[Any, Any], like: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    if like.dtype == np.float64:
+        return data.astype(np.float64)
+    out = np.empty(len(values := _from_json_array(data)), dtype=object)
+    out[:] = values
+    return out
 
 
 def label_value(target: TargetConfig, value: Any, where: str) -> Any:

@@ -15,6 +15,7 @@ from drift.config import CLASSIFICATION, ModelConfig
 from drift.reference.profile import ReferenceProfile
 from drift.sketch import layouts
 
+from .checkpoint import ModelState
 from .events import REQUEST, InferenceEvent
 from .feedback import Label, LabelledWindow, PredictionStore
 from .payloads import Columns, Rows, parse_request, parse_response
@@ -42,7 +43,7 @@ class ModelMonitor:
         self.features = SketchWindow(model.features, size, max_age, sample_rows)
         self.outputs = SketchWindow(model.outputs, size, max_age, sample_rows) if model.outputs else None
         self.restored: dict[str, WindowState] = {}  # a checkpoint waiting for its profile
-        self.checkpointed: tuple[int, int] | None = None  # the windows' generations at the last checkpoint
+        self.checkpointed: tuple[int, ...] | None = None  # the state's generations at the last checkpoint
         self.feature_columns = Columns(model.features)
         self.output_columns = Columns(model.outputs)
         self.profile: ReferenceProfile | None = None
@@ -75,15 +76,32 @@ class ModelMonitor:
         self.profile = profile
         return outcome
 
-    def window_states(self) -> dict[str, WindowState]:
+    def state(self) -> ModelState:
+        """What a checkpoint keeps of this model (windows counted against no profile yet are left out)."""
         parts = {"features": self.features.state()}
         if self.outputs is not None:
             parts["outputs"] = self.outputs.state()
-        return {part: state for part, state in parts.items() if state is not None}
+        ground_truth = {}
+        if self.store is not None and self.labelled is not None:
+            ground_truth = {"store": self.store.state(), "labelled": self.labelled.state()}
+        return ModelState({part: s for part, s in parts.items() if s is not None}, ground_truth)
+
+    def restore(self, state: ModelState) -> None:
+        """Take over a checkpoint: the ground truth at once, the windows when their profile loads. Raises
+        ValueError (nothing of the ground truth taken) when it does not fit the config any more."""
+        self.restored = state.windows
+        if self.store is not None and self.labelled is not None and state.ground_truth:
+            self.store.restore(state.ground_truth["store"])
+            self.labelled.restore(state.ground_truth["labelled"])
 
     @property
-    def generations(self) -> tuple[int, int]:
-        return self.features.generation, self.outputs.generation if self.outputs is not None else 0
+    def generations(self) -> tuple[int, ...]:
+        return (
+            self.features.generation,
+            self.outputs.generation if self.outputs is not None else 0,
+            self.store.generation if self.store is not None else 0,
+            self.labelled.generation if self.labelled is not None else 0,
+        )
 
     def keeps(self, event: InferenceEvent) -> bool:
         """Sampling by event id, so a request and its response are kept or dropped together."""

@@ -35,7 +35,6 @@ from .monitor import ModelKey, ModelMonitor
 from .payloads import PayloadError
 from .s3labels import LabelPuller
 from .s3logs import LogPuller
-from .windows import WindowState
 
 log = logging.getLogger("driftline.exporter")
 
@@ -69,9 +68,9 @@ class ExporterService:
         self.checkpoints = Checkpoints(config.exporter.state_dir) if config.exporter.state_dir else None
         for key, model in zip(keys, config.models, strict=True):
             monitor = ModelMonitor(model, config.exporter.report_max_rows)
-            monitor.restored = self._restore(key)
             if monitor.store is not None:
                 monitor.store.on_evict = self.instruments.watch_store(key, monitor.store.rows, monitor.store.size)
+            self._restore(monitor)
             self.monitors[key] = monitor
         now = clock()
         self.pullers = [
@@ -100,15 +99,24 @@ class ExporterService:
 
     # --- checkpoints (start, the checkpoint thread and stop) ---
 
-    def _restore(self, key: ModelKey) -> dict[str, WindowState]:
+    def _restore(self, monitor: ModelMonitor) -> None:
         if self.checkpoints is None:
-            return {}
+            return
+        key = monitor.key
         try:
-            return self.checkpoints.load(key[1], key[0])
-        except CheckpointError as exc:
-            log.warning("window checkpoint unreadable; the window starts empty", extra={"error": str(exc)})
+            monitor.restore(self.checkpoints.load(key[1], key[0]))
+        except (CheckpointError, ValueError, KeyError) as exc:
+            log.warning(
+                "checkpoint unreadable, or written for another config; what it held starts empty",
+                extra={"model": key[0], "model_namespace": key[1], "error": str(exc)},
+            )
             self.instruments.window_resets.labels(*key, "unreadable_checkpoint").inc()
-            return {}
+            return
+        if monitor.labelled is not None and monitor.store is not None and monitor.store.generation:
+            log.info(
+                "ground truth restored from its checkpoint",
+                extra={"model": key[0], "model_namespace": key[1], "predictions": monitor.store.rows()},
+            )
 
     def checkpoint(self) -> None:
         """Write the checkpoint of every model whose windows changed since the last one."""
@@ -119,8 +127,8 @@ class ExporterService:
             generations = monitor.generations
             if generations == monitor.checkpointed:
                 continue
-            states = monitor.window_states()
-            if not states:
+            states = monitor.state()
+            if not states.windows and not states.ground_truth:
                 continue
             try:
                 self.checkpoints.save(key[1], key[0], states)

@@ -12,7 +12,20 @@ import pytest
 import requests
 import yaml
 
-from tests.support import ExporterProcess, churn_frame, config_dict, labels, run_cli, scrape, wait_for
+from tests.support import (
+    ExporterProcess,
+    churn_frame,
+    config_dict,
+    label_entries,
+    labelled_churn_frame,
+    labels,
+    post_labels,
+    run_cli,
+    scrape,
+    send_predictions,
+    target_config,
+    wait_for,
+)
 
 MODEL = {"model": "churn-model", "model_namespace": "default"}
 FEATURES = ["tenure", "monthly_charges", "contract", "internet_service"]
@@ -122,3 +135,42 @@ def test_a_new_profile_starts_the_window_empty_and_says_so(config: Path, tmp_pat
         drift_numbers(exporter.url, 200)
     messages = [json.loads(line)["msg"] for line in log.read_text().splitlines()]
     assert "new reference profile: the window starts empty (its counts were in the old bins)" in messages
+
+
+def test_finding_11_sigkill_loses_neither_the_labelled_window_nor_the_predictions_awaiting_labels(
+    tmp_path: Path,
+) -> None:
+    """A model with a target, killed with SIGKILL: after the restart the labelled window and its quality numbers are
+    the same, labels for predictions made before the kill still join, and the drift numbers are back within one
+    evaluation — so nothing the alerts read goes away and comes back (no flapping, no second incident)."""
+    path, content = target_config(tmp_path)
+    content["exporter"].update(state_dir="state", checkpoint_every="200ms")
+    path.write_text(yaml.safe_dump(content))
+    assert run_cli("profile", "--config", str(path)).returncode == 0
+    frame = labelled_churn_frame(1000, seed=21)
+    log = tmp_path / "exporter.log"
+    quality = ("driftline_performance", "driftline_labelled_window_samples", "driftline_performance_dropped")
+    with ExporterProcess(path, log) as exporter:
+        exporter.wait_until("/readyz")
+        ids = send_predictions(exporter.url, frame)
+        entries = label_entries(ids, frame["churned"].to_numpy())
+        assert post_labels(exporter.url, entries[:600])["joined"] == 600
+        before = drift_numbers(exporter.url, 1000)
+        wait_for(lambda: scrape(exporter.url)["driftline_labelled_window_samples"][labels(**MODEL)] == 600)
+        time.sleep(0.5)
+        scraped = scrape(exporter.url)
+        before_quality = {name: scraped[name] for name in quality}
+        sent = time.time()
+        wait_for(lambda: checkpointed_after(exporter.url, sent), timeout=10)
+        exporter.kill()
+    with ExporterProcess(path, log) as exporter:
+        exporter.wait_until("/readyz")
+        assert drift_numbers(exporter.url, 1000) == before
+        wait_for(lambda: scrape(exporter.url)["driftline_labelled_window_samples"][labels(**MODEL)] == 600)
+        time.sleep(0.5)
+        scraped = scrape(exporter.url)
+        assert {name: scraped[name] for name in quality} == before_quality
+        outcomes = post_labels(exporter.url, entries[600:] + entries[:10])
+        assert outcomes["joined"] == 400 and outcomes["duplicate"] == 10 and outcomes.get("unmatched", 0) == 0
+    messages = [json.loads(line)["msg"] for line in log.read_text().splitlines()]
+    assert "ground truth restored from its checkpoint" in messages
