@@ -59,7 +59,9 @@ NOTIFICATION_OUTCOMES = (
     "unknown_model",
 )
 WINDOW_RESET_REASONS = ("new_profile", "unreadable_checkpoint")
-HTTP_REFUSAL_REASONS = ("header_timeout", "headers_too_large", "body_timeout")
+# Refused before or outside an endpoint's own counters: the connection, routing, and GET /report.
+HTTP_REFUSAL_REASONS = ("header_timeout", "headers_too_large", "body_timeout", "not_found", "method_not_allowed",
+                        "unknown_model", "empty_window", "busy")  # fmt: skip
 ATTEMPT_RESULTS = ("delivered", "retry", "rate_limited", "failed")
 OUTBOX_STATES = ("pending", "sending", "delivered", "failed")
 
@@ -496,7 +498,8 @@ _BUILD = "Build"
 HTTP_REFUSED = _metric(
     "driftline_http_refused",
     COUNTER,
-    "Requests refused before routing: headers too slow (408) or too large (431), or a body too slow (408).",
+    "Requests refused outside an endpoint's own counters: slow or large headers, a slow body, no such endpoint or "
+    "method, a report that cannot be built now.",
     ("reason",),
     component=f"{EXPORTER} and {WEBHOOK}",
     section=_BUILD,

@@ -91,6 +91,7 @@ class ExporterApp(App):
     async def report(self, scope: Scope, receive: Receive, send: Send) -> None:
         parts = scope["path"].split("/")
         if len(parts) != 4 or not parts[2] or not parts[3]:
+            self.refused.labels("not_found").inc()
             await refuse(send, 404, "not_found", "use /report/{namespace}/{model}")
             return
         try:
@@ -100,6 +101,8 @@ class ExporterApp(App):
                 loop = asyncio.get_running_loop()
                 report = await loop.run_in_executor(self.reports.executor, self.reports.build, monitor)
         except ReportUnavailableError as exc:
+            if exc.status < 500:
+                self.refused.labels(exc.reason).inc()
             extra = [(b"retry-after", str(round(exc.retry_after)).encode())] if exc.retry_after else []
             body = json.dumps({"error": str(exc), "reason": exc.reason}).encode()
             await respond(send, exc.status, body, JSON + extra)

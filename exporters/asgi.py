@@ -99,10 +99,12 @@ class App:
             if table is None:
                 table = next((t for p, t in self.prefixes if path.startswith(p)), None)
             if table is None:
+                self.refused.labels("not_found").inc()
                 await refuse(send, 404, "not_found", f"no such endpoint {path}")
                 return
             handler = table.get(scope["method"])
             if handler is None:
+                self.refused.labels("method_not_allowed").inc()
                 await refuse(send, 405, "method_not_allowed", f"{scope['method']} is not allowed on {path}")
                 return
             await handler(scope, receive, send)

@@ -76,6 +76,10 @@ class AsgiClient:
         responses = asyncio.run(run())
         return [(finished.index(i), response) for i, response in enumerate(responses)]
 
+    async def arequest(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Response:
+        """:meth:`request` on the caller's event loop."""
+        return await self._request(method, path, body, headers, None)
+
     async def _request(
         self, method: str, path: str, body: bytes, headers: dict[str, str], chunk_size: int | None
     ) -> Response:
