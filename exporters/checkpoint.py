@@ -10,8 +10,8 @@ previous checkpoint whole. An unreadable or foreign file is reported, and the wi
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from urllib.parse import quote
 import numpy as np
 
 from drift.errors import DriftlineError
+from drift.reference.storage import write_bytes
 
 from .windows import WindowState
 
@@ -60,7 +61,7 @@ class Checkpoints:
         return self.directory / (quote(f"{namespace}/{name}", safe="") + ".npz")
 
     def save(self, namespace: str, name: str, state: ModelState) -> None:
-        """Write a model's state atomically; raises OSError (the previous file stays) when it cannot."""
+        """Write a model's state atomically; raises StorageError (the previous file stays) when it cannot."""
         arrays: dict[str, Any] = {}
         meta: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": [namespace, name]}
         for part, window in state.windows.items():
@@ -72,17 +73,9 @@ class Checkpoints:
             for key, value in values.items():
                 arrays[f"{group}.{key}"] = value
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        target = self.path(namespace, name)
-        fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".checkpoint-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                np.savez(out, **arrays)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        write_bytes(str(self.path(namespace, name)), buffer.getvalue())  # a temporary file renamed over the old
 
     def load(self, namespace: str, name: str) -> ModelState:
         """A model's state; empty when it has no checkpoint. Raises CheckpointError when it is unreadable."""

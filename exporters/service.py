@@ -132,7 +132,7 @@ class ExporterService:
                 continue
             try:
                 self.checkpoints.save(key[1], key[0], states)
-            except OSError as exc:
+            except (OSError, DriftlineError) as exc:
                 failed = True
                 self.instruments.checkpoint_errors.inc()
                 log.warning(

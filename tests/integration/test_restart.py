@@ -3,6 +3,7 @@ the same drift numbers from its checkpoint; a new profile starts the window afre
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -174,3 +175,51 @@ def test_finding_11_sigkill_loses_neither_the_labelled_window_nor_the_prediction
         assert outcomes["joined"] == 400 and outcomes["duplicate"] == 10 and outcomes.get("unmatched", 0) == 0
     messages = [json.loads(line)["msg"] for line in log.read_text().splitlines()]
     assert "ground truth restored from its checkpoint" in messages
+
+
+def test_a_full_disk_keeps_the_last_checkpoint_whole_and_is_counted(tmp_path: Path) -> None:
+    """The state directory on a 1 MB tmpfs: when it fills, writing a checkpoint fails, is counted and logged, and
+    the previous checkpoint still loads; once space returns the next one is written."""
+    import subprocess
+
+    import drift
+    from exporters.checkpoint import Checkpoints
+    from exporters.service import ExporterService
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True)
+    assert mounted.returncode == 0, f"mounting a tmpfs needs root: {mounted.stderr.decode()}"
+    try:
+        churn_frame(4000, seed=3).to_csv(tmp_path / "train.csv", index=False)
+        content = config_dict()
+        content["exporter"] = {"state_dir": str(disk / "state")}
+        config = tmp_path / "monitor.yaml"
+        config.write_text(yaml.safe_dump(content))
+        assert run_cli("profile", "--config", str(config)).returncode == 0
+        service = ExporterService(drift.load_config(config))
+        service.refresh_references()
+        monitor = service.monitors[("churn-model", "default")]
+        frame = churn_frame(500, seed=4)
+        numeric = frame[["tenure", "monthly_charges"]].to_numpy()
+        categorical = frame[["contract", "internet_service"]].to_numpy(dtype=object)
+        monitor.features.append_block(numeric, categorical, 500, time.time())
+        service.checkpoint()
+        saved = Checkpoints(str(disk / "state")).load("default", "churn-model")
+        filler = disk / "filler"
+        with filler.open("wb") as handle, contextlib.suppress(OSError):
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        monitor.features.append_block(numeric, categorical, 500, time.time())
+        service.checkpoint()
+        errors = service.registry.get_sample_value("driftline_checkpoint_errors_total")
+        assert errors == 1
+        again = Checkpoints(str(disk / "state")).load("default", "churn-model")
+        assert again.windows["features"].rows.sum() == saved.windows["features"].rows.sum() == 500
+        assert [p.name for p in (disk / "state").iterdir()] == ["default%2Fchurn-model.npz"]  # no temporary left
+        filler.unlink()
+        service.checkpoint()
+        assert Checkpoints(str(disk / "state")).load("default", "churn-model").windows["features"].rows.sum() == 1000
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
