@@ -7,10 +7,10 @@ the buckets whose newest row is no older than ``max_age``. So it holds at most `
 oldest buckets), ages out in steps of ``max_age / BUCKETS``, and under heavy traffic holds from ``size − size/BUCKETS``
 to ``size`` rows: the oldest bucket leaves whole when the newest opens.
 
-Rows are not binned one by one: an append copies them into a staging block (a slice assignment), and the block is
-counted — one sort per column — when it fills, before an evaluation, a snapshot or a checkpoint. Rows that arrive
-before the profile is loaded wait there (the newest ``STAGING_ROWS``). Each bucket also keeps a uniform reservoir
-sample of its raw rows, which ``GET /report`` draws from; the sample is not checkpointed.
+Rows are not binned one by one: an append keeps the parsed block (a list append), and the blocks are counted
+together — one sort per column — when they reach ``STAGING_ROWS`` rows, before an evaluation, a sample or a
+checkpoint. Rows that arrive before the profile is loaded wait there (the newest ``STAGING_ROWS``). Each bucket also
+keeps a uniform reservoir sample of its raw rows, which ``GET /report`` draws from; the sample is not checkpointed.
 """
 
 from __future__ import annotations
@@ -77,9 +77,8 @@ class SketchWindow:
         self.version: str | None = None
         self.generation = 0  # bumped whenever the counts change: what a checkpoint compares
         n_num, n_cat = len(self.numeric_names), len(self.categorical_names)
-        self._staged_numeric = np.full((STAGING_ROWS, n_num), np.nan)
-        self._staged_categorical = np.full((STAGING_ROWS, n_cat), None, dtype=object)
-        self._staged_times = np.zeros(STAGING_ROWS)
+        # Blocks as parsed, counted together: an append is a list append, not a numpy copy per event.
+        self._pending: list[tuple[np.ndarray[Any, Any] | None, np.ndarray[Any, Any] | None, int, float]] = []
         self._staged = 0
         # A bucket never holds more rows than its capacity: 16-bit counts halve the memory when that fits.
         self._count_type = np.uint16 if self.bucket_rows.max() < 2**16 else np.int32
@@ -120,30 +119,52 @@ class SketchWindow:
         rows: int,
         timestamp: float,
     ) -> None:
-        """Append ``rows`` rows as blocks in the window's column order (numeric, then categorical, by name order)."""
-        start = 0
+        """Append ``rows`` rows as blocks in the window's column order (numeric, then categorical, by name order).
+        The blocks are kept as they are until counted: the caller must not change them."""
+        if rows <= 0:
+            return
         with self._lock:
-            while start < rows:
-                if self._staged == STAGING_ROWS:
-                    self._make_room()
-                n = min(rows - start, STAGING_ROWS - self._staged)
-                at = slice(self._staged, self._staged + n)
-                if numeric is not None and self.numeric_names:
-                    self._staged_numeric[at] = numeric[start : start + n]
-                if categorical is not None and self.categorical_names:
-                    self._staged_categorical[at] = categorical[start : start + n]
-                self._staged_times[at] = timestamp
-                self._staged += n
-                start += n
+            self._pending.append((numeric, categorical, rows, timestamp))
+            self._staged += rows
+            if self._staged >= STAGING_ROWS:
+                self._make_room()
 
     def _make_room(self) -> None:
         if self.layout is not None:
             self._flush()
             return
-        keep = STAGING_ROWS // 2  # no profile yet: the newest rows wait, the oldest make room
-        for block in (self._staged_numeric, self._staged_categorical, self._staged_times):
-            block[:keep] = block[STAGING_ROWS - keep :]
-        self._staged = keep
+        while self._staged > STAGING_ROWS:  # no profile yet: the newest rows wait, the oldest make room
+            numeric, categorical, rows, timestamp = self._pending[0]
+            excess = self._staged - STAGING_ROWS
+            if rows <= excess:
+                self._pending.pop(0)
+                self._staged -= rows
+                continue
+            self._pending[0] = (
+                numeric[excess:].copy() if numeric is not None else None,  # a copy lets the rest of the block go
+                categorical[excess:].copy() if categorical is not None else None,
+                rows - excess,
+                timestamp,
+            )
+            self._staged -= excess
+
+    def _staged_blocks(self) -> tuple[np.ndarray[Any, Any] | None, np.ndarray[Any, Any] | None, np.ndarray[Any, Any]]:
+        """The pending blocks as one numeric block, one categorical block and each row's time."""
+        pending = self._pending
+        times = np.repeat([p[3] for p in pending], [p[2] for p in pending])
+        numeric = categorical = None
+        if self.numeric_names:
+            numeric = np.concatenate(
+                [p[0] if p[0] is not None else np.full((p[2], len(self.numeric_names)), np.nan) for p in pending]
+            )
+        if self.categorical_names:
+            categorical = np.concatenate(
+                [
+                    p[1] if p[1] is not None else np.full((p[2], len(self.categorical_names)), None, dtype=object)
+                    for p in pending
+                ]
+            )
+        return numeric, categorical, times
 
     # --- counting ---
 
@@ -152,9 +173,8 @@ class SketchWindow:
         n = self._staged
         if n == 0 or self.layout is None:
             return
-        times = np.maximum.accumulate(self._staged_times[:n])  # a clock step backwards stays in the open bucket
-        numeric = self._staged_numeric[:n] if self.numeric_names else None
-        categorical = self._staged_categorical[:n] if self.categorical_names else None
+        numeric, categorical, stamps = self._staged_blocks()
+        times = np.maximum.accumulate(stamps)  # a clock step backwards stays in the open bucket
         i = 0
         while i < n:
             b = self._current
@@ -176,7 +196,7 @@ class SketchWindow:
             self._last[b] = max(self._last[b], float(times[j - 1]))
             i = j
         self._staged = 0
-        self._staged_categorical[:n] = None  # drop the references to the strings
+        self._pending = []
         self.generation += 1
 
     def _open(self, at: float) -> int:
