@@ -134,7 +134,7 @@ class ModelMonitor:
     def _predictions(self, rows: Rows) -> np.ndarray[Any, Any]:
         assert self.prediction_column is not None
         numeric, index = self.prediction_column
-        return (rows.numeric if numeric else rows.categorical)[:, index]
+        return (rows.numeric_array if numeric else rows.categorical)[:, index]
 
     def join(self, labels: tuple[Label, ...], now: float) -> tuple[dict[str, int], np.ndarray[Any, Any]]:
         """Join labels to stored predictions; the joined pairs enter the labelled window. Returns the outcome counts

@@ -78,7 +78,7 @@ class SketchWindow:
         self.generation = 0  # bumped whenever the counts change: what a checkpoint compares
         n_num, n_cat = len(self.numeric_names), len(self.categorical_names)
         # Blocks as parsed, counted together: an append is a list append, not a numpy copy per event.
-        self._pending: list[tuple[np.ndarray[Any, Any] | None, np.ndarray[Any, Any] | None, int, float]] = []
+        self._pending: list[tuple[Any, np.ndarray[Any, Any] | None, int, float]] = []
         self._staged = 0
         # A bucket never holds more rows than its capacity: 16-bit counts halve the memory when that fits.
         self._count_type = np.uint16 if self.bucket_rows.max() < 2**16 else np.int32
@@ -114,13 +114,14 @@ class SketchWindow:
 
     def append_block(
         self,
-        numeric: np.ndarray[Any, Any] | None,
+        numeric: np.ndarray[Any, Any] | list[list[float]] | None,
         categorical: np.ndarray[Any, Any] | None,
         rows: int,
         timestamp: float,
     ) -> None:
-        """Append ``rows`` rows as blocks in the window's column order (numeric, then categorical, by name order).
-        The blocks are kept as they are until counted: the caller must not change them."""
+        """Append ``rows`` rows as blocks in the window's column order (numeric, then categorical, by name order);
+        the numeric block may also be a list of float rows. The blocks are kept as they are until counted: the caller
+        must not change them."""
         if rows <= 0:
             return
         with self._lock:
@@ -141,12 +142,19 @@ class SketchWindow:
                 self._staged -= rows
                 continue
             self._pending[0] = (
-                numeric[excess:].copy() if numeric is not None else None,  # a copy lets the rest of the block go
+                self._numeric_block(numeric, rows)[excess:].copy()
+                if numeric is not None
+                else None,  # a copy lets the rest of the block go
                 categorical[excess:].copy() if categorical is not None else None,
                 rows - excess,
                 timestamp,
             )
             self._staged -= excess
+
+    def _numeric_block(self, block: Any, rows: int) -> np.ndarray[Any, Any]:
+        if block is None:
+            return np.full((rows, len(self.numeric_names)), np.nan)
+        return np.asarray(block, dtype=np.float64).reshape(rows, len(self.numeric_names))
 
     def _staged_blocks(self) -> tuple[np.ndarray[Any, Any] | None, np.ndarray[Any, Any] | None, np.ndarray[Any, Any]]:
         """The pending blocks as one numeric block, one categorical block and each row's time."""
@@ -154,9 +162,10 @@ class SketchWindow:
         times = np.repeat([p[3] for p in pending], [p[2] for p in pending])
         numeric = categorical = None
         if self.numeric_names:
-            numeric = np.concatenate(
-                [p[0] if p[0] is not None else np.full((p[2], len(self.numeric_names)), np.nan) for p in pending]
-            )
+            if all(type(p[0]) is list for p in pending):  # plain float rows: one conversion for them all
+                numeric = np.array([row for p in pending for row in p[0]], dtype=np.float64)  # type: ignore[union-attr]
+            else:
+                numeric = np.concatenate([self._numeric_block(p[0], p[2]) for p in pending])
         if self.categorical_names:
             categorical = np.concatenate(
                 [

@@ -49,7 +49,7 @@ def test_fast_and_careful_paths_agree_on_odd_values() -> None:
     odd = parse_request({"instances": [[True, "2.5"], [10**400, "abc"], [1, 2.0]]}, NUMERIC)
     assert columns(odd, NUMERIC) == {"a": [None, None, 1.0], "b": [2.5, None, 2.0]}
     fast = parse_request({"instances": [[1, 2.0], [3.5, -1]]}, NUMERIC)
-    assert fast.numeric.tolist() == [[1.0, 2.0], [3.5, -1.0]]
+    assert fast.numeric_array.tolist() == [[1.0, 2.0], [3.5, -1.0]]
 
 
 @pytest.mark.parametrize(
@@ -64,7 +64,7 @@ def test_fast_and_careful_paths_agree_on_odd_values() -> None:
 )
 def test_response_shapes(payload: dict[str, object], expected: list[float]) -> None:
     outputs = Columns((ColumnConfig("p", "numeric"),))
-    assert parse_response(payload, outputs).numeric[:, 0].tolist() == expected
+    assert parse_response(payload, outputs).numeric_array[:, 0].tolist() == expected
 
 
 @pytest.mark.parametrize(

@@ -140,3 +140,25 @@ def test_the_running_total_is_the_sum_of_the_live_buckets(
         live = (state.rows > 0) & (state.last >= now - 60)
         assert got.counts.tolist() == state.counts[live].sum(axis=0, dtype=np.int64).tolist()
         assert got.rows == int(state.rows[live].sum())
+
+
+def test_float_rows_kept_as_lists_count_like_arrays_and_huge_integers_never_reach_the_window(
+    profile: drift.ReferenceProfile,
+) -> None:
+    from exporters.payloads import Columns, parse_request
+
+    numeric_only = replace(model_config(), features=(ColumnConfig("x", "numeric"),), outputs=())
+    layout = layouts(drift.build_profile(pd.DataFrame({"x": np.arange(100.0)}), numeric_only))[0]
+    columns = Columns(numeric_only.features)
+    window = SketchWindow(numeric_only.features, size=1000, max_age=3600)
+    window.set_layout(layout, "v")
+    parsed = [
+        parse_request({"instances": [[1.5], [2.5]]}, columns),  # floats: kept as the parser's lists
+        parse_request({"instances": [[3]]}, columns),  # an int: converted at once
+        parse_request({"instances": [[10**400]]}, columns),  # beyond float range: missing, never an error later
+    ]
+    assert isinstance(parsed[0].numeric, list) and isinstance(parsed[1].numeric, np.ndarray)
+    for rows in parsed:
+        window.append_block(rows.numeric, rows.categorical, rows.count, 1.0)
+    expected = layout.count({"x": np.array([1.5, 2.5, 3.0, np.nan])})
+    assert window.totals(now=1.0).counts.tolist() == expected.tolist()
