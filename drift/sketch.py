@@ -163,6 +163,25 @@ class Layout:
                 i_cat += 1
         return out
 
+    def codes(self, numeric: np.ndarray[Any, Any] | None, categorical: np.ndarray[Any, Any] | None) -> IntArray:
+        """Each cell's index in the count vector (``[rows, columns]``; a missing cell's is its column's missing slot),
+        so that any run of rows is counted by one ``bincount``: how a window counts a batch that spans buckets.
+        ``count_blocks`` of the same blocks equals ``bincount(codes.ravel(), minlength=size)``."""
+        rows = numeric.shape[0] if numeric is not None else categorical.shape[0] if categorical is not None else 0
+        out = np.empty((rows, len(self.columns)), dtype=np.int64)
+        i_num = i_cat = 0
+        for j, (profile, offset, fine) in enumerate(zip(self.columns, self.offsets, self.fine, strict=True)):
+            if isinstance(profile, NumericProfile):
+                values = numeric[:, i_num] if numeric is not None else np.full(rows, np.nan)
+                index = np.searchsorted(profile.fine_edges, values, side="right")
+                out[:, j] = np.where(np.isfinite(values), offset + index, offset + fine)
+                i_num += 1
+            else:
+                cells = profile.codes(categorical[:, i_cat]) if categorical is not None else np.full(rows, -1)
+                out[:, j] = np.where(cells >= 0, offset + cells, offset + fine)
+                i_cat += 1
+        return out
+
     def split(self, counts: IntArray) -> dict[str, tuple[IntArray, int]]:
         """``{name: (fine counts, missing)}`` of a count vector."""
         return {

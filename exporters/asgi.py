@@ -56,14 +56,13 @@ def request_headers(scope: Scope, names: Mapping[bytes, str], prefix: bytes = b"
     """The headers named in ``names`` and, with a ``prefix``, those starting with it (name ``content-length`` for
     :meth:`App.body` to refuse an oversized body before reading it)."""
     found = {}
-    size = len(prefix)
+    lookup = names.get
     for key, value in scope["headers"]:
-        name = names.get(key)
-        if name is None:
-            if not size or key[:size] != prefix:
-                continue
-            name = key.decode("latin-1")
-        found[name] = value.decode("latin-1")
+        name = lookup(key)
+        if name is not None:
+            found[name] = value.decode("latin-1")
+        elif prefix and key.startswith(prefix):
+            found[key.decode("latin-1")] = value.decode("latin-1")
     return found
 
 

@@ -87,6 +87,11 @@ def decode_cloudevent(headers: Mapping[str, str], body: bytes) -> CloudEvent:
 
 def decode_event(headers: Mapping[str, str], body: bytes) -> InferenceEvent:
     """An inference request or response event of KServe's logger."""
+    event_type, model = headers.get("ce-type"), headers.get("ce-inferenceservicename")
+    if event_type is not None and model:  # binary mode, KServe's logger: the common case, without the detour
+        data = _json(body)
+        return InferenceEvent(event_kind(event_type), model, headers.get("ce-namespace") or "default",
+                              headers.get("ce-id"), data)  # fmt: skip
     event = decode_cloudevent(headers, body)
     if event.type is None:
         raise RejectedEventError(

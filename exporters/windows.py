@@ -27,7 +27,7 @@ from drift.config import ColumnConfig
 from drift.sketch import Layout
 
 BUCKETS = 60
-STAGING_ROWS = 1024
+STAGING_ROWS = 512
 
 
 @dataclass(frozen=True)
@@ -184,6 +184,7 @@ class SketchWindow:
             return
         numeric, categorical, stamps = self._staged_blocks()
         times = np.maximum.accumulate(stamps)  # a clock step backwards stays in the open bucket
+        codes = self.layout.codes(numeric, categorical)  # once: the batch may span many buckets
         i = 0
         while i < n:
             b = self._current
@@ -194,7 +195,7 @@ class SketchWindow:
             j = max(i + 1, min(n, i + room, closes))
             block_numeric = numeric[i:j] if numeric is not None else None
             block_categorical = categorical[i:j] if categorical is not None else None
-            counted = self.layout.count_blocks(block_numeric, block_categorical)
+            counted = np.bincount(codes[i:j].ravel(), minlength=self.layout.size)
             if not self._in_total[b]:  # rows stamped in the past, into a bucket that had aged out
                 self._total += self._counts[b]
                 self._in_total[b] = True

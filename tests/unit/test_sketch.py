@@ -139,3 +139,12 @@ def test_counting_blocks_equals_counting_columns() -> None:
     )
     assert by_block.tolist() == by_column.tolist()
     assert by_block.sum() == rows * 4
+    numeric[::11, 1] = -np.inf
+    numeric[3, 0] = np.inf
+    codes = layout.codes(numeric, categorical)  # what a window counts runs of rows with
+    assert (
+        np.bincount(codes.ravel(), minlength=layout.size).tolist() == layout.count_blocks(numeric, categorical).tolist()
+    )
+    assert np.bincount(codes[100:250].ravel(), minlength=layout.size).tolist() == (
+        layout.count_blocks(numeric[100:250], categorical[100:250]).tolist()
+    )
