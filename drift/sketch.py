@@ -112,14 +112,6 @@ class Layout:
         object.__setattr__(self, "size", int((fine + 1).sum()))
         object.__setattr__(self, "reference", _Reference.of(self.columns, offsets, fine))
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
-
-    @property
-    def missing_slots(self) -> IntArray:
-        return self.offsets + self.fine
-
     def count(self, columns: Mapping[str, Any]) -> IntArray:
         """The count vector of a batch given as one array or list per column (any values; bad ones are missing).
 
@@ -142,31 +134,10 @@ class Layout:
             out[offset + fine] += missing
         return out
 
-    def count_blocks(self, numeric: np.ndarray[Any, Any] | None, categorical: np.ndarray[Any, Any] | None) -> IntArray:
-        """The count vector of row blocks as the exporter holds them: ``numeric[rows, n_numeric]`` (float64, NaN =
-        missing) and ``categorical[rows, n_categorical]`` (str or None), each in the layout's column order."""
-        out = np.zeros(self.size, dtype=np.int64)
-        numeric_t = np.sort(numeric.T, axis=1) if numeric is not None and numeric.size else None
-        i_num = i_cat = 0
-        for profile, offset, fine in zip(self.columns, self.offsets, self.fine, strict=True):
-            if isinstance(profile, NumericProfile):
-                if numeric_t is not None:
-                    counts, missing = profile.sorted_window_counts(numeric_t[i_num])
-                    out[offset : offset + fine] += counts
-                    out[offset + fine] += missing
-                i_num += 1
-            else:
-                if categorical is not None and categorical.size:
-                    counts, missing = profile.window_counts(categorical[:, i_cat])
-                    out[offset : offset + fine] += counts
-                    out[offset + fine] += missing
-                i_cat += 1
-        return out
-
     def codes(self, numeric: np.ndarray[Any, Any] | None, categorical: np.ndarray[Any, Any] | None) -> IntArray:
         """Each cell's index in the count vector (``[rows, columns]``; a missing cell's is its column's missing slot),
         so that any run of rows is counted by one ``bincount``: how a window counts a batch that spans buckets.
-        ``count_blocks`` of the same blocks equals ``bincount(codes.ravel(), minlength=size)``."""
+        ``bincount(codes.ravel(), minlength=size)`` equals :meth:`count` of the same columns."""
         rows = numeric.shape[0] if numeric is not None else categorical.shape[0] if categorical is not None else 0
         out = np.empty((rows, len(self.columns)), dtype=np.int64)
         i_num = i_cat = 0
@@ -181,13 +152,6 @@ class Layout:
                 out[:, j] = np.where(cells >= 0, offset + cells, offset + fine)
                 i_cat += 1
         return out
-
-    def split(self, counts: IntArray) -> dict[str, tuple[IntArray, int]]:
-        """``{name: (fine counts, missing)}`` of a count vector."""
-        return {
-            c.name: (counts[o : o + f], int(counts[o + f]))
-            for c, o, f in zip(self.columns, self.offsets, self.fine, strict=True)
-        }
 
 
 @dataclass(frozen=True)

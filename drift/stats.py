@@ -193,12 +193,6 @@ def right_ranks(ordered: FloatArray) -> IntArray:
     return np.repeat(group_ends + 1, sizes).astype(np.int64, copy=False)
 
 
-def sorted_bin_counts(ordered: FloatArray, edges: FloatArray) -> IntArray:
-    """:func:`bin_counts` of an already sorted array, in O(B log M): the counts between consecutive edges."""
-    bounds = np.searchsorted(ordered, edges, side="left")
-    return np.diff(np.concatenate(([0], bounds, [ordered.size]))).astype(np.int64, copy=False)
-
-
 def finite_bin_counts(values: FloatArray, edges: FloatArray) -> tuple[IntArray, int]:
     """``(counts per bin of the finite values, how many are not finite)``, as :func:`bin_counts` of the finite ones.
 

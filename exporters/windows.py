@@ -98,20 +98,6 @@ class SketchWindow:
 
     # --- ingest ---
 
-    def append(self, columns: Mapping[str, Any], rows: int, timestamp: float) -> None:
-        """Append ``rows`` rows given as one array (or list) per column, all stamped ``timestamp``."""
-        numeric = (
-            np.column_stack([np.asarray(columns[n], dtype=np.float64) for n in self.numeric_names])
-            if self.numeric_names
-            else None
-        )
-        categorical = None
-        if self.categorical_names:
-            categorical = np.empty((rows, len(self.categorical_names)), dtype=object)
-            for j, name in enumerate(self.categorical_names):
-                categorical[:, j] = list(columns[name])
-        self.append_block(numeric, categorical, rows, timestamp)
-
     def append_block(
         self,
         numeric: np.ndarray[Any, Any] | list[list[float]] | None,
@@ -127,6 +113,7 @@ class SketchWindow:
         with self._lock:
             self._pending.append((numeric, categorical, rows, timestamp))
             self._staged += rows
+            self.generation += 1  # so the next checkpoint counts and keeps these rows too
             if self._staged >= STAGING_ROWS:
                 self._make_room()
 

@@ -73,10 +73,6 @@ class NumericProfile:
         """``(counts per fine bin, missing)`` of a window column already made numeric (NaN, ±∞ = missing)."""
         return stats.counts_at_cuts(np.sort(values), self.cuts)
 
-    def sorted_window_counts(self, ordered: FloatArray) -> tuple[IntArray, int]:
-        """:meth:`window_counts` of a column already sorted."""
-        return stats.counts_at_cuts(ordered, self.cuts)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,

@@ -223,3 +223,28 @@ def test_a_full_disk_keeps_the_last_checkpoint_whole_and_is_counted(tmp_path: Pa
         assert Checkpoints(str(disk / "state")).load("default", "churn-model").windows["features"].rows.sum() == 1000
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_rows_not_yet_counted_are_in_the_next_checkpoint(tmp_path: Path) -> None:
+    """Rows wait in the window until 512 have arrived or an evaluation runs; a checkpoint counts and keeps them, so a
+    kill loses at most checkpoint_every, not evaluate_every."""
+    import drift
+    from exporters.checkpoint import Checkpoints
+    from exporters.service import ExporterService
+
+    churn_frame(4000, seed=3).to_csv(tmp_path / "train.csv", index=False)
+    content = config_dict()
+    content["exporter"] = {"state_dir": "state"}
+    config = tmp_path / "monitor.yaml"
+    config.write_text(yaml.safe_dump(content))
+    assert run_cli("profile", "--config", str(config)).returncode == 0
+    service = ExporterService(drift.load_config(config))
+    service.refresh_references()
+    service.checkpoint()
+    frame = churn_frame(10, seed=4)
+    numeric = frame[["tenure", "monthly_charges"]].to_numpy()
+    categorical = frame[["contract", "internet_service"]].to_numpy(dtype=object)
+    service.monitors[("churn-model", "default")].features.append_block(numeric, categorical, 10, time.time())
+    service.checkpoint()
+    saved = Checkpoints(str(tmp_path / "state")).load("default", "churn-model")
+    assert saved.windows["features"].rows.sum() == 10

@@ -245,10 +245,15 @@ def refusals(client: AsgiClient, names: tuple[str, ...], outcomes: tuple[str, ..
 
 
 def run_suite(
-    client: AsgiClient, requests: Iterator[Request], names: tuple[str, ...], outcomes: tuple[str, ...] = ()
-) -> tuple[dict[int, int], float]:
-    """Send every request with a /healthz probe due every 20 ms on the same loop; returns the status counts and the
-    longest a probe waited past its due time for its answer (how long the loop was ever blocked)."""
+    service: str,
+    client: AsgiClient,
+    requests: Iterator[Request],
+    names: tuple[str, ...],
+    outcomes: tuple[str, ...] = (),
+) -> dict[int, int]:
+    """Send every request with a /healthz probe due every 20 ms on the same loop; returns the status counts. Prints
+    the longest a probe waited past its due time (how long the loop was ever blocked) and the RSS growth, which must
+    stay under RSS_BOUND_MB."""
     statuses: dict[int, int] = {}
     slowest = 0.0
 
@@ -276,8 +281,17 @@ def run_suite(
         stop.set()
         await prober
 
+    gc.collect()
+    before = rss_mb()
     asyncio.run(main())
-    return statuses, slowest
+    gc.collect()
+    growth = rss_mb() - before
+    print(
+        f"\n{service}: {sum(statuses.values())} requests, statuses {dict(sorted(statuses.items()))}, "
+        f"longest /healthz {slowest * 1000:.1f} ms, RSS growth {growth:+.1f} MB"
+    )
+    assert growth < RSS_BOUND_MB
+    return statuses
 
 
 @pytest.fixture
@@ -293,22 +307,14 @@ def exporter(tmp_path: Path) -> AsgiClient:
 
 @pytest.mark.slow
 def test_the_exporter_answers_4000_hostile_requests_below_500_each_refusal_counted(exporter: AsgiClient) -> None:
-    gc.collect()
-    before = rss_mb()
-    statuses, slowest = run_suite(
+    statuses = run_suite(
+        "exporter",
         exporter,
         generate(EXPORTER_CLASSES, EXPORTER_REQUESTS, seed=15),
         ("driftline_events_rejected_total", "driftline_feedback_rejected_total", "driftline_http_refused_total"),
     )
-    gc.collect()
-    growth = rss_mb() - before
-    print(
-        f"\nexporter: {sum(statuses.values())} requests, statuses {dict(sorted(statuses.items()))}, "
-        f"longest /healthz {slowest * 1000:.1f} ms, RSS growth {growth:+.1f} MB"
-    )
     assert sum(statuses.values()) == EXPORTER_REQUESTS
     assert statuses.get(202, 0) > 500 and sum(n for s, n in statuses.items() if s >= 400) > 1000
-    assert growth < RSS_BOUND_MB
 
 
 @pytest.mark.slow
@@ -319,20 +325,12 @@ def test_the_webhook_answers_1200_hostile_requests_below_500_each_refusal_counte
         monkeypatch.setenv(name, value)
     config = webhook_config(tmp_path, "http://127.0.0.1:9", max_body_bytes=4 * MB)
     with lifespan(WebhookApp(WebhookService(drift.load_config(config)))) as client:
-        gc.collect()
-        before = rss_mb()
-        statuses, slowest = run_suite(
+        statuses = run_suite(
+            "webhook",
             client,
             generate(WEBHOOK_CLASSES, WEBHOOK_REQUESTS, seed=16),
             ("driftline_http_refused_total",),
             ("unauthorized", "invalid"),
         )
-        gc.collect()
-        growth = rss_mb() - before
-    print(
-        f"\nwebhook: {sum(statuses.values())} requests, statuses {dict(sorted(statuses.items()))}, "
-        f"longest /healthz {slowest * 1000:.1f} ms, RSS growth {growth:+.1f} MB"
-    )
     assert sum(statuses.values()) == WEBHOOK_REQUESTS
     assert statuses.get(200, 0) > 100 and statuses.get(401, 0) > 50
-    assert growth < RSS_BOUND_MB

@@ -104,7 +104,8 @@ def test_all_columns_at_once_equal_the_per_column_formulas(kinds: list[bool], se
     layout = _layout(rng, kinds)
     counts = rng.integers(0, 30, layout.size) * rng.integers(0, 2, layout.size)
     found = column_statistics(layout, counts)
-    for i, ((window, missing), profile) in enumerate(zip(layout.split(counts).values(), layout.columns, strict=True)):
+    for i, (profile, offset, fine) in enumerate(zip(layout.columns, layout.offsets, layout.fine, strict=True)):
+        window, missing = counts[offset : offset + fine], counts[offset + fine]
         assert found.samples[i] == window.sum() and found.missing[i] == missing
         if window.sum() == 0:
             assert np.isnan(found.psi[i]) and np.isnan(found.ks_pvalue[i]) and np.isnan(found.chi2_pvalue[i])
@@ -126,25 +127,19 @@ def test_all_columns_at_once_equal_the_per_column_formulas(kinds: list[bool], se
             assert np.isnan(found.ks_pvalue[i])
 
 
-def test_counting_blocks_equals_counting_columns() -> None:
+def test_cell_codes_count_like_the_columns_for_any_run_of_rows() -> None:
     rng = np.random.default_rng(3)
     layout = _layout(rng, [True, False, True, False])
     rows = 500
     numeric = rng.normal(0, 1, (rows, 2))
     numeric[::7, 0] = np.nan
-    categorical = rng.choice(np.array(["v0", "v1", "v2", "other", None], dtype=object), (rows, 2))
-    by_block = layout.count_blocks(numeric, categorical)
-    by_column = layout.count(
-        {"n0": numeric[:, 0], "c1": categorical[:, 0], "n2": numeric[:, 1], "c3": categorical[:, 1]}
-    )
-    assert by_block.tolist() == by_column.tolist()
-    assert by_block.sum() == rows * 4
     numeric[::11, 1] = -np.inf
     numeric[3, 0] = np.inf
+    categorical = rng.choice(np.array(["v0", "v1", "v2", "other", None], dtype=object), (rows, 2))
     codes = layout.codes(numeric, categorical)  # what a window counts runs of rows with
-    assert (
-        np.bincount(codes.ravel(), minlength=layout.size).tolist() == layout.count_blocks(numeric, categorical).tolist()
-    )
-    assert np.bincount(codes[100:250].ravel(), minlength=layout.size).tolist() == (
-        layout.count_blocks(numeric[100:250], categorical[100:250]).tolist()
-    )
+    for run in (slice(0, rows), slice(100, 250)):
+        by_column = layout.count(
+            {"n0": numeric[run, 0], "c1": categorical[run, 0], "n2": numeric[run, 1], "c3": categorical[run, 1]}
+        )
+        assert np.bincount(codes[run].ravel(), minlength=layout.size).tolist() == by_column.tolist()
+        assert by_column.sum() == (run.stop - run.start) * 4
