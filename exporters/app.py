@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+from typing import Any
 
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
@@ -22,7 +23,21 @@ from prometheus_client.process_collector import ProcessCollector
 
 from drift.config.safety import unsafe_settings
 
-from .asgi import JSON, READ, App, Receive, Scope, Send, answer, header_names, refuse, request_headers, respond
+from .asgi import (
+    JSON,
+    READ,
+    App,
+    Receive,
+    Scope,
+    Send,
+    answer,
+    fixed_answer,
+    header_names,
+    refuse,
+    request_headers,
+    respond,
+    send_fixed,
+)
 from .collector import DriftCollector
 from .exposition import build_info
 from .reports import ReportBuilder, ReportUnavailableError
@@ -36,9 +51,9 @@ CLOUDEVENT_HEADERS = header_names(
 # Feedback bodies up to this size are joined on the event loop (a few labels: microseconds); larger ones in a thread.
 INLINE_FEEDBACK_BYTES = 64 * 1024
 # The answers almost every event gets, encoded once.
-_COMMON_ANSWERS: dict[tuple[int, str | None], bytes] = {
-    (202, "accepted"): b'{"status": "accepted"}',
-    (202, "sampled_out"): b'{"status": "sampled_out"}',
+_COMMON_ANSWERS: dict[tuple[int, Any], tuple[bytes, list[tuple[bytes, bytes]]]] = {
+    (202, "accepted"): fixed_answer(b'{"status": "accepted"}'),
+    (202, "sampled_out"): fixed_answer(b'{"status": "sampled_out"}'),
 }
 
 
@@ -67,7 +82,7 @@ class ExporterApp(App):
         status, document = self.service.ingest(headers, body)
         cached = _COMMON_ANSWERS.get((status, document.get("status")))
         if cached is not None:
-            await respond(send, status, cached, JSON)
+            await send_fixed(send, status, cached)
         else:
             await answer(send, status, document)
 

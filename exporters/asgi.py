@@ -34,8 +34,20 @@ _SCRAPE_HEADERS = {b"accept": "accept", b"accept-encoding": "accept-encoding"}
 
 
 async def respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    """Send a whole response; a Content-Length is added (a chunked answer costs the client a second parse)."""
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def fixed_answer(body: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """A JSON answer sent often enough to encode once: its body and headers for :func:`send_fixed`."""
+    return body, [*JSON, (b"content-length", str(len(body)).encode())]
+
+
+async def send_fixed(send: Send, status: int, answer: tuple[bytes, list[tuple[bytes, bytes]]]) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": answer[1]})
+    await send({"type": "http.response.body", "body": answer[0]})
 
 
 async def answer(send: Send, status: int, document: Mapping[str, Any]) -> None:
@@ -202,6 +214,7 @@ def serve(make_app: Callable[[], App], address: ListenAddress, log_level: str) -
         lifespan="on",
         access_log=False,
         proxy_headers=False,  # nothing here reads the client address; the middleware only costs time
+        server_header=False,  # no "server: uvicorn": nothing for a scanner, and a header less per response
         log_config=None,
         log_level=log_level,
         timeout_graceful_shutdown=10,

@@ -121,6 +121,18 @@ def _structured_data(document: dict[str, Any]) -> Any:
 
 
 def _json(body: bytes) -> Any:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass  # orjson is strict; the standard parser also takes NaN/Infinity and huge integers, which clients send
+    else:
+        if type(document) is dict or type(document) is list:
+            return document
+    return _lenient_json(body)
+
+
+def _lenient_json(body: bytes) -> Any:
+    """What :func:`_json` says of a body orjson refused or that is not an object or an array."""
     start = body[:64].lstrip()
     if not start or start[:1] not in b"{[":
         if not start:
@@ -131,10 +143,6 @@ def _json(body: bytes) -> Any:
                 "the body is binary (KServe's binary tensor extension); send JSON tensors to be monitored",
             )
         raise RejectedEventError("bad_json", "the body is not JSON")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        pass  # orjson is strict; the standard parser also takes NaN/Infinity and huge integers, which clients send
     try:
         return json.loads(body)
     except UnicodeDecodeError:

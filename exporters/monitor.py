@@ -39,6 +39,7 @@ class ModelMonitor:
     def __init__(self, model: ModelConfig, sample_rows: int = 0) -> None:
         self.model = model
         self.key: ModelKey = (model.name, model.namespace)
+        self.keeps_all = model.sampling.rate >= 1.0
         size, max_age = model.window.size, model.window.max_age.seconds
         self.features = SketchWindow(model.features, size, max_age, sample_rows)
         self.outputs = SketchWindow(model.outputs, size, max_age, sample_rows) if model.outputs else None

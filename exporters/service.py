@@ -165,7 +165,7 @@ class ExporterService:
             # exporter would otherwise log an error for each event of a model nobody asked to monitor.
             self.instruments.reject_event("unknown_model")
             return 202, {"status": "ignored", "reason": "unknown_model"}
-        if not monitor.keeps(event):
+        if not monitor.keeps_all and not monitor.keeps(event):
             self.instruments.event(monitor.key, event.kind, "sampled_out")
             return 202, {"status": "sampled_out"}
         try:
