@@ -263,6 +263,41 @@ REFERENCE_CREATED = _metric(
     section=_REFERENCE,
 )
 
+_BINS = "Bin counts (pooled across replicas by Prometheus)"
+_BIN_LABEL = (
+    " bin: a numeric column's bin index (00 = lowest), a category, __other__, or __missing__ for missing or invalid"
+    " values."
+)
+FEATURE_BIN_ROWS = _metric(
+    "driftline_feature_bin_rows",
+    COUNTER,
+    "Rows this exporter counted in each PSI bin of the feature since it loaded the reference profile." + _BIN_LABEL,
+    (*MODEL, "feature", "bin"),
+    section=_BINS,
+)
+OUTPUT_BIN_ROWS = _metric(
+    "driftline_output_bin_rows",
+    COUNTER,
+    "Rows this exporter counted in each PSI bin of the model output since it loaded the reference profile."
+    + _BIN_LABEL,
+    (*MODEL, "output", "bin"),
+    section=_BINS,
+)
+REFERENCE_FEATURE_BIN_ROWS = _metric(
+    "driftline_reference_feature_bin_rows",
+    GAUGE,
+    "Reference rows in each PSI bin of the feature (their sum is the feature's valid reference rows).",
+    (*MODEL, "feature", "bin"),
+    section=_BINS,
+)
+REFERENCE_OUTPUT_BIN_ROWS = _metric(
+    "driftline_reference_output_bin_rows",
+    GAUGE,
+    "Reference rows in each PSI bin of the model output.",
+    (*MODEL, "output", "bin"),
+    section=_BINS,
+)
+
 _QUALITY = "Model quality (models with a target)"
 PERFORMANCE = _metric(
     "driftline_performance",

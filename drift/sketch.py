@@ -154,6 +154,43 @@ class Layout:
         return out
 
 
+MISSING_BIN = "__missing__"
+OTHER_BIN = "__other__"  # the bin of categories the reference did not keep
+
+
+@dataclass(frozen=True)
+class ColumnBins:
+    """One column's PSI bins as counted in a count vector: labels (a numeric bin's zero-padded index, a category or
+    ``__other__``), the counts in them, the missing count, and the reference's counts in the same bins."""
+
+    name: str
+    labels: tuple[str, ...]
+    counts: IntArray
+    missing: int
+    reference: IntArray
+
+
+def psi_bins(layout: Layout, counts: IntArray) -> list[ColumnBins]:
+    """Each column's PSI-bin counts in ``counts`` (a count vector over ``layout``): the fine bins summed into the
+    PSI bins the statistics use, which is what exporter replicas publish for Prometheus to pool."""
+    ref = layout.reference
+    if not layout.columns:
+        return []
+    current = np.add.reduceat(counts[ref.fine_index].astype(np.int64), ref.psi_starts)
+    ends = [*ref.psi_column_starts[1:], current.size]
+    out = []
+    for i, (profile, start, end) in enumerate(zip(layout.columns, ref.psi_column_starts, ends, strict=True)):
+        if isinstance(profile, NumericProfile):
+            width = len(str(end - start - 1))
+            labels = tuple(str(b).zfill(width) for b in range(end - start))
+        else:
+            labels = (*profile.categories, OTHER_BIN)
+        missing = int(counts[layout.offsets[i] + layout.fine[i]])
+        reference = ref.psi_counts[start:end].astype(np.int64)
+        out.append(ColumnBins(profile.name, labels, current[start:end], missing, reference))
+    return out
+
+
 @dataclass(frozen=True)
 class ColumnStatistics:
     """Every statistic of each column of a layout, as arrays in column order (NaN where not applicable)."""

@@ -15,8 +15,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from drift import catalogue as m
+from drift.sketch import MISSING_BIN, layouts, psi_bins
 
-from .exposition import gauge_family
+from .exposition import counter_family, gauge_family
 from .service import EvaluationSnapshot, ExporterService
 
 FEATURE_STATS = {
@@ -120,6 +121,37 @@ class DriftCollector(Collector):
                 add(m.DATASET_DRIFTED, labels, float(result.drifted))
         yield from families.values()
         yield from self._performance(snapshot)
+        if self.service.config.exporter.bin_counts:
+            yield from self._bins()
+
+    def _bins(self) -> Iterator[Metric]:
+        """Each column's PSI-bin counts since the profile loaded, and the reference's: what Prometheus sums across
+        the replicas of a model (the pooled rules). Every bin is published from the start, zeros included, so an
+        increase is never missed by a series appearing late."""
+        counters = {metric.name: counter_family(metric) for metric in (m.FEATURE_BIN_ROWS, m.OUTPUT_BIN_ROWS)}
+        reference = {
+            metric.name: gauge_family(metric) for metric in (m.REFERENCE_FEATURE_BIN_ROWS, m.REFERENCE_OUTPUT_BIN_ROWS)
+        }
+        for key, monitor in self.service.monitors.items():
+            if monitor.profile is None:
+                continue
+            feature_layout, output_layout = layouts(monitor.profile)
+            windows = [(monitor.features, feature_layout, m.FEATURE_BIN_ROWS, m.REFERENCE_FEATURE_BIN_ROWS)]
+            if monitor.outputs is not None:
+                windows.append((monitor.outputs, output_layout, m.OUTPUT_BIN_ROWS, m.REFERENCE_OUTPUT_BIN_ROWS))
+            for window, layout, counted_metric, reference_metric in windows:
+                counted = window.counted()
+                if counted is None or counted.size != layout.size:
+                    continue  # the window has not switched to this profile yet
+                for column in psi_bins(layout, counted):
+                    labels = [key[0], key[1], column.name]
+                    family = counters[counted_metric.name]
+                    for label, count, in_reference in zip(column.labels, column.counts, column.reference, strict=True):
+                        family.add_metric([*labels, label], float(count))
+                        reference[reference_metric.name].add_metric([*labels, label], float(in_reference))
+                    family.add_metric([*labels, MISSING_BIN], float(column.missing))
+        yield from counters.values()
+        yield from reference.values()
 
     def _performance(self, snapshot: EvaluationSnapshot) -> Iterator[Metric]:
         """Model quality from labelled predictions, for the models with a ``target``."""

@@ -90,6 +90,9 @@ class SketchWindow:
         # The sum of the live buckets, kept as they fill and leave: a read costs one vector, not one per bucket.
         self._total = np.zeros(0, dtype=np.int64)
         self._in_total = np.zeros(self.buckets, dtype=bool)
+        # Every row counted against the current profile since this process loaded it: what the exporter publishes
+        # as counters for Prometheus to pool across replicas. Not checkpointed: a restart is a counter reset.
+        self._counted = np.zeros(0, dtype=np.int64)
         self._sample_cap = math.ceil(sample_rows / self.buckets) if sample_rows > 0 else 0
         self._sample_numeric = np.full((self.buckets, self._sample_cap, n_num), np.nan)
         self._sample_categorical = np.full((self.buckets, self._sample_cap, n_cat), None, dtype=object)
@@ -188,6 +191,7 @@ class SketchWindow:
                 self._in_total[b] = True
             self._counts[b] += counted.astype(self._counts.dtype)
             self._total += counted
+            self._counted += counted
             self._sample(b, int(self._rows[b]), block_numeric, block_categorical)
             self._rows[b] += j - i
             self._last[b] = max(self._last[b], float(times[j - 1]))
@@ -246,6 +250,13 @@ class SketchWindow:
                 return WindowCounts(np.zeros(0, dtype=np.int64), 0, None)
             return WindowCounts(self._total.copy(), int(self._rows[live].sum()), self.version)
 
+    def counted(self) -> np.ndarray[Any, Any] | None:
+        """Every row counted against the current profile since it was loaded (staged rows counted first): a
+        count vector over the layout that only grows, until the next profile. None before a profile."""
+        with self._lock:
+            self._flush()
+            return self._counted.copy() if self.layout is not None else None
+
     def rows(self, now: float) -> int:
         with self._lock:
             return int(self._rows[self._live(now)].sum()) + self._staged
@@ -286,6 +297,7 @@ class SketchWindow:
             self.layout, self.version = layout, version
             self._counts = np.zeros((self.buckets, layout.size), dtype=self._count_type)
             self._total = np.zeros(layout.size, dtype=np.int64)
+            self._counted = np.zeros(layout.size, dtype=np.int64)
             self._in_total[:] = False
             self._rows[:] = 0
             self._first[:] = self._last[:] = 0.0

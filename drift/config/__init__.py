@@ -10,7 +10,7 @@ and the retraining webhook.
 
 from __future__ import annotations
 
-from .alerting import AlertingConfig, AlertRules, AlertSettings, ServingMetrics
+from .alerting import AlertingConfig, AlertRules, AlertSettings, PoolingConfig, ServingMetrics
 from .loader import load_config, parse_config
 from .schema import (
     CATEGORICAL,
@@ -59,6 +59,7 @@ __all__ = [
     "ListenAddress",
     "ModelConfig",
     "MonitorConfig",
+    "PoolingConfig",
     "ReferenceConfig",
     "RetryConfig",
     "S3Config",

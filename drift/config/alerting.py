@@ -100,6 +100,14 @@ class RetrainWebhookConfig:
 
 
 @dataclass(frozen=True)
+class PoolingConfig:
+    """The rules that pool the bin counts of a model's exporter replicas (``exporter.replicas`` > 1)."""
+
+    windows: tuple[Duration, ...] = (Duration(3600.0),)  # each gets pooled PSI; the first drives the alerts
+    step: Duration = Duration(30.0)  # evaluation interval of the pooling rules; at most the scrape interval
+
+
+@dataclass(frozen=True)
 class AlertingConfig:
     runbook_url: str = "https://github.com/driftline/driftline/blob/main/docs/runbooks.md#{alertname_lower}"
     grafana_url: str | None = None
@@ -110,6 +118,7 @@ class AlertingConfig:
     alerts: AlertRules = field(default_factory=AlertRules)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     serving: ServingMetrics = field(default_factory=ServingMetrics)
+    pooling: PoolingConfig = field(default_factory=PoolingConfig)
 
     def runbook(self, alertname: str) -> str:
         """The runbook URL of one alert: ``{alertname}`` replaced by its name, ``{alertname_lower}`` by the name in
@@ -142,7 +151,15 @@ def parse_alerting(sec: Section) -> AlertingConfig:
         alerts=_alert_rules(sec.section("alerts")),
         routing=_routing(sec.section("routing")),
         serving=_serving(sec.section("serving")),
+        pooling=_pooling(sec.section("pooling")),
     )
+    sec.finish()
+    return config
+
+
+def _pooling(sec: Section) -> PoolingConfig:
+    d = PoolingConfig()
+    config = PoolingConfig(windows=sec.get("windows", v.durations, d.windows), step=sec.get("step", v.duration, d.step))
     sec.finish()
     return config
 
@@ -208,10 +225,7 @@ def _serving(sec: Section) -> ServingMetrics:
     return config
 
 
-def _boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise v.InvalidValueError(f"must be true or false, not {value!r}")
-    return value
+_boolean = v.boolean
 
 
 def _duration_or_zero(value: Any) -> Duration:

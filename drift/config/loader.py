@@ -97,6 +97,8 @@ def parse_config(data: Any, base_dir: str | os.PathLike[str] = ".", source: str 
         raise ConfigError(problems, source)
     s3 = _s3(root.section("s3"))
     exporter = _exporter(root.section("exporter"), Path(base_dir))
+    if exporter.replicas > 1 and not exporter.bin_counts:
+        root.problem("exporter.replicas", "above 1 needs exporter.bin_counts: the replicas are pooled from them")
     models = tuple(_model(Section(item, path, problems), Path(base_dir)) for path, item in root.items("models"))
     if not root.has("models") or not models:
         root.problem("models", "must list at least one model")
@@ -131,6 +133,8 @@ def _exporter(sec: Section, base_dir: Path) -> ExporterConfig:
         report_max_rows=sec.get("report_max_rows", v.integer(minimum=10, maximum=1_000_000), defaults.report_max_rows),
         state_dir=sec.get("state_dir", v.uri(base_dir, local_only=True), None),
         checkpoint_every=sec.get("checkpoint_every", v.duration, defaults.checkpoint_every),
+        bin_counts=sec.get("bin_counts", v.boolean, defaults.bin_counts),
+        replicas=sec.get("replicas", v.integer(minimum=1, maximum=1000), defaults.replicas),
     )
     sec.finish()
     return config

@@ -198,6 +198,22 @@ def string(value: Any) -> str:
     return value
 
 
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidValueError(f"must be true or false, not {value!r}")
+    return value
+
+
+def durations(value: Any) -> tuple[Duration, ...]:
+    """A non-empty list of distinct durations (``[1h, 24h]``)."""
+    if not isinstance(value, list) or not value:
+        raise InvalidValueError(f"must be a non-empty list of durations such as [1h, 24h], not {value!r}")
+    parsed = tuple(duration(item) for item in value)
+    if len({d.seconds for d in parsed}) != len(parsed):
+        raise InvalidValueError(f"lists a duration twice: {value!r}")
+    return parsed
+
+
 def integer(minimum: int | None = None, maximum: int | None = None) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):

@@ -28,7 +28,9 @@ from tests.support import ENV, REPO, webhook_config
 TYPES = {"counter": catalogue.COUNTER, "gauge": catalogue.GAUGE, "histogram": catalogue.HISTOGRAM}
 
 
-def labelled_model_config(tmp_path: Path, target: bool = True, pull: bool = False) -> drift.MonitorConfig:
+def labelled_model_config(
+    tmp_path: Path, target: bool = True, pull: bool = False, bin_counts: bool = True
+) -> drift.MonitorConfig:
     """20 numeric features and one output, a target when asked, pull mode for payloads and labels when asked."""
     rng = np.random.default_rng(0)
     n = 2000
@@ -47,7 +49,7 @@ def labelled_model_config(tmp_path: Path, target: bool = True, pull: bool = Fals
     if pull:
         model["source"] = {"s3_logs": "s3://bucket/logs"}
         model["feedback"] = {"s3_labels": "s3://bucket/labels"}
-    config = drift.parse_config({"version": 1, "models": [model]})
+    config = drift.parse_config({"version": 1, "models": [model], "exporter": {"bin_counts": bin_counts}})
     drift.profile_from_source(config.models[0]).save(config.models[0].reference.profile)
     return config
 
@@ -129,11 +131,14 @@ def test_a_metric_outside_the_catalogue_is_caught(exporter_families: dict[str, A
 
 
 def test_series_per_model_match_the_documented_cardinality(tmp_path: Path) -> None:
-    """docs/metrics.md: 209 driftline_* series for 20 numeric features and one output, 253 with a target."""
-    for target, expected in ((False, 209), (True, 253)):
-        families = exported(evaluated_exporter(labelled_model_config(tmp_path, target=target)).registry)
-        assert sum(len(f.samples) for f in families.values()) == expected, target
-    assert "exports 209 `driftline_*` series, 253 with a target" in (REPO / "docs" / "metrics.md").read_text()
+    """docs/metrics.md: 650 driftline_* series for 20 numeric features and one output, 694 with a target; 209 and
+    253 without the bin counts."""
+    for target, bins, expected in ((False, True, 650), (True, True, 694), (False, False, 209), (True, False, 253)):
+        config = labelled_model_config(tmp_path, target=target, bin_counts=bins)
+        families = exported(evaluated_exporter(config).registry)
+        assert sum(len(f.samples) for f in families.values()) == expected, (target, bins)
+    text = " ".join((REPO / "docs" / "metrics.md").read_text().split())
+    assert "exports 650 `driftline_*` series, 694 with a target; 209 and 253 with `exporter.bin_counts: false`" in text
 
 
 NAME = re.compile(r"(?<![\w:-])driftline_[a-z0-9_]+")
