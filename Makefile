@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := prometheus prometheus-alertmanager
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test unit lint typecheck pytest generated check-generated system-deps browser-deps bench clean
+.PHONY: demo test unit lint typecheck pytest generated check-generated system-deps browser-deps balancer-deps bench clean
 
 # The venv is rebuilt when the dependency list changes.
 $(BIN)/.installed: pyproject.toml
@@ -32,6 +32,11 @@ browser-deps:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
+# HAProxy spreads traffic over exporter replicas in the pooling test (a real load balancer, round-robin).
+balancer-deps:
+	@command -v haproxy >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends haproxy >/dev/null; }
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -45,7 +50,7 @@ unit: $(BIN)/.installed
 	$(BIN)/pytest -q tests/unit
 
 # pytest exits 5 when it collects no test; make treats that as a failure like any other non-zero exit.
-pytest: $(BIN)/.installed system-deps browser-deps
+pytest: $(BIN)/.installed system-deps browser-deps balancer-deps
 	$(BIN)/pytest
 
 # deploy/generated is what `driftline generate` writes for the example config, docs/metrics.md and docs/runbooks.md

@@ -13,6 +13,7 @@ from typing import Any
 from drift import catalogue as m
 from drift.config import MonitorConfig
 
+from . import pooling
 from . import promql as q
 from .catalogue import GROUPS, AlertDefinition
 
@@ -61,6 +62,7 @@ def rule_groups(config: MonitorConfig) -> list[dict[str, Any]]:
     groups = [
         {"name": "driftline.rules", "rules": recording_rules(config)},
         {"name": "driftline-serving.rules", "rules": serving_recording_rules(config)},
+        *([group] if (group := pooling.rule_group(config)) is not None else []),
         *({"name": name, "rules": alerting_rules(config, alerts)} for name, alerts in GROUPS),
     ]
     return [group for group in groups if group["rules"]]

@@ -13,11 +13,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from drift.config import Duration, MonitorConfig
+import numpy as np
 
-from .catalogue import ALERTS
+from drift.config import Duration, MonitorConfig
+from drift.stats import psi
+
+from . import pooling
+from .catalogue import ALERTS, pooled
 from .catalogue.exporter import EXPORTER_DOWN
-from .timeline import BAD, NEAR, OK, Scenario, ScenarioContext, selector, series_notation
+from .timeline import BAD, NEAR, OK, Scenario, ScenarioContext, counter, selector, series_notation
 
 
 def _steps(seconds: float, step: int) -> int:
@@ -87,6 +91,53 @@ def _exporter_absent(ctx: ScenarioContext) -> dict[str, Any]:
     return _test_group(ctx, scenario, [OK] * (hold + 4), [(hold + 2, True)], "DriftlineExporterDown: no target")
 
 
+def _pooled_counts(ctx: ScenarioContext) -> dict[str, Any]:
+    """The pooling rules' arithmetic on three replicas of the first feature: one steady, one restarted half-way (its
+    counter starts again from 0: the rows it counted before stay, nothing is counted twice), one gone for good (its
+    rows stay in the window). The window's counts must be exactly the rows counted, and the PSI that of those
+    counts (computed here with :func:`drift.stats.psi`)."""
+    kind, column = pooling.FEATURES, ctx.model.features[0]
+    bins = pooled.bin_labels(column, ctx.model.drift.bins)
+    steps, restart, gone = 20, 8, 12
+    rows = {  # each replica's rows per bin per step; None: not scraped
+        "driftline-exporter-0:8080": [[10 + b for b in range(len(bins))]] * steps,
+        "driftline-exporter-1:8080": [[5] * len(bins)] * steps,
+        "driftline-exporter-2:8080": [[20 if b == 0 else 3 for b in range(len(bins))]] * gone,
+    }
+    series, totals = [], np.zeros(len(bins))
+    for instance, per_step in rows.items():
+        labels = {"job": ctx.alerting.exporter_job, "instance": instance, **ctx.model_labels, kind.column: column.name}
+        for b, label in enumerate(bins):
+            values = counter([r[b] for r in per_step])
+            if instance.startswith("driftline-exporter-1"):  # the restart: counting starts again from zero
+                values = values[:restart] + counter([r[b] for r in per_step[restart:]])
+            totals[b] += sum(r[b] for r in per_step)
+            notation = series_notation(values) + (f" _x{steps - len(values)}" if len(values) < steps else "")
+            series.append({"series": selector(kind.counted.series, {**labels, "bin": label}), "values": notation})
+            reference = series_notation([float(pooled.REFERENCE_ROWS_PER_BIN)] * steps)
+            series.append({"series": selector(kind.reference.series, {**labels, "bin": label}), "values": reference})
+    window = pooling.alert_window(ctx.config)
+    at = _at(steps - 1, ctx.step)
+    key = {"job": ctx.alerting.exporter_job, **ctx.model_labels, kind.column: column.name}
+    counts = [
+        {"labels": selector(kind.rows_in_bins(window), {**key, "bin": label}), "value": float(totals[b])}
+        for b, label in enumerate(bins)
+    ]
+    value = psi(np.full(len(bins), pooled.REFERENCE_ROWS_PER_BIN), totals)
+    return {
+        "name": "pooling: a replica restarts, another disappears — the window keeps every row counted, once",
+        "interval": str(Duration(float(ctx.step))),
+        "input_series": series,
+        "promql_expr_test": [
+            {"expr": f'{kind.rows_in_bins(window)}{{{kind.column}="{column.name}"}}', "eval_time": at,
+             "exp_samples": counts},
+            # the PromQL and numpy sums round differently in the last bits: equal to 1e-12, relatively
+            {"expr": f'abs({kind.psi(window)}{{{kind.column}="{column.name}"}} / {value!r} - 1) < bool 1e-12',
+             "eval_time": at, "exp_samples": [{"labels": selector("", key), "value": 1}]},
+        ],
+    }  # fmt: skip
+
+
 def rule_tests(config: MonitorConfig, rule_file: str = "rules.yml") -> dict[str, Any]:
     """The ``promtool test rules`` document for ``rule_groups(config)`` written to ``rule_file`` beside it."""
     ctx = ScenarioContext(config)
@@ -96,4 +147,6 @@ def rule_tests(config: MonitorConfig, rule_file: str = "rules.yml") -> dict[str,
             tests += scenario_tests(ctx, alert.scenario(alert, ctx))
     if EXPORTER_DOWN.settings(config).enabled:
         tests.append(_exporter_absent(ctx))
+    if pooling.pooled(config):
+        tests.append(_pooled_counts(ctx))
     return {"rule_files": [rule_file], "evaluation_interval": str(Duration(float(ctx.step))), "tests": tests}

@@ -128,7 +128,11 @@ class ScenarioContext:
 
     @property
     def step(self) -> int:
-        """The test's sample and evaluation interval: fine enough to place every ``for`` exactly."""
+        """The test's sample and evaluation interval: fine enough to place every ``for`` exactly — or, when the rules
+        pool replicas, their step (promtool evaluates every group at the test's interval, and the pooling rules
+        count the rows since one step ago)."""
+        if self.config.exporter.replicas > 1:
+            return max(1, round(self.alerting.pooling.step.seconds))
         seconds = [60]
         for f in fields(self.alerting.alerts):
             s: AlertSettings = getattr(self.alerting.alerts, f.name)

@@ -28,7 +28,7 @@ class AlertDefinition:
     scenario: Callable[[AlertDefinition, ScenarioContext], Scenario]
     runbook: str  # the Markdown of its section in docs/runbooks.md: Meaning, Check, Act
     retrain: bool = False  # labelled action="retrain": Alertmanager sends it to the retraining webhook
-    annotations: tuple[tuple[str, Text], ...] = ()  # besides summary, description, runbook_url
+    annotations: tuple[tuple[str, Callable[[MonitorConfig], Text]], ...] = ()  # besides summary, description…
     dashboard: str | None = None  # uid of the dashboard to link, with the alert's model selected
     report: bool = False  # links the exporter's live drift report of the alert's model (alerting.exporter_url)
 
@@ -52,7 +52,7 @@ class AlertDefinition:
             "summary": self.summary,
             "description": self.description(config).go(),
             "runbook_url": alerting.runbook(self.name),
-            **{name: text.go() for name, text in self.annotations},
+            **{name: text(config).go() for name, text in self.annotations},
         }
         annotations.update(self.links(alerting, "{{ $labels.model_namespace }}", "{{ $labels.model }}"))
         rule["annotations"] = annotations
@@ -74,7 +74,7 @@ class AlertDefinition:
             "summary": self.summary,
             "description": self.description(config).render(values),
             "runbook_url": config.alerting.runbook(self.name),
-            **{name: text.render(values) for name, text in self.annotations},
+            **{name: text(config).render(values) for name, text in self.annotations},
         }
         annotations.update(
             self.links(config.alerting, scenario.labels.get("model_namespace", ""), scenario.labels.get("model", ""))

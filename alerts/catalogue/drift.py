@@ -1,22 +1,48 @@
 """The drift and quality alerts: they read the exporter's decisions (``driftline_*_drifted``, ``…_dropped``), so they
-fire on the significance-and-size rule of the statistics."""
+fire on the significance-and-size rule of the statistics. With ``exporter.replicas`` > 1 the drift alerts read the
+pooled decision of :mod:`alerts.pooling` instead — same names, labels and routing, without the replica's
+``instance``."""
 
 from __future__ import annotations
 
 from drift import catalogue as m
+from drift.config import MonitorConfig
 
+from .. import pooling
 from ..timeline import BAD, OK, Scenario, ScenarioContext, Series, selector
+from . import pooled
 from .definition import MODEL_DRIFT_DASHBOARD, AlertDefinition, fixed
 from .text import Query, Text, humanize_percentage
 
 KEYS = "job, instance, model, model_namespace"
-DRIFTED_FEATURES = Query(
-    "{{ range $i, $f := query (printf "
-    f'"{m.FEATURE_PSI.series}{{model=%q,model_namespace=%q}} and on (model, model_namespace, feature) '
-    f'{m.FEATURE_DRIFTED.series}{{model=%q,model_namespace=%q}} == 1" '
-    "$labels.model $labels.model_namespace $labels.model $labels.model_namespace) "
-    '| sortByLabel "feature" }}{{ if $i }}, {{ end }}{{ $f.Labels.feature }}={{ printf "%.3f" $f.Value }}{{ end }}'
-)
+POOLED_KEYS = pooling.MODEL_KEY
+
+
+def _decision_series(config: MonitorConfig, kind: pooling.Kind, psi: m.Metric, drifted: m.Metric) -> tuple[str, str]:
+    """The PSI and decision series an alert reads: the exporter's, or the pooled ones of the alerts' window."""
+    if pooling.pooled(config):
+        window = pooling.alert_window(config)
+        return kind.psi(window), kind.drifted(window)
+    return psi.series, drifted.series
+
+
+def _column_expr(config: MonitorConfig, kind: pooling.Kind, psi: m.Metric, drifted: m.Metric) -> str:
+    psi_series, drifted_series = _decision_series(config, kind, psi, drifted)
+    keys = POOLED_KEYS if pooling.pooled(config) else KEYS
+    return f"{psi_series} and on ({keys}, {kind.column}) ({drifted_series} == 1)"
+
+
+def drifted_features(config: MonitorConfig) -> Query:
+    """The drifted features of the alert's model with their PSI, ``a=0.310, b=0.205``."""
+    psi, drifted = _decision_series(config, pooling.FEATURES, m.FEATURE_PSI, m.FEATURE_DRIFTED)
+    return Query(
+        "{{ range $i, $f := query (printf "
+        f'"{psi}{{model=%q,model_namespace=%q}} and on (model, model_namespace, feature) '
+        f'{drifted}{{model=%q,model_namespace=%q}} == 1" '
+        "$labels.model $labels.model_namespace $labels.model $labels.model_namespace) "
+        '| sortByLabel "feature" }}{{ if $i }}, {{ end }}{{ $f.Labels.feature }}={{ printf "%.3f" $f.Value }}'
+        "{{ end }}"
+    )
 
 
 def percent_of(metric: m.Metric) -> Query:
@@ -42,7 +68,24 @@ def _column_drift(
     return ctx.scenario(alert, series=series, labels={**labels, **alert.labels}, values=lambda t: {"value": value})
 
 
+def _pooled_column_drift(alert: AlertDefinition, ctx: ScenarioContext, kind: pooling.Kind) -> Scenario:
+    """The first column of ``kind`` drifts on both replicas (NEAR: a shift too small for the PSI threshold)."""
+    column = kind.columns(ctx.model)[0]
+    labels = {"job": ctx.alerting.exporter_job, **ctx.model_labels, kind.column: column.name}
+    value = pooled.window_psi(ctx, column, BAD)
+    return ctx.scenario(
+        alert,
+        series=lambda states: pooled.columns_series(ctx, kind, (column,), {column.name: pooled.as_state}, states),
+        labels={**labels, **alert.labels},
+        values=lambda t: {"value": value},
+        rate_based=True,
+        window=int(pooling.alert_window(ctx.config).seconds),
+    )
+
+
 def _feature_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    if pooling.pooled(ctx.config):
+        return _pooled_column_drift(alert, ctx, pooling.FEATURES)
     labels = {**ctx.target, **ctx.model_labels, "feature": ctx.model.features[0].name}
     return _column_drift(alert, ctx, m.FEATURE_PSI, m.FEATURE_DRIFTED, labels, 0.25)
 
@@ -58,7 +101,7 @@ FEATURE_DRIFT = AlertDefinition(
             "features."
         )
     ),
-    expr=lambda config: f"{m.FEATURE_PSI.series} and on ({KEYS}, feature) ({m.FEATURE_DRIFTED.series} == 1)",
+    expr=lambda config: _column_expr(config, pooling.FEATURES, m.FEATURE_PSI, m.FEATURE_DRIFTED),
     scenario=_feature_drift,
     dashboard=MODEL_DRIFT_DASHBOARD,
     report=True,
@@ -79,7 +122,30 @@ retraining by hand; otherwise note it and watch the trend. Persistent benign dri
 )
 
 
+def _pooled_dataset_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    """``drift_share`` of the features drift on both replicas; NEAR: one feature fewer, a share below it."""
+    features = ctx.model.features
+    need = pooled.drifted_count(ctx)
+    skews: dict[str, pooled.Skew] = {f.name: pooled.only_bad for f in features[: need - 1]}
+    skews[features[need - 1].name] = lambda state: BAD if state == BAD else None
+    labels = {"job": ctx.alerting.exporter_job, **ctx.model_labels}
+    listing = ", ".join(
+        f"{f.name}={pooled.window_psi(ctx, f, BAD):.3f}" for f in sorted(features[:need], key=lambda f: f.name)
+    )
+    return ctx.scenario(
+        alert,
+        series=lambda states: pooled.columns_series(ctx, pooling.FEATURES, features, skews, states),
+        labels={**labels, **alert.labels},
+        values=lambda t: {"value": need / len(features), "drifted_features": listing},
+        rate_based=True,
+        window=int(pooling.alert_window(ctx.config).seconds),
+        has_near=need > 1,
+    )
+
+
 def _dataset_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    if pooling.pooled(ctx.config):
+        return _pooled_dataset_drift(alert, ctx)
     names = [f.name for f in ctx.model.features[:3]]
     drifted = names[:2] if len(names) > 1 else names
     psis = dict(zip(names, (0.31, 0.205, 0.012), strict=False))
@@ -113,17 +179,22 @@ DATASET_DRIFT = AlertDefinition(
     settings_key="dataset_drift",
     severity="critical",
     summary="A model's input data drifted away from its training data; retraining is due.",
-    description=fixed(
-        Text(
-            "{value:percent} of the features of {model} drifted (feature=PSI: {drifted_features}). "
-            "A retraining is requested.",
-            drifted_features=DRIFTED_FEATURES,
-        )
+    description=lambda config: Text(
+        "{value:percent} of the features of {model} drifted (feature=PSI: {drifted_features}). "
+        "A retraining is requested.",
+        drifted_features=drifted_features(config),
     ),
-    expr=lambda config: f"{m.DATASET_DRIFT_SHARE.series} and on ({KEYS}) ({m.DATASET_DRIFTED.series} == 1)",
+    expr=lambda config: (
+        f"{pooling.share(pooling.alert_window(config))} and on ({POOLED_KEYS}) "
+        f"({pooling.dataset_drifted(pooling.alert_window(config))} == 1)"
+        if pooling.pooled(config)
+        else f"{m.DATASET_DRIFT_SHARE.series} and on ({KEYS}) ({m.DATASET_DRIFTED.series} == 1)"
+    ),
     scenario=_dataset_drift,
     retrain=True,
-    annotations=(("drifted_features", Text("{drifted_features}", drifted_features=DRIFTED_FEATURES)),),
+    annotations=(
+        ("drifted_features", lambda config: Text("{drifted_features}", drifted_features=drifted_features(config))),
+    ),
     dashboard=MODEL_DRIFT_DASHBOARD,
     report=True,
     runbook="""
@@ -153,6 +224,8 @@ retraining takes.
 
 
 def _prediction_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    if pooling.pooled(ctx.config) and ctx.model.outputs:
+        return _pooled_column_drift(alert, ctx, pooling.OUTPUTS)
     output = ctx.model.outputs[0].name if ctx.model.outputs else "prediction"
     labels = {**ctx.target, **ctx.model_labels, "output": output}
     return _column_drift(alert, ctx, m.PREDICTION_PSI, m.PREDICTION_DRIFTED, labels, 0.4)
@@ -164,7 +237,7 @@ PREDICTION_DRIFT = AlertDefinition(
     severity="warning",
     summary="A model's predictions drifted away from those on its training data.",
     description=fixed(Text("Output {output} of {model} drifted: PSI {value:.3f}.")),
-    expr=lambda config: f"{m.PREDICTION_PSI.series} and on ({KEYS}, output) ({m.PREDICTION_DRIFTED.series} == 1)",
+    expr=lambda config: _column_expr(config, pooling.OUTPUTS, m.PREDICTION_PSI, m.PREDICTION_DRIFTED),
     scenario=_prediction_drift,
     dashboard=MODEL_DRIFT_DASHBOARD,
     report=True,

@@ -43,6 +43,7 @@ CONFIGS = [
     REPO / "examples" / "monitor.yaml",
     REPO / "tests" / "fixtures" / "configs" / "multi-model.yaml",
     REPO / "tests" / "fixtures" / "configs" / "minimal.yaml",
+    REPO / "tests" / "fixtures" / "configs" / "replicas.yaml",
 ]
 
 
@@ -89,6 +90,21 @@ def test_generated_unit_tests_catch_a_broken_rule(tmp_path: Path) -> None:
     )
     broken = run("promtool", "test", "rules", "rules_test.yml", cwd=out / "prometheus")
     assert broken.returncode != 0 and "DriftlineHighRejectRate" in broken.stdout + broken.stderr
+
+
+def test_generated_unit_tests_catch_a_broken_pooling_rule(tmp_path: Path) -> None:
+    """The pooled rules' generated tests are not vacuous either: ``increase()`` in place of the exact delta (it
+    extrapolates, and counts a restarted replica's rows from the first scrape after its restart) fails them."""
+    out = generated(REPO / "tests" / "fixtures" / "configs" / "replicas.yaml", tmp_path / "out")
+    rules = out / "prometheus" / "rules.yml"
+    document = yaml.safe_load(rules.read_text())
+    (pooling,) = [g for g in document["groups"] if g["name"] == "driftline-pooling.rules"]
+    (delta,) = [r for r in pooling["rules"] if r["record"] == "model_feature_bin:driftline_feature_bin_rows:delta"]
+    grouping = delta["expr"].split(") (", 1)[0]  # sum by (job, model, …, bin
+    delta["expr"] = grouping + ") (increase(driftline_feature_bin_rows_total[30s]))"
+    rules.write_text(yaml.safe_dump(document, sort_keys=False))
+    broken = run("promtool", "test", "rules", "rules_test.yml", cwd=out / "prometheus")
+    assert broken.returncode != 0 and "driftline_feature_bin_rows:sum30m" in broken.stdout + broken.stderr
 
 
 def routes(config: Path, receivers: str, **labels: str) -> subprocess.CompletedProcess[str]:

@@ -26,6 +26,7 @@ GOLDEN = {
     EXAMPLE: REPO / "deploy" / "generated",
     CONFIGS / "multi-model.yaml": REPO / "tests" / "golden" / "multi-model",
     CONFIGS / "minimal.yaml": REPO / "tests" / "golden" / "minimal",
+    CONFIGS / "replicas.yaml": REPO / "tests" / "golden" / "replicas",
 }
 ALL_CONFIGS = list(GOLDEN)
 

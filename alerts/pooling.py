@@ -1,0 +1,237 @@
+"""Pooled drift: the recording rules that sum the PSI-bin counts of all exporter replicas of a model and decide drift
+from them, so that N replicas behind one Service publish one answer (``exporter.replicas`` > 1).
+
+Each replica publishes, per column and PSI bin, the rows it counted since it loaded the profile (a counter) and the
+reference's rows (a gauge). The rules, in one group evaluated every ``alerting.pooling.step``:
+
+1. **Delta.** Per replica series, the rows counted since the previous evaluation:
+   ``X − last_over_time(X[10m] offset step)``; where that is negative (the replica restarted: its counter began
+   again at 0) or has no previous value (a new replica), the whole ``X``. Summed over the replicas (``sum by`` the
+   model's and the column's labels, so ``instance`` and ``pod`` go). Unlike ``increase()``, nothing is extrapolated:
+   the deltas add up to exactly the rows the replicas counted, and a restart neither loses what was scraped before
+   it nor counts it twice.
+2. **Windows.** For each window ``w`` of ``alerting.pooling.windows``: ``sum_over_time(delta[w])`` per bin, the
+   valid rows per column (``M``, without ``__missing__``), and from them and the reference (``N`` rows in ``k`` bins)
+   the exporter's PSI over Jeffreys-smoothed shares ``(c + 0.5) / (n + 0.5 k)`` and its chi-square statistic
+   ``PSI / (1/N + 1/M)`` (``≈ χ²(k − 1)`` under no drift; see :func:`drift.stats.psi_pvalue`).
+3. **Decisions.** A column drifted when its PSI ≥ ``drift.psi_threshold``, its statistic exceeds the chi-square
+   critical value at ``α / m`` (Bonferroni over the model's ``m`` features or outputs; computed here with scipy for
+   every bin count the column can have) and the window holds ``window.min_rows`` rows; the model drifted when the
+   share of drifted features ≥ ``drift.drift_share``.
+
+Bonferroni, not the exporter's FDR: Benjamini–Hochberg ranks the features' p-values, and PromQL can neither compute a
+chi-square p-value nor rank series within a group; Bonferroni needs only one critical value per bin count and keeps
+the false-alarm rate at most α (it is the more conservative of the two).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from scipy import stats as scipy_stats
+
+from drift import catalogue as m
+from drift.config import Duration, ModelConfig, MonitorConfig
+from drift.sketch import MISSING_BIN
+
+from .promql import string
+
+LOOKBACK = "10m"  # how far back a replica's previous count is looked for across failed scrapes
+MODEL_KEY = "job, model, model_namespace"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """Features or outputs: the metrics the replicas publish and the names the pooled series get."""
+
+    column: str  # the label naming the column
+    counted: m.Metric
+    reference: m.Metric
+    psi_metric: str  # the exporter's PSI metric, whose pooled twin the rules record
+    drifted_metric: str
+
+    @property
+    def by_column(self) -> str:
+        return f"{MODEL_KEY}, {self.column}"
+
+    @property
+    def by_bin(self) -> str:
+        return f"{self.by_column}, bin"
+
+    def columns(self, model: ModelConfig) -> tuple[Any, ...]:
+        return model.features if self.column == "feature" else model.outputs
+
+    # recording-rule names: level:metric:operations
+    @property
+    def delta(self) -> str:
+        return f"model_{self.column}_bin:{self.counted.name}:delta"
+
+    def rows_in_bins(self, window: Duration) -> str:
+        return f"model_{self.column}_bin:{self.counted.name}:sum{window}"
+
+    def rows(self, window: Duration) -> str:
+        return f"model_{self.column}:driftline_{self.column}_rows:sum{window}"
+
+    @property
+    def reference_bins(self) -> str:
+        return f"model_{self.column}_bin:{self.reference.name}:max"
+
+    @property
+    def reference_rows(self) -> str:
+        return f"model_{self.column}:{self.reference.name}:sum"
+
+    @property
+    def bins(self) -> str:
+        return f"model_{self.column}:{self.reference.name}:count"
+
+    @property
+    def critical(self) -> str:
+        return f"model_{self.column}:driftline_{self.column}_chi2_critical:bonferroni"
+
+    def psi(self, window: Duration) -> str:
+        return f"model_{self.column}:{self.psi_metric}:pooled{window}"
+
+    def chi2(self, window: Duration) -> str:
+        return f"model_{self.column}:{self.psi_metric}_chi2:pooled{window}"
+
+    def drifted(self, window: Duration) -> str:
+        return f"model_{self.column}:{self.drifted_metric}:pooled{window}"
+
+
+FEATURES = Kind("feature", m.FEATURE_BIN_ROWS, m.REFERENCE_FEATURE_BIN_ROWS, m.FEATURE_PSI.name,
+                m.FEATURE_DRIFTED.name)  # fmt: skip
+OUTPUTS = Kind("output", m.OUTPUT_BIN_ROWS, m.REFERENCE_OUTPUT_BIN_ROWS, m.PREDICTION_PSI.name,
+               m.PREDICTION_DRIFTED.name)  # fmt: skip
+
+
+def share(window: Duration) -> str:
+    return f"model:{m.DATASET_DRIFT_SHARE.name}:pooled{window}"
+
+
+def dataset_drifted(window: Duration) -> str:
+    return f"model:{m.DATASET_DRIFTED.name}:pooled{window}"
+
+
+def pooled(config: MonitorConfig) -> bool:
+    """Whether the alerts read the pooled decision: the config says a model's traffic is spread over replicas."""
+    return config.exporter.replicas > 1
+
+
+def alert_window(config: MonitorConfig) -> Duration:
+    """The pooled window the alerts read: the first one listed."""
+    return config.alerting.pooling.windows[0]
+
+
+def model_selector(model: ModelConfig) -> str:
+    matchers = [f"model={string(model.name)}"]
+    if model.namespace != "*":
+        matchers.append(f"model_namespace={string(model.namespace)}")
+    return "{" + ", ".join(matchers) + "}"
+
+
+def critical_value(alpha: float, tests: int, bins: int) -> float:
+    """The chi-square critical value a column's PSI statistic must exceed: ``χ²⁻¹(1 − α/m; k − 1)``."""
+    return float(scipy_stats.chi2.isf(alpha / max(tests, 1), bins - 1))
+
+
+def possible_bins(model: ModelConfig, kind: Kind) -> range:
+    """Every PSI bin count a column of this kind can have: up to ``drift.bins`` for a numeric column (fewer when
+    quantiles tie), up to ``max_categories + 1`` (with ``__other__``) for a categorical one."""
+    columns = kind.columns(model)
+    top = max((model.drift.bins if c.is_numeric else model.drift.max_categories + 1) for c in columns)
+    return range(2, top + 1)
+
+
+def _delta(kind: Kind, step: Duration) -> str:
+    counter = kind.counted.series
+    since = f"{counter} - last_over_time({counter}[{LOOKBACK}] offset {step})"
+    return f"sum by ({kind.by_bin}) (({since}) >= 0 or {counter})"
+
+
+def _smoothed(counts: str, total: str, kind: Kind) -> str:
+    return f"(({counts} + 0.5) / on ({kind.by_column}) group_left () ({total} + 0.5 * {kind.bins}))"
+
+
+def _psi(kind: Kind, window: Duration) -> str:
+    current = _smoothed(f'{kind.rows_in_bins(window)}{{bin!="{MISSING_BIN}"}}', kind.rows(window), kind)
+    reference = _smoothed(kind.reference_bins, kind.reference_rows, kind)
+    terms = f"({current} - {reference}) * ln({current} / {reference})"
+    return f"clamp_min(sum by ({kind.by_column}) ({terms}), 0) and {kind.rows(window)} > 0"
+
+
+def _critical(model: ModelConfig, kind: Kind) -> str:
+    tests = 1 if model.drift.correction == "none" else len(kind.columns(model))
+    bins = f"{kind.bins}{model_selector(model)}"
+    return " + ".join(
+        f"({bins} == bool {k}) * {critical_value(model.drift.alpha, tests, k):.10g}" for k in possible_bins(model, kind)
+    )
+
+
+def _drifted(model: ModelConfig, kind: Kind, window: Duration) -> str:
+    psi = f"{kind.psi(window)}{model_selector(model)}"
+    rows = f"sum by ({kind.by_column}) ({kind.rows_in_bins(window)})"
+    return (
+        f"(({psi} >= bool {model.drift.psi_threshold:g}) * ({kind.chi2(window)} > bool {kind.critical})) "
+        f"and {rows} >= {model.window.min_rows}"
+    )
+
+
+def _union(parts: Iterable[str]) -> str:
+    """Every model's expression (each with its own thresholds) as one: one rule per recorded name, as promtool's
+    linter wants."""
+    return " or ".join(f"({part})" for part in parts)
+
+
+def recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
+    """The pooling group's rules, in evaluation order (a rule reads those above it at the same instant)."""
+    step = config.alerting.pooling.step
+    kinds = [FEATURES] + ([OUTPUTS] if any(model.outputs for model in config.models) else [])
+    rules: list[dict[str, Any]] = []
+    for kind in kinds:
+        rules += [
+            {"record": kind.delta, "expr": _delta(kind, step)},
+            {"record": kind.reference_bins, "expr": f"max by ({kind.by_bin}) ({kind.reference.series})"},
+            {"record": kind.reference_rows, "expr": f"sum by ({kind.by_column}) ({kind.reference_bins})"},
+            {"record": kind.bins, "expr": f"count by ({kind.by_column}) ({kind.reference_bins})"},
+        ]
+        models = [model for model in config.models if kind.columns(model)]
+        rules.append({"record": kind.critical, "expr": _union(_critical(model, kind) for model in models)})
+    for window in config.alerting.pooling.windows:
+        for kind in kinds:
+            rules += [
+                {"record": kind.rows_in_bins(window), "expr": f"sum_over_time({kind.delta}[{window}])"},
+                {
+                    "record": kind.rows(window),
+                    "expr": f'sum by ({kind.by_column}) ({kind.rows_in_bins(window)}{{bin!="{MISSING_BIN}"}})',
+                },
+                {"record": kind.psi(window), "expr": _psi(kind, window)},
+                {
+                    "record": kind.chi2(window),
+                    "expr": f"{kind.psi(window)} / (1 / {kind.reference_rows} + 1 / {kind.rows(window)})",
+                },
+            ]
+            models = [model for model in config.models if kind.columns(model)]
+            drifted_rule = _union(_drifted(model, kind, window) for model in models)
+            rules.append({"record": kind.drifted(window), "expr": drifted_rule})
+        drifted = FEATURES.drifted(window)
+        rules.append(
+            {
+                "record": share(window),
+                "expr": f"sum by ({MODEL_KEY}) ({drifted}) / count by ({MODEL_KEY}) ({drifted})",
+            }
+        )
+        dataset_rule = _union(
+            f"{share(window)}{model_selector(model)} >= bool {model.drift.drift_share:g}" for model in config.models
+        )
+        rules.append({"record": dataset_drifted(window), "expr": dataset_rule})
+    return rules
+
+
+def rule_group(config: MonitorConfig) -> dict[str, Any] | None:
+    """The pooling group, when the config pools replicas."""
+    if not pooled(config):
+        return None
+    return {"name": "driftline-pooling.rules", "interval": str(config.alerting.pooling.step),
+            "rules": recording_rules(config)}  # fmt: skip
