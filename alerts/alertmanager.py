@@ -80,10 +80,11 @@ def _inhibit_rules() -> list[dict[str, Any]]:
     measured = "|".join(alert.name for alert in (*DRIFT_ALERTS, *exporter.MEASURED))
     return [
         {
-            # the exporter is down: what it last said about drift is not news
+            # the exporter is down: what it last said about drift is not news. Only its own alerts: a pooled drift
+            # alert (no instance) still stands on the replicas that are up and the rows the lost one had counted
             "source_matchers": [f'alertname="{exporter.EXPORTER_DOWN.name}"'],
             "target_matchers": [f'alertname=~"{measured}"'],
-            "equal": ["job"],
+            "equal": ["job", "instance"],
         },
         {
             # the model is failing: that is the incident, not the drift of the few requests that got through
