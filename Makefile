@@ -32,10 +32,13 @@ browser-deps:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
-# HAProxy spreads traffic over exporter replicas in the pooling test (a real load balancer, round-robin).
+# HAProxy spreads traffic over exporter replicas in the pooling test (a real load balancer, round-robin);
+# kubectl builds the kustomize overlays.
 balancer-deps:
-	@command -v haproxy >/dev/null || { $(SUDO) apt-get update -qq && \
+	@command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends haproxy >/dev/null; }
+	@command -v kubectl >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends kubectl >/dev/null; }
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -55,9 +58,11 @@ pytest: $(BIN)/.installed system-deps browser-deps balancer-deps
 
 # deploy/generated is what `driftline generate` writes for the example config, docs/metrics.md and docs/runbooks.md
 # what the metric and alert catalogues say; CI fails when any of them is stale.
-GENERATED := deploy/generated docs/metrics.md docs/runbooks.md
+GENERATED := deploy/generated deploy/kubernetes/overlays/replicas/generated docs/metrics.md docs/runbooks.md
 generated: $(BIN)/.installed
 	$(BIN)/driftline generate --config examples/monitor.yaml --out deploy/generated
+	$(BIN)/driftline generate --config deploy/kubernetes/overlays/replicas/monitor.yaml \
+	  --out deploy/kubernetes/overlays/replicas/generated
 	$(BIN)/python -m driftline.docs
 
 check-generated: generated

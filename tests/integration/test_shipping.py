@@ -135,6 +135,31 @@ def test_kustomizations_are_consistent() -> None:
     assert isvc["spec"]["predictor"]["logger"]["url"].startswith(f"http://{service['metadata']['name']}.")
 
 
+def test_the_replicas_overlay_runs_pooled_replicas() -> None:
+    """`kubectl kustomize` (kustomize v5) builds the three-replica overlay: a rolling Deployment of three without the
+    shared volume, spread over nodes, a PodDisruptionBudget, and the pooled rules and config generated for it."""
+    built = run("kubectl", "kustomize", str(KUBERNETES / "overlays" / "replicas"))
+    assert built.returncode == 0, built.stderr
+    docs = [d for d in yaml.safe_load_all(built.stdout) if d]
+    by_kind = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    exporter = by_kind[("Deployment", "driftline-exporter")]["spec"]
+    assert exporter["replicas"] == 3 and exporter["strategy"]["type"] == "RollingUpdate"
+    pod = exporter["template"]["spec"]
+    assert {v["name"]: v for v in pod["volumes"]}["state"] == {"name": "state", "emptyDir": {"sizeLimit": "256Mi"}}
+    assert pod["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
+    assert ("PersistentVolumeClaim", "driftline-exporter-state") not in by_kind
+    budget = by_kind[("PodDisruptionBudget", "driftline-exporter")]["spec"]
+    assert budget["maxUnavailable"] == 1 and budget["selector"]["matchLabels"] == pod_labels(exporter)
+    groups = {g["name"] for g in by_kind[("PrometheusRule", "driftline")]["spec"]["groups"]}
+    assert "driftline-pooling.rules" in groups
+    (config,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("driftline-config")]
+    assert yaml.safe_load(config["data"]["monitor.yaml"])["exporter"]["replicas"] == 3
+
+
+def pod_labels(deployment: dict[str, Any]) -> dict[str, str]:
+    return {"app.kubernetes.io/name": deployment["template"]["metadata"]["labels"]["app.kubernetes.io/name"]}
+
+
 @pytest.mark.parametrize("workflow", [".github/workflows/ci.yml", "deploy/github/retrain.yml"])
 def test_workflows_pass_the_github_schema(workflow: str) -> None:
     result = run(str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(REPO / workflow))
