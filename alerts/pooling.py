@@ -68,10 +68,10 @@ class Kind:
     def delta(self) -> str:
         return f"model_{self.column}_bin:{self.counted.name}:delta"
 
-    def rows_in_bins(self, window: Duration) -> str:
+    def rows_in_bins(self, window: Duration | str) -> str:
         return f"model_{self.column}_bin:{self.counted.name}:sum{window}"
 
-    def rows(self, window: Duration) -> str:
+    def rows(self, window: Duration | str) -> str:
         return f"model_{self.column}:driftline_{self.column}_rows:sum{window}"
 
     @property
@@ -90,13 +90,13 @@ class Kind:
     def critical(self) -> str:
         return f"model_{self.column}:driftline_{self.column}_chi2_critical:bonferroni"
 
-    def psi(self, window: Duration) -> str:
+    def psi(self, window: Duration | str) -> str:
         return f"model_{self.column}:{self.psi_metric}:pooled{window}"
 
-    def chi2(self, window: Duration) -> str:
+    def chi2(self, window: Duration | str) -> str:
         return f"model_{self.column}:{self.psi_metric}_chi2:pooled{window}"
 
-    def drifted(self, window: Duration) -> str:
+    def drifted(self, window: Duration | str) -> str:
         return f"model_{self.column}:{self.drifted_metric}:pooled{window}"
 
 
@@ -106,11 +106,11 @@ OUTPUTS = Kind("output", m.OUTPUT_BIN_ROWS, m.REFERENCE_OUTPUT_BIN_ROWS, m.PREDI
                m.PREDICTION_DRIFTED.name)  # fmt: skip
 
 
-def share(window: Duration) -> str:
+def share(window: Duration | str) -> str:
     return f"model:{m.DATASET_DRIFT_SHARE.name}:pooled{window}"
 
 
-def dataset_drifted(window: Duration) -> str:
+def dataset_drifted(window: Duration | str) -> str:
     return f"model:{m.DATASET_DRIFTED.name}:pooled{window}"
 
 
@@ -154,7 +154,7 @@ def _smoothed(counts: str, total: str, kind: Kind) -> str:
     return f"(({counts} + 0.5) / on ({kind.by_column}) group_left () ({total} + 0.5 * {kind.bins}))"
 
 
-def _psi(kind: Kind, window: Duration) -> str:
+def _psi(kind: Kind, window: Duration | str) -> str:
     current = _smoothed(f'{kind.rows_in_bins(window)}{{bin!="{MISSING_BIN}"}}', kind.rows(window), kind)
     reference = _smoothed(kind.reference_bins, kind.reference_rows, kind)
     terms = f"({current} - {reference}) * ln({current} / {reference})"
@@ -169,7 +169,7 @@ def _critical(model: ModelConfig, kind: Kind) -> str:
     )
 
 
-def _drifted(model: ModelConfig, kind: Kind, window: Duration) -> str:
+def _drifted(model: ModelConfig, kind: Kind, window: Duration | str) -> str:
     psi = f"{kind.psi(window)}{model_selector(model)}"
     rows = f"sum by ({kind.by_column}) ({kind.rows_in_bins(window)})"
     return (

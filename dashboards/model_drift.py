@@ -6,10 +6,12 @@ from typing import Any
 
 from grafanalib import core as g
 
+from alerts import pooling
 from alerts import promql as q
 from alerts.catalogue import MODEL_DRIFT_DASHBOARD, report_link
 from drift import catalogue as m
 from drift.config import MonitorConfig
+from drift.sketch import MISSING_BIN
 
 from .common import (
     DATASOURCE,
@@ -29,6 +31,7 @@ from .common import (
 from .performance import add_quality_row
 
 FEATURES = f'{MODEL_SELECTOR}, feature=~"$feature"'
+WINDOW = "$window"  # a pooled window's name in a recording rule, chosen on the dashboard
 
 
 def _feature_variable() -> g.Template:
@@ -45,13 +48,94 @@ def _feature_variable() -> g.Template:
     )
 
 
+def _window_variable(config: MonitorConfig) -> g.Template:
+    windows = [str(w) for w in config.alerting.pooling.windows]
+    return g.Template(
+        name="window",
+        label="Pooled window",
+        type="custom",
+        query=",".join(windows),
+        default=windows[0],
+    )
+
+
+def _bin_shares(config: MonitorConfig) -> g.Table:
+    """Each bin's share of the valid rows, live and in the reference, per feature."""
+    keys = "model, model_namespace, feature"
+    valid = f'{FEATURES}, bin!="{MISSING_BIN}"'
+    if pooling.pooled(config):
+        rows = f"{pooling.FEATURES.rows_in_bins(WINDOW)}{{{valid}}}"
+        where = "over the pooled window chosen above, all replicas together"
+    else:
+        rows = f"increase({m.FEATURE_BIN_ROWS.series}{{{valid}}}[$__range])"
+        where = "over the dashboard's time range"
+    live = f"sum by ({keys}, bin) ({rows})"
+    reference = f"max by ({keys}, bin) ({m.REFERENCE_FEATURE_BIN_ROWS.series}{{{FEATURES}}})"
+    return table(
+        "Bin shares: live vs reference",
+        f"Each PSI bin's share of the feature's valid rows {where}, next to the reference's share of the same bin "
+        "(bin: index from the lowest values for a numeric feature, the category for a categorical one). The bins "
+        "that gained or lost most are where the distribution moved.",
+        [
+            target(f"{live} / on ({keys}) group_left () sum by ({keys}) ({live})", ref="A", table=True),
+            target(f"{reference} / on ({keys}) group_left () sum by ({keys}) ({reference})", ref="B", table=True),
+        ],
+        columns={"A": ("live share", "percentunit"), "B": ("reference share", "percentunit")},
+        hidden=["model", "model_namespace"],
+        sort_by="live share",
+    )
+
+
+def _pooled_row(layout: Layout) -> None:
+    """The drift Prometheus pools from every replica's bin counts (``exporter.replicas`` > 1)."""
+    layout.row("Pooled across replicas ($window)")
+    psi = pooling.FEATURES.psi(WINDOW)
+    layout.add(
+        timeseries(
+            "Pooled PSI per feature",
+            "PSI of every replica's rows together over the chosen window (alerting.pooling.windows), recorded by "
+            "Prometheus from the replicas' bin counts; the alerts read the first window. Dashed: psi_threshold.",
+            [
+                target(f"{psi}{{{FEATURES}}}", "{{feature}}", "A"),
+                target(f"max({m.PSI_THRESHOLD.series}{{{MODEL_SELECTOR}}})", "psi_threshold", "B"),
+            ],
+            "none",
+            overrides=[dashed_series("psi_threshold")],
+        ),
+        16,
+        8,
+    )
+    layout.add(
+        stat(
+            "Pooled rows",
+            "Valid rows of the first feature in the pooled window, all replicas together.",
+            f"max(topk(1, {pooling.FEATURES.rows(WINDOW)}{{{MODEL_SELECTOR}}}))",
+            "none",
+        ),
+        8,
+        8,
+    )
+
+
 def build(config: MonitorConfig) -> dict[str, Any]:
     layout = Layout()
+    pooled = pooling.pooled(config)
+    dataset_drifted = (
+        f"{pooling.dataset_drifted(WINDOW)}{{{MODEL_SELECTOR}}}"
+        if pooled
+        else f"{m.DATASET_DRIFTED.series}{{{MODEL_SELECTOR}}}"
+    )
+    drift_share = (
+        f"{pooling.share(WINDOW)}{{{MODEL_SELECTOR}}}"
+        if pooled
+        else f"{m.DATASET_DRIFT_SHARE.series}{{{MODEL_SELECTOR}}}"
+    )
     layout.add(
         stat(
             "Dataset drift",
-            "Whether the share of drifted features reached the model's drift_share (the retraining trigger).",
-            f"{m.DATASET_DRIFTED.series}{{{MODEL_SELECTOR}}}",
+            "Whether the share of drifted features reached the model's drift_share (the retraining trigger)"
+            + (", pooled across the replicas over the chosen window." if pooled else "."),
+            dataset_drifted,
             "none",
             thresholds=steps(("green", None), ("red", 1)),
             mappings=value_map(("0", "no drift", "green"), ("1", "DRIFT", "red")),
@@ -64,7 +148,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Drift share",
             "Share of the model's features that drifted (significant after correction and PSI at least the "
             "threshold). The Dataset drift panel says whether it reached drift_share.",
-            f"{m.DATASET_DRIFT_SHARE.series}{{{MODEL_SELECTOR}}}",
+            drift_share,
             "percentunit",
             thresholds=steps(("green", None), ("orange", 0.01)),
         ),
@@ -259,6 +343,10 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         24,
         7,
     )
+    if pooled:
+        _pooled_row(layout)
+    if config.exporter.bin_counts:
+        layout.add(_bin_shares(config), 24, 9)
     if any(model.target is not None for model in config.models):
         add_quality_row(layout)
     links = []
@@ -269,7 +357,12 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         MODEL_DRIFT_DASHBOARD,
         "driftline / Model drift",
         "Data, prediction and concept drift of one model served by KServe, measured by the driftline exporter.",
-        [datasource_variable(), *model_variables(), _feature_variable()],
+        [
+            datasource_variable(),
+            *model_variables(),
+            _feature_variable(),
+            *([_window_variable(config)] if pooled else []),
+        ],
         layout,
         links=links,
     )

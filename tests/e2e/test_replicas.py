@@ -41,6 +41,7 @@ from tests.support import (
     run_cli,
     wait,
 )
+from tests.support.promql import WITHOUT_SERVING, check_dashboards
 
 REPLICAS = 3
 WINDOW = "1h"
@@ -217,6 +218,11 @@ def test_three_replicas_pooled_by_prometheus(tmp_path: Path) -> None:
         wait(lambda: webhook.metrics().get('driftline_retrain_notifications_total{"outcome": "duplicate"}', 0) >= 2,
              60, "two repeats of the notification")  # fmt: skip
         assert len(github.delivered()) == 1 and len(firing("DriftlineDatasetDrift")) == 1
+
+        # --- 4. every dashboard query runs, the pooled panels and the bin shares with data (no labels were sent,
+        # so the quality panels are empty)
+        targets = {f"replica-{i}": r.url for i, r in enumerate(replicas)} | {loop.WEBHOOK_JOB: webhook.url}
+        check_dashboards(prometheus, out, config, targets, allow_empty=WITHOUT_SERVING + "|Quality|Error rate vs reference|Label")
 
 
 def wait_for_rule_evaluations(prometheus: PrometheusProcess, count: int) -> None:
