@@ -5,7 +5,8 @@ Each replica publishes, per column and PSI bin, the rows it counted since it loa
 reference's rows (a gauge). The rules, in one group evaluated every ``alerting.pooling.step``:
 
 1. **Delta.** Per replica series, the rows counted since the previous evaluation:
-   ``X − last_over_time(X[10m] offset step)``; where that is negative (the replica restarted: its counter began
+   ``X − last_over_time(X[10 × step] offset step)`` (the last value before, across up to nine failed scrapes; the
+   cost is ten samples a series whatever the step); where that is negative (the replica restarted: its counter began
    again at 0) or has no previous value (a new replica), the whole ``X``. Summed over the replicas (``sum by`` the
    model's and the column's labels, so ``instance`` and ``pod`` go). Unlike ``increase()``, nothing is extrapolated:
    the deltas add up to exactly the rows the replicas counted, and a restart neither loses what was scraped before
@@ -17,7 +18,8 @@ reference's rows (a gauge). The rules, in one group evaluated every ``alerting.p
 3. **Decisions.** A column drifted when its PSI ≥ ``drift.psi_threshold``, its statistic exceeds the chi-square
    critical value at ``α / m`` (Bonferroni over the model's ``m`` features or outputs; computed here with scipy for
    every bin count the column can have) and the window holds ``window.min_rows`` rows; the model drifted when the
-   share of drifted features ≥ ``drift.drift_share``.
+   share of drifted features ≥ ``drift.drift_share``. The thresholds are the ones the replicas publish
+   (``driftline_psi_threshold`` and its siblings), so one rule serves every model.
 
 Bonferroni, not the exporter's FDR: Benjamini–Hochberg ranks the features' p-values, and PromQL can neither compute a
 chi-square p-value nor rank series within a group; Bonferroni needs only one critical value per bin count and keeps
@@ -38,7 +40,7 @@ from drift.sketch import MISSING_BIN
 
 from .promql import string
 
-LOOKBACK = "10m"  # how far back a replica's previous count is looked for across failed scrapes
+LOOKBACK_STEPS = 10  # how many steps back a replica's previous count is looked for, across failed scrapes
 MODEL_KEY = "job, model, model_namespace"
 
 
@@ -124,13 +126,6 @@ def alert_window(config: MonitorConfig) -> Duration:
     return config.alerting.pooling.windows[0]
 
 
-def model_selector(model: ModelConfig) -> str:
-    matchers = [f"model={string(model.name)}"]
-    if model.namespace != "*":
-        matchers.append(f"model_namespace={string(model.namespace)}")
-    return "{" + ", ".join(matchers) + "}"
-
-
 def critical_value(alpha: float, tests: int, bins: int) -> float:
     """The chi-square critical value a column's PSI statistic must exceed: ``χ²⁻¹(1 − α/m; k − 1)``."""
     return float(scipy_stats.chi2.isf(alpha / max(tests, 1), bins - 1))
@@ -146,7 +141,8 @@ def possible_bins(model: ModelConfig, kind: Kind) -> range:
 
 def _delta(kind: Kind, step: Duration) -> str:
     counter = kind.counted.series
-    since = f"{counter} - last_over_time({counter}[{LOOKBACK}] offset {step})"
+    lookback = Duration(step.seconds * LOOKBACK_STEPS)
+    since = f"{counter} - last_over_time({counter}[{lookback}] offset {step})"
     return f"sum by ({kind.by_bin}) (({since}) >= 0 or {counter})"
 
 
@@ -161,21 +157,38 @@ def _psi(kind: Kind, window: Duration | str) -> str:
     return f"clamp_min(sum by ({kind.by_column}) ({terms}), 0) and {kind.rows(window)} > 0"
 
 
-def _critical(model: ModelConfig, kind: Kind) -> str:
-    tests = 1 if model.drift.correction == "none" else len(kind.columns(model))
-    bins = f"{kind.bins}{model_selector(model)}"
-    return " + ".join(
-        f"({bins} == bool {k}) * {critical_value(model.drift.alpha, tests, k):.10g}" for k in possible_bins(model, kind)
-    )
+def _critical(config: MonitorConfig, kind: Kind) -> str:
+    """Each column's critical value, from its bin count. Models that share ``α``, the number of tests and the bins
+    they can have share one lookup (a fleet has few such groups), selected by name per namespace."""
+    groups: dict[tuple[float, int, int], dict[str, list[str]]] = {}
+    for model in config.models:
+        if kind.columns(model):
+            tests = 1 if model.drift.correction == "none" else len(kind.columns(model))
+            key = (model.drift.alpha, tests, possible_bins(model, kind).stop - 1)
+            groups.setdefault(key, {}).setdefault(model.namespace, []).append(model.name)
+    parts = []
+    for (alpha, tests, top), namespaces in groups.items():
+        for namespace, names in namespaces.items():
+            matchers = [f'model=~"{"|".join(sorted(names))}"']  # names are DNS labels: nothing to escape
+            if namespace != "*":
+                matchers.append(f"model_namespace={string(namespace)}")
+            bins = f"{kind.bins}{{{', '.join(matchers)}}}"
+            parts.append(
+                " + ".join(f"({bins} == bool {k}) * {critical_value(alpha, tests, k):.10g}" for k in range(2, top + 1))
+            )
+    return _union(parts)
 
 
-def _drifted(model: ModelConfig, kind: Kind, window: Duration | str) -> str:
-    psi = f"{kind.psi(window)}{model_selector(model)}"
+def _setting(metric: m.Metric) -> str:
+    """A model setting as the replicas publish it (they agree; ``max`` drops the replica)."""
+    return f"max by ({MODEL_KEY}) ({metric.series})"
+
+
+def _drifted(kind: Kind, window: Duration | str) -> str:
+    psi = f"{kind.psi(window)} >= bool on ({MODEL_KEY}) group_left () {_setting(m.PSI_THRESHOLD)}"
     rows = f"sum by ({kind.by_column}) ({kind.rows_in_bins(window)})"
-    return (
-        f"(({psi} >= bool {model.drift.psi_threshold:g}) * ({kind.chi2(window)} > bool {kind.critical})) "
-        f"and {rows} >= {model.window.min_rows}"
-    )
+    enough = f"{rows} >= on ({MODEL_KEY}) group_left () {_setting(m.WINDOW_MIN_SAMPLES)}"
+    return f"({psi}) * ({kind.chi2(window)} > bool {kind.critical}) and {enough}"
 
 
 def _union(parts: Iterable[str]) -> str:
@@ -196,8 +209,7 @@ def recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
             {"record": kind.reference_rows, "expr": f"sum by ({kind.by_column}) ({kind.reference_bins})"},
             {"record": kind.bins, "expr": f"count by ({kind.by_column}) ({kind.reference_bins})"},
         ]
-        models = [model for model in config.models if kind.columns(model)]
-        rules.append({"record": kind.critical, "expr": _union(_critical(model, kind) for model in models)})
+        rules.append({"record": kind.critical, "expr": _critical(config, kind)})
     for window in config.alerting.pooling.windows:
         for kind in kinds:
             rules += [
@@ -212,9 +224,7 @@ def recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
                     "expr": f"{kind.psi(window)} / (1 / {kind.reference_rows} + 1 / {kind.rows(window)})",
                 },
             ]
-            models = [model for model in config.models if kind.columns(model)]
-            drifted_rule = _union(_drifted(model, kind, window) for model in models)
-            rules.append({"record": kind.drifted(window), "expr": drifted_rule})
+            rules.append({"record": kind.drifted(window), "expr": _drifted(kind, window)})
         drifted = FEATURES.drifted(window)
         rules.append(
             {
@@ -222,9 +232,7 @@ def recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
                 "expr": f"sum by ({MODEL_KEY}) ({drifted}) / count by ({MODEL_KEY}) ({drifted})",
             }
         )
-        dataset_rule = _union(
-            f"{share(window)}{model_selector(model)} >= bool {model.drift.drift_share:g}" for model in config.models
-        )
+        dataset_rule = f"{share(window)} >= bool on ({MODEL_KEY}) {_setting(m.DRIFT_SHARE_THRESHOLD)}"
         rules.append({"record": dataset_drifted(window), "expr": dataset_rule})
     return rules
 

@@ -104,7 +104,10 @@ def _pooled_counts(ctx: ScenarioContext) -> dict[str, Any]:
         "driftline-exporter-1:8080": [[5] * len(bins)] * steps,
         "driftline-exporter-2:8080": [[20 if b == 0 else 3 for b in range(len(bins))]] * gone,
     }
-    series, totals = [], np.zeros(len(bins))
+    series = [
+        {"series": sel, "values": series_notation(values)} for sel, values in pooled.settings_series(ctx, [OK] * steps)
+    ]
+    totals = np.zeros(len(bins))
     for instance, per_step in rows.items():
         labels = {"job": ctx.alerting.exporter_job, "instance": instance, **ctx.model_labels, kind.column: column.name}
         for b, label in enumerate(bins):

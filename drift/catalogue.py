@@ -238,6 +238,12 @@ DRIFT_SHARE_THRESHOLD = _metric(
 WINDOW_MAX_SAMPLES = _metric(
     "driftline_window_max_samples", GAUGE, "The model's window.size: the most rows a window holds.", section=_SETTINGS
 )
+WINDOW_MIN_SAMPLES = _metric(
+    "driftline_window_min_samples",
+    GAUGE,
+    "The model's window.min_rows: with fewer rows, statistics but no drift decision.",
+    section=_SETTINGS,
+)
 PERFORMANCE_DEGRADATION_THRESHOLD = _metric(
     "driftline_performance_degradation_threshold", GAUGE, "The model's target.max_degradation.", section=_SETTINGS
 )
@@ -264,10 +270,7 @@ REFERENCE_CREATED = _metric(
 )
 
 _BINS = "Bin counts (pooled across replicas by Prometheus)"
-_BIN_LABEL = (
-    " bin: a numeric column's bin index (00 = lowest), a category, __other__, or __missing__ for missing or invalid"
-    " values."
-)
+_BIN_LABEL = " bin: a numeric column's bin index (00 lowest), a category, __other__, or __missing__ (missing values)."
 FEATURE_BIN_ROWS = _metric(
     "driftline_feature_bin_rows",
     COUNTER,

@@ -37,13 +37,13 @@ def metrics_page() -> str:
         "",
         "**Cardinality.** Per model: 7 series per numeric feature (PSI, its p-value, KS statistic and p-value, JS,",
         "decision, missing ratio; a categorical feature has the chi-square p-value instead of the two KS series),",
-        "3 per output, 6 event counters, 16 for the evaluation-duration histogram and 14 more (windows, reference,",
+        "3 per output, 6 event counters, 16 for the evaluation-duration histogram and 15 more (windows, reference,",
         "settings); with a `target` 44 more (quality, label counters, the label-delay histogram, the prediction",
         "store). With `exporter.bin_counts` (the default), each column adds its PSI bins twice — the rows counted in",
         "each and the reference's — and a missing count: 21 series per numeric column at the default 10 bins, 2k + 1",
         "for a categorical one with k bins (its categories and `__other__`). Per process: 16 reject counters and the",
-        "build info. A model with 20 numeric features and one output exports 650 `driftline_*` series, 694 with a",
-        "target; 209 and 253 with `exporter.bin_counts: false` (tested in `tests/unit/test_catalogue.py`).",
+        "build info. A model with 20 numeric features and one output exports 651 `driftline_*` series, 695 with a",
+        "target; 210 and 254 with `exporter.bin_counts: false` (tested in `tests/unit/test_catalogue.py`).",
         "",
     ]
     sections: dict[str, list[m.Metric]] = {}

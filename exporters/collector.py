@@ -28,7 +28,7 @@ FEATURE_STATS = {
     "chi2_pvalue": m.FEATURE_CHI2_PVALUE,
     "js_distance": m.FEATURE_JS_DISTANCE,
 }
-SETTINGS = (m.PSI_THRESHOLD, m.SIGNIFICANCE_LEVEL, m.DRIFT_SHARE_THRESHOLD, m.WINDOW_MAX_SAMPLES)
+SETTINGS = (m.PSI_THRESHOLD, m.SIGNIFICANCE_LEVEL, m.DRIFT_SHARE_THRESHOLD, m.WINDOW_MAX_SAMPLES, m.WINDOW_MIN_SAMPLES)
 QUALITY = (
     m.LABELLED_WINDOW_SAMPLES,
     m.PERFORMANCE_DEGRADATION,
@@ -82,6 +82,7 @@ class DriftCollector(Collector):
             add(m.SIGNIFICANCE_LEVEL, labels, config.drift.alpha)
             add(m.DRIFT_SHARE_THRESHOLD, labels, config.drift.drift_share)
             add(m.WINDOW_MAX_SAMPLES, labels, float(config.window.size))
+            add(m.WINDOW_MIN_SAMPLES, labels, float(config.window.min_rows))
             evaluation = snapshot.models.get(key)
             profile = monitor.profile
             add(m.REFERENCE_LOADED, labels, 1.0 if profile is not None else 0.0)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from drift import catalogue as m
 from drift.config import ColumnConfig
 from drift.stats import psi
 
@@ -75,11 +76,23 @@ def window_psi(ctx: ScenarioContext, column: ColumnConfig, skew: str | None) -> 
     return psi(np.full(bins, REFERENCE_ROWS_PER_BIN), current)
 
 
+def settings_series(ctx: ScenarioContext, states: list[str]) -> Series:
+    """The model's thresholds, as each replica publishes them (the pooled rules read them there)."""
+    drift = ctx.model.drift
+    settings = ((m.PSI_THRESHOLD, drift.psi_threshold), (m.DRIFT_SHARE_THRESHOLD, drift.drift_share),
+                (m.WINDOW_MIN_SAMPLES, float(ctx.model.window.min_rows)))  # fmt: skip
+    out: Series = []
+    for instance in REPLICAS:
+        labels = {"job": ctx.alerting.exporter_job, "instance": instance, **ctx.model_labels}
+        out += [(selector(metric.series, labels), [value] * len(states)) for metric, value in settings]
+    return out
+
+
 def columns_series(
     ctx: ScenarioContext, kind: pooling.Kind, columns: Sequence[ColumnConfig], skews: dict[str, Skew], states: list[str]
 ) -> Series:
-    """Every column's series; those not in ``skews`` stay quiet."""
-    out: Series = []
+    """Every column's series (those not in ``skews`` stay quiet) and the model's settings."""
+    out: Series = settings_series(ctx, states)
     for column in columns:
         out += column_series(ctx, kind, column, skews.get(column.name, lambda state: None), states)
     return out

@@ -13,9 +13,7 @@ dispatches once.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +39,10 @@ from tests.support import (
     run_cli,
     wait,
 )
-from tests.support.promql import WITHOUT_SERVING, check_dashboards
+from tests.support.promql import WITHOUT_SERVING, check_dashboards, wait_for_evaluation
 
 REPLICAS = 3
+POOLING = "driftline-pooling.rules"
 WINDOW = "1h"
 HAPROXY = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
 
@@ -189,12 +188,13 @@ def test_three_replicas_pooled_by_prometheus(tmp_path: Path) -> None:
         accepted = values('sum by (instance) (driftline_events_total{outcome="accepted", type="request"})')
         assert len(accepted) == REPLICAS and all(n >= sent.calls / REPLICAS - 2 for n in accepted.values()), accepted
         assert values(f"model:driftline_dataset_drifted:pooled{WINDOW}") == {"": 0.0}
-        wait_for_rule_evaluations(prometheus, 5)
+        for _ in range(5):
+            wait_for_evaluation(prometheus, POOLING)
         assert not firing("DriftlineDatasetDrift") and not firing("DriftlineFeatureDrift")
 
         # --- 2. a replica is killed (OOM, node lost) and comes back: its counters restart from zero
         replicas[1].kill()
-        wait_for_rule_evaluations(prometheus, 3)
+        wait_for_evaluation(prometheus, POOLING)
         pooled_equals_offline("one replica dead")
         replicas[1] = ExporterProcess(config_path, tmp_path / "exporter-1.log", port=ports[1])
         replicas[1].wait_until("/readyz")
@@ -222,21 +222,6 @@ def test_three_replicas_pooled_by_prometheus(tmp_path: Path) -> None:
         # --- 4. every dashboard query runs, the pooled panels and the bin shares with data (no labels were sent,
         # so the quality panels are empty)
         targets = {f"replica-{i}": r.url for i, r in enumerate(replicas)} | {loop.WEBHOOK_JOB: webhook.url}
-        check_dashboards(prometheus, out, config, targets, allow_empty=WITHOUT_SERVING + "|Quality|Error rate vs reference|Label")
-
-
-def wait_for_rule_evaluations(prometheus: PrometheusProcess, count: int) -> None:
-    """Until the pooling group has been evaluated ``count`` more times (its interval is one second)."""
-
-    def last_evaluation() -> float:
-        groups = requests.get(prometheus.url + "/api/v1/rules", timeout=5).json()["data"]["groups"]
-        (group,) = [g for g in groups if g["name"] == "driftline-pooling.rules"]
-        stamp = str(group["lastEvaluation"])[:26].rstrip("Z")  # RFC 3339 with nanoseconds; microseconds will do
-        return datetime.fromisoformat(stamp).timestamp()
-
-    start = last_evaluation()
-    wait(_at_least(last_evaluation, start + count), 30, f"{count} pooling evaluations")
-
-
-def _at_least(read: Callable[[], float], target: float) -> Callable[[], bool]:
-    return lambda: read() >= target
+        check_dashboards(
+            prometheus, out, config, targets, allow_empty=WITHOUT_SERVING + "|Quality|Error rate vs reference|Label"
+        )

@@ -1,10 +1,12 @@
 """Checking generated dashboards against a real Prometheus: every query parses, names only metrics something defines,
-and returns data."""
+and returns data; waiting for a rule group's evaluations."""
 
 from __future__ import annotations
 
 import json
 import re
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +134,17 @@ def check_dashboards(
     allowed = re.compile(allow_empty) if allow_empty else None
     unexpected = [e for e in empty if not (allowed and allowed.search(e[1]))]
     assert unexpected == [], unexpected
+
+
+def last_group_evaluation(prometheus: PrometheusProcess, group: str) -> float:
+    """When the last complete evaluation of rule group ``group`` started (Unix time; 0 before the first)."""
+    groups = requests.get(prometheus.url + "/api/v1/rules", timeout=5).json()["data"]["groups"]
+    (found,) = [g for g in groups if g["name"] == group]
+    stamp = str(found["lastEvaluation"])[:26].rstrip("Z")  # RFC 3339 with nanoseconds; microseconds will do
+    return datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp() if not stamp.startswith("0001") else 0.0
+
+
+def wait_for_evaluation(prometheus: PrometheusProcess, group: str, after: float | None = None) -> None:
+    """Until rule group ``group`` has completed an evaluation that started after ``after`` (default: now)."""
+    start = time.time() if after is None else after
+    wait(lambda: last_group_evaluation(prometheus, group) > start, 60, f"an evaluation of {group}")
