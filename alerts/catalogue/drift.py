@@ -202,7 +202,9 @@ DATASET_DRIFT = AlertDefinition(
 chi-square (categorical) p-value, corrected across the model's features, is below `drift.alpha` **and** the PSI is at
 least `drift.psi_threshold`. The live inputs are no longer the data the model was trained on. Severity `critical`,
 label `action: retrain`: Alertmanager sent it to the retraining webhook, which starts one retraining per model per
-`webhook.cooldown`.
+`webhook.cooldown`. With `exporter.replicas` above 1 it is the decision Prometheus pooled from every replica's bin
+counts over the first `alerting.pooling.windows` (the PSI's chi-square test, Bonferroni-corrected; no `instance`
+label): docs/statistics.md, *Pooled drift across replicas*.
 
 **Check.**
 1. The alert's description (or `drifted_features` annotation) lists the drifted features with their PSI. Open the

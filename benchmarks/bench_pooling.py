@@ -1,0 +1,104 @@
+"""What pooling replicas costs Prometheus: series and rule-evaluation time of the generated pooling group.
+
+Simulated replicas (tests/support/replicas.py: the exporter's bin-count exposition for many models) are scraped by
+a real Prometheus (Debian's `prometheus`) that evaluates `driftline generate`'s rules for the same config; the
+pooling group's evaluation time is read from /api/v1/rules once the windows hold data. The default is the fleet
+the docs quote: 100 models × 20 numeric features × 10 bins on 3 replicas, scraped and pooled every 15 s.
+
+    python benchmarks/bench_pooling.py [--models 100] [--features 20] [--replicas 3] [--step 15] [--evaluations 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import numpy as np
+import requests
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import drift  # noqa: E402
+from driftline.demo.stack import PrometheusProcess  # noqa: E402
+from driftline.generate import generate, write_files  # noqa: E402
+from tests.support.promql import last_group_evaluation  # noqa: E402
+from tests.support.replicas import BINS, SimulatedReplica, simulation_config  # noqa: E402
+
+POOLING = "driftline-pooling.rules"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=100)
+    parser.add_argument("--features", type=int, default=20)
+    parser.add_argument("--replicas", type=int, default=3)
+    parser.add_argument("--step", type=int, default=15, help="scrape and pooling interval, seconds")
+    parser.add_argument("--evaluations", type=int, default=8)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="driftline-pooling-"))
+    document = simulation_config(args.models, args.features, replicas=args.replicas)
+    document["alerting"]["pooling"] = {"windows": ["1h", "24h"], "step": f"{args.step}s"}
+    config = drift.parse_config(document)
+    write_files(generate(config), work / "out")
+    rng = np.random.default_rng(0)
+    settings = {"driftline_psi_threshold": 0.1, "driftline_drift_share_threshold": 0.5,
+                "driftline_window_min_samples": 100.0}  # fmt: skip
+    with ExitStack() as stack:
+        replicas = [
+            stack.enter_context(SimulatedReplica(args.models, args.features, settings)) for _ in range(args.replicas)
+        ]
+        reference = rng.multinomial(20_000, np.full(BINS, 1 / BINS), size=(args.models, args.features))
+        for replica in replicas:
+            replica.reference[:] = reference
+        prometheus = stack.enter_context(
+            PrometheusProcess(
+                work / "prometheus",
+                {
+                    "global": {"scrape_interval": f"{args.step}s", "evaluation_interval": f"{args.step}s"},
+                    "rule_files": [str(work / "out" / "prometheus" / "rules.yml")],
+                    "scrape_configs": [
+                        {"job_name": "sim", "static_configs": [{"targets": [r.url[7:] for r in replicas]}]}
+                    ],
+                },
+            )
+        )
+        prometheus.wait_ready()
+        durations = []
+        seen = 0.0
+        while len(durations) < args.evaluations:
+            for replica in replicas:  # traffic between evaluations: every counter grows
+                with replica.lock:
+                    replica.counts += rng.multinomial(50, np.full(BINS, 1 / BINS), size=(args.models, args.features))
+            time.sleep(args.step / 3)
+            stamp = last_group_evaluation(prometheus, POOLING)
+            if stamp > seen:
+                seen = stamp
+                groups = requests.get(prometheus.url + "/api/v1/rules", timeout=10).json()["data"]["groups"]
+                (group,) = [g for g in groups if g["name"] == POOLING]
+                durations.append(float(group["evaluationTime"]))
+                slowest = sorted(group["rules"], key=lambda r: -float(r["evaluationTime"]))[:3]
+                costs = ", ".join(f"{r['name']} {float(r['evaluationTime']) * 1000:.0f} ms" for r in slowest)
+                print(f"pooling group evaluation: {durations[-1] * 1000:.0f} ms (slowest: {costs})", flush=True)
+        recorded = requests.get(
+            prometheus.url + "/api/v1/query", params={"query": 'count({__name__=~"model.*:.*"})'}, timeout=30
+        ).json()["data"]["result"]
+        scraped = args.replicas * args.models * args.features * (2 * BINS) + args.replicas * args.models * 3
+    steady = durations[2:] or durations
+    print(
+        f"{args.models} models × {args.features} features × {BINS} bins on {args.replicas} replicas, "
+        f"step {args.step}s: "
+        f"pooling group evaluation median {statistics.median(steady) * 1000:.0f} ms "
+        f"(max {max(steady) * 1000:.0f} ms); {scraped:,} scraped series; "
+        f"{int(float(recorded[0]['value'][1])):,} recorded series (both windows, every rule group)"
+    )
+
+
+if __name__ == "__main__":
+    main()
