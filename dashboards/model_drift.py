@@ -86,21 +86,28 @@ def _bin_shares(config: MonitorConfig) -> g.Table:
     )
 
 
+def _psi_panel(title: str, description: str, psi: str, legend: str) -> g.TimeSeries:
+    """PSI series with the model's psi_threshold as a dashed line."""
+    return timeseries(
+        title,
+        description,
+        [target(psi, legend, "A"), target(f"max({m.PSI_THRESHOLD.series}{{{MODEL_SELECTOR}}})", "psi_threshold", "B")],
+        "none",
+        overrides=[dashed_series("psi_threshold")],
+    )
+
+
 def _pooled_row(layout: Layout) -> None:
     """The drift Prometheus pools from every replica's bin counts (``exporter.replicas`` > 1)."""
     layout.row("Pooled across replicas ($window)")
     psi = pooling.FEATURES.psi(WINDOW)
     layout.add(
-        timeseries(
+        _psi_panel(
             "Pooled PSI per feature",
             "PSI of every replica's rows together over the chosen window (alerting.pooling.windows), recorded by "
             "Prometheus from the replicas' bin counts; the alerts read the first window. Dashed: psi_threshold.",
-            [
-                target(f"{psi}{{{FEATURES}}}", "{{feature}}", "A"),
-                target(f"max({m.PSI_THRESHOLD.series}{{{MODEL_SELECTOR}}})", "psi_threshold", "B"),
-            ],
-            "none",
-            overrides=[dashed_series("psi_threshold")],
+            f"{psi}{{{FEATURES}}}",
+            "{{feature}}",
         ),
         16,
         8,
@@ -201,16 +208,12 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         4,
     )
     layout.add(
-        timeseries(
+        _psi_panel(
             "PSI per feature",
             "Population Stability Index of each feature, current window vs reference. The dashed line is the "
             "model's psi_threshold; a feature drifts when its PSI is above it and its test is significant.",
-            [
-                target(f"{m.FEATURE_PSI.series}{{{FEATURES}}}", "{{feature}}", "A"),
-                target(f"{m.PSI_THRESHOLD.series}{{{MODEL_SELECTOR}}}", "psi_threshold", "B"),
-            ],
-            "none",
-            overrides=[dashed_series("psi_threshold")],
+            f"{m.FEATURE_PSI.series}{{{FEATURES}}}",
+            "{{feature}}",
         ),
         24,
         9,
@@ -276,16 +279,12 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         9,
     )
     layout.add(
-        timeseries(
+        _psi_panel(
             "Prediction drift (PSI per output)",
             "PSI of each model output (from response events) against the outputs on the reference data. The "
             "dashed line is psi_threshold.",
-            [
-                target(f"{m.PREDICTION_PSI.series}{{{MODEL_SELECTOR}}}", "{{output}}", "A"),
-                target(f"{m.PSI_THRESHOLD.series}{{{MODEL_SELECTOR}}}", "psi_threshold", "B"),
-            ],
-            "none",
-            overrides=[dashed_series("psi_threshold")],
+            f"{m.PREDICTION_PSI.series}{{{MODEL_SELECTOR}}}",
+            "{{output}}",
         ),
         12,
         8,
