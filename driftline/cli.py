@@ -43,6 +43,25 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_set_reference(args: argparse.Namespace) -> int:
+    from drift.config.edit import set_reference_profile
+
+    loaded: list[drift.ReferenceProfile] = []
+
+    def compatible(config: drift.MonitorConfig, model: drift.ModelConfig) -> None:
+        profile = drift.ReferenceProfile.load(model.reference.profile, config.s3)
+        profile.require_compatible(model, origin=args.profile)
+        loaded.append(profile)
+
+    previous = set_reference_profile(args.config, args.model, args.namespace, args.profile, compatible)
+    profile = loaded[0]
+    print(
+        f"{args.config}: {args.model}: reference.profile {previous} -> {args.profile} "
+        f"(profile {profile.version}, {profile.rows:,} rows)"
+    )
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from exporters.server import serve
 
@@ -150,6 +169,17 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--config", required=True, metavar="CFG", help="monitor config YAML")
     profile.add_argument("--model", metavar="NAME", help="only this model (default: every model)")
     profile.set_defaults(handler=_cmd_profile)
+
+    set_reference = commands.add_parser(
+        "set-reference",
+        help="point a model's reference.profile at a new profile, editing the config in place (comments kept); "
+        "refuses a profile whose columns do not match the model",
+    )
+    set_reference.add_argument("--config", required=True, metavar="CFG", help="monitor config YAML (edited)")
+    set_reference.add_argument("--model", required=True, metavar="NAME", help="the model (InferenceService name)")
+    set_reference.add_argument("--namespace", metavar="NS", help="the model's namespace, when the name is not unique")
+    set_reference.add_argument("--profile", required=True, metavar="URI", help="the new profile: local path or s3://")
+    set_reference.set_defaults(handler=_cmd_set_reference)
 
     for name, section, handler, text in (
         ("serve", "exporter", _cmd_serve, "run the exporter: KServe logger events in, drift metrics on /metrics"),

@@ -1,0 +1,85 @@
+"""Edits to a monitor config file that keep everything else of it — comments, order, quoting, flow style — as the
+user wrote it: the value is replaced at its place in the text, found from the YAML parser's positions, and the
+result must load as a valid config before it is written (atomically)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from ..errors import ConfigError
+from .loader import load_config
+from .schema import ModelConfig, MonitorConfig
+
+_PLAIN = re.compile(r"[A-Za-z0-9_./:@+~-][A-Za-z0-9_./:@+~=-]*")  # safe unquoted: a path, a URI
+
+
+def set_reference_profile(
+    path: str | os.PathLike[str],
+    model: str,
+    namespace: str | None,
+    uri: str,
+    check: Callable[[MonitorConfig, ModelConfig], None] | None = None,
+) -> str:
+    """Point ``models[model].reference.profile`` at ``uri`` in the file at ``path``; returns the previous value.
+
+    ``namespace`` picks among models of the same name (None: the name must be unique). The edited config must load,
+    and pass ``check`` (given it and the edited model, e.g. to read the new profile), before the file is replaced;
+    on any problem the file is left as it was and the error raised.
+    """
+    source = str(path)
+    text = Path(path).read_text(encoding="utf-8")
+    node = _profile_node(yaml.compose(text), model, namespace, source)
+    previous = str(node.value)
+    edited = text[: node.start_mark.index] + _scalar(uri) + text[node.end_mark.index :]
+    directory = Path(path).resolve().parent
+    with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".yaml", delete=False, encoding="utf-8") as out:
+        out.write(edited)
+    try:
+        config = load_config(out.name)
+        if check is not None:
+            check(config, next(m for m in config.models if m.name == model and namespace in (None, m.namespace)))
+        os.replace(out.name, path)
+    except BaseException:
+        os.unlink(out.name)
+        raise
+    return previous
+
+
+def _scalar(value: str) -> str:
+    return value if _PLAIN.fullmatch(value) else json.dumps(value)  # a JSON string is a YAML double-quoted one
+
+
+def _profile_node(root: yaml.Node | None, model: str, namespace: str | None, source: str) -> yaml.ScalarNode:
+    models = _child(root, "models")
+    if not isinstance(models, yaml.SequenceNode):
+        raise ConfigError(["models: must be a list of models"], source)
+    matches = []
+    for item in models.value:
+        name, space = _child(item, "name"), _child(item, "namespace")
+        in_namespace = (
+            namespace is None or (space.value if isinstance(space, yaml.ScalarNode) else "default") == namespace
+        )
+        if isinstance(name, yaml.ScalarNode) and name.value == model and in_namespace:
+            matches.append(item)
+    where = f"{model!r}" + (f" in namespace {namespace!r}" if namespace else "")
+    if not matches:
+        raise ConfigError([f"no model {where}"], source)
+    if len(matches) > 1:
+        raise ConfigError([f"several models named {model!r}: say which with --namespace"], source)
+    profile = _child(_child(matches[0], "reference"), "profile")
+    if not isinstance(profile, yaml.ScalarNode):
+        raise ConfigError([f"model {where}: reference.profile is missing or not a string"], source)
+    return profile
+
+
+def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((value for k, value in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)

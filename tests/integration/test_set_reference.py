@@ -1,0 +1,97 @@
+"""`driftline set-reference`, the promote step's command, on a copy of the example overlay's config: one line changes
+(the model's reference.profile), every comment and the rest of the file stay as written, and a profile that does not
+fit the model — or a model that is not there — is refused in one line with the file untouched."""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import drift
+from driftline.demo.data import customers
+from tests.support import REPO, run_cli
+
+OVERLAY_CONFIG = REPO / "deploy" / "kubernetes" / "base" / "monitor.yaml"  # what overlays/example deploys
+
+
+def _profile(tmp: Path, name: str, drop: str | None = None) -> Path:
+    """A profile of the example model (or of one without the feature ``drop``) built from demo customers."""
+    config = drift.load_config(OVERLAY_CONFIG)
+    model = config.model("churn-model")
+    if drop is not None:
+        model = drift.parse_config(
+            {
+                "version": 1,
+                "models": [
+                    {
+                        "name": "churn-model",
+                        "reference": {"data": "x.csv", "profile": "x.json"},
+                        "features": [{"name": c.name, "type": c.type} for c in model.features if c.name != drop],
+                        "outputs": [{"name": "churn_probability", "type": "numeric"}],
+                    }
+                ],
+            }
+        ).models[0]
+    rng = np.random.default_rng(5)
+    frame = customers(2000, rng).assign(churn_probability=rng.random(2000), churned=rng.integers(0, 2, 2000))
+    path = tmp / name
+    drift.build_profile(frame, model).save(str(path))
+    return path
+
+
+@pytest.fixture
+def overlay(tmp_path: Path) -> Path:
+    copy = tmp_path / "monitor.yaml"
+    shutil.copyfile(OVERLAY_CONFIG, copy)
+    return copy
+
+
+def test_the_promote_step_moves_the_reference_and_nothing_else(overlay: Path, tmp_path: Path) -> None:
+    before = overlay.read_text()
+    profile = _profile(tmp_path, "run-42-profile.json")
+    result = run_cli("set-reference", "--config", str(overlay), "--model", "churn-model", "--profile", str(profile))
+    assert result.returncode == 0, result.stderr
+    assert "s3://churn-model-bucket/monitoring/churn-model/profile.json -> " in result.stdout
+    after = overlay.read_text()
+    changed = [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+               if line[:1] in "+-" and not line.startswith(("+++", "---"))]  # fmt: skip
+    assert changed == [
+        "-      profile: s3://churn-model-bucket/monitoring/churn-model/profile.json",
+        f"+      profile: {profile}",
+    ]
+    assert drift.load_config(overlay).model("churn-model").reference.profile == str(profile)
+    # a value that needs quoting is written quoted, and read back the same
+    odd = tmp_path / "a profile #1.json"
+    shutil.copyfile(profile, odd)
+    assert (
+        run_cli("set-reference", "--config", str(overlay), "--model", "churn-model", "--profile", str(odd)).returncode
+        == 0
+    )
+    assert drift.load_config(overlay).model("churn-model").reference.profile == str(odd)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "churn-model", "--profile", "{wrong}"], "the profile has no feature 'support_calls'"),
+        (["--model", "churn-model", "--profile", "{missing}"], "nowhere.json: no such file"),
+        (["--model", "fraud-model", "--profile", "{right}"], "no model 'fraud-model'"),
+        (["--model", "churn-model", "--namespace", "retail", "--profile", "{right}"], "in namespace 'retail'"),
+    ],
+)
+def test_a_wrong_promotion_is_refused_in_one_line(overlay: Path, tmp_path: Path, args: list[str], message: str) -> None:
+    paths = {
+        "{wrong}": str(_profile(tmp_path, "wrong.json", drop="support_calls")),
+        "{right}": str(_profile(tmp_path, "right.json")),
+        "{missing}": str(tmp_path / "nowhere.json"),
+    }
+    before = overlay.read_bytes()
+    result = run_cli("set-reference", "--config", str(overlay), *[paths.get(a, a) for a in args])
+    assert result.returncode == 1, result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, result.stderr
+    assert overlay.read_bytes() == before
+    assert sorted(p.name for p in overlay.parent.glob("*.yaml")) == ["monitor.yaml"]  # no temporary file left
