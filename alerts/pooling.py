@@ -131,12 +131,10 @@ def critical_value(alpha: float, tests: int, bins: int) -> float:
     return float(scipy_stats.chi2.isf(alpha / max(tests, 1), bins - 1))
 
 
-def possible_bins(model: ModelConfig, kind: Kind) -> range:
-    """Every PSI bin count a column of this kind can have: up to ``drift.bins`` for a numeric column (fewer when
-    quantiles tie), up to ``max_categories + 1`` (with ``__other__``) for a categorical one."""
-    columns = kind.columns(model)
-    top = max((model.drift.bins if c.is_numeric else model.drift.max_categories + 1) for c in columns)
-    return range(2, top + 1)
+def max_bins(model: ModelConfig, kind: Kind) -> int:
+    """The most PSI bins a column of this kind can have: ``drift.bins`` for a numeric column (fewer when quantiles
+    tie), ``max_categories + 1`` (with ``__other__``) for a categorical one."""
+    return max((model.drift.bins if c.is_numeric else model.drift.max_categories + 1) for c in kind.columns(model))
 
 
 def _delta(kind: Kind, step: Duration) -> str:
@@ -164,7 +162,7 @@ def _critical(config: MonitorConfig, kind: Kind) -> str:
     for model in config.models:
         if kind.columns(model):
             tests = 1 if model.drift.correction == "none" else len(kind.columns(model))
-            key = (model.drift.alpha, tests, possible_bins(model, kind).stop - 1)
+            key = (model.drift.alpha, tests, max_bins(model, kind))
             groups.setdefault(key, {}).setdefault(model.namespace, []).append(model.name)
     parts = []
     for (alpha, tests, top), namespaces in groups.items():

@@ -1,23 +1,23 @@
 """Edits to a monitor config file that keep everything else of it — comments, order, quoting, flow style — as the
 user wrote it: the value is replaced at its place in the text, found from the YAML parser's positions, and the
-result must load as a valid config before it is written (atomically)."""
+result must validate as a config before the file is replaced (atomically)."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
 from ..errors import ConfigError
-from .loader import load_config
+from ..reference.storage import write_bytes
+from .loader import load_config, parse_config_text
 from .schema import ModelConfig, MonitorConfig
 
-_PLAIN = re.compile(r"[A-Za-z0-9_./:@+~-][A-Za-z0-9_./:@+~=-]*")  # safe unquoted: a path, a URI
+_PLAIN = re.compile(r"[A-Za-z0-9_./][A-Za-z0-9_./:@+~=-]*")  # may go unquoted: a path, a URI
 
 
 def set_reference_profile(
@@ -34,26 +34,23 @@ def set_reference_profile(
     on any problem the file is left as it was and the error raised.
     """
     source = str(path)
+    load_config(path)  # a missing, unreadable or invalid file is reported as the other commands report it
     text = Path(path).read_text(encoding="utf-8")
     node = _profile_node(yaml.compose(text), model, namespace, source)
     previous = str(node.value)
     edited = text[: node.start_mark.index] + _scalar(uri) + text[node.end_mark.index :]
-    directory = Path(path).resolve().parent
-    with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".yaml", delete=False, encoding="utf-8") as out:
-        out.write(edited)
-    try:
-        config = load_config(out.name)
-        if check is not None:
-            check(config, next(m for m in config.models if m.name == model and namespace in (None, m.namespace)))
-        os.replace(out.name, path)
-    except BaseException:
-        os.unlink(out.name)
-        raise
+    config = parse_config_text(edited, path)  # problems are named by the file's own path
+    if check is not None:
+        check(config, next(m for m in config.models if m.name == model and namespace in (None, m.namespace)))
+    write_bytes(str(path), edited.encode("utf-8"), content_type="application/yaml")
     return previous
 
 
 def _scalar(value: str) -> str:
-    return value if _PLAIN.fullmatch(value) else json.dumps(value)  # a JSON string is a YAML double-quoted one
+    """``value`` as YAML: plain when it reads back as the same string, else double-quoted (a JSON string is one)."""
+    if _PLAIN.fullmatch(value) and yaml.safe_load(value) == value:
+        return value
+    return json.dumps(value)
 
 
 def _profile_node(root: yaml.Node | None, model: str, namespace: str | None, source: str) -> yaml.ScalarNode:

@@ -75,6 +75,12 @@ def load_config(path: str | os.PathLike[str]) -> MonitorConfig:
         raise ConfigError(["file not found; pass the monitor config with --config PATH"], source) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"cannot read the file: {getattr(exc, 'strerror', None) or exc}"], source) from None
+    return parse_config_text(text, path)
+
+
+def parse_config_text(text: str, path: str | os.PathLike[str]) -> MonitorConfig:
+    """Validate the text of the config file at ``path`` (for paths relative to it and error messages)."""
+    source = str(path)
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:

@@ -14,7 +14,7 @@ import yaml
 
 from tests.support import IRIS, IRIS_MODEL, REPO, ExporterProcess, iris_config, labels, scrape, wait_for
 
-FIXTURES = REPO / "tests" / "fixtures" / "kserve"  # copied from shared/fixtures/kserve
+FIXTURES = REPO / "tests" / "fixtures" / "kserve"  # events in the exact shapes KServe's logger sends
 PREFIX = "logs/default/sklearn-iris/predictor/v1"
 
 

@@ -81,6 +81,7 @@ def test_the_promote_step_moves_the_reference_and_nothing_else(overlay: Path, tm
         (["--model", "churn-model", "--profile", "{missing}"], "nowhere.json: no such file"),
         (["--model", "fraud-model", "--profile", "{right}"], "no model 'fraud-model'"),
         (["--model", "churn-model", "--namespace", "retail", "--profile", "{right}"], "in namespace 'retail'"),
+        (["--config", "{nofile}", "--model", "churn-model", "--profile", "{right}"], "file not found"),
     ],
 )
 def test_a_wrong_promotion_is_refused_in_one_line(overlay: Path, tmp_path: Path, args: list[str], message: str) -> None:
@@ -88,10 +89,11 @@ def test_a_wrong_promotion_is_refused_in_one_line(overlay: Path, tmp_path: Path,
         "{wrong}": str(_profile(tmp_path, "wrong.json", drop="support_calls")),
         "{right}": str(_profile(tmp_path, "right.json")),
         "{missing}": str(tmp_path / "nowhere.json"),
+        "{nofile}": str(tmp_path / "absent.yaml"),
     }
     before = overlay.read_bytes()
     result = run_cli("set-reference", "--config", str(overlay), *[paths.get(a, a) for a in args])
     assert result.returncode == 1, result.stdout
     assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, result.stderr
     assert overlay.read_bytes() == before
-    assert sorted(p.name for p in overlay.parent.glob("*.yaml")) == ["monitor.yaml"]  # no temporary file left
+    assert not [p.name for p in overlay.parent.iterdir() if p.name.startswith(".")]  # no temporary file left

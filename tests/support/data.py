@@ -111,7 +111,7 @@ def target_config(
     return path, content
 
 
-FIXTURES = REPO / "tests" / "fixtures" / "kserve"  # copied from shared/fixtures/kserve
+FIXTURES = REPO / "tests" / "fixtures" / "kserve"  # events in the exact shapes KServe's logger sends
 IRIS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 IRIS_MODEL = {"model": "sklearn-iris", "model_namespace": "default"}
 
