@@ -21,7 +21,7 @@ def metrics_page() -> str:
     lines = [
         "# Metrics",
         "",
-        GENERATED.format(source="drift/catalogue.py"),
+        GENERATED.format(source="drift/catalogue/"),
         "",
         "Every metric driftline exports, as the exporter (`driftline serve`) and the retraining webhook",
         "(`driftline webhook`) serve it on `GET /metrics` — Prometheus text format, or OpenMetrics when the scraper",

@@ -1,0 +1,118 @@
+"""How a metric is declared: its type, labels and the label values known in advance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+GAUGE, COUNTER, HISTOGRAM, INFO = "gauge", "counter", "histogram", "info"
+EXPORTER, WEBHOOK = "exporter", "webhook"
+MODEL = ("model", "model_namespace")
+
+# Label values known in advance: counters are created with every combination at start, so they export zeros and
+# rate() or an alert has a series to read before the first event.
+EVENT_TYPES = ("request", "response")
+EVENT_OUTCOMES = ("accepted", "sampled_out", "rejected")
+EVENT_REJECT_REASONS = (
+    "bad_json",
+    "binary_payload",
+    "missing_attributes",
+    "shape_mismatch",
+    "too_large",
+    "unknown_model",
+    "unsupported_payload",
+    "unsupported_type",
+)
+LABEL_OUTCOMES = ("joined", "duplicate", "unmatched", "sampled_out")
+FEEDBACK_REJECT_REASONS = (
+    "bad_json",
+    "binary_payload",
+    "invalid_label",
+    "missing_attributes",
+    "no_target",
+    "too_large",
+    "unknown_model",
+    "unsupported_type",
+)
+EVICTION_REASONS = ("size", "ttl")
+OBJECT_OUTCOMES = ("processed", "corrupt")
+NOTIFICATION_OUTCOMES = (
+    "dispatched",
+    "duplicate",
+    "cooldown",
+    "resolved_ignored",
+    "not_retrain",
+    "failed",
+    "unauthorized",
+    "invalid",
+    "unknown_model",
+)
+WINDOW_RESET_REASONS = ("new_profile", "unreadable_checkpoint")
+# Refused before or outside an endpoint's own counters: the connection, routing, and GET /report.
+HTTP_REFUSAL_REASONS = ("header_timeout", "headers_too_large", "body_timeout", "not_found", "method_not_allowed",
+                        "unknown_model", "empty_window", "busy")  # fmt: skip
+ATTEMPT_RESULTS = ("delivered", "retry", "rate_limited", "failed")
+OUTBOX_STATES = ("pending", "sending", "delivered", "failed")
+
+# Histogram buckets (seconds).
+EVALUATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Ground truth arrives from seconds (clicks) to months (churn).
+LABEL_DELAY_BUCKETS = (60.0, 600.0, 3600.0, 6 * 3600.0, 86400.0, 3 * 86400.0, 7 * 86400.0, 14 * 86400.0,
+                       30 * 86400.0, 90 * 86400.0)  # fmt: skip
+DISPATCH_LATENCY_BUCKETS = (0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 6 * 3600.0, 86400.0)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: how it is declared to the client library and documented."""
+
+    name: str  # as declared: a counter without ``_total``, an info metric without ``_info``
+    type: str
+    help: str
+    labels: tuple[str, ...]
+    component: str
+    section: str  # the heading it is documented under
+    buckets: tuple[float, ...] = ()
+    label_values: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def series(self) -> str:
+        """The name a PromQL query reads (``driftline_events_total``; a histogram's base name)."""
+        if self.type == COUNTER:
+            return f"{self.name}_total"
+        if self.type == INFO:
+            return f"{self.name}_info"
+        return self.name
+
+    @property
+    def samples(self) -> tuple[str, ...]:
+        """Every sample name the exposition carries for this metric."""
+        if self.type == HISTOGRAM:
+            return tuple(f"{self.name}{suffix}" for suffix in ("_bucket", "_sum", "_count"))
+        return (self.series,)
+
+    @property
+    def bucket(self) -> str:
+        assert self.type == HISTOGRAM, self.name
+        return f"{self.name}_bucket"
+
+
+CATALOGUE: list[Metric] = []
+
+
+def declare(
+    name: str,
+    type_: str,
+    help_: str,
+    labels: tuple[str, ...] = MODEL,
+    *,
+    component: str = EXPORTER,
+    section: str,
+    buckets: tuple[float, ...] = (),
+    **label_values: tuple[str, ...],
+) -> Metric:
+    metric = Metric(name, type_, help_, labels, component, section, buckets, MappingProxyType(label_values))
+    assert all(label in labels for label in label_values), name
+    CATALOGUE.append(metric)
+    return metric
