@@ -4,10 +4,13 @@ into one line on stderr and exit code 1 — never a traceback for bad input."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import re
 import sys
 from collections.abc import Callable, Sequence
 
 import drift
+from drift.config import MODEL_VERSION
 from drift.config.safety import unsafe_settings
 from drift.errors import ConfigError, DriftlineError
 
@@ -31,14 +34,31 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
+    from drift.config.schema import VERSION_PLACEHOLDER, data_format
+
     config = drift.load_config(args.config)
+    if (args.data or args.output) and not args.model:
+        raise ConfigError(["--data and --output build one model's profile: name it with --model"], args.config)
+    if args.model_version and not re.fullmatch(MODEL_VERSION, args.model_version):
+        raise ConfigError([f"--model-version {args.model_version!r} is not a model version"], args.config)
     models = [config.model(args.model)] if args.model else list(config.models)
     for model in models:
-        profile = drift.profile_from_source(model, config.s3, progress=Progress)
-        profile.save(model.reference.profile, config.s3)
+        if args.data:
+            fmt = args.data_format if args.data_format != "auto" else data_format(args.data) or model.reference.format
+            reference = dataclasses.replace(model.reference, data=args.data, format=fmt)
+            model = dataclasses.replace(model, reference=reference)
+        output = args.output or model.reference.profile
+        if VERSION_PLACEHOLDER in output:
+            if not args.model_version:
+                message = f"{model.name}: reference.profile {output} names a version: give it with --model-version"
+                raise ConfigError([message], args.config)
+            output = output.replace(VERSION_PLACEHOLDER, args.model_version)
+        profile = drift.profile_from_source(model, config.s3, progress=Progress, model_version=args.model_version)
+        profile.save(output, config.s3)
+        version = f", model version {profile.model_version}" if profile.model_version else ""
         print(
             f"{model.name}: profile {profile.version} from {profile.rows:,} rows "
-            f"({len(profile.features)} features, {len(profile.outputs)} outputs) written to {model.reference.profile}"
+            f"({len(profile.features)} features, {len(profile.outputs)} outputs{version}) written to {output}"
         )
     return 0
 
@@ -168,6 +188,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     profile.add_argument("--config", required=True, metavar="CFG", help="monitor config YAML")
     profile.add_argument("--model", metavar="NAME", help="only this model (default: every model)")
+    profile.add_argument("--data", metavar="URI", help="build from this data instead of reference.data (with --model)")
+    profile.add_argument(
+        "--data-format",
+        default="auto",
+        choices=("auto", "csv", "parquet"),
+        help="the format of --data (default: by name)",
+    )
+    profile.add_argument(
+        "--output", metavar="URI", help="write the profile here instead of reference.profile (with --model)"
+    )
+    profile.add_argument(
+        "--model-version", default="", metavar="V", help="the serving version the profile belongs to (recorded in it)"
+    )
     profile.set_defaults(handler=_cmd_profile)
 
     set_reference = commands.add_parser(

@@ -103,7 +103,9 @@ class ProfileBuilder:
         for entry in pc.value_counts(values.drop_null()).to_pylist():
             counts[entry["values"]] = counts.get(entry["values"], 0) + int(entry["counts"])
 
-    def build(self, source: Mapping[str, Any] | None = None, origin: str = "reference data") -> ReferenceProfile:
+    def build(
+        self, source: Mapping[str, Any] | None = None, origin: str = "reference data", model_version: str = ""
+    ) -> ReferenceProfile:
         settings = self.model.drift
         columns: dict[str, ColumnProfile] = {}
         for column in self.model.profiled_columns:
@@ -131,6 +133,7 @@ class ProfileBuilder:
             created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             target=columns[target.name] if (target := self.model.target) is not None else None,
             performance=self._performance(),
+            model_version=model_version,
         )
 
     def _performance(self) -> ReferencePerformance | None:
@@ -183,21 +186,23 @@ def _categorical_profile(
 
 
 def build_profile(
-    reference: pd.DataFrame, model: ModelConfig, source: Mapping[str, Any] | None = None
+    reference: pd.DataFrame, model: ModelConfig, source: Mapping[str, Any] | None = None, model_version: str = ""
 ) -> ReferenceProfile:
-    """The reference profile of a pandas DataFrame holding the model's features and outputs as columns."""
+    """The reference profile of a pandas DataFrame holding the model's features and outputs as columns;
+    ``model_version``: the serving version trained on it, when the exporter tells versions apart."""
     missing = [c.name for c in model.profiled_columns if c.name not in reference.columns]
     if missing:
         raise DataError(f"reference DataFrame: no column {', '.join(map(repr, missing))}")
     builder = ProfileBuilder(model)
     builder.add_columns({c.name: reference[c.name] for c in model.profiled_columns}, rows=len(reference))
-    return builder.build(source or {"uri": None}, origin="reference DataFrame")
+    return builder.build(source or {"uri": None}, origin="reference DataFrame", model_version=model_version)
 
 
 def profile_from_source(
-    model: ModelConfig, s3: S3Config | None = None, progress: MeterFactory | None = None
+    model: ModelConfig, s3: S3Config | None = None, progress: MeterFactory | None = None, model_version: str = ""
 ) -> ReferenceProfile:
-    """Stream ``model.reference.data`` (CSV or Parquet, local or S3) into a profile."""
+    """Stream ``model.reference.data`` (CSV or Parquet, local or S3) into a profile of the serving version
+    ``model_version`` (empty: not recorded)."""
     uri = model.reference.data
     info = SourceInfo(uri)
     builder = ProfileBuilder(model)
@@ -212,7 +217,7 @@ def profile_from_source(
     if builder.rows == 0:
         raise DataError(f"{uri}: no rows; the reference data must not be empty")
     source = {"uri": uri, "etag": info.etag, "sha256": info.sha256, "size": info.size}
-    return builder.build(source, origin=uri)
+    return builder.build(source, origin=uri, model_version=model_version)
 
 
 __all__ = ["ProfileBuilder", "build_profile", "profile_from_source"]

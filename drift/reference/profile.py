@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,7 +23,7 @@ import pyarrow.compute as pc
 
 from .. import stats
 from ..coercion import ObjectArray
-from ..config import CATEGORICAL, NUMERIC, ModelConfig, S3Config
+from ..config import CATEGORICAL, MODEL_VERSION, NUMERIC, ModelConfig, S3Config
 from ..errors import ProfileError
 from ..quality.metrics import ReferencePerformance
 from ..stats import FloatArray, IntArray
@@ -223,6 +224,7 @@ class ReferenceProfile:
     version: str = ""
     target: ColumnProfile | None = None  # the label distribution, when the config names a target
     performance: ReferencePerformance | None = None  # the reference's own predictions scored against the label
+    model_version: str = ""  # the serving version trained on this data; metadata, like created_at, not hashed
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "features", MappingProxyType(dict(self.features)))
@@ -251,6 +253,7 @@ class ReferenceProfile:
             "model": self.model,
             "namespace": self.namespace,
             "created_at": self.created_at,
+            **({"model_version": self.model_version} if self.model_version else {}),
             "source": dict(self.source),
             **self._content(),
         }
@@ -287,6 +290,7 @@ class ReferenceProfile:
                     ReferencePerformance.from_dict(d["performance"]) if d.get("performance") is not None else None
                 ),
                 version=d.get("upgraded_version", ""),
+                model_version=_model_version(d.get("model_version")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
@@ -350,6 +354,14 @@ class ReferenceProfile:
         problems = self.problems_with(model)
         if problems:
             raise ProfileError(f"{origin}: {'; '.join(problems)}; rebuild it with `driftline profile`")
+
+
+def _model_version(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not re.fullmatch(MODEL_VERSION, value):
+        raise ValueError(f"model_version {value!r} is not a model version")
+    return value
 
 
 def content_hash(content: Mapping[str, Any]) -> str:
