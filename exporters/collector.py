@@ -83,9 +83,13 @@ class DriftCollector(Collector):
             add(m.DRIFT_SHARE_THRESHOLD, labels, config.drift.drift_share)
             add(m.WINDOW_MAX_SAMPLES, labels, float(config.window.size))
             add(m.WINDOW_MIN_SAMPLES, labels, float(config.window.min_rows))
-            evaluation = snapshot.models.get(key)
+        for monitor in self.service.windowed():
+            labels = list(monitor.id)
+            config = monitor.model
+            evaluation = snapshot.models.get(monitor.id)
             profile = monitor.profile
-            add(m.REFERENCE_LOADED, labels, 1.0 if profile is not None else 0.0)
+            if monitor.reference_tried or not monitor.version:  # a version seen a moment ago is loading, not missing
+                add(m.REFERENCE_LOADED, labels, 1.0 if profile is not None else 0.0)
             if profile is not None:
                 add(m.REFERENCE_SAMPLES, labels, float(profile.rows))
                 add(m.REFERENCE_INFO, [*labels, profile.version, config.reference.profile], 1.0)
@@ -133,7 +137,7 @@ class DriftCollector(Collector):
         reference = {
             metric.name: gauge_family(metric) for metric in (m.REFERENCE_FEATURE_BIN_ROWS, m.REFERENCE_OUTPUT_BIN_ROWS)
         }
-        for key, monitor in self.service.monitors.items():
+        for monitor in self.service.windowed():
             if monitor.profile is None:
                 continue
             feature_layout, output_layout = layouts(monitor.profile)
@@ -145,7 +149,7 @@ class DriftCollector(Collector):
                 if counted is None or counted.size != layout.size:
                     continue  # the window has not switched to this profile yet
                 for column in psi_bins(layout, counted):
-                    labels = [key[0], key[1], column.name]
+                    labels = [*monitor.id, column.name]
                     family = counters[counted_metric.name]
                     for label, count, in_reference in zip(column.labels, column.counts, column.reference, strict=True):
                         family.add_metric([*labels, label], float(count))
@@ -169,7 +173,7 @@ class DriftCollector(Collector):
                 continue
             labels = [key[0], key[1]]
             add(m.PERFORMANCE_DEGRADATION_THRESHOLD, labels, target.max_degradation)
-            evaluation = snapshot.models.get(key)
+            evaluation = snapshot.models.get(monitor.id)
             if evaluation is None:
                 continue
             add(m.LABELLED_WINDOW_SAMPLES, labels, float(evaluation.labelled_samples))

@@ -32,6 +32,8 @@ class InferenceEvent(NamedTuple):
     namespace: str
     event_id: str | None
     payload: Any
+    attributes: Mapping[str, Any] | None = None  # the CloudEvent's attributes (headers, the structured document or
+    # the S3 record), where a model version may be read
 
 
 _KINDS = {f"org.kubeflow.serving.inference.{kind}": kind for kind in (REQUEST, RESPONSE)}
@@ -59,6 +61,7 @@ class CloudEvent(NamedTuple):
     namespace: Any
     event_id: Any
     data: Any
+    attributes: Mapping[str, Any] | None = None
 
 
 def decode_cloudevent(headers: Mapping[str, str], body: bytes) -> CloudEvent:
@@ -72,6 +75,7 @@ def decode_cloudevent(headers: Mapping[str, str], body: bytes) -> CloudEvent:
             headers.get("ce-namespace"),
             headers.get("ce-id"),
             _json(body),
+            headers,
         )
     document = _json(body)
     if not isinstance(document, dict) or "specversion" not in document:
@@ -82,6 +86,7 @@ def decode_cloudevent(headers: Mapping[str, str], body: bytes) -> CloudEvent:
         document.get("namespace"),
         document.get("id"),
         _structured_data(document),
+        document,
     )
 
 
@@ -91,7 +96,7 @@ def decode_event(headers: Mapping[str, str], body: bytes) -> InferenceEvent:
     if event_type is not None and model:  # binary mode, KServe's logger: the common case, without the detour
         data = _json(body)
         return InferenceEvent(event_kind(event_type), model, headers.get("ce-namespace") or "default",
-                              headers.get("ce-id"), data)  # fmt: skip
+                              headers.get("ce-id"), data, headers)  # fmt: skip
     event = decode_cloudevent(headers, body)
     if event.type is None:
         raise RejectedEventError(
@@ -107,6 +112,7 @@ def decode_event(headers: Mapping[str, str], body: bytes) -> InferenceEvent:
         namespace if isinstance(namespace, str) and namespace else "default",
         event.event_id if isinstance(event.event_id, str) else None,
         event.data,
+        event.attributes,
     )
 
 

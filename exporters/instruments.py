@@ -15,8 +15,16 @@ from .monitor import ModelKey
 
 
 class ExporterInstruments:
-    def __init__(self, registry: CollectorRegistry, models: Sequence[ModelKey], labelled: Sequence[ModelKey]) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        models: Sequence[ModelKey],
+        labelled: Sequence[ModelKey],
+        versioned: Sequence[ModelKey] = (),
+    ) -> None:
         self.events = counter(m.EVENTS, registry)
+        self.unversioned = counter(m.UNVERSIONED_EVENTS, registry)
+        with_known_labels(self.unversioned, m.UNVERSIONED_EVENTS, versioned)
         self.events_rejected = counter(m.EVENTS_REJECTED, registry)
         self.evaluation_duration = histogram(m.EVALUATION_DURATION, registry)
         self.log_objects = counter(m.LOG_OBJECTS, registry)

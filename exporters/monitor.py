@@ -19,9 +19,11 @@ from .checkpoint import ModelState
 from .events import REQUEST, InferenceEvent
 from .feedback import Label, LabelledWindow, PredictionStore
 from .payloads import Columns, Rows, parse_request, parse_response
+from .versions import VersionSet
 from .windows import SketchWindow, WindowState
 
 ModelKey = tuple[str, str]  # (name, namespace)
+MonitorId = tuple[str, str, str]  # (name, namespace, model version; "" for a model whose versions are not told apart)
 MAX_STORED_ID = 128  # KServe's ids are UUIDs (36 characters)
 
 
@@ -34,11 +36,22 @@ def stored_id(event_id: str) -> str:
 
 
 class ModelMonitor:
-    """One configured model: its windows, its reference profile and how that profile was obtained."""
+    """One configured model — or one serving version of it — : its windows, its reference profile and how that
+    profile was obtained.
 
-    def __init__(self, model: ModelConfig, sample_rows: int = 0) -> None:
+    A model with ``versions`` has one monitor per serving version (``versions``, :class:`~exporters.versions.
+    VersionSet`) besides its own, which then windows nothing: it holds the ground truth, which labels join whatever
+    version made the prediction, and the profile of ``reference.profile`` it is scored against."""
+
+    def __init__(self, model: ModelConfig, sample_rows: int = 0, version: str = "",
+                 ground_truth: ModelMonitor | None = None) -> None:  # fmt: skip
         self.model = model
+        self.version = version
         self.key: ModelKey = (model.name, model.namespace)
+        self.id: MonitorId = (model.name, model.namespace, version)
+        self.versions: VersionSet | None = None
+        self.profile_must_name_version = False  # a version on the model's own reference.profile: only if it says so
+        self.reference_tried = False  # whether a load of the profile has been attempted (a new version's: not yet)
         self.keeps_all = model.sampling.rate >= 1.0
         size, max_age = model.window.size, model.window.max_age.seconds
         self.features = SketchWindow(model.features, size, max_age, sample_rows)
@@ -57,7 +70,9 @@ class ModelMonitor:
         self.labelled: LabelledWindow | None = None
         self.prediction_column: tuple[bool, int] | None = None  # (numeric block?, column in that block)
         target = model.target
-        if target is not None:
+        if ground_truth is not None:  # a version's predictions wait in the model's store
+            self.store, self.prediction_column = ground_truth.store, ground_truth.prediction_column
+        elif target is not None:
             prediction = next(c for c in model.outputs if c.name == target.prediction)
             names = [c.name for c in model.outputs if c.is_numeric == prediction.is_numeric]
             self.prediction_column = (prediction.is_numeric, names.index(prediction.name))
@@ -76,6 +91,15 @@ class ModelMonitor:
         self.restored = {}
         self.profile = profile
         return outcome
+
+    @property
+    def windows_traffic(self) -> bool:
+        """Whether events enter this monitor's windows (not a versioned model's own monitor)."""
+        return self.versions is None
+
+    @property
+    def checkpoint_name(self) -> str:
+        return f"{self.model.name}@{self.version}" if self.version else self.model.name
 
     def state(self) -> ModelState:
         """What a checkpoint keeps of this model (windows counted against no profile yet are left out)."""
@@ -121,15 +145,17 @@ class ModelMonitor:
         """Parse the payload into the window it feeds; raises PayloadError (the window stays as it was). Returns how
         many category values were too long to keep."""
         if event.kind == REQUEST:
-            rows = parse_request(event.payload, self.feature_columns)
-            self.features.append_block(rows.numeric, rows.categorical, rows.count, now)
-            return rows.long_values
+            return self.append_features(parse_request(event.payload, self.feature_columns), now)
         if self.outputs is None:
             return 0
         rows = parse_response(event.payload, self.output_columns)
         self.outputs.append_block(rows.numeric, rows.categorical, rows.count, now)
         if self.store is not None and event.event_id:
             self.store.put(stored_id(event.event_id), self._predictions(rows), now)
+        return rows.long_values
+
+    def append_features(self, rows: Rows, now: float) -> int:
+        self.features.append_block(rows.numeric, rows.categorical, rows.count, now)
         return rows.long_values
 
     def _predictions(self, rows: Rows) -> np.ndarray[Any, Any]:

@@ -19,7 +19,7 @@ import pandas as pd
 from drift.errors import DriftlineError
 from drift.report import Sample, read_sample, render_report, verdict_rows
 
-from .monitor import ModelKey, ModelMonitor
+from .monitor import ModelMonitor, MonitorId
 from .service import ExporterService
 
 log = logging.getLogger("driftline.exporter")
@@ -45,19 +45,24 @@ class ReportBuilder:
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="driftline-report")
         self._lock = threading.Lock()
         self._busy = False
-        self._cache: dict[ModelKey, BuiltReport] = {}
-        self._references: dict[ModelKey, tuple[str, Sample]] = {}
+        self._cache: dict[MonitorId, BuiltReport] = {}
+        self._references: dict[MonitorId, tuple[str, Sample]] = {}
 
     def monitor(self, namespace: str, name: str) -> ModelMonitor:
         monitor = self.service.monitors.get((name, namespace))
         if monitor is None:
             raise ReportUnavailableError(404, "unknown_model", f"no configured model {namespace}/{name}")
+        if monitor.versions is not None:  # the version that appeared last: during a rollout, the new one
+            serving = list(monitor.versions)
+            if not serving:
+                raise ReportUnavailableError(409, "empty_window", "no model version has sent traffic yet")
+            return serving[-1]
         return monitor
 
     def cached(self, monitor: ModelMonitor) -> BuiltReport | None:
         """A report young enough to serve again, or None; claims the builder when it returns None."""
         with self._lock:
-            report = self._cache.get(monitor.key)
+            report = self._cache.get(monitor.id)
             if report is not None and time.monotonic() - report.built_at < self.interval:
                 return report
             if self._busy:
@@ -71,7 +76,7 @@ class ReportBuilder:
             html = self._render(monitor).encode()
             report = BuiltReport(html, time.monotonic())
             with self._lock:
-                self._cache[monitor.key] = report
+                self._cache[monitor.id] = report
             return report
         finally:
             with self._lock:
@@ -98,13 +103,14 @@ class ReportBuilder:
                 columns = {name: values[:rows] for name, values in {**columns, **outputs.columns}.items()}
         current = Sample(pd.DataFrame(columns), rows)
         reference = self._reference(monitor, profile.version)
-        evaluation = self.service.snapshot.models.get(monitor.key)
+        evaluation = self.service.snapshot.models.get(monitor.id)
+        quality = self.service.snapshot.models.get((*monitor.key, ""))
         verdict = verdict_rows(evaluation.result) if evaluation is not None and evaluation.result else []
         notes = [
             f"The exporter's live window at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(now))}; driftline's "
             "verdict below is the last evaluation (the numbers on /metrics and in the alerts).",
         ]
-        performance = evaluation.performance if evaluation is not None else None
+        performance = quality.performance if quality is not None else None
         if performance is not None and performance.samples:
             for metric, value in sorted(performance.metrics.items()):
                 reference_value = performance.reference.get(metric)
@@ -132,7 +138,7 @@ class ReportBuilder:
         )
 
     def _reference(self, monitor: ModelMonitor, version: str) -> Sample:
-        held = self._references.get(monitor.key)
+        held = self._references.get(monitor.id)
         if held is not None and held[0] == version:
             return held[1]
         model = monitor.model
@@ -144,7 +150,7 @@ class ReportBuilder:
             raise ReportUnavailableError(
                 503, "reference_unavailable", f"cannot read reference.data: {exc}", 60.0
             ) from None
-        self._references[monitor.key] = (version, sample)
+        self._references[monitor.id] = (version, sample)
         return sample
 
     def close(self) -> None:

@@ -199,4 +199,5 @@ def _event(record: Any) -> InferenceEvent:
         str(record.get("namespace") or "default"),
         str(record_id) if record_id is not None else None,
         payload,
+        record,
     )

@@ -9,6 +9,7 @@ reference thread loads, retries and hot-swaps profiles. A scrape reads whatever 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -20,21 +21,22 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 import drift
-from drift.config import MonitorConfig
-from drift.errors import DriftlineError
+from drift.config import VERSION_PLACEHOLDER, MonitorConfig
+from drift.errors import DriftlineError, ProfileError
 from drift.evaluation import DriftResult
 from drift.quality.evaluation import PerformanceResult, evaluate_performance
 from drift.reference.profile import ReferenceProfile
 from drift.reference.storage import object_tag, read_bytes
 
 from .checkpoint import CheckpointError, Checkpoints
-from .events import InferenceEvent, RejectedEventError, decode_cloudevent, decode_event
+from .events import REQUEST, RESPONSE, InferenceEvent, RejectedEventError, decode_cloudevent, decode_event
 from .feedback import FEEDBACK_TYPE, FeedbackError, Label, parse_feedback, read_labels
 from .instruments import ExporterInstruments
-from .monitor import ModelKey, ModelMonitor
-from .payloads import PayloadError
+from .monitor import ModelKey, ModelMonitor, MonitorId
+from .payloads import PayloadError, parse_request
 from .s3labels import LabelPuller
 from .s3logs import LogPuller
+from .versions import VersionSet, serving_version
 
 log = logging.getLogger("driftline.exporter")
 
@@ -53,7 +55,7 @@ class ModelEvaluation:
 
 @dataclass(frozen=True)
 class EvaluationSnapshot:
-    models: Mapping[ModelKey, ModelEvaluation] = field(default_factory=dict)
+    models: Mapping[MonitorId, ModelEvaluation] = field(default_factory=dict)  # per model, or per model version
 
 
 class ExporterService:
@@ -63,13 +65,18 @@ class ExporterService:
         self.registry = CollectorRegistry(auto_describe=False)  # this service's own: tests run several in a process
         keys = [(model.name, model.namespace) for model in config.models]
         labelled = [(model.name, model.namespace) for model in config.models if model.target is not None]
-        self.instruments = ExporterInstruments(self.registry, keys, labelled)
+        versioned = [(model.name, model.namespace) for model in config.models if model.versions is not None]
+        self.instruments = ExporterInstruments(self.registry, keys, labelled, versioned)
         self.monitors: dict[ModelKey, ModelMonitor] = {}
         self.checkpoints = Checkpoints(config.exporter.state_dir) if config.exporter.state_dir else None
         for key, model in zip(keys, config.models, strict=True):
             monitor = ModelMonitor(model, config.exporter.report_max_rows)
             if monitor.store is not None:
                 monitor.store.on_evict = self.instruments.watch_store(key, monitor.store.rows, monitor.store.size)
+            if model.versions is not None:
+                monitor.versions = VersionSet(
+                    model.versions, model.window.max_age.seconds, self._version_monitor(monitor)
+                )
             self._restore(monitor)
             self.monitors[key] = monitor
         now = clock()
@@ -92,10 +99,104 @@ class ExporterService:
             if model.target is not None and model.feedback.labels is not None
         ]
         self.snapshot = EvaluationSnapshot(
-            MappingProxyType({key: ModelEvaluation(None, 0, 0, None) for key in self.monitors})
+            MappingProxyType({m.id: ModelEvaluation(None, 0, 0, None) for m in self.monitors.values()})
         )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+
+    # --- model versions ---
+
+    def _version_monitor(self, model_monitor: ModelMonitor) -> Callable[[str], ModelMonitor]:
+        """How a model's monitor of a newly seen serving version is made: its reference is the one listed for the
+        version, ``reference.profile`` with ``{version}`` filled in, or ``reference.profile`` itself — then only if
+        that profile records this model version."""
+        model = model_monitor.model
+        spec = model.versions
+        assert spec is not None
+
+        def create(version: str) -> ModelMonitor:
+            uri = spec.reference_of(version, model.reference.profile)
+            reference = dataclasses.replace(model.reference, profile=uri or model.reference.profile)
+            monitor = ModelMonitor(
+                dataclasses.replace(model, reference=reference),
+                self.config.exporter.report_max_rows,
+                version,
+                ground_truth=model_monitor,
+            )
+            monitor.profile_must_name_version = uri is None
+            self._restore(monitor)
+            log.info(
+                "new model version: its own windows, compared with its own reference",
+                extra={"model": model.name, "model_namespace": model.namespace, "model_version": version},
+            )
+            return monitor
+
+        return create
+
+    def windowed(self) -> list[ModelMonitor]:
+        """Every monitor whose windows take traffic: a model's, or each serving version's of a model with versions."""
+        out: list[ModelMonitor] = []
+        for monitor in self.monitors.values():
+            if monitor.versions is None:
+                out.append(monitor)
+            else:
+                out.extend(monitor.versions)
+        return out
+
+    def _ingest_versioned(
+        self, monitor: ModelMonitor, versions: VersionSet, event: InferenceEvent
+    ) -> tuple[int, dict[str, Any]]:
+        try:
+            version = serving_version(versions.spec, event)
+        except RejectedEventError as exc:
+            self.instruments.reject_event(exc.reason, monitor.key, event.kind)
+            return exc.status, {"error": str(exc), "reason": exc.reason}
+        now = self.clock()
+        waiting = versions.waiting
+        try:
+            if version is None:
+                if waiting is not None and event.kind == REQUEST and event.event_id:
+                    rows = parse_request(event.payload, monitor.feature_columns)
+                    version, given_up = waiting.hold(event.event_id, rows, now)
+                    self._unversioned(monitor, "no_response", given_up)
+                    if version is None:
+                        self.instruments.event(monitor.key, event.kind, "accepted")
+                        return 202, {"status": "accepted"}
+                    target = versions.monitor(version, now)
+                    if target is None:
+                        return self._too_many(monitor, event)
+                    long_values = target.append_features(rows, now)
+                    return self._accepted(monitor, event, long_values, version)
+                self._unversioned(monitor, "no_version")
+                return 202, {"status": "ignored", "reason": "no_version"}
+            target = versions.monitor(version, now)
+            if target is None:
+                return self._too_many(monitor, event)
+            long_values = target.append(event, now)
+            if waiting is not None and event.kind == RESPONSE and event.event_id:
+                request = waiting.claim(event.event_id, version, now)
+                if request is not None:
+                    long_values += target.append_features(request, now)
+        except PayloadError as exc:
+            self.instruments.reject_event(exc.reason, monitor.key, event.kind)
+            return 400, {"error": str(exc), "reason": exc.reason}
+        return self._accepted(monitor, event, long_values, version)
+
+    def _accepted(
+        self, monitor: ModelMonitor, event: InferenceEvent, long_values: int, version: str
+    ) -> tuple[int, dict[str, Any]]:
+        self.instruments.event(monitor.key, event.kind, "accepted")
+        if long_values:
+            self.instruments.long_values.labels(*monitor.key).inc(long_values)
+        return 202, {"status": "accepted"}
+
+    def _too_many(self, monitor: ModelMonitor, event: InferenceEvent) -> tuple[int, dict[str, Any]]:
+        self._unversioned(monitor, "too_many_versions")
+        return 202, {"status": "ignored", "reason": "too_many_versions"}
+
+    def _unversioned(self, monitor: ModelMonitor, reason: str, n: int = 1) -> None:
+        if n:
+            self.instruments.unversioned.labels(*monitor.key, reason).inc(n)
 
     # --- checkpoints (start, the checkpoint thread and stop) ---
 
@@ -104,7 +205,7 @@ class ExporterService:
             return
         key = monitor.key
         try:
-            monitor.restore(self.checkpoints.load(key[1], key[0]))
+            monitor.restore(self.checkpoints.load(key[1], monitor.checkpoint_name))
         except (CheckpointError, ValueError, KeyError) as exc:
             log.warning(
                 "checkpoint unreadable, or written for another config; what it held starts empty",
@@ -123,7 +224,8 @@ class ExporterService:
         if self.checkpoints is None:
             return
         failed = False
-        for key, monitor in self.monitors.items():
+        for monitor in [*self.monitors.values(), *(m for m in self.windowed() if m.version)]:
+            key = monitor.key
             generations = monitor.generations
             if generations == monitor.checkpointed:
                 continue
@@ -131,7 +233,7 @@ class ExporterService:
             if not states.windows and not states.ground_truth:
                 continue
             try:
-                self.checkpoints.save(key[1], key[0], states)
+                self.checkpoints.save(key[1], monitor.checkpoint_name, states)
             except (OSError, DriftlineError) as exc:
                 failed = True
                 self.instruments.checkpoint_errors.inc()
@@ -168,6 +270,8 @@ class ExporterService:
         if not monitor.keeps_all and not monitor.keeps(event):
             self.instruments.event(monitor.key, event.kind, "sampled_out")
             return 202, {"status": "sampled_out"}
+        if monitor.versions is not None:
+            return self._ingest_versioned(monitor, monitor.versions, event)
         try:
             long_values = monitor.append(event, self.clock())
         except PayloadError as exc:
@@ -235,7 +339,7 @@ class ExporterService:
         missing = {
             f"{m.model.namespace}/{m.model.name}": m.profile_error or "loading"
             for m in self.monitors.values()
-            if m.profile is None
+            if m.profile is None and VERSION_PLACEHOLDER not in m.model.reference.profile
         }
         return not missing, {"ready": not missing, "waiting_for": missing}
 
@@ -243,45 +347,66 @@ class ExporterService:
 
     def evaluate_all(self) -> EvaluationSnapshot:
         now = self.clock()
-        models: dict[ModelKey, ModelEvaluation] = {}
-        for key, monitor in self.monitors.items():
-            profile = monitor.profile
-            result = None
-            start = time.perf_counter()
-            features = monitor.features.totals(now)
-            outputs = monitor.outputs.totals(now) if monitor.outputs is not None else None
-            output_rows = outputs.rows if outputs is not None else 0
-            if profile is not None and features.version == profile.version:
-                try:
-                    result = drift.evaluate_counts(
-                        profile,
-                        monitor.model.drift,
-                        features.counts,
-                        features.rows,
-                        outputs.counts if outputs is not None and outputs.version == profile.version else None,
-                        output_rows,
-                        min_rows=monitor.model.window.min_rows,
-                    )
-                except Exception:  # a bug must not stop the other models or the next evaluation
-                    log.exception("evaluation failed", extra={"model": key[0], "model_namespace": key[1]})
-                self.instruments.evaluation_duration.labels(*key).observe(time.perf_counter() - start)
-            window_rows = features.rows if features.version is not None else monitor.features.rows(now)
+        models: dict[MonitorId, ModelEvaluation] = {}
+        for monitor in self.monitors.values():
+            if monitor.versions is not None:
+                self._retire_versions(monitor, monitor.versions, now)
             performance, labelled_rows = self._evaluate_performance(monitor, now)
-            models[key] = ModelEvaluation(
-                result, window_rows, output_rows, now if result is not None else None, performance, labelled_rows
-            )
+            models[monitor.id] = ModelEvaluation(None, 0, 0, None, performance, labelled_rows)
+        for monitor in self.windowed():
+            evaluation = self._evaluate_drift(monitor, now)
+            previous = models.get(monitor.id)
+            if previous is not None:  # a model without versions: its drift and its quality in one
+                evaluation = dataclasses.replace(
+                    evaluation, performance=previous.performance, labelled_samples=previous.labelled_samples
+                )
+            models[monitor.id] = evaluation
         self.snapshot = EvaluationSnapshot(MappingProxyType(models))
         return self.snapshot
+
+    def _evaluate_drift(self, monitor: ModelMonitor, now: float) -> ModelEvaluation:
+        profile = monitor.profile
+        result = None
+        start = time.perf_counter()
+        features = monitor.features.totals(now)
+        outputs = monitor.outputs.totals(now) if monitor.outputs is not None else None
+        output_rows = outputs.rows if outputs is not None else 0
+        if profile is not None and features.version == profile.version:
+            try:
+                result = drift.evaluate_counts(
+                    profile,
+                    monitor.model.drift,
+                    features.counts,
+                    features.rows,
+                    outputs.counts if outputs is not None and outputs.version == profile.version else None,
+                    output_rows,
+                    min_rows=monitor.model.window.min_rows,
+                )
+            except Exception:  # a bug must not stop the other models or the next evaluation
+                log.exception("evaluation failed", extra={"model": monitor.key[0], "model_namespace": monitor.key[1]})
+            self.instruments.evaluation_duration.labels(*monitor.key).observe(time.perf_counter() - start)
+        window_rows = features.rows if features.version is not None else monitor.features.rows(now)
+        return ModelEvaluation(result, window_rows, output_rows, now if result is not None else None)
+
+    def _retire_versions(self, monitor: ModelMonitor, versions: VersionSet, now: float) -> None:
+        if versions.waiting is not None:
+            self._unversioned(monitor, "no_response", versions.waiting.expire(now))
+        for version in versions.retire(now):
+            log.info(
+                "model version retired: nothing from it for window.max_age",
+                extra={"model": monitor.key[0], "model_namespace": monitor.key[1], "model_version": version},
+            )
 
     def _evaluate_performance(self, monitor: ModelMonitor, now: float) -> tuple[PerformanceResult | None, int]:
         if monitor.labelled is None or monitor.model.target is None:
             return None, 0
         window = monitor.labelled.snapshot(now)
-        if monitor.profile is None:
+        profile = self._quality_reference(monitor)
+        if profile is None:
             return None, window.rows
         try:
             result = evaluate_performance(
-                monitor.profile,
+                profile,
                 monitor.model.target,
                 monitor.model.drift,
                 window.labels,
@@ -293,12 +418,22 @@ class ExporterService:
             return None, window.rows
         return result, window.rows
 
+    @staticmethod
+    def _quality_reference(monitor: ModelMonitor) -> ReferenceProfile | None:
+        """What the model's quality is compared with: ``reference.profile``; with ``{version}`` in it, the profile
+        of the newest version that has one (labels join predictions of every version)."""
+        if monitor.profile is not None or monitor.versions is None:
+            return monitor.profile
+        loaded = [m.profile for m in monitor.versions if m.profile is not None]
+        return loaded[-1] if loaded else None
+
     # --- reference profiles (reference thread) ---
 
     def refresh_references(self) -> None:
         """Load missing profiles (with exponential backoff) and swap in changed ones (by ETag or mtime)."""
         now = time.monotonic()
-        for monitor in self.monitors.values():
+        models = [m for m in self.monitors.values() if VERSION_PLACEHOLDER not in m.model.reference.profile]
+        for monitor in [*models, *(m for m in self.windowed() if m.version)]:
             if now < monitor.next_reference_attempt:
                 continue
             uri = monitor.model.reference.profile
@@ -309,24 +444,36 @@ class ExporterService:
                 data, tag = read_bytes(uri, self.config.s3)
                 profile = ReferenceProfile.from_json(data, origin=uri)
                 profile.require_compatible(monitor.model, origin=uri)
+                if monitor.version:
+                    _require_version(profile, monitor, uri)
             except DriftlineError as exc:
-                monitor.profile_error = str(exc)
+                monitor.profile_error, monitor.reference_tried = str(exc), True
                 monitor.next_reference_attempt = now + monitor.reference_backoff
                 log.warning(
                     "reference profile not loaded; retrying",
-                    extra={"model": monitor.model.name, "error": str(exc), "retry_in_s": monitor.reference_backoff},
+                    extra={
+                        "model": monitor.model.name,
+                        "model_version": monitor.version or None,
+                        "error": str(exc),
+                        "retry_in_s": monitor.reference_backoff,
+                    },
                 )
                 monitor.reference_backoff = min(monitor.reference_backoff * 2, 60.0)
                 continue
             previous = monitor.profile
             window = monitor.use_profile(profile)
-            monitor.profile_tag, monitor.profile_error = tag, None
+            monitor.profile_tag, monitor.profile_error, monitor.reference_tried = tag, None, True
             self._report_window(monitor, window, profile)
             monitor.reference_backoff = 1.0
             monitor.next_reference_attempt = now + self.config.exporter.reference_check_every.seconds
             log.info(
                 "reference profile swapped" if previous else "reference profile loaded",
-                extra={"model": monitor.model.name, "version": profile.version, "source": uri},
+                extra={
+                    "model": monitor.model.name,
+                    "model_version": monitor.version or None,
+                    "version": profile.version,
+                    "source": uri,
+                },
             )
             if monitor.model.target is not None and not profile.serves_target(monitor.model):
                 log.warning(
@@ -399,3 +546,18 @@ class ExporterService:
                 log.warning(
                     "cannot read archived payloads; retrying", extra={"model": puller.model.name, "error": str(exc)}
                 )
+
+
+def _require_version(profile: ReferenceProfile, monitor: ModelMonitor, uri: str) -> None:
+    """A serving version is compared only with a profile of its own: one that records this version, or — listed
+    for it or found by ``{version}`` — one that records none."""
+    recorded = profile.model_version
+    if recorded == monitor.version or (not recorded and not monitor.profile_must_name_version):
+        return
+    if not monitor.profile_must_name_version:
+        raise ProfileError(f"{uri}: built for model version {recorded!r}, not {monitor.version!r}")
+    holds = f"is model version {recorded!r}'s" if recorded else "records no model version"
+    raise ProfileError(
+        f"model version {monitor.version!r} has no reference: reference.profile {uri} {holds}; list the version "
+        "under versions.references, put {version} in reference.profile, or build its profile with --model-version"
+    )

@@ -9,6 +9,8 @@ from types import MappingProxyType
 GAUGE, COUNTER, HISTOGRAM, INFO = "gauge", "counter", "histogram", "info"
 EXPORTER, WEBHOOK = "exporter", "webhook"
 MODEL = ("model", "model_namespace")
+# A model's drift is per serving version: "" (no label in Prometheus) for a model whose versions are not told apart.
+VERSIONED = (*MODEL, "model_version")
 
 # Label values known in advance: counters are created with every combination at start, so they export zeros and
 # rate() or an alert has a series to read before the first event.
@@ -16,6 +18,7 @@ EVENT_TYPES = ("request", "response")
 EVENT_OUTCOMES = ("accepted", "sampled_out", "rejected")
 EVENT_REJECT_REASONS = (
     "bad_json",
+    "bad_version",
     "binary_payload",
     "missing_attributes",
     "shape_mismatch",
@@ -24,6 +27,7 @@ EVENT_REJECT_REASONS = (
     "unsupported_payload",
     "unsupported_type",
 )
+UNVERSIONED_REASONS = ("no_version", "too_many_versions", "no_response")
 LABEL_OUTCOMES = ("joined", "duplicate", "unmatched", "sampled_out")
 FEEDBACK_REJECT_REASONS = (
     "bad_json",

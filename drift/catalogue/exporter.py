@@ -16,6 +16,8 @@ from .definition import (
     LABEL_OUTCOMES,
     MODEL,
     OBJECT_OUTCOMES,
+    UNVERSIONED_REASONS,
+    VERSIONED,
     WINDOW_RESET_REASONS,
     declare,
 )
@@ -25,87 +27,97 @@ FEATURE_PSI = declare(
     "driftline_feature_psi",
     GAUGE,
     "Population Stability Index of the feature, current window vs reference.",
-    (*MODEL, "feature"),
+    (*VERSIONED, "feature"),
     section=_DRIFT,
 )
 FEATURE_PSI_PVALUE = declare(
     "driftline_feature_psi_pvalue",
     GAUGE,
     "Sample-size-aware p-value of the feature's PSI.",
-    (*MODEL, "feature"),
+    (*VERSIONED, "feature"),
     section=_DRIFT,
 )
 FEATURE_KS_STATISTIC = declare(
     "driftline_feature_ks_statistic",
     GAUGE,
     "Two-sample Kolmogorov-Smirnov statistic (numeric features).",
-    (*MODEL, "feature"),
+    (*VERSIONED, "feature"),
     section=_DRIFT,
 )
 FEATURE_KS_PVALUE = declare(
     "driftline_feature_ks_pvalue",
     GAUGE,
     "Kolmogorov-Smirnov p-value (numeric features).",
-    (*MODEL, "feature"),
+    (*VERSIONED, "feature"),
     section=_DRIFT,
 )
 FEATURE_CHI2_PVALUE = declare(
     "driftline_feature_chi2_pvalue",
     GAUGE,
     "Chi-square test p-value (categorical features).",
-    (*MODEL, "feature"),
+    (*VERSIONED, "feature"),
     section=_DRIFT,
 )
 FEATURE_JS_DISTANCE = declare(
     "driftline_feature_js_distance",
     GAUGE,
     "Jensen-Shannon distance (base 2) of the binned distributions.",
-    (*MODEL, "feature"),
+    (*VERSIONED, "feature"),
     section=_DRIFT,
 )
 FEATURE_DRIFTED = declare(
     "driftline_feature_drifted",
     GAUGE,
     "1 when the feature drifted: corrected p-value < alpha and PSI >= threshold.",
-    (*MODEL, "feature"),
+    (*VERSIONED, "feature"),
     section=_DRIFT,
 )
 FEATURE_MISSING_RATIO = declare(
     "driftline_feature_missing_ratio",
     GAUGE,
     "Share of missing or invalid values of the feature in the window.",
-    (*MODEL, "feature"),
+    (*VERSIONED, "feature"),
     section=_DRIFT,
 )
 PREDICTION_PSI = declare(
     "driftline_prediction_psi",
     GAUGE,
     "Population Stability Index of the model output, current window vs reference.",
-    (*MODEL, "output"),
+    (*VERSIONED, "output"),
     section=_DRIFT,
 )
 PREDICTION_PSI_PVALUE = declare(
     "driftline_prediction_psi_pvalue",
     GAUGE,
     "Sample-size-aware p-value of the output's PSI.",
-    (*MODEL, "output"),
+    (*VERSIONED, "output"),
     section=_DRIFT,
 )
 PREDICTION_DRIFTED = declare(
-    "driftline_prediction_drifted", GAUGE, "1 when the output drifted.", (*MODEL, "output"), section=_DRIFT
+    "driftline_prediction_drifted", GAUGE, "1 when the output drifted.", (*VERSIONED, "output"), section=_DRIFT
 )
 DATASET_DRIFT_SHARE = declare(
-    "driftline_dataset_drift_share", GAUGE, "Share of the model's features that drifted.", section=_DRIFT
+    "driftline_dataset_drift_share", GAUGE, "Share of the model's features that drifted.", VERSIONED, section=_DRIFT
 )
 DATASET_DRIFTED = declare(
-    "driftline_dataset_drifted", GAUGE, "1 when the drift share reached drift_share.", section=_DRIFT
+    "driftline_dataset_drifted", GAUGE, "1 when the drift share reached drift_share.", VERSIONED, section=_DRIFT
 )
-WINDOW_SAMPLES = declare("driftline_window_samples", GAUGE, "Rows in the current feature window.", section=_DRIFT)
+WINDOW_SAMPLES = declare(
+    "driftline_window_samples", GAUGE, "Rows in the current feature window.", VERSIONED, section=_DRIFT
+)
 OUTPUT_WINDOW_SAMPLES = declare(
-    "driftline_output_window_samples", GAUGE, "Rows in the current output (prediction) window.", section=_DRIFT
+    "driftline_output_window_samples",
+    GAUGE,
+    "Rows in the current output (prediction) window.",
+    VERSIONED,
+    section=_DRIFT,
 )
 LAST_EVALUATION = declare(
-    "driftline_last_evaluation_timestamp_seconds", GAUGE, "Unix time of the model's last evaluation.", section=_DRIFT
+    "driftline_last_evaluation_timestamp_seconds",
+    GAUGE,
+    "Unix time of the model's last evaluation.",
+    VERSIONED,
+    section=_DRIFT,
 )
 
 _SETTINGS = "Settings (so dashboards draw the lines alerts use)"
@@ -142,22 +154,27 @@ PERFORMANCE_DEGRADATION_THRESHOLD = declare(
 
 _REFERENCE = "Reference profile"
 REFERENCE_SAMPLES = declare(
-    "driftline_reference_samples", GAUGE, "Rows the reference profile was built from.", section=_REFERENCE
+    "driftline_reference_samples", GAUGE, "Rows the reference profile was built from.", VERSIONED, section=_REFERENCE
 )
 REFERENCE_INFO = declare(
     "driftline_reference_info",
     GAUGE,
     "The loaded reference profile (always 1).",
-    (*MODEL, "version", "source"),
+    (*VERSIONED, "version", "source"),
     section=_REFERENCE,
 )
 REFERENCE_LOADED = declare(
-    "driftline_reference_loaded", GAUGE, "1 when the model's reference profile is loaded.", section=_REFERENCE
+    "driftline_reference_loaded",
+    GAUGE,
+    "1 when the model's reference profile is loaded.",
+    VERSIONED,
+    section=_REFERENCE,
 )
 REFERENCE_CREATED = declare(
     "driftline_reference_created_timestamp_seconds",
     GAUGE,
     "Unix time the loaded reference profile was built.",
+    VERSIONED,
     section=_REFERENCE,
 )
 
@@ -167,7 +184,7 @@ FEATURE_BIN_ROWS = declare(
     "driftline_feature_bin_rows",
     COUNTER,
     "Rows this exporter counted in each PSI bin of the feature since it loaded the reference profile." + _BIN_LABEL,
-    (*MODEL, "feature", "bin"),
+    (*VERSIONED, "feature", "bin"),
     section=_BINS,
 )
 OUTPUT_BIN_ROWS = declare(
@@ -175,21 +192,21 @@ OUTPUT_BIN_ROWS = declare(
     COUNTER,
     "Rows this exporter counted in each PSI bin of the model output since it loaded the reference profile."
     + _BIN_LABEL,
-    (*MODEL, "output", "bin"),
+    (*VERSIONED, "output", "bin"),
     section=_BINS,
 )
 REFERENCE_FEATURE_BIN_ROWS = declare(
     "driftline_reference_feature_bin_rows",
     GAUGE,
     "Reference rows in each PSI bin of the feature (their sum is the feature's valid reference rows).",
-    (*MODEL, "feature", "bin"),
+    (*VERSIONED, "feature", "bin"),
     section=_BINS,
 )
 REFERENCE_OUTPUT_BIN_ROWS = declare(
     "driftline_reference_output_bin_rows",
     GAUGE,
     "Reference rows in each PSI bin of the model output.",
-    (*MODEL, "output", "bin"),
+    (*VERSIONED, "output", "bin"),
     section=_BINS,
 )
 
@@ -298,6 +315,16 @@ LOG_OBJECTS = declare(
     (*MODEL, "outcome"),
     section=_INGEST,
     outcome=OBJECT_OUTCOMES,
+)
+
+UNVERSIONED_EVENTS = declare(
+    "driftline_unversioned_events",
+    COUNTER,
+    "Events of a model with versions that no version's window took: the event named no version, more than "
+    "versions.max_versions served at once, or (source: response) the request's response never named one.",
+    (*MODEL, "reason"),
+    section=_INGEST,
+    reason=UNVERSIONED_REASONS,
 )
 
 _STATE = "Window state"

@@ -23,9 +23,12 @@ from .schema import (
     CONFIG_VERSION,
     CORRECTIONS,
     DATA_FORMATS,
+    MODEL_VERSION,
     NUMERIC,
     REGRESSION,
     REGRESSION_METRICS,
+    VERSION_PLACEHOLDER,
+    VERSION_SOURCES,
     ColumnConfig,
     DriftSettings,
     ExporterConfig,
@@ -37,6 +40,7 @@ from .schema import (
     S3PullConfig,
     SamplingConfig,
     TargetConfig,
+    VersionsConfig,
     WindowConfig,
     data_format,
 )
@@ -176,6 +180,13 @@ def _model(sec: Section, base_dir: Path) -> ModelConfig:
     feedback = _feedback(sec.section("feedback"), base_dir) if sec.has("feedback") else FeedbackConfig()
     if sec.has("feedback") and target is None:
         sec.problem(sec.key_path("feedback"), "labels need a target: add target: {name: ..., task: ...}")
+    versions = _versions(sec.section("versions"), base_dir) if sec.has("versions") else None
+    if versions is None and VERSION_PLACEHOLDER in (reference.profile or ""):
+        sec.problem(
+            sec.key_path("reference.profile"),
+            f"{VERSION_PLACEHOLDER} names the serving version's profile; add versions: {{source: ...}} to say where "
+            "the version is read",
+        )
     sec.finish()
     return ModelConfig(
         name=name,
@@ -189,7 +200,32 @@ def _model(sec: Section, base_dir: Path) -> ModelConfig:
         source=source,
         target=target,
         feedback=feedback,
+        versions=versions,
     )
+
+
+def _versions(sec: Section, base_dir: Path) -> VersionsConfig:
+    source = sec.get("source", v.choice(*VERSION_SOURCES))
+    name = sec.get("name", v.string, "")
+    if source and source != "response" and not name:
+        sec.problem(sec.key_path("name"), f"is required with source: {source} (the {source} that holds the version)")
+    version = v.matching(MODEL_VERSION, "a model version (letters, digits and . _ : + -, at most 63)")
+    references = []
+    for listed, uri in sec.pairs("references", v.uri(base_dir)):
+        try:
+            references.append((version(listed), uri))
+        except v.InvalidValueError as exc:
+            sec.problem(f"{sec.key_path('references')}.{listed}", str(exc))
+    defaults = VersionsConfig(source)
+    config = VersionsConfig(
+        source=source,
+        name=name,
+        max_versions=sec.get("max_versions", v.integer(minimum=1, maximum=64), defaults.max_versions),
+        references=tuple(references),
+        wait=sec.get("wait", v.duration, defaults.wait),
+    )
+    sec.finish()
+    return config
 
 
 def _target(sec: Section, outputs: list[ColumnConfig], seen: dict[str, str]) -> TargetConfig:

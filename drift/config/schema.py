@@ -49,6 +49,35 @@ class ReferenceConfig:
     seed: int | None = None  # no effect since profile format 2
 
 
+VERSION_SOURCES = ("annotation", "header", "extension", "response")
+VERSION_PLACEHOLDER = "{version}"
+MODEL_VERSION = r"[A-Za-z0-9][A-Za-z0-9._:+-]{0,62}"  # a label value and a file-name part, never a path
+
+
+@dataclass(frozen=True)
+class VersionsConfig:
+    """Where the serving model version of an event is read, and the references of the versions.
+
+    ``source``: ``annotation`` (an InferenceService annotation the logger copies into ``Ce-Annotations``,
+    ``logger.metadataAnnotations``), ``header`` (a request header it copies into ``Ce-Metadata``,
+    ``logger.metadataHeaders``), ``extension`` (a CloudEvent attribute) or ``response`` (the Open Inference Protocol
+    response's ``model_version``; the request waits for its response by event id)."""
+
+    source: str
+    name: str = ""  # the annotation, header or extension that holds the version
+    max_versions: int = 4  # versions monitored at once; traffic of more is counted, not windowed
+    references: tuple[tuple[str, str], ...] = ()  # (version, profile URI) beyond reference.profile
+    wait: Duration = Duration(60.0)  # response source: how long a request waits for its response's version
+
+    def reference_of(self, version: str, profile: str) -> str | None:
+        """The profile URI of ``version``: listed in ``references``, or ``profile`` with ``{version}`` filled in;
+        None when only ``profile`` itself can say (by the ``model_version`` it records)."""
+        for listed, uri in self.references:
+            if listed == version:
+                return uri
+        return profile.replace(VERSION_PLACEHOLDER, version) if VERSION_PLACEHOLDER in profile else None
+
+
 @dataclass(frozen=True)
 class ColumnConfig:
     """A feature (model input) or an output (prediction) and how it is binned."""
@@ -142,6 +171,7 @@ class ModelConfig:
     source: S3PullConfig | None = None
     target: TargetConfig | None = None
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+    versions: VersionsConfig | None = None  # None: every event counts for one window, whatever version served it
 
     @property
     def columns(self) -> tuple[ColumnConfig, ...]:

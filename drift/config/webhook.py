@@ -38,6 +38,7 @@ class RetryConfig:
 KFP_TEMPLATE_FIELDS = (
     "model",
     "namespace",
+    "model_version",
     "dispatch_id",
     "alerts",
     "drifted_features",

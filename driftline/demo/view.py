@@ -36,7 +36,9 @@ def read_exporter(url: str) -> dict[str, dict[tuple[tuple[str, str], ...], float
     samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+            # an empty label value is no label, as Prometheus stores it (model_version of an unversioned model)
+            key = tuple(sorted((k, v) for k, v in sample.labels.items() if v))
+            samples.setdefault(sample.name, {})[key] = sample.value
     return samples
 
 

@@ -57,7 +57,9 @@ class AsgiClient:
         samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
         for family in text_string_to_metric_families(self.get("/metrics").text):
             for sample in family.samples:
-                samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+                # an empty label value is no label, as Prometheus stores it (model_version of an unversioned model)
+                key = tuple(sorted((k, v) for k, v in sample.labels.items() if v))
+                samples.setdefault(sample.name, {})[key] = sample.value
         return samples
 
     def concurrently(self, *requests: tuple[str, str, bytes | str, dict[str, str]]) -> list[tuple[int, Response]]:

@@ -1,0 +1,178 @@
+"""Model versions: which serving version an event came from, and one set of windows per version.
+
+During a rollout two versions of a model serve side by side (a canary, or the old and new pods of a rolling update),
+and after it only the new one. Each version is compared with the reference of the data it was trained on, so its
+traffic must never share a window with another version's. Where the version is read (``versions.source``):
+
+* ``annotation`` — an InferenceService annotation the logger copies into the ``annotations`` extension
+  (``logger.metadataAnnotations``, KServe ≥ 0.15). The logger of each revision carries its own revision's
+  annotations, so request and response events of a canary are told apart.
+* ``header`` — a request header the logger copies into the ``metadata`` extension (``logger.metadataHeaders``).
+* ``extension`` — a CloudEvent attribute of its own (``Ce-<name>``), e.g. set by a broker or a custom logger.
+* ``response`` — the Open Inference Protocol (v2) response's ``model_version``. The request event carries no
+  version, so its rows wait (by event id, at most ``versions.wait`` and :data:`MAX_WAITING_ROWS`) for the response
+  that names it; a request whose response never tells is counted, not windowed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from drift.config import MODEL_VERSION, VersionsConfig
+
+from .events import RESPONSE, InferenceEvent, RejectedEventError
+from .payloads import Rows
+
+if TYPE_CHECKING:
+    from .monitor import ModelMonitor
+
+MAX_WAITING_ROWS = 100_000  # request rows waiting for their response's version, per model
+MAX_REMEMBERED = 100_000  # versions of responses that came before their request, per model
+_VERSION = re.compile(MODEL_VERSION)
+
+
+def serving_version(spec: VersionsConfig, event: InferenceEvent) -> str | None:
+    """The version that served ``event``, None when the event does not say. Raises RejectedEventError for a value
+    that is not a version (it becomes a label value and part of a file name)."""
+    value = _raw_version(spec, event)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _VERSION.fullmatch(value):
+        shown = repr(value)[:80]
+        raise RejectedEventError("bad_version", f"model version {shown} is not a version ({MODEL_VERSION})")
+    return value
+
+
+def _raw_version(spec: VersionsConfig, event: InferenceEvent) -> Any:
+    if spec.source == "response":
+        payload = event.payload
+        return payload.get("model_version") if event.kind == RESPONSE and isinstance(payload, dict) else None
+    attributes = event.attributes or {}
+    if spec.source == "extension":
+        return _attribute(attributes, spec.name.lower())
+    if spec.source == "annotation":
+        annotations = _json_object(_attribute(attributes, "annotations"))
+        return annotations.get(spec.name)
+    headers = {str(k).lower(): v for k, v in _json_object(_attribute(attributes, "metadata")).items()}
+    values = headers.get(spec.name.lower())
+    return values[0] if isinstance(values, list) and values else values
+
+
+def _attribute(attributes: Mapping[str, Any], name: str) -> Any:
+    """A CloudEvent attribute: ``ce-<name>`` in binary mode, ``<name>`` in a structured event or an S3 record."""
+    value = attributes.get(f"ce-{name}")
+    return attributes.get(name) if value is None else value
+
+
+def _json_object(value: Any) -> Mapping[str, Any]:
+    """The logger's ``metadata``/``annotations`` extensions are JSON objects as strings; an S3 record may hold the
+    object itself."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+class WaitingRequests:
+    """Request rows waiting for the response that names their version, and the versions of responses that came
+    first (the logger does not order the two). Bounded in rows and in time; what leaves unclaimed is counted."""
+
+    def __init__(self, wait: float) -> None:
+        self.wait = wait
+        self._rows: OrderedDict[str, tuple[Rows, float]] = OrderedDict()
+        self._versions: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self.rows_waiting = 0
+        self._lock = threading.Lock()
+
+    def hold(self, event_id: str, rows: Rows, now: float) -> tuple[str | None, int]:
+        """Keep a request's rows until its response; returns ``(the version, when its response already came, else
+        None; requests given up to make room or for their age)``."""
+        with self._lock:
+            known = self._versions.pop(event_id, None)
+            if known is not None:
+                return known[0], 0
+            previous = self._rows.pop(event_id, None)
+            if previous is not None:
+                self.rows_waiting -= previous[0].count
+            self._rows[event_id] = (rows, now)
+            self.rows_waiting += rows.count
+            return None, self._expire(now)
+
+    def claim(self, event_id: str, version: str, now: float) -> Rows | None:
+        """The rows of the request this response answers, or None (then its version is remembered for it)."""
+        with self._lock:
+            waiting = self._rows.pop(event_id, None)
+            if waiting is not None:
+                self.rows_waiting -= waiting[0].count
+                return waiting[0]
+            self._versions[event_id] = (version, now)
+            self._versions.move_to_end(event_id)
+            while len(self._versions) > MAX_REMEMBERED or (
+                self._versions and next(iter(self._versions.values()))[1] < now - self.wait
+            ):
+                self._versions.popitem(last=False)
+            return None
+
+    def expire(self, now: float) -> int:
+        with self._lock:
+            return self._expire(now)
+
+    def _expire(self, now: float) -> int:
+        given_up = 0
+        while self._rows:
+            oldest_rows, held_at = next(iter(self._rows.values()))
+            if held_at >= now - self.wait and self.rows_waiting <= MAX_WAITING_ROWS:
+                break
+            self._rows.popitem(last=False)
+            self.rows_waiting -= oldest_rows.count
+            given_up += 1
+        return given_up
+
+
+class VersionSet:
+    """The windows of each serving version of one model, created as versions appear (at most
+    ``versions.max_versions`` at once) and retired when a version has sent nothing for the window's ``max_age``
+    (its rows have all aged out by then)."""
+
+    def __init__(self, spec: VersionsConfig, max_age: float, create: Callable[[str], ModelMonitor]) -> None:
+        self.spec = spec
+        self.max_age = max_age
+        self._create = create
+        self._monitors: dict[str, ModelMonitor] = {}
+        self._last_seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self.waiting = WaitingRequests(spec.wait.seconds) if spec.source == "response" else None
+
+    def monitor(self, version: str, now: float) -> ModelMonitor | None:
+        """The version's monitor, created on first sight; None when ``max_versions`` are already monitored."""
+        monitor = self._monitors.get(version)
+        if monitor is None:
+            with self._lock:
+                monitor = self._monitors.get(version)
+                if monitor is None:
+                    if len(self._monitors) >= self.spec.max_versions:
+                        return None
+                    monitor = self._create(version)
+                    self._monitors = {**self._monitors, version: monitor}  # readers iterate the old dict safely
+        self._last_seen[version] = now
+        return monitor
+
+    def __iter__(self) -> Iterator[ModelMonitor]:
+        return iter(list(self._monitors.values()))
+
+    def retire(self, now: float) -> list[str]:
+        """Forget the versions that sent nothing for ``max_age``; returns them."""
+        with self._lock:
+            gone = [v for v in self._monitors if self._last_seen.get(v, now) < now - self.max_age]
+            if gone:
+                self._monitors = {v: m for v, m in self._monitors.items() if v not in gone}
+                for version in gone:
+                    self._last_seen.pop(version, None)
+        return gone
