@@ -17,7 +17,7 @@ from .catalogue import DRIFT_ALERTS, drift, exporter, serving
 SLACK = "slack"
 RETRAIN = "retrain-webhook"
 NOBODY = "null"
-GROUP_BY = ["alertname", "model", "model_namespace"]
+GROUP_BY = ["alertname", "model", "model_namespace", "model_version"]  # a rollout's versions notify apart
 
 SLACK_TITLE = (
     '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] '

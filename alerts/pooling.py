@@ -41,7 +41,8 @@ from drift.sketch import MISSING_BIN
 from .promql import string
 
 LOOKBACK_STEPS = 10  # how many steps back a replica's previous count is looked for, across failed scrapes
-MODEL_KEY = "job, model, model_namespace"
+MODEL_KEY = "job, model, model_namespace"  # what the settings are published by
+VERSION_KEY = f"{MODEL_KEY}, model_version"  # what drift is decided by: each serving version on its own
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class Kind:
 
     @property
     def by_column(self) -> str:
-        return f"{MODEL_KEY}, {self.column}"
+        return f"{VERSION_KEY}, {self.column}"
 
     @property
     def by_bin(self) -> str:
@@ -227,10 +228,10 @@ def recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
         rules.append(
             {
                 "record": share(window),
-                "expr": f"sum by ({MODEL_KEY}) ({drifted}) / count by ({MODEL_KEY}) ({drifted})",
+                "expr": f"sum by ({VERSION_KEY}) ({drifted}) / count by ({VERSION_KEY}) ({drifted})",
             }
         )
-        dataset_rule = f"{share(window)} >= bool on ({MODEL_KEY}) {_setting(m.DRIFT_SHARE_THRESHOLD)}"
+        dataset_rule = f"{share(window)} >= bool on ({MODEL_KEY}) group_left () {_setting(m.DRIFT_SHARE_THRESHOLD)}"
         rules.append({"record": dataset_drifted(window), "expr": dataset_rule})
     return rules
 

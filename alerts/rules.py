@@ -22,7 +22,10 @@ def recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
     rejected = f"sum by (job) (rate({m.EVENTS_REJECTED.series}[5m]))"
     kept = f'sum by (job) (rate({m.EVENTS.series}{{outcome!="rejected"}}[5m]))'
     return [
-        {"record": q.FEATURES_DRIFTED, "expr": f"sum by ({q.MODEL_LABELS}) ({m.FEATURE_DRIFTED.series})"},
+        {
+            "record": q.FEATURES_DRIFTED,
+            "expr": f"sum by ({q.MODEL_LABELS}, model_version) ({m.FEATURE_DRIFTED.series})",
+        },
         {"record": q.EVENTS_RATE, "expr": f"sum by ({q.MODEL_LABELS}, type, outcome) (rate({m.EVENTS.series}[5m]))"},
         {"record": q.REJECTED_RATE, "expr": f"sum by (job, reason) (rate({m.EVENTS_REJECTED.series}[5m]))"},
         # every event is either rejected or kept; "or ... * 0" keeps the ratio defined when nothing was kept

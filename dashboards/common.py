@@ -239,6 +239,7 @@ def dashboard(
     templates: list[g.Template],
     layout: Layout,
     links: list[dict[str, Any]] | None = None,
+    annotations: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     built = g.Dashboard(
         title=title,
@@ -252,7 +253,7 @@ def dashboard(
         timezone="browser",
         schemaVersion=SCHEMA_VERSION,
         templating=g.Templating(list=templates),
-        annotations=g.Annotations(list=alert_annotations()),
+        annotations=g.Annotations(list=[*alert_annotations(), *(annotations or [])]),
         links=[
             {
                 "type": "dashboards",

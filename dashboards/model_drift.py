@@ -30,7 +30,9 @@ from .common import (
 )
 from .performance import add_quality_row
 
-FEATURES = f'{MODEL_SELECTOR}, feature=~"$feature"'
+VERSIONS = f'{MODEL_SELECTOR}, model_version=~"$model_version"'  # during a rollout, each serving version's series
+FEATURES = f'{VERSIONS}, feature=~"$feature"'
+SERVING = "job, instance, model, model_namespace"  # a version's series meet the model's settings on these
 WINDOW = "$window"  # a pooled window's name in a recording rule, chosen on the dashboard
 
 
@@ -48,6 +50,39 @@ def _feature_variable() -> g.Template:
     )
 
 
+def _version_variable() -> g.Template:
+    """The serving versions of the model (none for a model whose versions are not told apart: then every series)."""
+    return g.Template(
+        name="model_version",
+        label="Model version",
+        query=f"label_values({m.WINDOW_SAMPLES.series}{{{VERSIONS}}}, model_version)",
+        dataSource=DATASOURCE,
+        refresh=2,
+        multi=True,
+        includeAll=True,
+        allValue=".*",
+        default="$__all",
+    )
+
+
+def version_annotation() -> dict[str, Any]:
+    """Mark the first ten minutes of each model version's traffic: where a rollout began on every time series."""
+    serving = f'{m.WINDOW_SAMPLES.series}{{{MODEL_SELECTOR}, model_version!=""}}'
+    by = "model, model_namespace, model_version"
+    return {
+        "datasource": DATASOURCE,
+        "enable": True,
+        "expr": f"max by ({by}) ({serving}) unless max by ({by}) ({serving} offset 10m)",
+        "iconColor": "purple",
+        "name": "model versions",
+        "step": "1m",
+        "tagKeys": "model_version",
+        "textFormat": "model version {{ model_version }} started serving",
+        "titleFormat": "version {{ model_version }}",
+        "useValueForTime": False,
+    }
+
+
 def _window_variable(config: MonitorConfig) -> g.Template:
     windows = [str(w) for w in config.alerting.pooling.windows]
     return g.Template(
@@ -61,7 +96,7 @@ def _window_variable(config: MonitorConfig) -> g.Template:
 
 def _bin_shares(config: MonitorConfig) -> g.Table:
     """Each bin's share of the valid rows, live and in the reference, per feature."""
-    keys = "model, model_namespace, feature"
+    keys = "model, model_namespace, model_version, feature"
     valid = f'{FEATURES}, bin!="{MISSING_BIN}"'
     if pooling.pooled(config):
         rows = f"{pooling.FEATURES.rows_in_bins(WINDOW)}{{{valid}}}"
@@ -107,7 +142,7 @@ def _pooled_row(layout: Layout) -> None:
             "PSI of every replica's rows together over the chosen window (alerting.pooling.windows), recorded by "
             "Prometheus from the replicas' bin counts; the alerts read the first window. Dashed: psi_threshold.",
             f"{psi}{{{FEATURES}}}",
-            "{{feature}}",
+            "{{feature}} {{model_version}}",
         ),
         16,
         8,
@@ -116,7 +151,7 @@ def _pooled_row(layout: Layout) -> None:
         stat(
             "Pooled rows",
             "Valid rows of the first feature in the pooled window, all replicas together.",
-            f"max(topk(1, {pooling.FEATURES.rows(WINDOW)}{{{MODEL_SELECTOR}}}))",
+            f"max(topk(1, {pooling.FEATURES.rows(WINDOW)}{{{VERSIONS}}}))",
             "none",
         ),
         8,
@@ -128,14 +163,10 @@ def build(config: MonitorConfig) -> dict[str, Any]:
     layout = Layout()
     pooled = pooling.pooled(config)
     dataset_drifted = (
-        f"{pooling.dataset_drifted(WINDOW)}{{{MODEL_SELECTOR}}}"
-        if pooled
-        else f"{m.DATASET_DRIFTED.series}{{{MODEL_SELECTOR}}}"
+        f"{pooling.dataset_drifted(WINDOW)}{{{VERSIONS}}}" if pooled else f"{m.DATASET_DRIFTED.series}{{{VERSIONS}}}"
     )
     drift_share = (
-        f"{pooling.share(WINDOW)}{{{MODEL_SELECTOR}}}"
-        if pooled
-        else f"{m.DATASET_DRIFT_SHARE.series}{{{MODEL_SELECTOR}}}"
+        f"{pooling.share(WINDOW)}{{{VERSIONS}}}" if pooled else f"{m.DATASET_DRIFT_SHARE.series}{{{VERSIONS}}}"
     )
     layout.add(
         stat(
@@ -166,7 +197,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         stat(
             "Drifted features",
             "How many of the model's features drifted.",
-            f"{q.FEATURES_DRIFTED}{{{MODEL_SELECTOR}}}",
+            f"{q.FEATURES_DRIFTED}{{{VERSIONS}}}",
             "none",
             thresholds=steps(("green", None), ("orange", 1)),
         ),
@@ -178,7 +209,8 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Window fill",
             "Rows in the current window as a share of window.size. Statistics on a thin window are uncertain "
             "(the p-values account for it).",
-            f"{m.WINDOW_SAMPLES.series}{{{MODEL_SELECTOR}}} / {m.WINDOW_MAX_SAMPLES.series}{{{MODEL_SELECTOR}}}",
+            f"{m.WINDOW_SAMPLES.series}{{{VERSIONS}}} / on ({SERVING}) group_left () "
+            f"{m.WINDOW_MAX_SAMPLES.series}{{{MODEL_SELECTOR}}}",
             "percentunit",
             thresholds=steps(("orange", None), ("green", 0.2)),
         ),
@@ -189,7 +221,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         stat(
             "Window samples",
             "Rows in the current feature window (bounded by window.size and window.max_age).",
-            f"{m.WINDOW_SAMPLES.series}{{{MODEL_SELECTOR}}}",
+            f"{m.WINDOW_SAMPLES.series}{{{VERSIONS}}}",
             "none",
         ),
         4,
@@ -200,7 +232,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Last evaluation",
             "Time since the exporter last evaluated this model. More than a few evaluate_every: the window is "
             "empty or the exporter is stuck.",
-            f"time() - {m.LAST_EVALUATION.series}{{{MODEL_SELECTOR}}}",
+            f"time() - {m.LAST_EVALUATION.series}{{{VERSIONS}}}",
             "s",
             thresholds=steps(("green", None), ("orange", 300), ("red", 1800)),
         ),
@@ -213,7 +245,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Population Stability Index of each feature, current window vs reference. The dashed line is the "
             "model's psi_threshold; a feature drifts when its PSI is above it and its test is significant.",
             f"{m.FEATURE_PSI.series}{{{FEATURES}}}",
-            "{{feature}}",
+            "{{feature}} {{model_version}}",
         ),
         24,
         9,
@@ -224,7 +256,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Two-sample Kolmogorov-Smirnov p-value, before the multiple-testing correction. The dashed line is "
             "alpha; lower is more significant (log scale).",
             [
-                target(f"{m.FEATURE_KS_PVALUE.series}{{{FEATURES}}}", "{{feature}}", "A"),
+                target(f"{m.FEATURE_KS_PVALUE.series}{{{FEATURES}}}", "{{feature}} {{model_version}}", "A"),
                 target(f"{m.SIGNIFICANCE_LEVEL.series}{{{MODEL_SELECTOR}}}", "alpha", "B"),
             ],
             "none",
@@ -239,7 +271,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Chi-square p-value (categorical features)",
             "Chi-square test p-value of the binned category counts, before correction. The dashed line is alpha.",
             [
-                target(f"{m.FEATURE_CHI2_PVALUE.series}{{{FEATURES}}}", "{{feature}}", "A"),
+                target(f"{m.FEATURE_CHI2_PVALUE.series}{{{FEATURES}}}", "{{feature}} {{model_version}}", "A"),
                 target(f"{m.SIGNIFICANCE_LEVEL.series}{{{MODEL_SELECTOR}}}", "alpha", "B"),
             ],
             "none",
@@ -272,7 +304,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
                 "F": ("missing", "percentunit"),
                 "G": ("drifted", "bool_yes_no"),
             },
-            hidden=["job", "instance", "model", "model_namespace"],
+            hidden=["job", "instance", "model", "model_namespace"],  # model_version stays: versions side by side
             sort_by="PSI",
         ),
         24,
@@ -283,8 +315,8 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Prediction drift (PSI per output)",
             "PSI of each model output (from response events) against the outputs on the reference data. The "
             "dashed line is psi_threshold.",
-            f"{m.PREDICTION_PSI.series}{{{MODEL_SELECTOR}}}",
-            "{{output}}",
+            f"{m.PREDICTION_PSI.series}{{{VERSIONS}}}",
+            "{{output}} {{model_version}}",
         ),
         12,
         8,
@@ -294,7 +326,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Prediction PSI p-value",
             "Sample-size-aware p-value of each output's PSI; the dashed line is alpha.",
             [
-                target(f"{m.PREDICTION_PSI_PVALUE.series}{{{MODEL_SELECTOR}}}", "{{output}}", "A"),
+                target(f"{m.PREDICTION_PSI_PVALUE.series}{{{VERSIONS}}}", "{{output}} {{model_version}}", "A"),
                 target(f"{m.SIGNIFICANCE_LEVEL.series}{{{MODEL_SELECTOR}}}", "alpha", "B"),
             ],
             "none",
@@ -308,7 +340,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         timeseries(
             "Jensen-Shannon distance",
             "Jensen-Shannon distance (base 2, 0 = identical, 1 = disjoint) of each feature's binned distribution.",
-            [target(f"{m.FEATURE_JS_DISTANCE.series}{{{FEATURES}}}", "{{feature}}")],
+            [target(f"{m.FEATURE_JS_DISTANCE.series}{{{FEATURES}}}", "{{feature}} {{model_version}}")],
             "none",
             max_value=1,
         ),
@@ -320,7 +352,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Missing or invalid values",
             "Share of the window's values that were null, NaN or of the wrong type. A jump usually means an "
             "upstream schema change, not drift.",
-            [target(f"{m.FEATURE_MISSING_RATIO.series}{{{FEATURES}}}", "{{feature}}")],
+            [target(f"{m.FEATURE_MISSING_RATIO.series}{{{FEATURES}}}", "{{feature}} {{model_version}}")],
             "percentunit",
             max_value=1,
         ),
@@ -332,8 +364,8 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Window samples",
             "Rows in the feature and output windows; the dashed line is window.size.",
             [
-                target(f"{m.WINDOW_SAMPLES.series}{{{MODEL_SELECTOR}}}", "features", "A"),
-                target(f"{m.OUTPUT_WINDOW_SAMPLES.series}{{{MODEL_SELECTOR}}}", "outputs", "B"),
+                target(f"{m.WINDOW_SAMPLES.series}{{{VERSIONS}}}", "features {{model_version}}", "A"),
+                target(f"{m.OUTPUT_WINDOW_SAMPLES.series}{{{VERSIONS}}}", "outputs {{model_version}}", "B"),
                 target(f"{m.WINDOW_MAX_SAMPLES.series}{{{MODEL_SELECTOR}}}", "window.size", "C"),
             ],
             "none",
@@ -359,9 +391,11 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         [
             datasource_variable(),
             *model_variables(),
+            _version_variable(),
             _feature_variable(),
             *([_window_variable(config)] if pooled else []),
         ],
         layout,
         links=links,
+        annotations=[version_annotation()],
     )

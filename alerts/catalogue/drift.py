@@ -14,8 +14,13 @@ from . import pooled
 from .definition import MODEL_DRIFT_DASHBOARD, AlertDefinition, fixed
 from .text import Query, Text, humanize_percentage
 
-KEYS = "job, instance, model, model_namespace"
-POOLED_KEYS = pooling.MODEL_KEY
+KEYS = "job, instance, model, model_namespace, model_version"
+POOLED_KEYS = pooling.VERSION_KEY
+
+
+# The alert's model version: an absent model_version label is "" in $labels and matches series without one.
+_ALERTS_MODEL = "model=%q,model_namespace=%q,model_version=%q"
+_ALERT_LABELS = "$labels.model $labels.model_namespace $labels.model_version"
 
 
 def _decision_series(config: MonitorConfig, kind: pooling.Kind, psi: m.Metric, drifted: m.Metric) -> tuple[str, str]:
@@ -37,19 +42,19 @@ def drifted_features(config: MonitorConfig) -> Query:
     psi, drifted = _decision_series(config, pooling.FEATURES, m.FEATURE_PSI, m.FEATURE_DRIFTED)
     return Query(
         "{{ range $i, $f := query (printf "
-        f'"{psi}{{model=%q,model_namespace=%q}} and on (model, model_namespace, feature) '
-        f'{drifted}{{model=%q,model_namespace=%q}} == 1" '
-        "$labels.model $labels.model_namespace $labels.model $labels.model_namespace) "
+        f'"{psi}{{{_ALERTS_MODEL}}} and on (model, model_namespace, model_version, feature) '
+        f'{drifted}{{{_ALERTS_MODEL}}} == 1" '
+        f"{_ALERT_LABELS} {_ALERT_LABELS}) "
         '| sortByLabel "feature" }}{{ if $i }}, {{ end }}{{ $f.Labels.feature }}={{ printf "%.3f" $f.Value }}'
         "{{ end }}"
     )
 
 
 def percent_of(metric: m.Metric) -> Query:
-    """``metric`` of the alert's model as a percentage."""
+    """``metric`` of the alert's model version as a percentage."""
     return Query(
-        f'{{{{ with query (printf "{metric.series}{{model=%q,model_namespace=%q}}" $labels.model '
-        "$labels.model_namespace) }}{{ . | first | value | humanizePercentage }}{{ end }}"
+        f'{{{{ with query (printf "{metric.series}{{{_ALERTS_MODEL}}}" {_ALERT_LABELS}) }}}}'
+        "{{ . | first | value | humanizePercentage }}{{ end }}"
     )
 
 

@@ -88,7 +88,7 @@ NO_TRAFFIC = AlertDefinition(
         )
     ),
     expr=lambda config: (
-        f"({m.WINDOW_SAMPLES.series} == 0) or on ({q.MODEL_LABELS}) "
+        f"(max without (model_version) ({m.WINDOW_SAMPLES.series}) == 0) or on ({q.MODEL_LABELS}) "
         f'(sum by ({q.MODEL_LABELS}) (rate({m.EVENTS.series}{{type="request"}}[5m])) == 0)'
     ),
     scenario=_no_traffic,
@@ -133,7 +133,13 @@ REFERENCE_NOT_LOADED = AlertDefinition(
 `driftline profile --config CFG --model NAME`), access denied (the ServiceAccount's IAM role cannot read the bucket),
 or a profile that does not match the configured features (rebuild it). The exporter retries with backoff.
 
-**Act.** Build or fix the profile, or fix the IAM policy; the exporter picks it up without a restart.
+For a model version (`model_version` label): the version has no reference of its own. The log names the URI
+tried: the one listed under `versions.references`, `reference.profile` with `{version}` filled in, or
+`reference.profile` itself, which serves a version only when it was built with `--model-version` for it. Its traffic
+is windowed and counted but compared with nothing until its profile loads.
+
+**Act.** Build or fix the profile, or fix the IAM policy; the exporter picks it up without a restart. A retraining
+pipeline builds the new version's profile next to the model (`deploy/kfp/`).
 """,
 )
 

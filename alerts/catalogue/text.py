@@ -1,7 +1,8 @@
 """Alert text written once, rendered two ways: as the Prometheus (Go) template that goes into the rule, and — for the
 generated promtool tests — as the text Prometheus must produce from given label values and ``$value``.
 
-A text is a Python format string. ``{model}`` is the alert's ``model_namespace/model``; ``{value:SPEC}`` is the
+A text is a Python format string. ``{model}`` is the alert's ``model_namespace/model`` (and ``model_version``
+when it has one); ``{value:SPEC}`` is the
 alert's value, with SPEC one of ``.0f``, ``.2f``, ``.3f`` (Go's ``printf``), ``percent`` (``humanizePercentage``),
 ``duration`` (``humanizeDuration``); any other ``{name}`` is the alert's label ``name``, unless the text defines a
 :class:`Field` for it (a query over other series, a choice on a label, a constant from the config). The Python
@@ -22,7 +23,7 @@ _GO_VALUE = {
     "percent": "{{ $value | humanizePercentage }}",
     "duration": "{{ $value | humanizeDuration }}",
 }
-MODEL = "{{ $labels.model_namespace }}/{{ $labels.model }}"
+MODEL = "{{ $labels.model_namespace }}/{{ $labels.model }}{{ with $labels.model_version }} version {{ . }}{{ end }}"
 
 
 def go_g4(value: float) -> str:
@@ -152,4 +153,7 @@ class Text:
             return self.fields[name].render(name, values)
         if name == "value":
             return _python_value(float(values["value"]), spec)
-        return f"{values['model_namespace']}/{values['model']}" if name == "model" else str(values[name])
+        if name != "model":
+            return str(values[name])
+        version = values.get("model_version")
+        return f"{values['model_namespace']}/{values['model']}" + (f" version {version}" if version else "")

@@ -40,10 +40,10 @@ def client_payload(
         "dispatch_id": dispatch_id,
         "model": model[0],
         "namespace": model[1],
+        "model_version": first.labels.get("model_version", ""),  # the serving version that drifted; "" if untold
         "alerts": sorted({a.labels.get("alertname", "") for a in alerts}),
         "drifted_features": features,
         "starts_at": first.starts_at,
-        "group_key": notification.group_key,
         "alertmanager_url": notification.external_url,
         "dashboard_url": first.annotations.get("dashboard_url", ""),
         "description": first.annotations.get("description", "")[:2000],

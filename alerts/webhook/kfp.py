@@ -37,6 +37,7 @@ def template_fields(payload: dict[str, Any]) -> dict[str, str]:
     return {
         "model": payload["model"],
         "namespace": payload["namespace"],
+        "model_version": payload["model_version"],
         "dispatch_id": payload["dispatch_id"],
         "alerts": ",".join(payload["alerts"]),
         "drifted_features": json.dumps(payload["drifted_features"], sort_keys=True),

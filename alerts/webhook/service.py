@@ -218,7 +218,7 @@ class WebhookService:
                 }
             else:
                 assert self.settings.kfp is not None
-                request = run_request(self.settings.kfp, payload)
+                request = run_request(self.settings.kfp, {**payload, "group_key": notification.group_key})
             outcome = self.outbox.accept(
                 dispatch_id=dispatch_id,
                 dedupe_key=f"{target}:{alert.dedupe_key(notification.group_key)}",

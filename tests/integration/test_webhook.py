@@ -70,7 +70,7 @@ def test_one_firing_retrain_alert_is_one_dispatch(webhook: WebhookProcess, githu
     assert payload["model"] == "churn-model" and payload["namespace"] == "default"
     assert payload["alerts"] == ["DriftlineDatasetDrift"]
     assert payload["drifted_features"] == {"monthly_charges": 0.34, "contract": 0.21}
-    assert payload["starts_at"] == "2026-11-27T07:00:00Z" and payload["group_key"].startswith("{}/")
+    assert payload["starts_at"] == "2026-11-27T07:00:00Z" and payload["model_version"] == ""
     assert payload["alertmanager_url"] == "http://alertmanager:9093"
     assert payload["dashboard_url"].startswith("https://grafana.example.org/d/driftline-model-drift")
     assert len(payload["dispatch_id"]) == 36

@@ -28,6 +28,7 @@ def metric_names(expr: str) -> set[str]:
     text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
     text = re.sub(r"\{[^}]*\}", " ", text)
     text = re.sub(r"\[[^\]]*\]", " ", text)
+    text = re.sub(r"\boffset\s+[0-9][0-9a-z]*", " ", text)
     text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
     names = set()
     for match in re.finditer(r"[a-zA-Z_:][a-zA-Z0-9_:]*", text):
@@ -117,7 +118,9 @@ def check_dashboards(
     for url in targets.values():
         known |= exposed_names(requests.get(url + "/metrics", timeout=5).text)
     known |= {config.alerting.serving.requests_metric, config.alerting.serving.latency_metric + "_bucket"}
-    variables = {"model": "churn-model", "model_namespace": "default", "feature": ".*", "__rate_interval": "1m",
+    # model_version: Grafana's "All" (allValue .*), which also matches a model whose versions are not told apart
+    variables = {"model": "churn-model", "model_namespace": "default", "model_version": ".*", "feature": ".*",
+                 "__rate_interval": "1m",
                  "__range": "1h", "window": str(config.alerting.pooling.windows[0])}  # fmt: skip
     assert prometheus.query("sum(driftline_feature_psi")["status"] == "error"  # the check below is real
     empty, checked = [], 0

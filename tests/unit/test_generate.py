@@ -234,7 +234,9 @@ def test_dashboards_are_modern_grafana_json(config_path: Path) -> None:
 def test_model_drift_dashboard_has_what_on_call_needs() -> None:
     dashboard = json.loads(generate(load(EXAMPLE))["dashboards/driftline-model-drift.json"])
     variables = [v["name"] for v in dashboard["templating"]["list"]]
-    assert variables == ["datasource", "model_namespace", "model", "feature"]
+    assert variables == ["datasource", "model_namespace", "model", "model_version", "feature"]
+    versions = [a for a in dashboard["annotations"]["list"] if a["name"] == "model versions"]
+    assert versions and 'model_version!=""' in versions[0]["expr"], "a rollout is marked on every time series"
     by_title = {p["title"]: p for p in panels(dashboard)}
     for title in ("Dataset drift", "Drift share", "Drifted features", "Window fill", "Last evaluation"):
         assert by_title[title]["type"] == "stat"
