@@ -1,0 +1,147 @@
+"""The retraining pipeline of ``deploy/kfp/``: compiled by the ``kfp`` SDK, and its steps run here as KFP would run
+them — the lightweight components' functions on local artifacts, the container component's command line with its
+placeholders filled — so the profile a retraining builds is proven to load and fit the deployed monitor config."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from kfp import compiler
+from kfp.dsl import Artifact, Dataset, Metrics, Model
+
+import drift
+from driftline.demo.data import LABEL, customers
+from tests.support import REPO
+from tests.support.kfp import kfp_module
+
+MONITOR_CONFIG = REPO / "deploy" / "kubernetes" / "base" / "monitor.yaml"
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> ModuleType:
+    return kfp_module("pipeline")
+
+
+@pytest.fixture(scope="module")
+def components() -> ModuleType:
+    return kfp_module("components")
+
+
+def test_the_example_pipeline_compiles_with_the_profile_step(pipeline: ModuleType, tmp_path: Path) -> None:
+    package = tmp_path / "retrain-pipeline.yaml"
+    compiler.Compiler().compile(pipeline.retrain_pipeline, str(package))
+    spec = yaml.safe_load(package.read_text())
+    assert set(spec["components"]) == {"comp-train", "comp-evaluate", "comp-reference-profile"}
+    assert set(spec["root"]["inputDefinitions"]["parameters"]) >= {"model_name", "model_namespace", "drifted_features"}
+    executors = spec["deploymentSpec"]["executors"]
+    assert executors["exec-reference-profile"]["container"]["image"] == "ghcr.io/driftline/driftline:0.1.0"
+    tasks = spec["root"]["dag"]["tasks"]
+    profile = tasks["reference-profile"]
+    assert profile["taskInfo"]["name"] == "reference-profile"
+    assert profile["inputs"]["artifacts"]["reference"]["taskOutputArtifact"] == {
+        "outputArtifactKey": "reference",
+        "producerTask": "train",
+    }
+    parameters = json.dumps(profile["inputs"]["parameters"])
+    assert "{{$.pipeline_job_uuid}}" in parameters, "the model version is the run's id"
+    assert "/driftline-profile.json" in parameters, "the profile is published beside the model"
+
+
+def _run_training(pipeline: ModuleType, tmp: Path, data: Path) -> tuple[Dataset, float]:
+    model = Model(uri=str(tmp / "model"))
+    reference = Dataset(uri=str(tmp / "reference.parquet"))
+    holdout = Dataset(uri=str(tmp / "holdout.parquet"))
+    features = ["tenure", "monthly_charges", "total_charges", "support_calls", "contract", "payment_method",
+                "internet_service"]  # fmt: skip
+    categorical = ["contract", "payment_method", "internet_service"]
+    pipeline.train.python_func(
+        training_data=str(data), features=features, categorical=categorical, label="churned",
+        model_root=str(tmp / "models"), run_id="run-2", model=model, reference=reference, holdout=holdout,
+    )  # fmt: skip
+    metrics = Metrics(uri=str(tmp / "metrics"))
+    accuracy = pipeline.evaluate.python_func(
+        model=model, holdout=holdout, features=features, label="churned", min_accuracy=0.5, metrics=metrics
+    )
+    assert metrics.metadata["accuracy"] == accuracy
+    return reference, accuracy
+
+
+def _training_data(tmp: Path) -> Path:
+    path = tmp / "train.csv"
+    customers(4000, np.random.default_rng(3)).rename(columns={LABEL: "churned"}).to_csv(path, index=False)
+    return path
+
+
+def test_train_evaluate_profile_build_a_profile_the_monitor_accepts(
+    pipeline: ModuleType, components: ModuleType, tmp_path: Path
+) -> None:
+    reference, accuracy = _run_training(pipeline, tmp_path, _training_data(tmp_path))
+    assert 0.5 <= accuracy <= 1.0
+    profile = Artifact(uri=str(tmp_path / "profile.json"))
+    published = tmp_path / "models" / "run-2" / "driftline-profile.json"
+    version = components.reference_profile.python_func(
+        monitor_config=MONITOR_CONFIG.read_text(),
+        model_name="churn-model",
+        model_version="run-2",
+        reference=reference,
+        profile=profile,
+        publish_uri=str(published),
+    )
+    config = drift.load_config(MONITOR_CONFIG)
+    for path in (profile.path, published):
+        built = drift.ReferenceProfile.load(str(path))
+        assert built.version == version and built.model_version == "run-2"
+        built.require_compatible(config.model("churn-model"))
+        assert built.serves_target(config.model("churn-model")), "the label and the reference quality are in it"
+    assert profile.metadata["model_version"] == "run-2" and profile.metadata["rows"] == 3200
+
+
+def _filled(command: list[str], values: dict[str, str]) -> list[str]:
+    def fill(text: str) -> str:
+        return re.sub(r"\{\{\$\.(inputs|outputs)\.(parameters|artifacts)\['(\w+)'\](?:\.path)?\}\}",
+                      lambda m: values[m.group(3)], text)  # fmt: skip
+
+    return [fill(part) for part in command]
+
+
+def test_the_container_component_runs_driftline_profile(components: ModuleType, tmp_path: Path) -> None:
+    package = tmp_path / "component.yaml"
+    compiler.Compiler().compile(components.reference_profile_container, str(package))
+    container: dict[str, Any] = next(iter(yaml.safe_load(package.read_text())["deploymentSpec"]["executors"].values()))[
+        "container"
+    ]
+    assert container["image"] == "ghcr.io/driftline/driftline:0.1.0"
+    frame = customers(1500, np.random.default_rng(4)).rename(columns={LABEL: "churned"})
+    frame["churn_probability"] = np.random.default_rng(5).random(1500)
+    data = tmp_path / "reference"  # a KFP artifact path: no extension, the format is a parameter
+    frame.to_parquet(data, index=False)
+    output = tmp_path / "outputs" / "profile"
+    values = {
+        "monitor_config": MONITOR_CONFIG.read_text(),
+        "model_name": "churn-model",
+        "model_version": "run-3",
+        "reference": str(data),
+        "data_format": "parquet",
+        "profile": str(output),
+    }
+    bin_dir = Path(sys.executable).parent  # where `driftline` is installed, as on the image's PATH
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    assert shutil.which("driftline", path=env["PATH"])
+    result = subprocess.run(
+        _filled([*container["command"], *container["args"]], values),
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    built = drift.ReferenceProfile.load(str(output))
+    assert built.model_version == "run-3" and built.rows == 1500
+    built.require_compatible(drift.load_config(MONITOR_CONFIG).model("churn-model"))
