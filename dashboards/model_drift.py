@@ -132,6 +132,36 @@ def _psi_panel(title: str, description: str, psi: str, legend: str) -> g.TimeSer
     )
 
 
+def _versions_row(layout: Layout) -> None:
+    """While versions serve together (a canary, a rolling update): does the newer one answer differently?"""
+    layout.row("Model versions: canary against stable")
+    layout.add(
+        _psi_panel(
+            "Outputs against the stable version (PSI)",
+            "PSI of each serving version's outputs against those of the version serving longest, window against "
+            "window: both see the same traffic, so a difference is the model's, not the data's. Dashed: "
+            "psi_threshold.",
+            f"{m.VERSION_OUTPUT_PSI.series}{{{VERSIONS}}}",
+            "{{output}} {{model_version}} vs {{baseline_version}}",
+        ),
+        16,
+        8,
+    )
+    layout.add(
+        stat(
+            "Answers differently",
+            "1 when a version's outputs differ significantly from the stable version's (corrected p-value below "
+            "alpha and PSI at least psi_threshold) — same rule as prediction drift.",
+            f"max by (model_version) ({m.VERSION_OUTPUT_DRIFTED.series}{{{VERSIONS}}})",
+            "none",
+            thresholds=steps(("green", None), ("red", 1)),
+            mappings=value_map(("0", "same", "green"), ("1", "DIFFERENT", "red")),
+        ),
+        8,
+        8,
+    )
+
+
 def _pooled_row(layout: Layout) -> None:
     """The drift Prometheus pools from every replica's bin counts (``exporter.replicas`` > 1)."""
     layout.row("Pooled across replicas ($window)")
@@ -374,6 +404,8 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         24,
         7,
     )
+    if any(model.versions is not None and model.outputs for model in config.models):
+        _versions_row(layout)
     if pooled:
         _pooled_row(layout)
     if config.exporter.bin_counts:

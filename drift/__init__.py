@@ -4,6 +4,7 @@
 * ``drift.reference`` — reference profiles, the readers that build them, file and S3 storage;
 * ``drift.stats`` and ``drift.coercion`` — the statistics over numpy arrays, and raw values made binnable;
 * ``drift.evaluation`` — a window against a profile: per-column drift and the dataset decision;
+* ``drift.comparison`` — window against window: a canary version's outputs against the stable version's;
 * ``drift.quality`` — model quality from ground truth, its drop decision and ADWIN's concept-drift test;
 * ``drift.catalogue`` — every metric driftline exports, defined once;
 * ``drift.report`` — Evidently HTML reports for humans.
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "config": ("ColumnConfig", "DriftSettings", "ModelConfig", "MonitorConfig", "load_config", "parse_config"),
     "config.values": ("Duration", "ListenAddress", "SecretRef"),
+    "comparison": ("compare_outputs",),
     "errors": ("ConfigError", "DataError", "DriftlineError", "ProfileError", "StorageError"),
     "evaluation": ("ColumnDrift", "DriftResult", "evaluate", "evaluate_counts", "evaluate_window"),
     "quality.evaluation": ("PerformanceResult", "evaluate_performance"),
@@ -57,6 +59,7 @@ __all__ = [
     "SecretRef",
     "StorageError",
     "build_profile",
+    "compare_outputs",
     "evaluate",
     "evaluate_counts",
     "evaluate_performance",
@@ -77,6 +80,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from .comparison import compare_outputs
     from .config import ColumnConfig, DriftSettings, ModelConfig, MonitorConfig, load_config, parse_config
     from .config.values import Duration, ListenAddress, SecretRef
     from .errors import ConfigError, DataError, DriftlineError, ProfileError, StorageError

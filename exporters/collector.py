@@ -125,9 +125,29 @@ class DriftCollector(Collector):
                 add(m.DATASET_DRIFT_SHARE, labels, result.drift_share)
                 add(m.DATASET_DRIFTED, labels, float(result.drifted))
         yield from families.values()
+        yield from self._versions(snapshot)
         yield from self._performance(snapshot)
         if self.service.config.exporter.bin_counts:
             yield from self._bins()
+
+    def _versions(self, snapshot: EvaluationSnapshot) -> Iterator[Metric]:
+        """Each version serving beside an older one: its outputs against the older one's."""
+        families = {
+            metric.name: gauge_family(metric)
+            for metric in (m.VERSION_OUTPUT_PSI, m.VERSION_OUTPUT_PSI_PVALUE, m.VERSION_OUTPUT_DRIFTED)
+        }
+        for monitor in self.service.windowed():
+            evaluation = snapshot.models.get(monitor.id)
+            if evaluation is None or evaluation.against_baseline is None:
+                continue
+            for name, column in evaluation.against_baseline.items():
+                if column.psi is None or column.psi_pvalue is None:
+                    continue
+                labels = [*monitor.id, evaluation.baseline_version, name]
+                families[m.VERSION_OUTPUT_PSI.name].add_metric(labels, column.psi)
+                families[m.VERSION_OUTPUT_PSI_PVALUE.name].add_metric(labels, column.psi_pvalue)
+                families[m.VERSION_OUTPUT_DRIFTED.name].add_metric(labels, float(column.drifted))
+        yield from families.values()
 
     def _bins(self) -> Iterator[Metric]:
         """Each column's PSI-bin counts since the profile loaded, and the reference's: what Prometheus sums across

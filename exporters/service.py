@@ -21,9 +21,10 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 import drift
+from drift.comparison import compare_outputs
 from drift.config import VERSION_PLACEHOLDER, MonitorConfig
 from drift.errors import DriftlineError, ProfileError
-from drift.evaluation import DriftResult
+from drift.evaluation import ColumnDrift, DriftResult
 from drift.quality.evaluation import PerformanceResult, evaluate_performance
 from drift.reference.profile import ReferenceProfile
 from drift.reference.storage import object_tag, read_bytes
@@ -51,6 +52,8 @@ class ModelEvaluation:
     evaluated_at: float | None
     performance: PerformanceResult | None = None
     labelled_samples: int = 0
+    baseline_version: str = ""  # a version serving beside an older one: the version its outputs were compared with
+    against_baseline: Mapping[str, ColumnDrift] | None = None
 
 
 @dataclass(frozen=True)
@@ -361,6 +364,9 @@ class ExporterService:
                     evaluation, performance=previous.performance, labelled_samples=previous.labelled_samples
                 )
             models[monitor.id] = evaluation
+        for monitor in self.monitors.values():
+            if monitor.versions is not None and monitor.versions.spec.compare_outputs and monitor.outputs is not None:
+                self._compare_versions(monitor, list(monitor.versions), now, models)
         self.snapshot = EvaluationSnapshot(MappingProxyType(models))
         return self.snapshot
 
@@ -387,6 +393,32 @@ class ExporterService:
             self.instruments.evaluation_duration.labels(*monitor.key).observe(time.perf_counter() - start)
         window_rows = features.rows if features.version is not None else monitor.features.rows(now)
         return ModelEvaluation(result, window_rows, output_rows, now if result is not None else None)
+
+    def _compare_versions(
+        self, monitor: ModelMonitor, serving: list[ModelMonitor], now: float, models: dict[MonitorId, ModelEvaluation]
+    ) -> None:
+        """While versions serve together, each newer one's outputs against the oldest one's (the stable version;
+        versions are kept in the order they appeared), from the windows' row samples."""
+        if len(serving) < 2:
+            return
+        rows, columns = self.config.exporter.report_max_rows, monitor.model.outputs
+        stable = serving[0]
+        assert stable.outputs is not None
+        baseline = stable.outputs.sample(now, rows)
+        for candidate in serving[1:]:
+            assert candidate.outputs is not None
+            sample = candidate.outputs.sample(now, rows)
+            try:
+                compared = compare_outputs(
+                    baseline.columns, sample.columns, columns, monitor.model.drift, monitor.model.window.min_rows
+                )
+            except Exception:  # a bug must not stop the drift numbers
+                log.exception("version comparison failed", extra={"model": monitor.key[0]})
+                continue
+            if compared is not None and candidate.id in models:
+                models[candidate.id] = dataclasses.replace(
+                    models[candidate.id], baseline_version=stable.version, against_baseline=MappingProxyType(compared)
+                )
 
     def _retire_versions(self, monitor: ModelMonitor, versions: VersionSet, now: float) -> None:
         if versions.waiting is not None:

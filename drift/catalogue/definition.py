@@ -27,6 +27,8 @@ EVENT_REJECT_REASONS = (
     "unsupported_payload",
     "unsupported_type",
 )
+# A canary's outputs against the stable version's: the version compared and the one it is compared with.
+COMPARED = (*MODEL, "model_version", "baseline_version", "output")
 UNVERSIONED_REASONS = ("no_version", "too_many_versions", "no_response")
 LABEL_OUTCOMES = ("joined", "duplicate", "unmatched", "sampled_out")
 FEEDBACK_REJECT_REASONS = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .definition import (
+    COMPARED,
     COUNTER,
     EVALUATION_BUCKETS,
     EVENT_OUTCOMES,
@@ -325,6 +326,30 @@ UNVERSIONED_EVENTS = declare(
     (*MODEL, "reason"),
     section=_INGEST,
     reason=UNVERSIONED_REASONS,
+)
+
+_VERSIONS = "Model versions (canary against stable, while several serve)"
+VERSION_OUTPUT_PSI = declare(
+    "driftline_version_output_psi",
+    GAUGE,
+    "PSI of the version's outputs against those of the version serving longest (baseline_version), window "
+    "against window.",
+    COMPARED,
+    section=_VERSIONS,
+)
+VERSION_OUTPUT_PSI_PVALUE = declare(
+    "driftline_version_output_psi_pvalue",
+    GAUGE,
+    "Two-sample p-value of that PSI (both windows are samples).",
+    COMPARED,
+    section=_VERSIONS,
+)
+VERSION_OUTPUT_DRIFTED = declare(
+    "driftline_version_output_drifted",
+    GAUGE,
+    "1 when the version answers differently from baseline_version: corrected p-value < alpha and PSI >= threshold.",
+    COMPARED,
+    section=_VERSIONS,
 )
 
 _STATE = "Window state"

@@ -223,6 +223,7 @@ def _versions(sec: Section, base_dir: Path) -> VersionsConfig:
         max_versions=sec.get("max_versions", v.integer(minimum=1, maximum=64), defaults.max_versions),
         references=tuple(references),
         wait=sec.get("wait", v.duration, defaults.wait),
+        compare_outputs=sec.get("compare_outputs", v.boolean, defaults.compare_outputs),
     )
     sec.finish()
     return config

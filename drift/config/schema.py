@@ -68,6 +68,7 @@ class VersionsConfig:
     max_versions: int = 4  # versions monitored at once; traffic of more is counted, not windowed
     references: tuple[tuple[str, str], ...] = ()  # (version, profile URI) beyond reference.profile
     wait: Duration = Duration(60.0)  # response source: how long a request waits for its response's version
+    compare_outputs: bool = True  # while versions serve together: each one's outputs against the oldest one's
 
     def reference_of(self, version: str, profile: str) -> str | None:
         """The profile URI of ``version``: listed in ``references``, or ``profile`` with ``{version}`` filled in;

@@ -7,6 +7,7 @@ Version 1 serves; its traffic drifts: DriftlineDatasetDrift fires for version 1 
 repository_dispatch naming it. The retraining pipeline's profile component builds version 2's reference from the
 shifted data and publishes it beside the model (``runs/2/``). Version 2 rolls out: both versions serve the same
 shifted traffic for a while — each compared with its own reference, both on the dashboard — then only version 2.
+The dashboard also compares version 2's outputs with version 1's on the same traffic.
 Version 2 raises no drift alert and no second dispatch; ``driftline_reference_info`` shows its profile; version 1 is
 retired once its rows have aged out, and its alert resolves.
 """
@@ -184,11 +185,15 @@ def test_a_retrained_version_rolls_out_with_its_own_reference(tmp_path: Path, s3
         dashboard = json.loads((out / "dashboards" / "driftline-model-drift.json").read_text())
         panels = {p["title"]: p for p in dashboard["panels"]}
         variables = {"model_namespace": loop.NAMESPACE, "model": loop.MODEL, "model_version": ".*", "feature": ".*"}
+        wait(lambda: series('driftline_version_output_psi{baseline_version="1"}'), 30, "the canary comparison")
         for title in ("PSI per feature", "Dataset drift", "Prediction drift (PSI per output)", "Window samples"):
             expr = panels[title]["targets"][0]["expr"]
             for name, value in sorted(variables.items(), key=lambda kv: -len(kv[0])):  # $model_version before $model
                 expr = expr.replace(f"${name}", value)
             assert set(series(expr)) == {"1", "2"}, f"{title}: both versions side by side"
+        canary = panels["Outputs against the stable version (PSI)"]["targets"][0]["expr"]
+        canary = canary.replace("$model_version", ".*").replace("$model_namespace", loop.NAMESPACE)
+        assert set(series(canary.replace("$model", loop.MODEL))) == {"2"}, "version 2's outputs against version 1's"
         drifted = series("driftline_dataset_drifted")
         assert drifted == {"1": 1.0, "2": 0.0}, "version 2 is what it was trained on; version 1 still is not"
 

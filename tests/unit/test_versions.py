@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as scipy_stats
 
 import drift
-from drift.config import VersionsConfig
+from drift.config import ColumnConfig, VersionsConfig
 from exporters.app import ExporterApp
 from exporters.events import InferenceEvent, RejectedEventError
 from exporters.service import ExporterService
@@ -220,3 +221,46 @@ def test_a_version_that_is_not_a_string_is_refused() -> None:
     event = InferenceEvent("response", "m", "default", "id", {"model_version": {"nested": 1}})
     with pytest.raises(RejectedEventError, match="is not a version"):
         serving_version(VersionsConfig("response"), event)
+
+
+def test_outputs_window_against_window_match_scipy() -> None:
+    """The canary comparison's chi-square is scipy's contingency test of the two windows' counts; its KS statistic
+    scipy's two-sample KS within one fine bin (the windows are counted in 250 quantile bins of the baseline)."""
+    rng = np.random.default_rng(0)
+    columns = (ColumnConfig("p", "numeric"), ColumnConfig("c", "categorical"))
+    kinds = np.array(["x", "y", "z"], dtype=object)
+    stable = {"p": rng.beta(2, 5, 3000), "c": rng.choice(kinds, 3000)}
+    canary = {"p": rng.beta(2.2, 5, 2000), "c": rng.choice(kinds, 2000, p=[0.36, 0.33, 0.31])}
+    compared = drift.compare_outputs(stable, canary, columns, drift.DriftSettings(), min_rows=100)
+    assert compared is not None
+    table = [[int((side["c"] == k).sum()) for k in kinds] for side in (stable, canary)]
+    assert compared["c"].chi2_pvalue == pytest.approx(scipy_stats.chi2_contingency(table, correction=False).pvalue)
+    ks = scipy_stats.ks_2samp(stable["p"], canary["p"]).statistic
+    assert compared["p"].ks_statistic == pytest.approx(ks, abs=1 / 250)
+    same = drift.compare_outputs(stable, {"p": rng.beta(2, 5, 2000), "c": rng.choice(kinds, 2000)}, columns,
+                                 drift.DriftSettings(), min_rows=100)  # fmt: skip
+    assert same is not None and not any(c.drifted for c in same.values())
+    assert drift.compare_outputs(stable, {"p": canary["p"][:50], "c": canary["c"][:50]}, columns,
+                                 drift.DriftSettings(), min_rows=100) is None  # fmt: skip
+
+
+def test_a_canary_is_compared_with_the_stable_version_on_metrics(tmp_path: Path) -> None:
+    """Both versions' windows counted (their references loaded): the canary's outputs against the stable's."""
+    config = _config(tmp_path, {"source": "annotation", "name": ANNOTATION})
+    _profile(config, tmp_path, "1", 0.0)
+    _profile(config, tmp_path, "2", 0.0)
+    app, client = _app(config)
+    rng = np.random.default_rng(1)
+    for version in ("1", "2"):
+        client.post("/", {"predictions": ["a"]}, _annotated(version, "response", f"{version}-first"))
+    app.service.refresh_references()
+    for version, classes in (("1", ["a", "b", "c"]), ("2", ["a", "a", "a", "a", "b", "c"])):
+        for i in range(4):
+            headers = _annotated(version, "response", f"{version}-{i}")
+            client.post("/", {"predictions": rng.choice(classes, 100).tolist()}, headers)
+    app.service.evaluate_all()
+    metrics = client.metrics()
+    labels = (("baseline_version", "1"), ("model", "sklearn-iris"), ("model_namespace", "default"),
+              ("model_version", "2"), ("output", "class"))  # fmt: skip
+    assert metrics["driftline_version_output_drifted"] == {labels: 1.0}
+    assert metrics["driftline_version_output_psi"][labels] > 0.1
