@@ -64,7 +64,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 
 
 def _cmd_set_reference(args: argparse.Namespace) -> int:
-    from drift.config.edit import set_reference_profile
+    from drift.config.edit import set_reference_profile, version_in
 
     loaded: list[drift.ReferenceProfile] = []
 
@@ -75,6 +75,16 @@ def _cmd_set_reference(args: argparse.Namespace) -> int:
 
     previous = set_reference_profile(args.config, args.model, args.namespace, args.profile, compatible)
     profile = loaded[0]
+    version = version_in(previous, args.profile)
+    if version is not None:
+        if profile.model_version not in ("", version):
+            message = f"{args.profile}: built for model version {profile.model_version!r}, not {version!r}"
+            raise ConfigError([message], args.config)
+        print(
+            f"{args.config}: {args.model}: reference.profile {previous} finds version {version}'s profile "
+            f"{args.profile} (profile {profile.version}, {profile.rows:,} rows); the config is unchanged"
+        )
+        return 0
     print(
         f"{args.config}: {args.model}: reference.profile {previous} -> {args.profile} "
         f"(profile {profile.version}, {profile.rows:,} rows)"

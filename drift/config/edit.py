@@ -4,6 +4,7 @@ result must validate as a config before the file is replaced (atomically)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -15,7 +16,7 @@ import yaml
 from ..errors import ConfigError
 from ..reference.storage import write_bytes
 from .loader import load_config, parse_config_text
-from .schema import ModelConfig, MonitorConfig
+from .schema import MODEL_VERSION, VERSION_PLACEHOLDER, ModelConfig, MonitorConfig
 
 _PLAIN = re.compile(r"[A-Za-z0-9_./][A-Za-z0-9_./:@+~=-]*")  # may go unquoted: a path, a URI
 
@@ -34,16 +35,45 @@ def set_reference_profile(
     on any problem the file is left as it was and the error raised.
     """
     source = str(path)
-    load_config(path)  # a missing, unreadable or invalid file is reported as the other commands report it
+    current = load_config(path)  # a missing, unreadable or invalid file is reported as the other commands report it
     text = Path(path).read_text(encoding="utf-8")
     node = _profile_node(yaml.compose(text), model, namespace, source)
     previous = str(node.value)
+    if VERSION_PLACEHOLDER in previous:
+        _check_found(current, model, namespace, previous, uri, source, check)
+        return previous
     edited = text[: node.start_mark.index] + _scalar(uri) + text[node.end_mark.index :]
     config = parse_config_text(edited, path)  # problems are named by the file's own path
     if check is not None:
         check(config, next(m for m in config.models if m.name == model and namespace in (None, m.namespace)))
     write_bytes(str(path), edited.encode("utf-8"), content_type="application/yaml")
     return previous
+
+
+def version_in(template: str, uri: str) -> str | None:
+    """The model version ``uri`` is the ``{version}`` path of, or None."""
+    before, _, after = template.partition(VERSION_PLACEHOLDER)
+    found = re.fullmatch(re.escape(before) + f"({MODEL_VERSION})" + re.escape(after), uri)
+    return found.group(1) if found else None
+
+
+def _check_found(
+    config: MonitorConfig,
+    model: str,
+    namespace: str | None,
+    template: str,
+    uri: str,
+    source: str,
+    check: Callable[[MonitorConfig, ModelConfig], None] | None,
+) -> None:
+    """A reference.profile with ``{version}`` finds every version's profile: nothing to edit, but the new profile
+    must be where it looks and pass ``check`` (as the edited model would)."""
+    if version_in(template, uri) is None:
+        message = f"model {model!r}: reference.profile {template} finds each version's profile; {uri} is not one"
+        raise ConfigError([message], source)
+    found = next(m for m in config.models if m.name == model and namespace in (None, m.namespace))
+    if check is not None:
+        check(config, dataclasses.replace(found, reference=dataclasses.replace(found.reference, profile=uri)))
 
 
 def _scalar(value: str) -> str:

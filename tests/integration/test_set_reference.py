@@ -18,7 +18,7 @@ from tests.support import REPO, run_cli
 OVERLAY_CONFIG = REPO / "deploy" / "kubernetes" / "base" / "monitor.yaml"  # what overlays/example deploys
 
 
-def _profile(tmp: Path, name: str, drop: str | None = None) -> Path:
+def _profile(tmp: Path, name: str, drop: str | None = None, model_version: str = "") -> Path:
     """A profile of the example model (or of one without the feature ``drop``) built from demo customers."""
     config = drift.load_config(OVERLAY_CONFIG)
     model = config.model("churn-model")
@@ -39,7 +39,8 @@ def _profile(tmp: Path, name: str, drop: str | None = None) -> Path:
     rng = np.random.default_rng(5)
     frame = customers(2000, rng).assign(churn_probability=rng.random(2000), churned=rng.integers(0, 2, 2000))
     path = tmp / name
-    drift.build_profile(frame, model).save(str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    drift.build_profile(frame, model, model_version=model_version).save(str(path))
     return path
 
 
@@ -97,3 +98,28 @@ def test_a_wrong_promotion_is_refused_in_one_line(overlay: Path, tmp_path: Path,
     assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, result.stderr
     assert overlay.read_bytes() == before
     assert not [p.name for p in overlay.parent.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_a_config_that_finds_each_versions_profile_is_checked_not_edited(overlay: Path, tmp_path: Path) -> None:
+    """With ``{version}`` in reference.profile the exporter finds every version's profile by itself: the promote
+    step's command only checks that the new one is there, fits the model and belongs to that version."""
+    template = str(tmp_path / "runs" / "{version}" / "driftline-profile.json")
+    text = overlay.read_text().replace("s3://churn-model-bucket/monitoring/churn-model/profile.json", template)
+    text = text.replace(
+        "    target:", "    versions: {source: annotation, name: driftline.io/model-version}\n    target:", 1
+    )
+    overlay.write_text(text)
+    right = _profile(tmp_path, "runs/7/driftline-profile.json", model_version="7")
+    result = run_cli("set-reference", "--config", str(overlay), "--model", "churn-model", "--profile", str(right))
+    assert result.returncode == 0, result.stderr
+    assert "finds version 7's profile" in result.stdout and "unchanged" in result.stdout
+    assert overlay.read_text() == text
+    other = _profile(tmp_path, "runs/8/driftline-profile.json", model_version="9")
+    elsewhere = _profile(tmp_path, "elsewhere/driftline-profile.json", model_version="7")
+    for profile, message in ((other, "built for model version '9', not '8'"), (elsewhere, "is not one")):
+        refused = run_cli(
+            "set-reference", "--config", str(overlay), "--model", "churn-model", "--profile", str(profile)
+        )
+        assert refused.returncode == 1 and message in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+    assert overlay.read_text() == text
