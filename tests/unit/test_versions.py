@@ -4,6 +4,7 @@ hostile versions refused, and bounds on how many versions and how many waiting r
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -264,3 +265,28 @@ def test_a_canary_is_compared_with_the_stable_version_on_metrics(tmp_path: Path)
               ("model_version", "2"), ("output", "class"))  # fmt: skip
     assert metrics["driftline_version_output_drifted"] == {labels: 1.0}
     assert metrics["driftline_version_output_psi"][labels] > 0.1
+
+
+def test_a_versions_window_survives_a_restart(tmp_path: Path) -> None:
+    """Each version's windows are checkpointed under their own name and restored when the version is seen again."""
+    config = _config(tmp_path, {"source": "annotation", "name": ANNOTATION})
+    content = dataclasses.replace(config, exporter=dataclasses.replace(config.exporter, state_dir=str(tmp_path / "s")))
+    _profile(config, tmp_path, "1", 0.0)
+    _profile(config, tmp_path, "2", 1.0)
+    first = ExporterService(content)
+    for version, rows in (("1", 300), ("2", 120)):
+        headers = {k.lower(): v for k, v in _annotated(version).items()}
+        assert first.ingest(headers, json.dumps({"instances": _rows(0.0, rows)}).encode())[0] == 202
+    first.refresh_references()
+    first.checkpoint()
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
+        "default%2Fsklearn-iris%401.npz",
+        "default%2Fsklearn-iris%402.npz",
+    ]
+    again = ExporterService(content)
+    headers = {k.lower(): v for k, v in _annotated("1").items()}
+    again.ingest(headers, json.dumps({"instances": _rows(0.0, 5)}).encode())
+    again.refresh_references()
+    evaluated = again.evaluate_all().models
+    assert evaluated[("sklearn-iris", "default", "1")].window_samples == 305
+    assert ("sklearn-iris", "default", "2") not in evaluated, "version 2 comes back when it sends again"
