@@ -7,7 +7,10 @@ Posts KServe v1 request events (one row × 20 numeric features, binary-mode Clou
   settings, measured in the same run, and their ratio;
 * the exporter's resident memory once its window is full and after 1,000,000 events (it must stay flat).
 
-    python benchmarks/bench_ingest.py [--seconds 10] [--rounds 3] [--events 1000000] [--connections 32]
+With ``--versions`` the model tells its serving versions apart (``versions.source: annotation``) and every event
+carries the logger's ``Ce-Annotations`` header: the cost of reading the version.
+
+    python benchmarks/bench_ingest.py [--seconds 10] [--rounds 3] [--events 1000000] [--connections 32] [--versions]
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--versions", action="store_true", help="a model with versions, read from the annotations")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("bench_ingest needs wrk: apt-get install wrk")
@@ -104,12 +108,19 @@ def main() -> None:
             }
         ],
     }
+    lua = LUA
+    if args.versions:
+        model = config["models"][0]  # type: ignore[index]
+        model["reference"]["profile"] = "runs/{version}/profile.json"
+        model["versions"] = {"source": "annotation", "name": "driftline.io/model-version"}
+        lua += """wrk.headers["Ce-Annotations"] = '{"driftline.io/model-version":"1"}'\n"""
     (work / "monitor.yaml").write_text(yaml.safe_dump(config))
     driftline = str(Path(sys.executable).parent / "driftline")
-    subprocess.run([driftline, "profile", "--config", str(work / "monitor.yaml")], check=True, capture_output=True)
+    profile = [driftline, "profile", "--config", str(work / "monitor.yaml"), "--model-version", "1"]
+    subprocess.run(profile, check=True, capture_output=True)
     body = json.dumps({"instances": [rng.normal(size=20).round(6).tolist()]})
     script = work / "post.lua"
-    script.write_text(LUA % body)
+    script.write_text(lua % body)
 
     servers: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
     commands = {

@@ -36,11 +36,12 @@ SERVING = "job, instance, model, model_namespace"  # a version's series meet the
 WINDOW = "$window"  # a pooled window's name in a recording rule, chosen on the dashboard
 
 
-def _feature_variable() -> g.Template:
+def _any_of(name: str, label: str, query: str) -> g.Template:
+    """A variable of several values, all by default (``.*``: also a series without the label)."""
     return g.Template(
-        name="feature",
-        label="Feature",
-        query=f"label_values({m.FEATURE_MISSING_RATIO.series}{{{MODEL_SELECTOR}}}, feature)",
+        name=name,
+        label=label,
+        query=query,
         dataSource=DATASOURCE,
         refresh=2,
         multi=True,
@@ -48,21 +49,16 @@ def _feature_variable() -> g.Template:
         allValue=".*",
         default="$__all",
     )
+
+
+def _feature_variable() -> g.Template:
+    return _any_of("feature", "Feature", f"label_values({m.FEATURE_MISSING_RATIO.series}{{{MODEL_SELECTOR}}}, feature)")
 
 
 def _version_variable() -> g.Template:
     """The serving versions of the model (none for a model whose versions are not told apart: then every series)."""
-    return g.Template(
-        name="model_version",
-        label="Model version",
-        query=f"label_values({m.WINDOW_SAMPLES.series}{{{VERSIONS}}}, model_version)",
-        dataSource=DATASOURCE,
-        refresh=2,
-        multi=True,
-        includeAll=True,
-        allValue=".*",
-        default="$__all",
-    )
+    query = f"label_values({m.WINDOW_SAMPLES.series}{{{MODEL_SELECTOR}}}, model_version)"
+    return _any_of("model_version", "Model version", query)
 
 
 def version_annotation() -> dict[str, Any]:

@@ -16,12 +16,13 @@ traffic must never share a window with another version's. Where the version is r
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from drift.config import MODEL_VERSION, VersionsConfig
 
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 
 MAX_WAITING_ROWS = 100_000  # request rows waiting for their response's version, per model
 MAX_REMEMBERED = 100_000  # versions of responses that came before their request, per model
+_CACHED_LENGTH = 512  # extension strings up to this long are parsed once (bounded: _CACHED_STRINGS of them)
+_CACHED_STRINGS = 256
+_PARSED: dict[tuple[str, str, str], Any] = {}
 _VERSION = re.compile(MODEL_VERSION)
 
 
@@ -55,10 +59,25 @@ def _raw_version(spec: VersionsConfig, event: InferenceEvent) -> Any:
     attributes = event.attributes or {}
     if spec.source == "extension":
         return _attribute(attributes, spec.name.lower())
+    extension = "annotations" if spec.source == "annotation" else "metadata"
+    raw = _attribute(attributes, extension)
+    if not isinstance(raw, str) or len(raw) > _CACHED_LENGTH:
+        return _from_object(spec, raw)
+    key = (spec.source, spec.name, raw)
+    found = _PARSED.get(key, _PARSED)
+    if found is _PARSED:  # every event of a pod carries the same string: parse it once
+        found = _from_object(spec, raw)
+        if len(_PARSED) >= _CACHED_STRINGS:
+            _PARSED.clear()
+        _PARSED[key] = found
+    return found
+
+
+def _from_object(spec: VersionsConfig, raw: Any) -> Any:
+    """The version in the ``annotations`` (``{name: value}``) or ``metadata`` (``{Header: [values]}``) object."""
     if spec.source == "annotation":
-        annotations = _json_object(_attribute(attributes, "annotations"))
-        return annotations.get(spec.name)
-    headers = {str(k).lower(): v for k, v in _json_object(_attribute(attributes, "metadata")).items()}
+        return _json_object(raw).get(spec.name)
+    headers = {str(k).lower(): v for k, v in _json_object(raw).items()}
     values = headers.get(spec.name.lower())
     return values[0] if isinstance(values, list) and values else values
 
@@ -74,8 +93,8 @@ def _json_object(value: Any) -> Mapping[str, Any]:
     object itself."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except (ValueError, RecursionError):
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
             return {}
     return value if isinstance(value, dict) else {}
 

@@ -4,6 +4,7 @@ seconds. Used by ``driftline demo`` and the end-to-end tests."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .data import CATEGORICAL, LABEL, NUMERIC, OUTPUT
@@ -90,14 +91,22 @@ def monitor_config(
     }
 
 
-def prometheus_config(rules: str, targets: dict[str, str], alertmanager_url: str | None) -> dict[str, Any]:
-    """Scrape every target each second, evaluate the generated rules each second, alert to Alertmanager."""
+def prometheus_config(
+    rules: str, targets: Mapping[str, str | Sequence[str]], alertmanager_url: str | None
+) -> dict[str, Any]:
+    """Scrape every target (a job's URL, or its replicas' URLs) each second, evaluate the generated rules each second,
+    alert to Alertmanager."""
     config: dict[str, Any] = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [rules],
         "scrape_configs": [
-            {"job_name": job, "static_configs": [{"targets": [url.removeprefix("http://")]}]}
-            for job, url in targets.items()
+            {
+                "job_name": job,
+                "static_configs": [
+                    {"targets": [url.removeprefix("http://") for url in ([urls] if isinstance(urls, str) else urls)]}
+                ],
+            }
+            for job, urls in targets.items()
         ],
     }
     if alertmanager_url:

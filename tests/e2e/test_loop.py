@@ -28,13 +28,13 @@ from driftline.demo.data import FEATURES, LABEL, NO_DRIFT, Drift, customers, pre
 from driftline.generate import generate, write_files
 from tests.support import (
     TOKEN,
-    AlertmanagerProcess,
     ExporterProcess,
     FakeGitHub,
     FakeServingMetrics,
     PrometheusProcess,
     Sink,
     WebhookProcess,
+    alerting_stack,
     free_port,
     run_cli,
     wait,
@@ -147,20 +147,10 @@ def test_the_loop(tmp_path: Path, s3: Any, s3_endpoint: str) -> None:
         exporter = stack.enter_context(ExporterProcess(config_path, tmp_path / "exporter.log", port=exporter_port))
         webhook = WebhookProcess(config_path, tmp_path / "webhook.log", port=webhook_port)
         stack.callback(webhook.stop)
-        alertmanager = stack.enter_context(
-            AlertmanagerProcess(tmp_path / "am", out / "alertmanager" / "alertmanager.yml")
-        )
         targets = {loop.EXPORTER_JOB: exporter.url, loop.WEBHOOK_JOB: webhook.url, "knative-queue-proxy": serving.url}
-        prometheus = stack.enter_context(
-            PrometheusProcess(
-                tmp_path / "prometheus",
-                loop.prometheus_config(str(out / "prometheus" / "rules.yml"), targets, alertmanager.url),
-            )
-        )
+        alertmanager, prometheus = alerting_stack(stack, tmp_path, out, targets)
         exporter.wait_until("/readyz")
         webhook.wait_ready()
-        alertmanager.wait_ready()
-        prometheus.wait_ready()
         traffic = Traffic(exporter.url, model, serving)
 
         def value(expr: str) -> float | None:

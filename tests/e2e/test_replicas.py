@@ -29,12 +29,11 @@ from driftline.demo.stack import ServerProcess
 from driftline.generate import generate, write_files
 from tests.support import (
     TOKEN,
-    AlertmanagerProcess,
     ExporterProcess,
     FakeGitHub,
-    PrometheusProcess,
     Sink,
     WebhookProcess,
+    alerting_stack,
     free_port,
     run_cli,
     wait,
@@ -133,22 +132,12 @@ def test_three_replicas_pooled_by_prometheus(tmp_path: Path) -> None:
         stack.callback(lambda: [replica.stop() for replica in replicas])
         webhook = WebhookProcess(config_path, tmp_path / "webhook.log", port=webhook_port)
         stack.callback(webhook.stop)
-        alertmanager = stack.enter_context(
-            AlertmanagerProcess(tmp_path / "am", out / "alertmanager" / "alertmanager.yml")
-        )
-        prometheus_config = loop.prometheus_config(
-            str(out / "prometheus" / "rules.yml"), {loop.WEBHOOK_JOB: webhook.url}, alertmanager.url
-        )
-        prometheus_config["scrape_configs"].append(
-            {"job_name": loop.EXPORTER_JOB, "static_configs": [{"targets": [f"127.0.0.1:{p}" for p in ports]}]}
-        )
-        prometheus = stack.enter_context(PrometheusProcess(tmp_path / "prometheus", prometheus_config))
+        targets = {loop.WEBHOOK_JOB: webhook.url, loop.EXPORTER_JOB: [f"127.0.0.1:{p}" for p in ports]}
+        _, prometheus = alerting_stack(stack, tmp_path, out, targets)
         for replica in replicas:
             replica.wait_until("/readyz")
         balancer = stack.enter_context(HAProxy(tmp_path, ports))
         webhook.wait_ready()
-        alertmanager.wait_ready()
-        prometheus.wait_ready()
         balancer.wait_ready()
         sent = Sent(balancer.url, model)
         profile = drift.ReferenceProfile.load(config.models[0].reference.profile)

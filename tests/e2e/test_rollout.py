@@ -31,12 +31,11 @@ from driftline.demo.data import FEATURES, OUTPUT, Drift, customers, predict, tra
 from driftline.generate import generate, write_files
 from tests.support import (
     TOKEN,
-    AlertmanagerProcess,
     ExporterProcess,
     FakeGitHub,
-    PrometheusProcess,
     Sink,
     WebhookProcess,
+    alerting_stack,
     free_port,
     run_cli,
     wait,
@@ -116,20 +115,10 @@ def test_a_retrained_version_rolls_out_with_its_own_reference(tmp_path: Path, s3
         exporter = stack.enter_context(ExporterProcess(config_path, tmp_path / "exporter.log", port=exporter_port))
         webhook = WebhookProcess(config_path, tmp_path / "webhook.log", port=webhook_port)
         stack.callback(webhook.stop)
-        alertmanager = stack.enter_context(
-            AlertmanagerProcess(tmp_path / "am", out / "alertmanager" / "alertmanager.yml")
-        )
         targets = {loop.EXPORTER_JOB: exporter.url, loop.WEBHOOK_JOB: webhook.url}
-        prometheus = stack.enter_context(
-            PrometheusProcess(
-                tmp_path / "prometheus",
-                loop.prometheus_config(str(out / "prometheus" / "rules.yml"), targets, alertmanager.url),
-            )
-        )
+        _, prometheus = alerting_stack(stack, tmp_path, out, targets)
         exporter.wait_until("/readyz")
         webhook.wait_ready()
-        alertmanager.wait_ready()
-        prometheus.wait_ready()
 
         def series(expr: str) -> dict[str, float]:
             """``expr``'s value per model_version."""

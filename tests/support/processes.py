@@ -10,13 +10,15 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from driftline.demo.stack import ServerProcess, wait
+from driftline.demo import loop
+from driftline.demo.stack import AlertmanagerProcess, PrometheusProcess, ServerProcess, wait
 
 from .data import ENV, TOKEN
 
@@ -104,6 +106,21 @@ class WebhookProcess(DriftlineProcess):
 
     def outcome(self, outcome: str) -> float:
         return self.metrics()[f'driftline_retrain_notifications_total{{"outcome": "{outcome}"}}']
+
+
+def alerting_stack(
+    stack: ExitStack, work: Path, generated: Path, targets: Mapping[str, str | Sequence[str]]
+) -> tuple[AlertmanagerProcess, PrometheusProcess]:
+    """Alertmanager with the generated routing and Prometheus with the generated rules, scraping ``targets`` (a job's
+    URL or its replicas' URLs) and alerting to it; both ready, and stopped with ``stack``."""
+    alertmanager = stack.enter_context(
+        AlertmanagerProcess(work / "am", generated / "alertmanager" / "alertmanager.yml")
+    )
+    config = loop.prometheus_config(str(generated / "prometheus" / "rules.yml"), targets, alertmanager.url)
+    prometheus = stack.enter_context(PrometheusProcess(work / "prometheus", config))
+    alertmanager.wait_ready()
+    prometheus.wait_ready()
+    return alertmanager, prometheus
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
