@@ -157,6 +157,24 @@ def test_version_ignores_where_and_when_but_not_what(reference: pd.DataFrame) ->
     assert drift.build_profile(reference, model_config(bins=5)).version != a.version
 
 
+def test_the_model_version_is_recorded_beside_the_content(tmp_path: Path, reference: pd.DataFrame) -> None:
+    """A profile may say which serving version it belongs to; it is metadata like created_at (the content version
+    stays), and a profile written before the field existed loads as belonging to no version."""
+    model = model_config()
+    plain = drift.build_profile(reference, model)
+    versioned = drift.build_profile(reference, model, model_version="run-7")
+    assert versioned.version == plain.version and versioned.model_version == "run-7"
+    assert "model_version" not in plain.to_dict()
+    versioned.save(str(tmp_path / "v.json"))
+    assert drift.ReferenceProfile.load(str(tmp_path / "v.json")).model_version == "run-7"
+    document = json.loads(versioned.to_json())
+    document["model_version"] = "../../etc"
+    (tmp_path / "bad.json").write_text(json.dumps(document))
+    with pytest.raises(drift.ProfileError, match="model_version '../../etc' is not a model version"):
+        drift.ReferenceProfile.load(str(tmp_path / "bad.json"))
+    assert drift.ReferenceProfile.from_json(plain.to_json()).model_version == ""
+
+
 def test_a_tampered_profile_is_refused(tmp_path: Path, reference: pd.DataFrame) -> None:
     profile = drift.build_profile(reference, model_config())
     document = profile.to_dict()
