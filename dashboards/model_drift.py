@@ -400,7 +400,8 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         24,
         7,
     )
-    if any(model.versions is not None and model.outputs for model in config.models):
+    versioned = [model for model in config.models if model.versions is not None]
+    if any(model.outputs for model in versioned):
         _versions_row(layout)
     if pooled:
         _pooled_row(layout)
@@ -425,5 +426,5 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         ],
         layout,
         links=links,
-        annotations=[version_annotation()],
+        annotations=[version_annotation()] if versioned else [],
     )

@@ -6,6 +6,7 @@ Set UPDATE_GOLDEN=1 to rewrite the golden files (and review the diff) after an i
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import yaml
 
 import drift
 from alerts.rules import rule_groups
+from drift.config import VersionsConfig
 from driftline.generate import generate, write_files
 from tests.support import REPO, run_cli
 
@@ -235,8 +237,8 @@ def test_model_drift_dashboard_has_what_on_call_needs() -> None:
     dashboard = json.loads(generate(load(EXAMPLE))["dashboards/driftline-model-drift.json"])
     variables = [v["name"] for v in dashboard["templating"]["list"]]
     assert variables == ["datasource", "model_namespace", "model", "model_version", "feature"]
-    versions = [a for a in dashboard["annotations"]["list"] if a["name"] == "model versions"]
-    assert versions and 'model_version!=""' in versions[0]["expr"], "a rollout is marked on every time series"
+    names = [a["name"] for a in dashboard["annotations"]["list"]]
+    assert "model versions" not in names, "no rollout marks for a model whose versions are not told apart"
     by_title = {p["title"]: p for p in panels(dashboard)}
     for title in ("Dataset drift", "Drift share", "Drifted features", "Window fill", "Last evaluation"):
         assert by_title[title]["type"] == "stat"
@@ -255,6 +257,19 @@ def test_model_drift_dashboard_has_what_on_call_needs() -> None:
     assert any(
         "driftline_prediction_psi" in t["expr"] for t in by_title["Prediction drift (PSI per output)"]["targets"]
     )
+
+
+def test_a_model_with_versions_gets_rollout_marks_and_the_canary_row() -> None:
+    config = load(EXAMPLE)
+    versioned = dataclasses.replace(
+        config.models[0], versions=VersionsConfig("annotation", "driftline.io/model-version")
+    )
+    config = dataclasses.replace(config, models=(versioned, *config.models[1:]))
+    dashboard = json.loads(generate(config)["dashboards/driftline-model-drift.json"])
+    marks = [a for a in dashboard["annotations"]["list"] if a["name"] == "model versions"]
+    assert marks and 'model_version!=""' in marks[0]["expr"], "a rollout is marked on every time series"
+    titles = {p["title"] for p in [*dashboard["panels"], *panels(dashboard)]}
+    assert {"Model versions: canary against stable", "Outputs against the stable version (PSI)"} <= titles
 
 
 @pytest.mark.parametrize("config_path", ALL_CONFIGS, ids=lambda p: p.stem)
