@@ -21,23 +21,22 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 import drift
-from drift.comparison import compare_outputs
 from drift.config import VERSION_PLACEHOLDER, MonitorConfig
-from drift.errors import DriftlineError, ProfileError
+from drift.errors import DriftlineError
 from drift.evaluation import ColumnDrift, DriftResult
 from drift.quality.evaluation import PerformanceResult, evaluate_performance
 from drift.reference.profile import ReferenceProfile
 from drift.reference.storage import object_tag, read_bytes
 
 from .checkpoint import CheckpointError, Checkpoints
-from .events import REQUEST, RESPONSE, InferenceEvent, RejectedEventError, decode_cloudevent, decode_event
+from .events import InferenceEvent, RejectedEventError, decode_cloudevent, decode_event
 from .feedback import FEEDBACK_TYPE, FeedbackError, Label, parse_feedback, read_labels
 from .instruments import ExporterInstruments
 from .monitor import ModelKey, ModelMonitor, MonitorId
-from .payloads import PayloadError, parse_request
+from .payloads import PayloadError
 from .s3labels import LabelPuller
 from .s3logs import LogPuller
-from .versions import VersionSet, serving_version
+from .versions import VersionSet, compare_serving, require_version, route
 
 log = logging.getLogger("driftline.exporter")
 
@@ -150,52 +149,21 @@ class ExporterService:
         self, monitor: ModelMonitor, versions: VersionSet, event: InferenceEvent
     ) -> tuple[int, dict[str, Any]]:
         try:
-            version = serving_version(versions.spec, event)
+            routed = route(monitor, versions, event, self.clock())
         except RejectedEventError as exc:
             self.instruments.reject_event(exc.reason, monitor.key, event.kind)
             return exc.status, {"error": str(exc), "reason": exc.reason}
-        now = self.clock()
-        waiting = versions.waiting
-        try:
-            if version is None:
-                if waiting is not None and event.kind == REQUEST and event.event_id:
-                    rows = parse_request(event.payload, monitor.feature_columns)
-                    version, given_up = waiting.hold(event.event_id, rows, now)
-                    self._unversioned(monitor, "no_response", given_up)
-                    if version is None:
-                        self.instruments.event(monitor.key, event.kind, "accepted")
-                        return 202, {"status": "accepted"}
-                    target = versions.monitor(version, now)
-                    if target is None:
-                        return self._too_many(monitor, event)
-                    long_values = target.append_features(rows, now)
-                    return self._accepted(monitor, event, long_values, version)
-                self._unversioned(monitor, "no_version")
-                return 202, {"status": "ignored", "reason": "no_version"}
-            target = versions.monitor(version, now)
-            if target is None:
-                return self._too_many(monitor, event)
-            long_values = target.append(event, now)
-            if waiting is not None and event.kind == RESPONSE and event.event_id:
-                request = waiting.claim(event.event_id, version, now)
-                if request is not None:
-                    long_values += target.append_features(request, now)
         except PayloadError as exc:
             self.instruments.reject_event(exc.reason, monitor.key, event.kind)
             return 400, {"error": str(exc), "reason": exc.reason}
-        return self._accepted(monitor, event, long_values, version)
-
-    def _accepted(
-        self, monitor: ModelMonitor, event: InferenceEvent, long_values: int, version: str
-    ) -> tuple[int, dict[str, Any]]:
+        self._unversioned(monitor, "no_response", routed.given_up)
+        if routed.outcome != "accepted":
+            self._unversioned(monitor, routed.outcome)
+            return 202, {"status": "ignored", "reason": routed.outcome}
         self.instruments.event(monitor.key, event.kind, "accepted")
-        if long_values:
-            self.instruments.long_values.labels(*monitor.key).inc(long_values)
+        if routed.long_values:
+            self.instruments.long_values.labels(*monitor.key).inc(routed.long_values)
         return 202, {"status": "accepted"}
-
-    def _too_many(self, monitor: ModelMonitor, event: InferenceEvent) -> tuple[int, dict[str, Any]]:
-        self._unversioned(monitor, "too_many_versions")
-        return 202, {"status": "ignored", "reason": "too_many_versions"}
 
     def _unversioned(self, monitor: ModelMonitor, reason: str, n: int = 1) -> None:
         if n:
@@ -366,7 +334,12 @@ class ExporterService:
             models[monitor.id] = evaluation
         for monitor in self.monitors.values():
             if monitor.versions is not None and monitor.versions.spec.compare_outputs and monitor.outputs is not None:
-                self._compare_versions(monitor, list(monitor.versions), now, models)
+                rows = self.config.exporter.report_max_rows
+                for candidate, baseline, compared in compare_serving(monitor, list(monitor.versions), now, rows):
+                    if candidate in models:
+                        models[candidate] = dataclasses.replace(
+                            models[candidate], baseline_version=baseline, against_baseline=MappingProxyType(compared)
+                        )
         self.snapshot = EvaluationSnapshot(MappingProxyType(models))
         return self.snapshot
 
@@ -393,32 +366,6 @@ class ExporterService:
             self.instruments.evaluation_duration.labels(*monitor.key).observe(time.perf_counter() - start)
         window_rows = features.rows if features.version is not None else monitor.features.rows(now)
         return ModelEvaluation(result, window_rows, output_rows, now if result is not None else None)
-
-    def _compare_versions(
-        self, monitor: ModelMonitor, serving: list[ModelMonitor], now: float, models: dict[MonitorId, ModelEvaluation]
-    ) -> None:
-        """While versions serve together, each newer one's outputs against the oldest one's (the stable version;
-        versions are kept in the order they appeared), from the windows' row samples."""
-        if len(serving) < 2:
-            return
-        rows, columns = self.config.exporter.report_max_rows, monitor.model.outputs
-        stable = serving[0]
-        assert stable.outputs is not None
-        baseline = stable.outputs.sample(now, rows)
-        for candidate in serving[1:]:
-            assert candidate.outputs is not None
-            sample = candidate.outputs.sample(now, rows)
-            try:
-                compared = compare_outputs(
-                    baseline.columns, sample.columns, columns, monitor.model.drift, monitor.model.window.min_rows
-                )
-            except Exception:  # a bug must not stop the drift numbers
-                log.exception("version comparison failed", extra={"model": monitor.key[0]})
-                continue
-            if compared is not None and candidate.id in models:
-                models[candidate.id] = dataclasses.replace(
-                    models[candidate.id], baseline_version=stable.version, against_baseline=MappingProxyType(compared)
-                )
 
     def _retire_versions(self, monitor: ModelMonitor, versions: VersionSet, now: float) -> None:
         if versions.waiting is not None:
@@ -477,7 +424,7 @@ class ExporterService:
                 profile = ReferenceProfile.from_json(data, origin=uri)
                 profile.require_compatible(monitor.model, origin=uri)
                 if monitor.version:
-                    _require_version(profile, monitor, uri)
+                    require_version(profile, monitor, uri)
             except DriftlineError as exc:
                 monitor.profile_error, monitor.reference_tried = str(exc), True
                 monitor.next_reference_attempt = now + monitor.reference_backoff
@@ -578,18 +525,3 @@ class ExporterService:
                 log.warning(
                     "cannot read archived payloads; retrying", extra={"model": puller.model.name, "error": str(exc)}
                 )
-
-
-def _require_version(profile: ReferenceProfile, monitor: ModelMonitor, uri: str) -> None:
-    """A serving version is compared only with a profile of its own: one that records this version, or — listed
-    for it or found by ``{version}`` — one that records none."""
-    recorded = profile.model_version
-    if recorded == monitor.version or (not recorded and not monitor.profile_must_name_version):
-        return
-    if not monitor.profile_must_name_version:
-        raise ProfileError(f"{uri}: built for model version {recorded!r}, not {monitor.version!r}")
-    holds = f"is model version {recorded!r}'s" if recorded else "records no model version"
-    raise ProfileError(
-        f"model version {monitor.version!r} has no reference: reference.profile {uri} {holds}; list the version "
-        "under versions.references, put {version} in reference.profile, or build its profile with --model-version"
-    )

@@ -16,18 +16,23 @@ traffic must never share a window with another version's. Where the version is r
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
+from drift.comparison import compare_outputs
 from drift.config import MODEL_VERSION, VersionsConfig
+from drift.errors import ProfileError
+from drift.evaluation import ColumnDrift
+from drift.reference.profile import ReferenceProfile
 
-from .events import RESPONSE, InferenceEvent, RejectedEventError
-from .payloads import Rows
+from .events import REQUEST, RESPONSE, InferenceEvent, RejectedEventError
+from .payloads import Rows, parse_request
 
 if TYPE_CHECKING:
     from .monitor import ModelMonitor
@@ -37,6 +42,7 @@ MAX_REMEMBERED = 100_000  # versions of responses that came before their request
 _CACHED_LENGTH = 512  # extension strings up to this long are parsed once (bounded: _CACHED_STRINGS of them)
 _CACHED_STRINGS = 256
 _PARSED: dict[tuple[str, str, str], Any] = {}
+log = logging.getLogger("driftline.exporter")
 _VERSION = re.compile(MODEL_VERSION)
 
 
@@ -195,3 +201,78 @@ class VersionSet:
                 for version in gone:
                     self._last_seen.pop(version, None)
         return gone
+
+
+class Routed(NamedTuple):
+    """What became of one event of a model with versions."""
+
+    outcome: str  # "accepted", or why no window took it: "no_version", "too_many_versions"
+    long_values: int = 0
+    given_up: int = 0  # requests that waited too long for their response's version, given up to make room
+
+
+def route(monitor: ModelMonitor, versions: VersionSet, event: InferenceEvent, now: float) -> Routed:
+    """Put the event into its version's windows. Raises RejectedEventError (a bad version) or PayloadError."""
+    version = serving_version(versions.spec, event)
+    waiting = versions.waiting
+    if version is None:
+        if waiting is None or event.kind != REQUEST or not event.event_id:
+            return Routed("no_version")
+        rows = parse_request(event.payload, monitor.feature_columns)
+        version, given_up = waiting.hold(event.event_id, rows, now)
+        if version is None:  # its response will say
+            return Routed("accepted", given_up=given_up)
+        target = versions.monitor(version, now)
+        if target is None:
+            return Routed("too_many_versions", given_up=given_up)
+        return Routed("accepted", target.append_features(rows, now), given_up)
+    target = versions.monitor(version, now)
+    if target is None:
+        return Routed("too_many_versions")
+    long_values = target.append(event, now)
+    if waiting is not None and event.kind == RESPONSE and event.event_id:
+        request = waiting.claim(event.event_id, version, now)
+        if request is not None:
+            long_values += target.append_features(request, now)
+    return Routed("accepted", long_values)
+
+
+def require_version(profile: ReferenceProfile, monitor: ModelMonitor, uri: str) -> None:
+    """A serving version is compared only with a profile of its own: one that records this version, or — listed
+    for it or found by ``{version}`` — one that records none."""
+    recorded = profile.model_version
+    if recorded == monitor.version or (not recorded and not monitor.profile_must_name_version):
+        return
+    if not monitor.profile_must_name_version:
+        raise ProfileError(f"{uri}: built for model version {recorded!r}, not {monitor.version!r}")
+    holds = f"is model version {recorded!r}'s" if recorded else "records no model version"
+    raise ProfileError(
+        f"model version {monitor.version!r} has no reference: reference.profile {uri} {holds}; list the version "
+        "under versions.references, put {version} in reference.profile, or build its profile with --model-version"
+    )
+
+
+def compare_serving(
+    model: ModelMonitor, serving: list[ModelMonitor], now: float, rows: int
+) -> list[tuple[tuple[str, str, str], str, Mapping[str, ColumnDrift]]]:
+    """While versions serve together: each newer one's outputs against the oldest one's (the stable version;
+    versions are kept in the order they appeared), from the windows' row samples. ``(version's id, baseline version,
+    each output's drift)`` for the versions with enough rows on both sides."""
+    if len(serving) < 2:
+        return []
+    stable = serving[0]
+    out: list[tuple[tuple[str, str, str], str, Mapping[str, ColumnDrift]]] = []
+    assert stable.outputs is not None
+    baseline = stable.outputs.sample(now, rows)
+    settings, min_rows = model.model.drift, model.model.window.min_rows
+    for candidate in serving[1:]:
+        assert candidate.outputs is not None
+        sample = candidate.outputs.sample(now, rows)
+        try:
+            compared = compare_outputs(baseline.columns, sample.columns, model.model.outputs, settings, min_rows)
+        except Exception:  # a bug must not stop the drift numbers
+            log.exception("version comparison failed", extra={"model": model.key[0]})
+            continue
+        if compared is not None:
+            out.append((candidate.id, stable.version, compared))
+    return out
