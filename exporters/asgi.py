@@ -9,8 +9,10 @@ Client errors are answered ``{"error": "...", "reason": "..."}`` with a 4xx; a 5
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -19,6 +21,7 @@ from prometheus_client import CollectorRegistry
 
 from drift import catalogue as m
 from drift.config import ListenAddress
+from drift.errors import DriftlineError
 from drift.logs import configure_logging
 
 from .exposition import counter, render, with_known_labels
@@ -200,9 +203,40 @@ class App:
                 return
 
 
+class ListenError(DriftlineError):
+    """The service cannot listen where it was told (the port is taken, or needs privileges)."""
+
+
+def bind(address: ListenAddress) -> socket.socket:
+    """The listening socket, bound before anything starts: a taken port is one line and exit 1, not a started
+    service that logs its failure and a profile load after it."""
+    family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((address.host, address.port))
+    except OSError as exc:
+        sock.close()
+        hints = {
+            errno.EADDRINUSE: "another process listens there; stop it, or choose another address (--listen HOST:PORT)",
+            errno.EACCES: "ports below 1024 need privileges; choose a port above 1024 (--listen HOST:PORT)",
+            errno.EADDRNOTAVAIL: "no interface has that address; use 0.0.0.0 or one of this host's addresses",
+        }
+        reason = (exc.strerror or str(exc)).lower()
+        hint = hints.get(exc.errno or 0, "check the listen address")
+        raise ListenError(f"cannot listen on {address}: {reason}; {hint}") from None
+    except socket.gaierror as exc:
+        sock.close()
+        raise ListenError(f"cannot listen on {address}: unknown host ({exc.strerror})") from None
+    sock.set_inheritable(True)
+    return sock
+
+
 def serve(make_app: Callable[[], App], address: ListenAddress, log_level: str) -> None:
-    """Configure logging, build the app and run it under uvicorn until SIGTERM or SIGINT: stop accepting, finish
-    in-flight requests, then the lifespan shutdown. Connections are bounded as :mod:`exporters.protocol` says."""
+    """Bind the address, configure logging, build the app and run it under uvicorn until SIGTERM or SIGINT: stop
+    accepting, finish in-flight requests, then the lifespan shutdown. Connections are bounded as
+    :mod:`exporters.protocol` says. Raises ListenError before anything starts when the address cannot be bound."""
+    sock = bind(address)
     configure_logging(log_level)
     app = make_app()
     config = uvicorn.Config(
@@ -219,5 +253,6 @@ def serve(make_app: Callable[[], App], address: ListenAddress, log_level: str) -
         log_level=log_level,
         timeout_graceful_shutdown=10,
     )
-    app.log.info("listening", extra={"address": str(address)})
-    uvicorn.Server(config).run()
+    bound = ListenAddress(address.host, int(sock.getsockname()[1]))  # port 0: the one the kernel chose
+    app.log.info("listening", extra={"address": str(bound)})
+    uvicorn.Server(config).run(sockets=[sock])

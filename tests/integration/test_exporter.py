@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import scipy.stats
 import yaml
 
 from tests.support import (
+    ENV,
     FIXTURES,
     IRIS,
     IRIS_MODEL,
@@ -29,6 +31,7 @@ from tests.support import (
     run_cli,
     scrape,
     wait_for,
+    webhook_config,
 )
 
 
@@ -179,3 +182,19 @@ def test_sigterm_shuts_down_gracefully(tmp_path: Path) -> None:
     messages = [entry["msg"] for entry in log]
     assert "exporter stopped" in messages and "Application shutdown complete." in messages
     assert all({"ts", "level", "logger", "msg"} <= entry.keys() for entry in log)  # structured JSON logs
+
+
+@pytest.mark.parametrize("command", ["serve", "webhook"])
+def test_a_taken_port_is_one_line_and_exit_1(tmp_path: Path, command: str) -> None:
+    """Bound before anything starts: no startup log, no profile load, no traceback — one line naming the address."""
+    config = iris_config(tmp_path, cli=False) if command == "serve" else webhook_config(tmp_path, "http://127.0.0.1:9")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        result = run_cli(command, "--config", str(config), "--listen", address, env=ENV)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        f"driftline {command}: error: cannot listen on {address}: address already in use; another process listens "
+        "there; stop it, or choose another address (--listen HOST:PORT)"
+    ]
