@@ -84,4 +84,5 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_concept.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .peers
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .peers demo-data build dist *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

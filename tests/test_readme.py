@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -76,7 +77,13 @@ def run_server(argv: list[str], cwd: Path) -> None:
 
 
 def test_command_blocks_and_python_blocks_run(tmp_path: Path) -> None:
+    """In a git checkout with the repository's .gitignore, as a new user's clone: the blocks run, and leave nothing
+    that `git status` would show."""
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    shutil.copyfile(REPO / ".gitignore", tmp_path / ".gitignore")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    for command in (["init", "-q"], ["add", ".gitignore"], ["commit", "-q", "-m", "clone"]):
+        subprocess.run([*git, *command], cwd=tmp_path, check=True, capture_output=True)
     prepared = subprocess.run(
         [DRIFTLINE, "demo", "--no-servers", "--duration", "10s"],
         cwd=tmp_path,
@@ -112,6 +119,8 @@ def test_command_blocks_and_python_blocks_run(tmp_path: Path) -> None:
             [sys.executable, "-c", block], cwd=tmp_path, capture_output=True, text=True, timeout=300
         )
         assert result.returncode == 0, f"README Python block failed:\n{block}\n{result.stderr}"
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert status.stdout == "", f"the Quick start left files in the clone:\n{status.stdout}"
 
 
 def test_yaml_blocks_parse() -> None:
