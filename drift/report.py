@@ -14,7 +14,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -210,16 +210,24 @@ def verdict_rows(result: DriftResult) -> list[tuple[str, str, str]]:
     return rows
 
 
-def file_report(config: MonitorConfig, model: ModelConfig, current_uri: str, max_rows: int = DEFAULT_MAX_ROWS) -> str:
+class FileReport(NamedTuple):
+    html: str
+    no_verdict: str | None  # why driftline's verdict is missing (the profile cannot be used), else None
+
+
+def file_report(
+    config: MonitorConfig, model: ModelConfig, current_uri: str, max_rows: int = DEFAULT_MAX_ROWS
+) -> FileReport:
     """``driftline report``: the report of a CSV or Parquet file (local or S3) against the model's reference data,
     with driftline's verdict from the reference profile when it can be read."""
     reference = read_sample(model.reference.data, model, config.s3, max_rows, fmt=model.reference.format)
     current = read_sample(current_uri, model, config.s3, max_rows)
-    notes, verdict = [], []
+    notes, verdict, no_verdict = [], [], None
     try:
         profile = ReferenceProfile.load(model.reference.profile, config.s3)
         profile.require_compatible(model, origin=model.reference.profile)
     except DriftlineError as exc:
+        no_verdict = str(exc)
         notes.append(f"No driftline verdict: the reference profile cannot be used ({exc}).")
     else:
         verdict = verdict_rows(evaluate(profile, current.frame, model))
@@ -228,7 +236,8 @@ def file_report(config: MonitorConfig, model: ModelConfig, current_uri: str, max
             f"against profile {profile.version}; Evidently's drift tests below are its defaults."
         )
     title = f"driftline drift report: {model.namespace}/{model.name} — {current_uri}"
-    return render_report(model, reference, current, max_rows=max_rows, title=title, notes=notes, verdict=verdict)
+    html = render_report(model, reference, current, max_rows=max_rows, title=title, notes=notes, verdict=verdict)
+    return FileReport(html, no_verdict)
 
 
 def _normalise(frame: pd.DataFrame, model: ModelConfig) -> pd.DataFrame:
@@ -284,4 +293,13 @@ def _banner(title: str, notes: Sequence[str], verdict: Sequence[tuple[str, str, 
     )
 
 
-__all__ = ["DEFAULT_MAX_ROWS", "Sample", "file_report", "read_sample", "render_report", "sample_frame", "verdict_rows"]
+__all__ = [
+    "DEFAULT_MAX_ROWS",
+    "FileReport",
+    "Sample",
+    "file_report",
+    "read_sample",
+    "render_report",
+    "sample_frame",
+    "verdict_rows",
+]

@@ -161,10 +161,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
     model = config.model(args.model)
     page = file_report(config, model, args.current, args.max_rows)
     try:
-        write_bytes(args.out, page.encode(), config.s3, content_type="text/html")
+        write_bytes(args.out, page.html.encode(), config.s3, content_type="text/html")
     except OSError as exc:
         raise DriftlineError(f"{args.out}: cannot write: {exc.strerror or exc}; check --out") from None
     print(f"{model.namespace}/{model.name}: report of {args.current} written to {args.out}")
+    if page.no_verdict is not None:
+        print(
+            f"driftline report: error: {args.out} has Evidently's sections but no driftline verdict: "
+            f"{page.no_verdict}; build the profile with driftline profile --config {args.config} --model {model.name}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -269,7 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):  # no command: say which there are, not only that one is missing
+        print(parser.format_help().rstrip(), file=sys.stderr)
+        print("driftline: error: name a COMMAND (above); driftline COMMAND --help says more", file=sys.stderr)
+        return 1
+    args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

@@ -112,6 +112,15 @@ def test_report_command_errors_are_one_line(tmp_path: Path) -> None:
     unknown = run_cli("report", "--config", str(config), "--model", "other", "--current", "x.csv", "--out", "r.html")
     assert unknown.returncode == 1 and "churn-model" in unknown.stderr
     assert not (tmp_path / "r.html").exists()
+    # no profile yet: the page is written (Evidently's sections), but the command says why driftline's verdict is
+    # missing and how to get it, and fails
+    current = tmp_path / "current.csv"
+    labelled_churn_frame(300, seed=4).to_csv(current, index=False)
+    unprofiled = run_cli("report", "--config", str(config), "--model", "churn-model", "--current", str(current),
+                         "--out", str(tmp_path / "r.html"))  # fmt: skip
+    assert unprofiled.returncode == 1 and len(unprofiled.stderr.strip().splitlines()) == 1, unprofiled.stderr
+    assert "no driftline verdict" in unprofiled.stderr and "driftline profile --config" in unprofiled.stderr
+    assert (tmp_path / "r.html").exists()
 
 
 def test_exporter_serves_the_live_window_report(tmp_path: Path) -> None:
