@@ -33,8 +33,10 @@ browser-deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 # HAProxy spreads traffic over exporter replicas in the pooling test (a real load balancer, round-robin);
-# kubectl builds the kustomize overlays.
+# kubectl builds the kustomize overlays; curl runs the docs' one-event example.
 balancer-deps:
+	@command -v curl >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends curl >/dev/null; }
 	@command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends haproxy >/dev/null; }
 	@command -v kubectl >/dev/null || { $(SUDO) apt-get update -qq && \

@@ -100,7 +100,10 @@ def decode_event(headers: Mapping[str, str], body: bytes) -> InferenceEvent:
     event = decode_cloudevent(headers, body)
     if event.type is None:
         raise RejectedEventError(
-            "missing_attributes", "not a CloudEvent: no Ce-* headers and no structured-mode specversion"
+            "missing_attributes",
+            "not a CloudEvent: send the payload with the headers Ce-Specversion: 1.0, Ce-Id, "
+            "Ce-Type: org.kubeflow.serving.inference.request (or .response) and Ce-Inferenceservicename "
+            "(Ce-Namespace: default if absent), as KServe's logger does — or a structured-mode body with specversion",
         )
     kind = event_kind(event.type)
     if not event.model or not isinstance(event.model, str):

@@ -1,8 +1,13 @@
-"""The command line as a new user meets it: no command names the commands there are."""
+"""What a new user meets first: the command line without a command, and one event sent by hand as the docs show."""
 
 from __future__ import annotations
 
-from tests.support import run_cli
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+from tests.support import REPO, ExporterProcess, run_cli, target_config
 
 
 def test_no_command_lists_the_commands() -> None:
@@ -12,3 +17,25 @@ def test_no_command_lists_the_commands() -> None:
     assert lines[-1] == "driftline: error: name a COMMAND (above); driftline COMMAND --help says more"
     for command in ("check-config", "profile", "set-reference", "serve", "webhook", "demo", "generate", "report"):
         assert any(line.split()[:1] == [command] for line in lines), f"{command} is not listed"
+
+
+def test_the_documented_curl_sends_one_event(tmp_path: Path) -> None:
+    """docs/exporter.md's `curl`, run against a real exporter: accepted; without its Ce-* headers the 400 names them."""
+    text = (REPO / "docs" / "exporter.md").read_text()
+    curl = next(m.group(1) for m in re.finditer(r"```sh\n(curl .*?)\n```", text, re.S))
+    config, _ = target_config(tmp_path)
+    assert run_cli("profile", "--config", str(config)).returncode == 0
+    with ExporterProcess(config, tmp_path / "exporter.log") as exporter:
+        exporter.wait_until("/readyz")
+        words = [w.replace("http://127.0.0.1:8080", exporter.url) for w in shlex.split(curl)]
+        sent = subprocess.run(words, capture_output=True, text=True, timeout=30, check=True)
+        assert sent.stdout == '{"status": "accepted"}'
+        bare = [
+            w
+            for i, w in enumerate(words)
+            if not w.startswith("Ce-") and not (w == "-H" and words[i + 1].startswith("Ce-"))
+        ]
+        refused = subprocess.run([*bare, "-w", " %{http_code}"], capture_output=True, text=True, timeout=30, check=True)
+        assert refused.stdout.endswith(" 400")
+        for header in ("Ce-Specversion", "Ce-Id", "Ce-Type", "Ce-Inferenceservicename"):
+            assert header in refused.stdout
