@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 
 import drift
 from drift.config import VERSION_PLACEHOLDER, MonitorConfig
-from drift.errors import DriftlineError
+from drift.errors import DriftlineError, StorageError
 from drift.evaluation import ColumnDrift, DriftResult
 from drift.quality.evaluation import PerformanceResult, evaluate_performance
 from drift.reference.profile import ReferenceProfile
@@ -426,7 +426,7 @@ class ExporterService:
                 if monitor.version:
                     require_version(profile, monitor, uri)
             except DriftlineError as exc:
-                monitor.profile_error, monitor.reference_tried = str(exc), True
+                monitor.profile_error, monitor.reference_tried = str(exc) + self._build_hint(monitor, exc), True
                 monitor.next_reference_attempt = now + monitor.reference_backoff
                 log.warning(
                     "reference profile not loaded; retrying",
@@ -459,6 +459,14 @@ class ExporterService:
                     "the profile has no reference quality for the configured target; rebuild it with driftline profile",
                     extra={"model": monitor.model.name, "target": monitor.model.target.name, "source": uri},
                 )
+
+    def _build_hint(self, monitor: ModelMonitor, error: DriftlineError) -> str:
+        """For a profile that does not exist: the command that builds it."""
+        if not isinstance(error, StorageError) or not error.missing:
+            return ""
+        version = f" --model-version {monitor.version}" if monitor.version else ""
+        config = self.config.source or "CFG"
+        return f"; build it with: driftline profile --config {config} --model {monitor.model.name}{version}"
 
     def _report_window(self, monitor: ModelMonitor, outcome: str, profile: ReferenceProfile) -> None:
         where = {"model": monitor.model.name, "model_namespace": monitor.model.namespace, "version": profile.version}

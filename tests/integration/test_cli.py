@@ -1,4 +1,5 @@
-"""What a new user meets first: the command line without a command, and one event sent by hand as the docs show."""
+"""What a new user meets first: the command line without a command, one event sent by hand as the docs show, a
+profile not built yet."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from tests.support import REPO, ExporterProcess, run_cli, target_config
+import drift
+from exporters.service import ExporterService
+from tests.support import REPO, ExporterProcess, iris_config, run_cli, target_config
 
 
 def test_no_command_lists_the_commands() -> None:
@@ -39,3 +42,16 @@ def test_the_documented_curl_sends_one_event(tmp_path: Path) -> None:
         assert refused.stdout.endswith(" 400")
         for header in ("Ce-Specversion", "Ce-Id", "Ce-Type", "Ce-Inferenceservicename"):
             assert header in refused.stdout
+
+
+def test_a_missing_profile_says_how_to_build_it(tmp_path: Path) -> None:
+    """The exporter retries a missing profile; /readyz and the log say which command builds it."""
+    config_path = iris_config(tmp_path, cli=False)
+    (tmp_path / "iris-profile.json").unlink()
+    service = ExporterService(drift.load_config(config_path))
+    service.refresh_references()
+    ready, body = service.ready()
+    assert not ready
+    assert body["waiting_for"]["default/sklearn-iris"].endswith(
+        f"; build it with: driftline profile --config {config_path} --model sklearn-iris"
+    )
