@@ -28,9 +28,33 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
         return 1
     for warning in unsafe_settings(config):
         print(f"{args.config}: warning: {warning}", file=sys.stderr)
+    problems, unchecked = _data_problems(config, args.s3)
+    for problem in problems:
+        print(f"{args.config}: {problem}", file=sys.stderr)
+    if problems:
+        return 1
     models = ", ".join(f"{m.namespace}/{m.name}" for m in config.models)
-    print(f"ok: {args.config}: {len(config.models)} model(s): {models}")
+    note = f" ({unchecked} S3 reference(s) not read: add --s3 to read them)" if unchecked else ""
+    print(f"ok: {args.config}: {len(config.models)} model(s): {models}{note}")
     return 0
+
+
+def _data_problems(config: drift.MonitorConfig, read_s3: bool) -> tuple[list[str], int]:
+    """What `driftline profile` would refuse in each model's reference data (missing, unreadable, a configured
+    column absent), read from its header; S3 objects only when asked (it needs the network and credentials).
+    Returns the problems and how many S3 references went unread."""
+    from drift.reference.reader import reference_problem
+    from drift.reference.storage import is_s3
+
+    problems, unchecked = [], 0
+    for i, model in enumerate(config.models):
+        if is_s3(model.reference.data) and not read_s3:
+            unchecked += 1
+            continue
+        problem = reference_problem(model, config.s3)
+        if problem is not None:
+            problems.append(f"models[{i}].reference.data: {problem}")
+    return problems, unchecked
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
@@ -196,8 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"driftline {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    check = commands.add_parser("check-config", help="validate a monitor config and list every problem")
+    check = commands.add_parser(
+        "check-config",
+        help="validate a monitor config and list every problem, the reference data's columns included",
+    )
     check.add_argument("--config", required=True, metavar="CFG", help="monitor config YAML")
+    check.add_argument(
+        "--s3", action="store_true", help="also read reference data in S3 (with this environment's credentials)"
+    )
     check.set_defaults(handler=_cmd_check_config)
 
     profile = commands.add_parser(

@@ -11,7 +11,7 @@ import hashlib
 import io
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ..config import ColumnConfig, S3Config, data_format
-from ..errors import DataError, StorageError
+from ..config import ColumnConfig, ModelConfig, S3Config, data_format
+from ..errors import DataError, DriftlineError, StorageError
 from .storage import OpenedObject, is_s3, open_seekable, open_stream, sha256_file, storage_errors
 
 CSV_BLOCK_BYTES = 1 << 20  # larger blocks cost peak memory (allocator retention) and gain no speed
@@ -121,7 +121,7 @@ def reference_batches(
     info: SourceInfo | None = None,
     progress: MeterFactory | None = None,
     optional: tuple[ColumnConfig, ...] = (),
-) -> Iterator[pa.RecordBatch]:
+) -> Generator[pa.RecordBatch, None, None]:
     """Yield record batches of the configured ``columns`` of a CSV or Parquet file.
 
     Numeric columns arrive as float64 (CSV) or as stored (Parquet); categorical columns as strings (CSV) or as
@@ -145,7 +145,7 @@ def _csv_batches(
     info: SourceInfo,
     progress: MeterFactory | None,
     optional: tuple[ColumnConfig, ...] = (),
-) -> Iterator[pa.RecordBatch]:
+) -> Generator[pa.RecordBatch, None, None]:
     opened: OpenedObject = open_stream(uri, s3)
     info.etag, info.size = opened.tag or None, opened.size
     compressed = uri.lower().endswith(".gz")
@@ -224,7 +224,7 @@ def _parquet_batches(
     info: SourceInfo,
     progress: MeterFactory | None,
     optional: tuple[ColumnConfig, ...] = (),
-) -> Iterator[pa.RecordBatch]:
+) -> Generator[pa.RecordBatch, None, None]:
     opened = open_seekable(uri, s3)
     info.etag, info.size = opened.tag or None, opened.size
     names = [c.name for c in columns]
@@ -255,6 +255,19 @@ def _parquet_batches(
             info.sha256 = sha256_file(uri)
     finally:
         opened.stream.close()
+
+
+def reference_problem(model: ModelConfig, s3: S3Config | None = None) -> str | None:
+    """Why ``driftline profile`` would refuse the model's ``reference.data`` — missing, unreadable, or without a
+    configured column — from its header (or first batch); None when it would read it."""
+    batches = reference_batches(model.reference.data, model.profiled_columns, model.reference.format, s3)
+    try:
+        next(batches, None)
+    except DriftlineError as exc:
+        return str(exc)
+    finally:
+        batches.close()
+    return None
 
 
 def _require_columns(uri: str, present: list[str], wanted: list[str]) -> None:

@@ -7,10 +7,20 @@ import re
 import shlex
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import drift
 from exporters.service import ExporterService
-from tests.support import REPO, ExporterProcess, iris_config, run_cli, target_config
+from tests.support import (
+    REPO,
+    ExporterProcess,
+    churn_frame,
+    config_dict,
+    iris_config,
+    run_cli,
+    target_config,
+    write_config,
+)
 
 
 def test_no_command_lists_the_commands() -> None:
@@ -55,3 +65,36 @@ def test_a_missing_profile_says_how_to_build_it(tmp_path: Path) -> None:
     assert body["waiting_for"]["default/sklearn-iris"].endswith(
         f"; build it with: driftline profile --config {config_path} --model sklearn-iris"
     )
+
+
+def test_check_config_reads_the_reference_data_header(tmp_path: Path, s3: Any, s3_endpoint: str) -> None:
+    """What `driftline profile` would refuse, check-config says first: a missing file, a configured column the data
+    lacks; S3 objects only with --s3 (it needs the network and credentials), and said so."""
+    config = write_config(tmp_path, config_dict())
+    model = drift.load_config(config).models[0]
+    churn_frame(50).to_csv(model.reference.data, index=False)
+    assert run_cli("check-config", "--config", str(config)).stdout.startswith("ok: ")
+    churn_frame(50).drop(columns=["contract"]).to_csv(model.reference.data, index=False)
+    lacking = run_cli("check-config", "--config", str(config))
+    assert lacking.returncode == 1
+    assert lacking.stderr.splitlines() == [
+        f"{config}: models[0].reference.data: {model.reference.data}: no column 'contract' (configured as a feature "
+        "or output); the file has: tenure, monthly_charges, internet_service, churn_probability"
+    ]
+    Path(model.reference.data).unlink()
+    gone = run_cli("check-config", "--config", str(config))
+    assert gone.returncode == 1 and gone.stderr.strip().endswith(f"{model.reference.data}: no such file")
+
+    s3.create_bucket(Bucket="refs")
+    remote = config_dict()
+    remote["s3"] = {"endpoint_url": s3_endpoint}
+    remote["models"][0]["reference"]["data"] = "s3://refs/train.csv"
+    (tmp_path / "remote").mkdir()
+    remote_config = write_config(tmp_path / "remote", remote)
+    unread = run_cli("check-config", "--config", str(remote_config))
+    assert unread.returncode == 0 and "1 S3 reference(s) not read: add --s3" in unread.stdout
+    missing = run_cli("check-config", "--config", str(remote_config), "--s3")
+    assert missing.returncode == 1 and "s3://refs/train.csv" in missing.stderr
+    s3.put_object(Bucket="refs", Key="train.csv", Body=churn_frame(50).to_csv(index=False).encode())
+    read = run_cli("check-config", "--config", str(remote_config), "--s3")
+    assert read.returncode == 0 and read.stdout.startswith("ok: ") and "not read" not in read.stdout
