@@ -24,7 +24,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -68,7 +67,6 @@ class Outbox:
     """Thread-safe access to the outbox database (one connection, serialised; SQLite WAL, synchronous=FULL)."""
 
     def __init__(self, path: str) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         # Readable by the webhook's user only (SQLite gives its -wal and -shm files the database's mode).
         os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
         self.path = path

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -94,12 +95,22 @@ class WebhookService:
         written or a full disk is a one-line error naming ``webhook.state``."""
         if self.outbox is not None:
             return
+        folder = Path(self.settings.state).parent
+        if not folder.is_dir():  # never a folder made behind the user's back (/var/lib/driftline on a laptop)
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise DriftlineError(
+                f"webhook.state: {folder} {what}; create the folder (in Kubernetes: mount a volume there) or point "
+                "webhook.state at a file in an existing folder"
+            )
+        created = not Path(self.settings.state).exists()
         try:
             self.outbox = Outbox(self.settings.state)
             recovered = self.outbox.recover()
         except (OSError, sqlite3.Error, RuntimeError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise DriftlineError(f"webhook.state: cannot open the outbox {self.settings.state}: {reason}") from None
+        if created:
+            log.info("webhook outbox created", extra={"path": self.settings.state})
         if recovered:
             log.warning(
                 "dispatches were in flight when the webhook last stopped; sending them again",

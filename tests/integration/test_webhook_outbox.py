@@ -124,6 +124,16 @@ def test_finding_9_an_outbox_folder_that_cannot_be_written_is_a_one_line_error(t
     assert "webhook.state" in started.stderr and str(blocker) in started.stderr
 
 
+def test_the_outbox_folder_is_never_created_behind_the_users_back(tmp_path: Path) -> None:
+    """The example's /var/lib/driftline/webhook.sqlite on a laptop: one line saying what to create, nothing made."""
+    nowhere = tmp_path / "var" / "lib" / "driftline"
+    config = webhook_config(tmp_path, "http://127.0.0.1:9", state=str(nowhere / "webhook.sqlite"))
+    started = run_cli("webhook", "--config", str(config), env={"DRIFTLINE_WEBHOOK_TOKEN": "t", "GITHUB_TOKEN": "g"})
+    assert started.returncode == 1 and started.stderr.count("\n") == 1, started.stderr
+    assert f"webhook.state: {nowhere} does not exist; create the folder" in started.stderr
+    assert not (tmp_path / "var").exists()
+
+
 def test_finding_9_a_full_disk_at_start_is_a_one_line_error(tmp_path: Path, small_disk: Path) -> None:
     fill(small_disk)
     config = webhook_config(tmp_path, "http://127.0.0.1:9", state=str(small_disk / "webhook.sqlite"))

@@ -213,6 +213,7 @@ def webhook_config(
     path = tmp_path / "monitor.yaml"
     path.write_text(yaml.safe_dump(content))
     (tmp_path / "train.csv").write_text("tenure\n1\n24\n")  # what check-config reads of the reference data
+    (tmp_path / "state").mkdir(exist_ok=True)
     return path
 
 

@@ -89,6 +89,7 @@ def accept(outbox: Outbox, key: str, model: str = "m", now: float = 1000.0, cool
 
 
 def test_outbox_state_machine(tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
     outbox = Outbox(str(tmp_path / "state" / "o.sqlite"))
     assert accept(outbox, "a") == "dispatched"
     assert accept(outbox, "a") == "duplicate"
