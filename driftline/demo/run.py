@@ -236,6 +236,7 @@ def run_demo(
             "(Ctrl-C stops)"
         )
         seen_alerts: set[str] = set()
+        dropped_during = False  # the quality verdict at any evaluation, not only the last one the summary shows
         snapshot = Snapshot()
         started = time.monotonic()
         live = Live(render(snapshot), console=console, refresh_per_second=2, transient=False)
@@ -250,6 +251,7 @@ def run_demo(
                         snapshot.alerts = read_alerts(prometheus.url)
                 except (requests.RequestException, ValueError, KeyError):
                     pass
+                dropped_during = dropped_during or snapshot.quality.get("dropped") == 1
                 for name, state_, _ in snapshot.alerts:
                     if state_ == "firing" and name not in seen_alerts:
                         seen_alerts.add(name)
@@ -275,7 +277,8 @@ def run_demo(
             )
             for outcome in NOTIFICATION_OUTCOMES
         }
-        _summary(console, snapshot, traffic, seen_alerts, slack_messages, dispatches, outcomes, urls, data_dir)
+        _summary(console, snapshot, traffic, seen_alerts, slack_messages, dispatches, outcomes, urls, data_dir,
+                 dropped_during)  # fmt: skip
         if interrupted:
             console.print("interrupted: everything the demo started is stopped")
     return 130 if interrupted else 0
@@ -291,7 +294,10 @@ def _summary(
     outcomes: dict[str, int],
     urls: dict[str, str],
     data_dir: Path,
+    dropped_during: bool = False,
 ) -> None:
+    """What happened. Verdicts are the last evaluation's ("at the end"); alerts are every one that fired during the
+    run — an alert may have fired on a drop the labels later took back, which the two lines then both say."""
     drifted = sorted(name for name, stats in snapshot.features.items() if stats.get("drifted") == 1)
     share = "—" if snapshot.drift_share is None else f"{snapshot.drift_share:.0%}"
     console.rule("summary")
@@ -303,15 +309,19 @@ def _summary(
     console.print(f"drifted features:    {', '.join(drifted) or 'none'}")
     quality = snapshot.quality
     if "accuracy" in quality:
-        verdicts = [
-            "DROPPED" if quality.get("dropped") == 1 else "no drop",
-            "concept drift" if quality.get("concept") == 1 else "no concept drift",
-        ]
+        if quality.get("dropped") == 1:
+            drop = "DROPPED"
+        else:
+            drop = "dropped during the run, not at the end" if dropped_during else "no drop"
+        verdicts = [drop, "concept drift" if quality.get("concept") == 1 else "no concept drift"]
         console.print(
-            f"model quality:       accuracy {quality['accuracy']:.3f} (reference {quality.get('reference', 0):.3f}) on "
-            f"{quality.get('labelled', 0):,.0f} labelled predictions; {', '.join(verdicts)}"
+            f"model quality:       accuracy {quality['accuracy']:.3f} at the end (reference "
+            f"{quality.get('reference', 0):.3f}) on {quality.get('labelled', 0):,.0f} labelled predictions; "
+            f"{', '.join(verdicts)}"
         )
-    console.print(f"alerts that fired:   {', '.join(sorted(alerts)) or 'none'}")
+    firing = sorted({name for name, state_, _ in snapshot.alerts if state_ == "firing"})
+    console.print(f"alerts that fired:   {', '.join(sorted(alerts)) or 'none'} (during the run)")
+    console.print(f"still firing:        {', '.join(firing) or 'none'} (at the end)")
     console.print(f"Slack messages:      {len(slack)}")
     for line in dict.fromkeys(slack):
         console.print(f"                     {slack.count(line)} × {line}")
