@@ -7,7 +7,8 @@
 * ``drift.comparison`` — window against window: a canary version's outputs against the stable version's;
 * ``drift.quality`` — model quality from ground truth, its drop decision and ADWIN's concept-drift test;
 * ``drift.catalogue`` — every metric driftline exports, defined once;
-* ``drift.report`` — Evidently HTML reports for humans.
+* ``drift.verdict`` and ``drift.report`` — drift reports for humans: driftline's verdict first, Evidently's data
+  summary and quality below.
 
 The Python API reproduces the exporter's numbers offline::
 

@@ -1,10 +1,10 @@
-"""Drift reports for humans: an Evidently HTML report of current data against a sample of the reference data.
+"""Drift reports for humans: one HTML page of current data against the model's reference.
 
-Evidently's cost grows with the rows it is given (seconds for tens of thousands), so both sides are capped at
-``max_rows`` by a seeded uniform sample, and the report says so in a banner above Evidently's own content, with
-driftline's own verdict (the numbers the alerts use) when a profile is at hand. The report holds data drift and a
-data summary of the features and outputs, and — when both sides carry the label and the prediction —
-classification or regression quality.
+On top, driftline's verdict (:mod:`drift.verdict`, the numbers the alerts use) when a profile is at hand; below, an
+Evidently report of a sample of the reference data against the current data — its data summary and, when both sides
+carry the label and the prediction, classification or regression quality. Evidently's own drift tests are left out,
+so the page gives one drift answer. Evidently's cost grows with the rows it is given (seconds for tens of
+thousands), so both sides are capped at ``max_rows`` by a seeded uniform sample, and the page says so.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ import pyarrow as pa
 from .coercion import category_values, numeric_values
 from .config import CLASSIFICATION, ColumnConfig, ModelConfig, MonitorConfig, S3Config
 from .errors import DriftlineError
-from .evaluation import DriftResult, evaluate
+from .evaluation import evaluate
 from .reference.profile import ReferenceProfile
 from .reference.reader import reference_batches
+from .verdict import verdict_section, window_bins
 
 DEFAULT_MAX_ROWS = 5000
 
@@ -94,10 +95,13 @@ def render_report(
     max_rows: int,
     title: str,
     notes: Sequence[str] = (),
-    verdict: Sequence[tuple[str, str, str]] = (),
+    verdict: str = "",
+    quality: Sequence[tuple[str, str, str]] = (),
     labelled: Sample | None = None,
 ) -> str:
-    """The report as one self-contained HTML page (Evidently inlines its scripts: it opens offline).
+    """The report as one self-contained HTML page (Evidently inlines its scripts: it opens offline): the title,
+    driftline's ``verdict`` (:func:`drift.verdict.verdict_section`), the notes and ``quality`` rows, then Evidently's
+    data summary and model quality. Evidently's own drift tests are left out: the page gives one drift answer.
 
     ``labelled``: labelled predictions (the target and prediction columns only) whose quality is reported in a
     section of its own, when ``current`` has no labels — the exporter's live window, whose labels arrive later for
@@ -106,21 +110,22 @@ def render_report(
     ref = _normalise(sample_frame(reference.frame, max_rows), model)
     cur = _normalise(sample_frame(current.frame, max_rows), model)
     columns = [c for c in model.columns if c.name in ref.columns and c.name in cur.columns]
-    presets = ["drift", "summary"]
-    quality = _quality(model, ref, cur)
-    page = _evidently_page(model, ref, cur, columns, presets + (["quality"] if quality else []))
+    presets = ["summary"]
+    labelled_quality = _quality(model, ref, cur)
+    page = _evidently_page(model, ref, cur, columns, presets + (["quality"] if labelled_quality else []))
     notes = [
         f"Rows: current {len(cur):,} of {current.total_rows:,}, reference {len(ref):,} of {reference.total_rows:,} "
         f"(each side is capped at {max_rows:,} rows by a uniform random sample: Evidently is slow on many rows).",
         *notes,
     ]
-    if quality is not None:
-        notes.append("Model quality: current labels against the reference's (below the drift sections).")
+    if labelled_quality is not None:
+        notes.append("Model quality: current labels against the reference's (below the data summary).")
     elif labelled is not None:
         page = _add_labelled_quality(page, model, ref, labelled, max_rows, notes)
     else:
         notes.append("No model quality section: the current data has no labels (or the model has no target).")
-    return page.replace("<body>", "<body>" + _banner(title, notes, verdict), 1)
+    notes.append("Below: Evidently's data summary of each column, current against reference.")
+    return page.replace("<body>", "<body>" + _banner(title, notes, verdict, quality), 1)
 
 
 def _add_labelled_quality(
@@ -192,24 +197,6 @@ def _append_dashboard(page: str, other: str) -> str | None:
     return f"{head}{section}</body>{tail}"
 
 
-def verdict_rows(result: DriftResult) -> list[tuple[str, str, str]]:
-    """driftline's own decision per feature and output, for the report's banner."""
-    rows = []
-    for kind, columns in (("feature", result.features), ("output", result.outputs)):
-        for name, column in columns.items():
-            if column.psi is None:
-                rows.append((f"{kind} {name}", "no values", ""))
-                continue
-            test = "KS" if column.type == "numeric" else "chi-square"
-            pvalue = column.adjusted_pvalue if column.adjusted_pvalue is not None else column.pvalue
-            numbers = f"PSI {column.psi:.3f}, {test} p (corrected) {pvalue:.3g}" if pvalue is not None else ""
-            rows.append((f"{kind} {name}", "DRIFTED" if column.drifted else "no drift", numbers))
-    if result.drift_share is not None:
-        verdict = "DRIFTED" if result.drifted else "no drift"
-        rows.append(("dataset", verdict, f"drift share {result.drift_share:.0%}"))
-    return rows
-
-
 class FileReport(NamedTuple):
     html: str
     no_verdict: str | None  # why driftline's verdict is missing (the profile cannot be used), else None
@@ -222,7 +209,8 @@ def file_report(
     with driftline's verdict from the reference profile when it can be read."""
     reference = read_sample(model.reference.data, model, config.s3, max_rows, fmt=model.reference.format)
     current = read_sample(current_uri, model, config.s3, max_rows)
-    notes, verdict, no_verdict = [], [], None
+    notes: list[str] = []
+    verdict, no_verdict = "", None
     try:
         profile = ReferenceProfile.load(model.reference.profile, config.s3)
         profile.require_compatible(model, origin=model.reference.profile)
@@ -230,10 +218,11 @@ def file_report(
         no_verdict = str(exc)
         notes.append(f"No driftline verdict: the reference profile cannot be used ({exc}).")
     else:
-        verdict = verdict_rows(evaluate(profile, current.frame, model))
+        result = evaluate(profile, current.frame, model)
+        verdict = verdict_section(result, window_bins(profile, model, current.frame), profile, model.drift)
         notes.append(
-            f"driftline's verdict below uses its own statistics on the {len(current.frame):,} sampled current rows "
-            f"against profile {profile.version}; Evidently's drift tests below are its defaults."
+            f"driftline's verdict above: its own statistics on the {len(current.frame):,} sampled current rows "
+            f"against profile {profile.version} — the numbers the exporter and the alerts use."
         )
     title = f"driftline drift report: {model.namespace}/{model.name} — {current_uri}"
     html = render_report(model, reference, current, max_rows=max_rows, title=title, notes=notes, verdict=verdict)
@@ -273,23 +262,23 @@ def _quality(model: ModelConfig, ref: pd.DataFrame, cur: pd.DataFrame) -> tuple[
     return "classification", task
 
 
-def _banner(title: str, notes: Sequence[str], verdict: Sequence[tuple[str, str, str]]) -> str:
+def _banner(title: str, notes: Sequence[str], verdict: str, quality: Sequence[tuple[str, str, str]]) -> str:
     rows = "".join(
-        f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td><td>{html.escape(c)}</td></tr>" for a, b, c in verdict
+        f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td><td>{html.escape(c)}</td></tr>" for a, b, c in quality
     )
     table = (
-        '<table id="driftline-verdict" style="border-collapse:collapse;margin-top:8px">'
-        "<thead><tr><th align=left>column</th><th align=left>driftline decision</th><th align=left>numbers</th>"
+        '<table id="driftline-quality" style="border-collapse:collapse;margin-top:8px">'
+        "<thead><tr><th align=left>model quality</th><th align=left>decision</th><th align=left>numbers</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"
-        if verdict
+        if quality
         else ""
     )
     items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
     return (
-        '<section id="driftline-banner" style="font-family:sans-serif;padding:12px 24px;background:#f4f6fa;'
-        f'border-bottom:1px solid #ccd">'
-        f"<h1 style='font-size:20px;margin:0 0 6px'>{html.escape(title)}</h1><ul style='margin:0'>{items}</ul>"
-        f"{table}</section>"
+        f"<h1 style='font-family:system-ui,sans-serif;font-size:20px;margin:16px 24px 0'>{html.escape(title)}</h1>"
+        f"{verdict}"
+        '<section id="driftline-banner" style="font-family:system-ui,sans-serif;padding:8px 24px 12px;'
+        f"background:#f4f6fa;border-bottom:1px solid #ccd\"><ul style='margin:0'>{items}</ul>{table}</section>"
     )
 
 
@@ -301,5 +290,4 @@ __all__ = [
     "read_sample",
     "render_report",
     "sample_frame",
-    "verdict_rows",
 ]

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from drift.errors import DriftlineError
-from drift.report import Sample, read_sample, render_report, verdict_rows
+from drift.evaluation import evaluate_counts
+from drift.report import Sample, read_sample, render_report
+from drift.verdict import counted_bins, verdict_section
 
 from .monitor import ModelMonitor, MonitorId
 from .service import ExporterService
@@ -103,22 +105,36 @@ class ReportBuilder:
                 columns = {name: values[:rows] for name, values in {**columns, **outputs.columns}.items()}
         current = Sample(pd.DataFrame(columns), rows)
         reference = self._reference(monitor, profile.version)
-        evaluation = self.service.snapshot.models.get(monitor.id)
         quality = self.service.snapshot.models.get((*monitor.key, ""))
-        verdict = verdict_rows(evaluation.result) if evaluation is not None and evaluation.result else []
+        verdict = ""
+        totals = monitor.features.totals(now)
+        answers = monitor.outputs.totals(now) if monitor.outputs is not None else None
+        if totals.version == profile.version:  # the window as the next evaluation will see it, bars and numbers alike
+            answered = answers.counts if answers is not None and answers.version == profile.version else None
+            result = evaluate_counts(
+                profile,
+                model.drift,
+                totals.counts,
+                totals.rows,
+                answered,
+                answers.rows if answers is not None else 0,
+                min_rows=model.window.min_rows,
+            )
+            verdict = verdict_section(result, counted_bins(profile, totals.counts, answered), profile, model.drift)
+        quality_rows: list[tuple[str, str, str]] = []
         notes = [
             f"The exporter's live window at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(now))}; driftline's "
-            "verdict below is the last evaluation (the numbers on /metrics and in the alerts).",
+            "verdict above is this window evaluated now, as /metrics and the alerts have it from the next evaluation.",
         ]
         performance = quality.performance if quality is not None else None
         if performance is not None and performance.samples:
             for metric, value in sorted(performance.metrics.items()):
                 reference_value = performance.reference.get(metric)
                 shown = f"{value:.4f}" + (f" (reference {reference_value:.4f})" if reference_value is not None else "")
-                verdict.append((f"quality {metric}", "", shown))
+                quality_rows.append((metric, "", shown))
             decision = "DROPPED" if performance.dropped else "ok"
-            verdict.append(("quality", decision, f"{performance.samples:,} labelled predictions"))
-            verdict.append(("concept drift", "DETECTED" if performance.concept_drift else "none", "ADWIN"))
+            quality_rows.append(("quality", decision, f"{performance.samples:,} labelled predictions"))
+            quality_rows.append(("concept drift", "DETECTED" if performance.concept_drift else "none", "ADWIN"))
         labelled = None
         if monitor.labelled is not None and model.target is not None:
             window = monitor.labelled.snapshot(now)
@@ -134,6 +150,7 @@ class ReportBuilder:
             title=title,
             notes=notes,
             verdict=verdict,
+            quality=quality_rows,
             labelled=labelled,
         )
 

@@ -36,7 +36,7 @@ from drift.catalogue import NOTIFICATION_OUTCOMES, RETRAIN_NOTIFICATIONS
 from drift.logs import JsonFormatter
 
 from . import kserve, loop
-from .data import FEATURES, LABEL, Drift, customers, predict, training_set
+from .data import FEATURES, LABEL, OUTPUT, Drift, customers, predict, training_set
 from .stack import (
     ALERTMANAGER,
     PROMETHEUS,
@@ -148,6 +148,11 @@ def run_demo(
         write_bytes(data_uri, train.to_csv(index=False).encode(), S3Config())
     else:
         train.to_csv(data_uri, index=False)
+    # What the traffic turns into once drifted, with the model's answers and the churn labels: the Quick start's
+    # `driftline report --current` example shows a drift, not the training data against itself.
+    drifted = customers(2000, np.random.default_rng(8), Drift(1.0))
+    drifted[OUTPUT] = predict(model, drifted)
+    drifted.to_csv(data_dir / "current.csv", index=False)
 
     exporter_port, webhook_port = free_port(), free_port()
     slack_messages: list[str] = []
@@ -330,6 +335,8 @@ def _summary(
     console.print(f"GitHub dispatches:   {len(dispatches)}")
     for line in dispatches:
         console.print(f"                     {line}")
-    console.print(f"files:               {data_dir} (monitor.yaml, train.csv, profile.json, generated/, demo.log)")
+    console.print(
+        f"files:               {data_dir} (monitor.yaml, train.csv, current.csv, profile.json, generated/, demo.log)"
+    )
     for name, url in urls.items():
         console.print(f"{name + ':':<21}{url} (stopped now)")

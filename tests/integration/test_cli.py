@@ -35,7 +35,7 @@ def test_no_command_lists_the_commands() -> None:
 def test_the_documented_curl_sends_one_event(tmp_path: Path) -> None:
     """docs/exporter.md's `curl`, run against a real exporter: accepted; without its Ce-* headers the 400 names them."""
     text = (REPO / "docs" / "exporter.md").read_text()
-    curl = next(m.group(1) for m in re.finditer(r"```sh\n(curl .*?)\n```", text, re.S))
+    curl = next(m.group(1) for m in re.finditer(r"```bash\n(curl .*?)\n```", text, re.S))
     config, _ = target_config(tmp_path)
     assert run_cli("profile", "--config", str(config)).returncode == 0
     with ExporterProcess(config, tmp_path / "exporter.log") as exporter:

@@ -8,7 +8,9 @@ import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import requests
+from PIL import Image
 
 from tests.support import (
     ExporterProcess,
@@ -18,6 +20,7 @@ from tests.support import (
     run_cli,
     send_predictions,
     target_config,
+    wait_for,
 )
 
 FEATURES = ["tenure", "monthly_charges", "contract", "internet_service"]
@@ -55,10 +58,8 @@ class Tables(HTMLParser):
 
 def rendered_tables(page: Path) -> list[list[list[str]]]:
     """The page as Chromium renders it (Evidently draws its tables with JavaScript), parsed into tables."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Debian's chromium is required (make test installs it)"
     result = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
          "--virtual-time-budget=15000", "--dump-dom", page.resolve().as_uri()],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
@@ -68,16 +69,35 @@ def rendered_tables(page: Path) -> list[list[list[str]]]:
     return parser.tables
 
 
-def drift_table(tables: list[list[list[str]]]) -> dict[str, str]:
-    """Evidently's data drift table: {column: "Detected" | "Not Detected"}."""
-    for table in tables:
-        if table and "Column" in table[0] and "Data Drift" in table[0]:
-            name, at = table[0].index("Column"), table[0].index("Data Drift")
-            return {row[name]: row[at] for row in table[1:] if len(row) > at}
-    raise AssertionError(f"no data drift table among {[t[0] for t in tables if t]}")
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "Debian's chromium is required (make test installs it)"
+    return found
 
 
-def test_driftline_report_renders_a_drift_table_in_chromium(tmp_path: Path) -> None:
+def screenshot(page: Path, out: Path, width: int = 1280, height: int = 900) -> Image.Image:
+    """What a person sees first: the page in headless Chromium, one laptop screen high."""
+    result = subprocess.run(
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+         "--virtual-time-budget=15000", f"--window-size={width},{height}", f"--screenshot={out}",
+         page.resolve().as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0 and out.exists(), result.stderr[-2000:]
+    return Image.open(out).convert("RGB")
+
+
+def share_of(image: Image.Image, box: tuple[int, int, int, int], colour: tuple[int, int, int]) -> float:
+    """The share of the pixels in ``box`` (left, top, right, bottom) of exactly ``colour``."""
+    region = np.asarray(image.crop(box))
+    return float(np.all(region == np.array(colour), axis=-1).mean())
+
+
+DRIFTED_RED = (0xC6, 0x28, 0x28)
+STABLE_GREEN = (0x2E, 0x7D, 0x32)
+
+
+def test_driftline_report_puts_its_verdict_first_and_one_answer_on_the_page(tmp_path: Path) -> None:
     config, _ = target_config(tmp_path)
     assert run_cli("profile", "--config", str(config)).returncode == 0
     labelled_churn_frame(8000, seed=4, shift=0.5).to_parquet(tmp_path / "current.parquet")
@@ -90,13 +110,43 @@ def test_driftline_report_renders_a_drift_table_in_chromium(tmp_path: Path) -> N
     page = out.read_text()
     assert "current 3,000 of 8,000, reference 3,000 of 20,000" in page  # the sampling is said
     tables = rendered_tables(out)
-    drift = drift_table(tables)
-    assert drift["monthly_charges"] == "Detected" and drift["churn_probability"] == "Detected"
-    assert drift["contract"] == "Not Detected" and set(FEATURES) <= set(drift)
-    verdict = next(t for t in tables if t and t[0][:2] == ["column", "driftline decision"])
-    assert verdict[2][:2] == ["feature monthly_charges", "DRIFTED"]
+    features = next(t for t in tables if t and t[0][:2] == ["feature", "decision"])
+    assert features[1][:2] == ["monthly_charges", "DRIFTED"], "the most evident drift first"
+    decisions = [row[1] for row in features[1:]]
+    assert decisions == sorted(decisions, key=lambda d: d != "DRIFTED"), "drifted features before stable ones"
+    assert dict((row[0], row[1]) for row in features[1:])["contract"] == "stable"
+    outputs = next(t for t in tables if t and t[0][:2] == ["output", "decision"])
+    assert outputs[1][:2] == ["churn_probability", "DRIFTED"]
+    # one drift answer on the page: Evidently's data summary and quality are there, its drift tests are not
+    assert not any(t and "Data Drift" in t[0] for t in tables), "Evidently's drift table would be a second verdict"
     assert "Model quality: current labels against the reference" in page
     assert any(row and row[0] == "Top(%)" for t in tables for row in t[:1])  # Evidently's classification tables
+
+
+def test_a_screenshot_shows_the_verdict_above_the_fold_and_a_drifted_feature_first(tmp_path: Path) -> None:
+    """The demo's own data (drifted traffic against the training set), as on-call opens the report on a laptop:
+    the red dataset decision and a red DRIFTED badge on the first feature row are in the first screen."""
+    demo = run_cli("demo", "--no-servers", "--duration", "5s", "--data-dir", str(tmp_path / "demo-data"))
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    data = tmp_path / "demo-data"
+    out = data / "report.html"
+    result = run_cli("report", "--config", str(data / "monitor.yaml"), "--model", "churn-model",
+                     "--current", str(data / "current.csv"), "--out", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    image = screenshot(out, tmp_path / "report.png")
+    assert image.size == (1280, 900)
+    pixels = np.asarray(image)
+    red = np.all(pixels == np.array(DRIFTED_RED), axis=-1)
+    green = np.all(pixels == np.array(STABLE_GREEN), axis=-1)
+    banner = np.where(red.mean(axis=1) > 0.9)[0]  # rows the red decision spans nearly edge to edge
+    assert banner.size > 40 and banner[0] < 200, "the dataset decision, red, at the top of the first screen"
+    below = slice(banner[-1] + 1, 900)
+    badges = np.where((red[below].sum(axis=1) > 20) | (green[below].sum(axis=1) > 20))[0]
+    assert badges.size, "decision badges in the first screen"
+    first = badges[0] + banner[-1] + 1
+    assert red[first].sum() > 20 and green[first].sum() == 0, "the first feature row is a drifted one"
+    assert green[below].sum() > 0, "stable features are listed too"
+    assert share_of(image, (0, 0, 1280, 900), DRIFTED_RED) < 0.3, "not a page painted red"
 
 
 def test_report_command_errors_are_one_line(tmp_path: Path) -> None:
@@ -136,6 +186,12 @@ def test_exporter_serves_the_live_window_report(tmp_path: Path) -> None:
         ids = send_predictions(exporter.url, frame, rows_per_call=50)
         late = label_entries(ids, frame["churned"].to_numpy(), rows_per_call=50)[:600]  # labels for some of them
         assert post_labels(exporter.url, late)["joined"] == 600
+
+        def labelled() -> bool:  # the quality rows are the last evaluation's
+            samples = requests.get(exporter.url + "/metrics", timeout=5).text
+            return 'driftline_labelled_window_samples{model="churn-model",model_namespace="default"} 600.0' in samples
+
+        wait_for(labelled, 20)
         first = requests.get(exporter.url + "/report/default/churn-model", timeout=120)
         assert first.status_code == 200 and first.headers["content-type"].startswith("text/html")
         again = requests.get(exporter.url + "/report/default/churn-model", timeout=60)
@@ -147,7 +203,11 @@ def test_exporter_serves_the_live_window_report(tmp_path: Path) -> None:
     assert "current 1,500 of 1,500" in first.text
     assert "Model quality (last section): 600 of 600 labelled predictions" in first.text
     tables = rendered_tables(page)
-    drift = drift_table(tables)
-    assert drift["monthly_charges"] == "Detected" and drift["tenure"] == "Not Detected"
+    features = next(t for t in tables if t and t[0][:2] == ["feature", "decision"])
+    decisions = {row[0]: row[1] for row in features[1:]}
+    assert features[1][0] == "monthly_charges" and decisions["monthly_charges"] == "DRIFTED"
+    assert decisions["tenure"] == "stable"
+    quality = next(t for t in tables if t and t[0][:1] == ["model quality"])
+    assert ["quality", "ok", "600 labelled predictions"] in quality
     # the labelled window's quality section is drawn too: Evidently's classification tables for both sides
     assert sum(1 for t in tables if t and t[0][:1] == ["Top(%)"]) == 2
