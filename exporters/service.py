@@ -433,7 +433,7 @@ class ExporterService:
                     extra={
                         "model": monitor.model.name,
                         "model_version": monitor.version or None,
-                        "error": str(exc),
+                        "error": monitor.profile_error,
                         "retry_in_s": monitor.reference_backoff,
                     },
                 )

@@ -3,11 +3,14 @@ profile not built yet."""
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 import drift
 from exporters.service import ExporterService
@@ -54,12 +57,15 @@ def test_the_documented_curl_sends_one_event(tmp_path: Path) -> None:
             assert header in refused.stdout
 
 
-def test_a_missing_profile_says_how_to_build_it(tmp_path: Path) -> None:
+def test_a_missing_profile_says_how_to_build_it(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """The exporter retries a missing profile; /readyz and the log say which command builds it."""
     config_path = iris_config(tmp_path, cli=False)
     (tmp_path / "iris-profile.json").unlink()
     service = ExporterService(drift.load_config(config_path))
-    service.refresh_references()
+    with caplog.at_level(logging.WARNING, logger="driftline.exporter"):
+        service.refresh_references()
+    logged = [r for r in caplog.records if r.getMessage() == "reference profile not loaded; retrying"]
+    assert logged and "build it with: driftline profile --config" in logged[0].error  # type: ignore[attr-defined]
     ready, body = service.ready()
     assert not ready
     assert body["waiting_for"]["default/sklearn-iris"].endswith(
