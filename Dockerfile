@@ -5,7 +5,7 @@
 
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY drift ./drift
 COPY exporters ./exporters
 COPY dashboards ./dashboards

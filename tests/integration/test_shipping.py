@@ -192,7 +192,7 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     # the build context the Dockerfile copies, and nothing else
     source = tmp_path / "src"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(REPO / name, source / name)
     for package in ("drift", "exporters", "dashboards", "alerts", "driftline"):
         shutil.copytree(REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
@@ -202,6 +202,9 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     (wheel,) = wheels.glob("driftline-*.whl")
     listing = run(sys.executable, "-m", "zipfile", "-l", str(wheel)).stdout
     assert "tests/" not in listing and "drift/stats.py" in listing and "alerts/webhook/outbox.py" in listing
+    assert "licenses/LICENSE" in listing, "the license travels with the wheel"
+    for package in ("drift", "exporters", "dashboards", "alerts", "driftline"):
+        assert f"{package}/py.typed" in listing, f"{package} is marked typed (PEP 561)"
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     installed = run(str(env_dir / "bin" / "pip"), "install", "--quiet", str(wheel), timeout=900)
