@@ -271,13 +271,20 @@ def dashboard(
 
 
 def finish(data: dict[str, Any]) -> dict[str, Any]:
-    """Strip grafanalib's legacy keys and nulls at the dashboard, panel and target level."""
+    """Strip grafanalib's legacy keys, and every null at any depth: Grafana reads an absent key as its default, and
+    Grafana's own SDK (grafana-foundation-sdk) refuses a null where the schema has an object or a number."""
     data = {k: v for k, v in data.items() if k not in _LEGACY_KEYS and v is not None}
     data["panels"] = [_panel(p) for p in data["panels"]]
-    for variable in data["templating"]["list"]:
-        for key in [k for k, v in variable.items() if v is None]:
-            del variable[key]
-    return data
+    pruned: dict[str, Any] = _without_nulls(data)
+    return pruned
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value if v is not None]
+    return value
 
 
 def _panel(panel: dict[str, Any]) -> dict[str, Any]:
