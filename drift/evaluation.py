@@ -208,14 +208,15 @@ def evaluate(profile: ReferenceProfile, current: pd.DataFrame, model: ModelConfi
     return evaluate_window(
         profile,
         model.drift,
-        {c.name: _column(current[c.name], c) for c in model.features},
-        {c.name: _column(current[c.name], c) for c in model.outputs if c.name in current.columns},
+        {c.name: column_values(current[c.name], c) for c in model.features},
+        {c.name: column_values(current[c.name], c) for c in model.outputs if c.name in current.columns},
         rows=len(current),
         output_rows=len(current),
     )
 
 
-def _column(series: pd.Series, column: ColumnConfig) -> Any:
+def column_values(series: pd.Series, column: ColumnConfig) -> Any:
+    """A DataFrame column as the window counts it: float64 with NaN for a numeric column, categories otherwise."""
     return numeric_values(series) if column.is_numeric else category_values(series)
 
 
@@ -223,6 +224,7 @@ __all__ = [
     "ColumnDrift",
     "DriftResult",
     "column_drifts",
+    "column_values",
     "decide",
     "evaluate",
     "evaluate_column",

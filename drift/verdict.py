@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .coercion import category_values, numeric_values
 from .config import DriftSettings, ModelConfig
-from .evaluation import ColumnDrift, DriftResult
+from .evaluation import ColumnDrift, DriftResult, column_values
 from .reference.profile import NumericProfile, ReferenceProfile
 from .sketch import ColumnBins, layouts, psi_bins
 
@@ -45,9 +44,7 @@ def window_bins(profile: ReferenceProfile, model: ModelConfig, frame: pd.DataFra
         present = [c for c in configured if c.name in frame.columns]
         if not present or len(present) < len(layout.columns):
             continue
-        columns = {
-            c.name: numeric_values(frame[c.name]) if c.is_numeric else category_values(frame[c.name]) for c in present
-        }
+        columns = {c.name: column_values(frame[c.name], c) for c in present}
         out.update({b.name: b for b in psi_bins(layout, layout.count(columns))})
     return out
 

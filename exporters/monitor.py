@@ -51,7 +51,6 @@ class ModelMonitor:
         self.id: MonitorId = (model.name, model.namespace, version)
         self.versions: VersionSet | None = None
         self.profile_must_name_version = False  # a version on the model's own reference.profile: only if it says so
-        self.reference_tried = False  # whether a load of the profile has been attempted (a new version's: not yet)
         self.keeps_all = model.sampling.rate >= 1.0
         size, max_age = model.window.size, model.window.max_age.seconds
         self.features = SketchWindow(model.features, size, max_age, sample_rows)
@@ -84,6 +83,9 @@ class ModelMonitor:
     def use_profile(self, profile: ReferenceProfile) -> str:
         """Count the windows against ``profile`` from now on: ``"kept"``, ``"restored"`` (from the checkpoint),
         ``"reset"`` (the counts were another profile's) or ``"empty"``."""
+        if self.versions is not None:  # a versioned model's own windows take no traffic: no counts to allocate
+            self.profile = profile
+            return "empty"
         feature_layout, output_layout = layouts(profile)
         outcome = self.features.set_layout(feature_layout, profile.version, self.restored.get("features"))
         if self.outputs is not None:
@@ -93,9 +95,9 @@ class ModelMonitor:
         return outcome
 
     @property
-    def windows_traffic(self) -> bool:
-        """Whether events enter this monitor's windows (not a versioned model's own monitor)."""
-        return self.versions is None
+    def reference_tried(self) -> bool:
+        """Whether a load of the profile has ended, loaded or failed (a version seen a moment ago: not yet)."""
+        return self.profile is not None or self.profile_error is not None
 
     @property
     def checkpoint_name(self) -> str:

@@ -426,7 +426,7 @@ class ExporterService:
                 if monitor.version:
                     require_version(profile, monitor, uri)
             except DriftlineError as exc:
-                monitor.profile_error, monitor.reference_tried = str(exc) + self._build_hint(monitor, exc), True
+                monitor.profile_error = str(exc) + self._build_hint(monitor, exc)
                 monitor.next_reference_attempt = now + monitor.reference_backoff
                 log.warning(
                     "reference profile not loaded; retrying",
@@ -441,7 +441,7 @@ class ExporterService:
                 continue
             previous = monitor.profile
             window = monitor.use_profile(profile)
-            monitor.profile_tag, monitor.profile_error, monitor.reference_tried = tag, None, True
+            monitor.profile_tag, monitor.profile_error = tag, None
             self._report_window(monitor, window, profile)
             monitor.reference_backoff = 1.0
             monitor.next_reference_attempt = now + self.config.exporter.reference_check_every.seconds

@@ -57,9 +57,9 @@ def _profile(config: drift.MonitorConfig, tmp: Path, version: str, shift: float,
     """The profile of ``version`` trained on data shifted by ``shift``, at the path {version} names."""
     model = config.models[0]
     data = _reference(tmp, f"train-{version}", shift)
-    source = model.reference.__class__(data=str(data), profile=model.reference.profile, format="csv")
+    source = dataclasses.replace(model.reference, data=str(data), format="csv")
     built = drift.profile_from_source(
-        model.__class__(**{**model.__dict__, "reference": source}),
+        dataclasses.replace(model, reference=source),
         model_version=version if recorded is None else recorded,
     )
     (tmp / "runs" / version).mkdir(parents=True, exist_ok=True)
