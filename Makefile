@@ -2,10 +2,16 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+# `make demo` installs only what the demo needs (the core and the demo extra), not the test and lint tools.
+DEMO_VENV ?= .venv-demo
+DEMO_BIN := $(DEMO_VENV)/bin
+# The core install with the test tools on pandas 3: the suite runs again here, all but the report extra's tests.
+CORE_VENV ?= .venv-core
+CORE_BIN := $(CORE_VENV)/bin
 SYSTEM_PACKAGES := prometheus prometheus-alertmanager
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test unit lint typecheck pytest generated check-generated system-deps browser-deps balancer-deps bench clean
+.PHONY: demo test unit lint typecheck pytest pytest-core generated lock check-generated system-deps browser-deps balancer-deps bench clean
 
 # The venv is rebuilt when the dependency list changes.
 $(BIN)/.installed: pyproject.toml
@@ -14,9 +20,21 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+$(DEMO_BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_BIN)/python -m pip install --quiet --upgrade pip
+	$(DEMO_BIN)/python -m pip install --quiet -e '.[demo]'
+	touch $@
+
+$(CORE_BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(CORE_VENV)
+	$(CORE_BIN)/python -m pip install --quiet --upgrade pip
+	$(CORE_BIN)/python -m pip install --quiet -e '.[test]' 'pandas>=3'
+	touch $@
+
 # The whole loop on this machine: churn model, traffic, drift, alerts, one retraining dispatch (~90 s).
-demo: $(BIN)/.installed system-deps
-	$(BIN)/driftline demo
+demo: $(DEMO_BIN)/.installed system-deps
+	$(DEMO_BIN)/driftline demo
 
 # promtool and amtool come from Debian; install them only when missing.
 system-deps:
@@ -59,8 +77,9 @@ pytest: $(BIN)/.installed system-deps browser-deps balancer-deps
 	$(BIN)/pytest
 
 # deploy/generated is what `driftline generate` writes for the example config, docs/metrics.md and docs/runbooks.md
-# what the metric and alert catalogues say; CI fails when any of them is stale.
-GENERATED := deploy/generated deploy/kubernetes/overlays/replicas/generated docs/metrics.md docs/runbooks.md
+# what the metric and alert catalogues say, the two monitor.schema.json what the config loader reads; CI fails when any of them is stale.
+GENERATED := deploy/generated deploy/kubernetes/overlays/replicas/generated docs/metrics.md docs/runbooks.md \
+  docs/monitor.schema.json drift/config/monitor.schema.json
 generated: $(BIN)/.installed
 	$(BIN)/driftline generate --config examples/monitor.yaml --out deploy/generated
 	$(BIN)/driftline generate --config deploy/kubernetes/overlays/replicas/monitor.yaml \
@@ -73,7 +92,22 @@ check-generated: generated
 	@untracked=$$(git ls-files --others --exclude-standard -- $(GENERATED)); \
 	  if [ -n "$$untracked" ]; then echo "generated files are not committed: $$untracked"; exit 1; fi
 
-test: lint typecheck check-generated pytest
+# The same suite on the core install and pandas 3 (Evidently, and with it the pandas cap, is the report extra).
+pytest-core: $(CORE_BIN)/.installed system-deps browser-deps balancer-deps
+	$(CORE_BIN)/python -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("evidently") is not None)'
+	$(CORE_BIN)/pytest -m 'not report'
+
+test: lint typecheck check-generated pytest pytest-core
+
+# The image's dependencies pinned (deploy/image/constraints.txt): the core and the report extra, resolved afresh on
+# Python 3.11 as in the image. Run it to take new releases; the shipping test checks the pins still resolve.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet '.[report]'
+	{ echo "# The image's pinned dependencies (driftline core + the report extra), written by make lock."; \
+	  .venv-lock/bin/python -m pip freeze --exclude driftline; } > deploy/image/constraints.txt
+	rm -rf .venv-lock
 
 bench: $(BIN)/.installed
 	test -d .peers || bash benchmarks/install_peers.sh .peers
@@ -86,5 +120,5 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_concept.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .peers demo-data build dist *.egg-info
+	rm -rf $(VENV) $(DEMO_VENV) $(CORE_VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache .hypothesis .peers demo-data build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -24,6 +24,7 @@ from .coercion import category_values, numeric_values
 from .config import CLASSIFICATION, ColumnConfig, ModelConfig, MonitorConfig, S3Config
 from .errors import DriftlineError
 from .evaluation import evaluate
+from .extras import REPORT, missing
 from .reference.profile import ReferenceProfile
 from .reference.reader import reference_batches
 from .verdict import verdict_section, window_bins
@@ -107,6 +108,8 @@ def render_report(
     section of its own, when ``current`` has no labels — the exporter's live window, whose labels arrive later for
     other rows than the ones in its feature window.
     """
+    if missing(REPORT):
+        return _without_evidently(title, notes, verdict, quality)
     ref = _normalise(sample_frame(reference.frame, max_rows), model)
     cur = _normalise(sample_frame(current.frame, max_rows), model)
     columns = [c for c in model.columns if c.name in ref.columns and c.name in cur.columns]
@@ -126,6 +129,15 @@ def render_report(
         notes.append("No model quality section: the current data has no labels (or the model has no target).")
     notes.append("Below: Evidently's data summary of each column, current against reference.")
     return page.replace("<body>", "<body>" + _banner(title, notes, verdict, quality), 1)
+
+
+def _without_evidently(title: str, notes: Sequence[str], verdict: str, quality: Sequence[tuple[str, str, str]]) -> str:
+    """The page of a core install: driftline's verdict and notes, and why Evidently's sections are not there."""
+    notes = [*notes, f"Not shown: {REPORT.gives}, which need the {REPORT.name} extra: {REPORT.install}."]
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>' + html.escape(title) + "</title></head>"
+        "<body>" + _banner(title, notes, verdict, quality) + "</body></html>"
+    )
 
 
 def _add_labelled_quality(

@@ -13,6 +13,7 @@ import drift
 from drift.config import MODEL_VERSION
 from drift.config.safety import unsafe_settings
 from drift.errors import ConfigError, DriftlineError
+from drift.extras import DEMO, REPORT, missing, require
 
 from . import __version__
 from .progress import Progress
@@ -137,6 +138,7 @@ def _cmd_webhook(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    require(DEMO, "driftline demo")
     from rich.console import Console
 
     from .demo.run import run_demo
@@ -189,9 +191,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise DriftlineError(f"{args.out}: cannot write: {exc.strerror or exc}; check --out") from None
     print(f"{model.namespace}/{model.name}: report of {args.current} written to {args.out}")
-    if page.no_verdict is not None:
+    if missing(REPORT) and page.no_verdict is None:
         print(
-            f"driftline report: error: {args.out} has Evidently's sections but no driftline verdict: "
+            f"driftline report: note: {args.out} has driftline's verdict only; {REPORT.gives} need the "
+            f"{REPORT.name} extra: {REPORT.install}",
+            file=sys.stderr,
+        )
+    if page.no_verdict is not None:
+        has = "nothing but notes" if missing(REPORT) else "Evidently's sections"
+        print(
+            f"driftline report: error: {args.out} has {has} and no driftline verdict: "
             f"{page.no_verdict}; build the profile with driftline profile --config {args.config} --model {model.name}",
             file=sys.stderr,
         )
@@ -292,7 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate.set_defaults(handler=_cmd_generate)
 
     report = commands.add_parser(
-        "report", help="an Evidently HTML drift report of a CSV or Parquet file against the model's reference data"
+        "report",
+        help="an HTML drift report of a CSV or Parquet file against the model's reference data: driftline's verdict, "
+        "and Evidently's data summary and quality with driftline[report]",
     )
     report.add_argument("--config", required=True, metavar="CFG", help="monitor config YAML")
     report.add_argument("--model", required=True, metavar="NAME", help="the model (InferenceService name)")

@@ -100,7 +100,7 @@ def test_command_blocks_and_python_blocks_run(tmp_path: Path) -> None:
             if words[0] == "make":
                 assert words[1] in makefile_targets(), line
                 continue
-            if words[0] == ".venv/bin/driftline":
+            if words[0] == ".venv-demo/bin/driftline":
                 words[0] = DRIFTLINE
                 if words[1] in ("serve", "webhook"):
                     run_server(words, tmp_path)

@@ -48,6 +48,7 @@ def setup() -> tuple[drift.ModelConfig, drift.ReferenceProfile, np.random.Genera
 
 
 @pytest.mark.slow
+@pytest.mark.report
 def test_false_alarms_stay_below_alpha_at_every_window_size_unlike_a_fixed_psi_threshold(
     setup: tuple[drift.ModelConfig, drift.ReferenceProfile, np.random.Generator],
 ) -> None:
@@ -88,6 +89,7 @@ def test_false_alarms_stay_below_alpha_at_every_window_size_unlike_a_fixed_psi_t
     assert evidently_share >= 5 * max(flagged[100]["drifted"], 0.01)
 
 
+@pytest.mark.report
 def test_one_outlier_cannot_hide_a_real_shift() -> None:
     from evidently.legacy.calculations.stattests.psi import psi_stat_test
     from evidently.legacy.core import ColumnType

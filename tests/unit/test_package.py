@@ -88,7 +88,8 @@ def test_make_clean_restores_a_fresh_clone(tmp_path: Path) -> None:
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
     for command in (["init", "-q"], ["add", "Makefile", ".gitignore"], ["commit", "-q", "-m", "clone"]):
         subprocess.run([*git, *command], cwd=tmp_path, check=True, capture_output=True)
-    left_behind = [".venv/bin/python", "demo-data/monitoring/prometheus/rules.yml", "demo-data/report.html",
+    left_behind = [".venv/bin/python", ".venv-demo/bin/python", ".venv-core/bin/python",
+                   "demo-data/monitoring/prometheus/rules.yml", "demo-data/report.html",
                    ".pytest_cache/v", ".mypy_cache/x", ".ruff_cache/x", ".hypothesis/x", ".peers/x",
                    "pkg/__pycache__/m.pyc", "driftline.egg-info/PKG-INFO"]  # fmt: skip
     for left in left_behind:
