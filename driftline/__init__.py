@@ -1,8 +1,7 @@
 """The ``driftline`` command line: a thin layer over drift, exporters, dashboards and alerts."""
 
-from importlib.metadata import PackageNotFoundError, version
+from drift import release
 
-try:
-    __version__ = version("driftline")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
+__version__ = release.VERSION
+
+__all__ = ["__version__"]

@@ -8,7 +8,6 @@ import gzip
 import itertools
 import platform
 from collections.abc import Iterable
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
@@ -18,6 +17,7 @@ from prometheus_client.exposition import choose_encoder
 
 from drift import catalogue
 from drift.catalogue import Metric
+from drift.release import VERSION
 
 # ``*_created`` series double every counter's series and nothing here reads them (Prometheus 2.x ignores them).
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -60,12 +60,8 @@ def with_known_labels(instrument: Any, metric: Metric, prefix: Iterable[tuple[st
 
 def build_info(registry: CollectorRegistry) -> None:
     """``driftline_build_info{version, python_version} 1``: which release a target runs, for dashboards and upgrades."""
-    try:
-        release = version("driftline")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        release = "unknown"
     info = Info(catalogue.BUILD_INFO.name, catalogue.BUILD_INFO.help, registry=registry)
-    info.info({"version": release, "python_version": platform.python_version()})
+    info.info({"version": VERSION, "python_version": platform.python_version()})
 
 
 def observe_many(child: Any, values: Any, buckets: tuple[float, ...]) -> None:
