@@ -228,13 +228,15 @@ def _serving(sec: Section) -> ServingMetrics:
 _boolean = v.boolean
 
 
+@v.accepts({"anyOf": [{"enum": [0, "0", "0s"]}, v.DURATION_SCHEMA]})
 def _duration_or_zero(value: Any) -> Duration:
     """A duration, where ``0s`` (or 0) is allowed and means "immediately" / "off"."""
-    if value in (0, "0", "0s"):
+    if value in ("0", "0s") or (type(value) is int and value == 0):
         return Duration(0.0)
     return v.duration(value)
 
 
+@v.accepts({"type": "string", "pattern": v.fullmatch(_PROM_METRIC), "not": {"pattern": "_(?:bucket|count|sum)$"}})
 def _histogram_name(value: Any) -> str:
     name = v.matching(_PROM_METRIC, "a Prometheus metric name")(value)
     if name.endswith(("_bucket", "_count", "_sum")):
@@ -242,6 +244,7 @@ def _histogram_name(value: Any) -> str:
     return name
 
 
+@v.accepts({"type": "string", "format": "regex", "pattern": "\\S"})
 def _regex(value: Any) -> str:
     text = v.string(value)
     try:
@@ -251,6 +254,7 @@ def _regex(value: Any) -> str:
     return text
 
 
+@v.accepts({"type": "string", "format": "regex", "pattern": "\\("})
 def _capturing_regex(value: Any) -> str:
     text = _regex(value)
     if re.compile(text).groups < 1:

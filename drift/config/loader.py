@@ -101,7 +101,7 @@ def parse_config(data: Any, base_dir: str | os.PathLike[str] = ".", source: str 
     root = Section(data, "", problems)
     if data is None:
         raise ConfigError(["the file is empty; see the README for a complete example"], source)
-    version = root.get("version", v.integer(), CONFIG_VERSION)
+    version = root.get("version", _config_version, CONFIG_VERSION)
     if version != CONFIG_VERSION:
         root.problem("version", f"must be {CONFIG_VERSION} (this driftline reads config version {CONFIG_VERSION})")
         raise ConfigError(problems, source)
@@ -109,9 +109,8 @@ def parse_config(data: Any, base_dir: str | os.PathLike[str] = ".", source: str 
     exporter = _exporter(root.section("exporter"), Path(base_dir))
     if exporter.replicas > 1 and not exporter.bin_counts:
         root.problem("exporter.replicas", "above 1 needs exporter.bin_counts: the replicas are pooled from them")
-    models = tuple(_model(Section(item, path, problems), Path(base_dir)) for path, item in root.items("models"))
-    if not root.has("models") or not models:
-        root.problem("models", "must list at least one model")
+    listed = root.items("models", if_empty="must list at least one model")
+    models = tuple(_model(Section(item, path, problems), Path(base_dir)) for path, item in listed)
     _check_unique_models(models, problems)
     alerting = parse_alerting(root.section("alerting"))
     webhook = parse_webhook(root.section("webhook"), Path(base_dir)) if root.has("webhook") else None
@@ -121,6 +120,11 @@ def parse_config(data: Any, base_dir: str | os.PathLike[str] = ".", source: str 
     return MonitorConfig(
         models=models, version=version, s3=s3, exporter=exporter, alerting=alerting, webhook=webhook, source=source
     )
+
+
+@v.accepts({"const": CONFIG_VERSION})
+def _config_version(value: Any) -> int:
+    return v.integer()(value)
 
 
 def _s3(sec: Section) -> S3Config:
@@ -210,18 +214,13 @@ def _versions(sec: Section, base_dir: Path) -> VersionsConfig:
     if source and source != "response" and not name:
         sec.problem(sec.key_path("name"), f"is required with source: {source} (the {source} that holds the version)")
     version = v.matching(MODEL_VERSION, "a model version (letters, digits and . _ : + -, at most 63)")
-    references = []
-    for listed, uri in sec.pairs("references", v.uri(base_dir)):
-        try:
-            references.append((version(listed), uri))
-        except v.InvalidValueError as exc:
-            sec.problem(f"{sec.key_path('references')}.{listed}", str(exc))
+    references = sec.pairs("references", v.uri(base_dir), version)
     defaults = VersionsConfig(source)
     config = VersionsConfig(
         source=source,
         name=name,
         max_versions=sec.get("max_versions", v.integer(minimum=1, maximum=64), defaults.max_versions),
-        references=tuple(references),
+        references=references,
         wait=sec.get("wait", v.duration, defaults.wait),
         compare_outputs=sec.get("compare_outputs", v.boolean, defaults.compare_outputs),
     )
@@ -252,8 +251,11 @@ def _target(sec: Section, outputs: list[ColumnConfig], seen: dict[str, str]) -> 
     if task == REGRESSION and column is not None and not column.is_numeric:
         sec.problem(sec.key_path("prediction"), f"a regression's prediction must be numeric; {prediction!r} is not")
     metrics = CLASSIFICATION_METRICS if task == CLASSIFICATION else REGRESSION_METRICS
-    default_metric = "accuracy" if task == CLASSIFICATION else "rmse"
-    metric = sec.get("metric", v.choice(*metrics), default_metric)
+    metric = sec.get("metric", v.choice(*CLASSIFICATION_METRICS, *REGRESSION_METRICS), None)
+    if metric is None:
+        metric = "accuracy" if task == CLASSIFICATION else "rmse"
+    elif task and metric not in metrics:
+        sec.problem(sec.key_path("metric"), f"must be one of {', '.join(metrics)} for a {task}, not {metric!r}")
     if metric in ("roc_auc", "log_loss") and not scored:
         sec.problem(sec.key_path("metric"), f"{metric} needs scores: make target.prediction a numeric probability")
     d = TargetConfig
@@ -280,6 +282,7 @@ def _target(sec: Section, outputs: list[ColumnConfig], seen: dict[str, str]) -> 
     return config
 
 
+@v.accepts({"type": ["string", "number", "boolean"], "pattern": "\\S"})
 def _category(value: Any) -> str:
     """A class label spelled as live labels are (``drift.coercion.category_of``): ``1``, ``true``, ``yes``."""
     if isinstance(value, bool):
@@ -288,7 +291,7 @@ def _category(value: Any) -> str:
         return str(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, float) or (isinstance(value, str) and value):
+    if isinstance(value, float) or (isinstance(value, str) and value.strip()):
         return value if isinstance(value, str) else repr(value)
     raise v.InvalidValueError(f"{value!r} is not a class label (a string, number or boolean)")
 
@@ -304,6 +307,7 @@ def _feedback(sec: Section, base_dir: Path) -> FeedbackConfig:
     return config
 
 
+@v.accepts({"type": "string", "pattern": "^s3://[^/]"})
 def _s3_prefix(value: object) -> str:
     text = v.string(value)
     if not text.startswith("s3://") or not text[5:].split("/", 1)[0]:
@@ -311,10 +315,10 @@ def _s3_prefix(value: object) -> str:
     return text.rstrip("/")
 
 
-def _source(sec: Section, base_dir: Path) -> S3PullConfig:
+def _source(sec: Section, base_dir: Path) -> S3PullConfig | None:
+    """None only when ``s3_logs`` is missing or invalid, which is a problem already recorded."""
     config = _pull(sec, base_dir, "s3_logs", required=True)
     sec.finish()
-    assert config is not None
     return config
 
 
@@ -350,14 +354,13 @@ def _reference(sec: Section, base_dir: Path) -> ReferenceConfig:
 
 def _columns(parent: Section, key: str, required: bool) -> list[ColumnConfig]:
     columns = []
-    for path, item in parent.items(key):
+    if_empty = "must list at least one feature: {name: ..., type: numeric}" if required else None
+    for path, item in parent.items(key, if_empty=if_empty):
         sec = Section(item, path, parent.problems)
         columns.append(
             ColumnConfig(name=sec.get("name", v.string), type=sec.get("type", v.choice(NUMERIC, CATEGORICAL)))
         )
         sec.finish()
-    if required and not columns:
-        parent.problem(parent.key_path(key), "must list at least one feature: {name: ..., type: numeric}")
     return columns
 
 

@@ -9,19 +9,49 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+P = TypeVar("P", bound=Callable[..., Any])
+JsonSchema = dict[str, Any]
 
 _DURATION_UNITS = (("d", 86400.0), ("h", 3600.0), ("m", 60.0), ("s", 1.0), ("ms", 0.001))
-_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$")
+_DURATION = r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?"
+_DURATION_RE = re.compile(f"^{_DURATION}$")
+# what the schema accepts: a duration with a non-zero digit (the parser also refuses zero and the empty string)
+DURATION_SCHEMA: JsonSchema = {"type": "string", "pattern": f"^(?=[0-9a-z]*[1-9])(?:{_DURATION})$"}
+_HTTP_URL = r"https?://[^\s/@]+(?:/\S*)?"
 
 
 class InvalidValueError(ValueError):
     """Raised by a value parser; the reader prefixes the message with the key path."""
+
+
+def accepts(schema: JsonSchema) -> Callable[[P], P]:
+    """Mark a value parser with the JSON Schema of the values it accepts: :mod:`.jsonschema` builds the config's
+    schema from the parsers the loader calls, so each rule is written once, here."""
+
+    def mark(parse: P) -> P:
+        setattr(parse, "json_schema", schema)  # noqa: B010 - a function attribute mypy cannot declare
+        return parse
+
+    return mark
+
+
+def schema_of(parse: Callable[..., Any]) -> JsonSchema:
+    """The JSON Schema a parser was marked with; a parser without one is a bug the schema test finds."""
+    schema: JsonSchema | None = getattr(parse, "json_schema", None)
+    if schema is None:
+        raise TypeError(f"the value parser {parse.__qualname__} has no JSON Schema; mark it with @accepts")
+    return schema
+
+
+def fullmatch(regex: str) -> str:
+    """A Python ``fullmatch`` regex as a JSON Schema ``pattern`` (which searches)."""
+    return f"^(?:{regex})$"
 
 
 @dataclass(frozen=True, order=True)
@@ -106,6 +136,61 @@ class SecretRef:
 _MISSING: Any = object()
 
 
+@dataclass
+class Field:
+    """One key of a section as the loader reads it: a value (its parser, default, whether required), a nested
+    section, a list of sections, or a mapping of user-named keys to values."""
+
+    kind: str  # "value", "section", "list" or "map"
+    parse: Callable[[Any], Any] | None = None
+    default: Any = _MISSING
+    child: Blueprint | None = None
+    names: Callable[[Any], str] = str  # a map's key parser
+
+    optional: bool = False  # a section read only when present (Section.has asked first)
+
+    @property
+    def required(self) -> bool:
+        """What the loader refuses to go without: a value with no default, a list that must have an element, a
+        section it always reads that has required keys."""
+        if self.kind == "value":
+            return self.default is _MISSING
+        if self.child is None:
+            return False
+        if self.kind == "list":
+            return self.child.at_least_one
+        return not self.optional and any(field.required for field in self.child.fields.values())
+
+
+class Blueprint(Mapping[str, Any]):
+    """A stand-in for a config mapping that has every key and no value: the loader, reading it, records which keys
+    each section has and how each is parsed — the config's schema, written once (:mod:`.jsonschema`)."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, Field] = {}
+        self.closed = False  # finish() was called: keys beyond the fields are refused
+        self.at_least_one = False  # a list element: the list must not be empty
+
+    def record(self, key: str, kind: str, parse: Callable[[Any], Any] | None = None, default: Any = _MISSING) -> Field:
+        field = self.fields.get(key)
+        if field is None:
+            child = Blueprint() if kind in ("section", "list") else None
+            field = self.fields[key] = Field(kind, parse, default, child)
+        return field
+
+    def __getitem__(self, key: str) -> Any:
+        return Blueprint()  # present and not None (Section.has); the readers record what it is
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
 class Section:
     """Reads one mapping of the config, recording problems under its key path instead of raising."""
 
@@ -127,11 +212,17 @@ class Section:
         self.problems.append(f"{path or '(top level)'}: {message}")
 
     def has(self, key: str) -> bool:
+        self._seen.add(key)  # a known key, even when its value is null
+        if isinstance(self.data, Blueprint):
+            self.data.record(key, "section").optional = True
         return key in self.data and self.data[key] is not None
 
     def get(self, key: str, parse: Callable[[Any], T], default: T = _MISSING) -> T:
         """The value of ``key`` parsed by ``parse``; ``default`` when absent, a problem when required."""
         self._seen.add(key)
+        if isinstance(self.data, Blueprint):
+            self.data.record(key, "value", parse, default)
+            return default if default is not _MISSING else None  # type: ignore[return-value]
         if key not in self.data or self.data[key] is None:
             if default is _MISSING:
                 self.problem(self.key_path(key), "is required")
@@ -144,12 +235,23 @@ class Section:
 
     def section(self, key: str) -> Section:
         self._seen.add(key)
+        if isinstance(self.data, Blueprint):
+            return Section(self.data.record(key, "section").child, self.key_path(key), self.problems)
         return Section(self.data.get(key), self.key_path(key), self.problems)
 
-    def items(self, key: str) -> list[tuple[str, Any]]:
-        """The elements of a list under ``key`` with their key paths (``models[0]``)."""
+    def items(self, key: str, *, if_empty: str | None = None) -> list[tuple[str, Any]]:
+        """The elements of a list under ``key`` with their key paths (``models[0]``); ``if_empty``: the problem
+        when the list is missing or empty (it must have an element)."""
         self._seen.add(key)
+        if isinstance(self.data, Blueprint):
+            element = self.data.record(key, "list").child
+            assert element is not None
+            element.at_least_one = if_empty is not None
+            return [(f"{self.key_path(key)}[0]", element)]
         value = self.data.get(key)
+        if not value and if_empty is not None and not isinstance(value, Mapping | str):
+            self.problem(self.key_path(key), if_empty)
+            return []
         if value is None:
             return []
         if not isinstance(value, list):
@@ -157,18 +259,33 @@ class Section:
             return []
         return [(f"{self.key_path(key)}[{i}]", item) for i, item in enumerate(value)]
 
-    def pairs(self, key: str, parse: Callable[[Any], T]) -> tuple[tuple[str, T], ...]:
-        """A mapping whose keys are the user's (model names, pipeline parameters): ``((key, parsed value), ...)``."""
+    def pairs(
+        self, key: str, parse: Callable[[Any], T], names: Callable[[Any], str] = str
+    ) -> tuple[tuple[str, T], ...]:
+        """A mapping whose keys are the user's (model names, pipeline parameters): ``((name, parsed value), ...)``;
+        ``names`` parses each key (a problem and the pair left out when it refuses one)."""
+        if isinstance(self.data, Blueprint):
+            self._seen.add(key)
+            self.data.record(key, "map", parse).names = names
+            return ()
         if not self.has(key):
             self._seen.add(key)
             return ()
         section = self.section(key)
-        parsed = tuple((str(name), section.get(str(name), parse)) for name in list(section.data))
+        parsed = []
+        for name in list(section.data):
+            value = section.get(str(name), parse)
+            try:
+                parsed.append((names(str(name)), value))
+            except InvalidValueError as exc:
+                section.problem(section.key_path(str(name)), str(exc))
         section.finish()
-        return parsed
+        return tuple(parsed)
 
     def finish(self, hints: Mapping[str, str] | None = None) -> None:
         """Report keys that nobody asked for, with a suggestion when one is close."""
+        if isinstance(self.data, Blueprint):
+            self.data.closed = True
         for key in self.data:
             if key in self._seen:
                 continue
@@ -192,18 +309,21 @@ def _kind(value: Any) -> str:
 # --- value parsers: each takes the raw YAML value and returns the typed value or raises InvalidValueError ---
 
 
+@accepts({"type": "string", "pattern": "\\S"})
 def string(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidValueError(f"must be a non-empty string, not {_kind(value)} {value!r}")
     return value
 
 
+@accepts({"type": "boolean"})
 def boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise InvalidValueError(f"must be true or false, not {value!r}")
     return value
 
 
+@accepts({"type": "array", "minItems": 1, "uniqueItems": True, "items": DURATION_SCHEMA})
 def durations(value: Any) -> tuple[Duration, ...]:
     """A non-empty list of distinct durations (``[1h, 24h]``)."""
     if not isinstance(value, list) or not value:
@@ -215,6 +335,9 @@ def durations(value: Any) -> tuple[Duration, ...]:
 
 
 def integer(minimum: int | None = None, maximum: int | None = None) -> Callable[[Any], int]:
+    bounds = {"minimum": minimum, "maximum": maximum}
+
+    @accepts({"type": "integer", **{k: b for k, b in bounds.items() if b is not None}})
     def parse(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidValueError(f"must be a whole number, not {_kind(value)} {value!r}")
@@ -229,7 +352,11 @@ def integer(minimum: int | None = None, maximum: int | None = None) -> Callable[
 
 def number(low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> Callable[[Any], float]:
     """A float in a range; the message spells the range the way the docs do."""
+    schema: JsonSchema = {"type": "number", ("exclusiveMinimum" if low_open else "minimum"): low}
+    if high != float("inf"):
+        schema["exclusiveMaximum" if high_open else "maximum"] = high
 
+    @accepts(schema)
     def parse(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidValueError(f"must be a number, not {_kind(value)} {value!r}")
@@ -245,6 +372,7 @@ def number(low: float, high: float, *, low_open: bool = False, high_open: bool =
 
 
 def choice(*options: str) -> Callable[[Any], str]:
+    @accepts({"enum": list(options)})
     def parse(value: Any) -> str:
         if value not in options:
             raise InvalidValueError(f"must be one of {', '.join(options)}, not {value!r}")
@@ -256,6 +384,7 @@ def choice(*options: str) -> Callable[[Any], str]:
 def matching(pattern: str, description: str) -> Callable[[Any], str]:
     compiled = re.compile(pattern)
 
+    @accepts({"type": "string", "pattern": fullmatch(pattern)})
     def parse(value: Any) -> str:
         if not isinstance(value, str) or not compiled.fullmatch(value):
             raise InvalidValueError(f"{value!r} is not {description}")
@@ -264,34 +393,40 @@ def matching(pattern: str, description: str) -> Callable[[Any], str]:
     return parse
 
 
+@accepts(DURATION_SCHEMA)
 def duration(value: Any) -> Duration:
     if not isinstance(value, str):
         raise InvalidValueError(f'{value!r} is not a duration; write it with a unit, like "30s" or "5m"')
     return Duration.parse(value)
 
 
+@accepts({"type": "string", "pattern": "^.*:[0-9]{1,5}$"})
 def listen_address(value: Any) -> ListenAddress:
     return ListenAddress.parse(value)
 
 
+@accepts({"type": "string", "pattern": "^(?:env|file|secretsmanager):."})
 def secret_ref(value: Any) -> SecretRef:
     return SecretRef.parse(value)
 
 
+@accepts({"type": "string", "pattern": fullmatch(_HTTP_URL)})
 def http_url(value: Any) -> str:
     if isinstance(value, str) and "@" in value.split("://", 1)[-1].split("/", 1)[0]:
         # never echo it: the part before @ is a user name and, usually, a password
         raise InvalidValueError(
             "holds credentials (user:password@host); put them in a secret reference (env:, file:, secretsmanager:)"
         )
-    if not isinstance(value, str) or not re.match(r"^https?://[^\s/]+", value):
+    if not isinstance(value, str) or not re.fullmatch(_HTTP_URL, value):
         raise InvalidValueError(f"{value!r} is not an http:// or https:// URL")
     return value
 
 
 def uri(base_dir: Path, local_only: bool = False) -> Callable[[Any], str]:
     """A local path (resolved against ``base_dir``) or ``s3://BUCKET/KEY``."""
+    local = r"(?!.*://).*\S.*"
 
+    @accepts({"type": "string", "pattern": fullmatch(local if local_only else f"s3://[^/]+/.+|{local}")})
     def parse(value: Any) -> str:
         text = string(value)
         if text.startswith("s3://"):

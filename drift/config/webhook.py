@@ -118,6 +118,7 @@ def _github(g: Section) -> GitHubConfig:
     return github
 
 
+@v.accepts({"type": ["string", "number"], "pattern": "\\S"})
 def _template(value: Any) -> str:
     """A str.format template using only the incident's fields."""
     text = v.string(value) if not isinstance(value, int | float) or isinstance(value, bool) else str(value)
@@ -154,6 +155,7 @@ def _kfp(k: Section, base_dir: Path) -> KfpConfig:
     return config
 
 
+@v.accepts({"type": "string", "pattern": "\\S", "maxLength": 100})
 def _event_type(value: Any) -> str:
     text = v.string(value)
     if len(text) > 100:
