@@ -4,9 +4,13 @@ installs it — a wheel into a fresh venv, run from outside the source tree."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import venv
 from pathlib import Path
 from typing import Any
@@ -139,7 +143,9 @@ def test_kustomizations_are_consistent() -> None:
     base = yaml.safe_load((KUBERNETES / "base" / "kustomization.yaml").read_text())
     assert "../../generated/kubernetes" in base["resources"], "the generated PrometheusRule and dashboards ship"
     # the base's config is the example config, so deploy/generated matches what is deployed
-    assert (KUBERNETES / "base" / "monitor.yaml").read_text() == (REPO / "examples" / "monitor.yaml").read_text()
+    # the same config, each with the schema line its own folder needs
+    base, example = ((p / "monitor.yaml").read_text().split("\n", 1) for p in (KUBERNETES / "base", REPO / "examples"))
+    assert base[1] == example[1] and base[0].startswith("# yaml-language-server: $schema=")
     overlay = yaml.safe_load((KUBERNETES / "overlays" / "example" / "kustomization.yaml").read_text())
     assert overlay["resources"] == ["../../base"] and overlay["images"][0]["name"] == "driftline"
     application = documents(REPO / "deploy" / "argocd" / "application.yaml")[0]
@@ -179,7 +185,9 @@ def pod_labels(deployment: dict[str, Any]) -> dict[str, str]:
     return {"app.kubernetes.io/name": deployment["template"]["metadata"]["labels"]["app.kubernetes.io/name"]}
 
 
-@pytest.mark.parametrize("workflow", [".github/workflows/ci.yml", "deploy/github/retrain.yml"])
+@pytest.mark.parametrize(
+    "workflow", [".github/workflows/ci.yml", ".github/workflows/release.yml", "deploy/github/retrain.yml"]
+)
 def test_workflows_pass_the_github_schema(workflow: str) -> None:
     result = run(str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(REPO / workflow))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -188,16 +196,19 @@ def test_workflows_pass_the_github_schema(workflow: str) -> None:
 def test_ci_workflow_ships_the_way_it_should() -> None:
     text = (REPO / ".github" / "workflows" / "ci.yml").read_text()
     ci = yaml.safe_load(text)
-    steps = " ".join(str(s) for s in ci["jobs"]["test"]["steps"])
-    for needed in (
-        "prometheus-alertmanager",
-        "ruff check",
-        "pytest",
-        "driftline generate",
-        "git diff --exit-code",
-        "trivy-action",
-    ):
-        assert needed in steps, needed
+    test = ci["jobs"]["test"]
+    assert test["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
+    classifiers = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["classifiers"]
+    assert {f"Programming Language :: Python :: {v}" for v in test["strategy"]["matrix"]["python"]} <= set(classifiers)
+    steps = [str(step.get("run", "")) for step in test["steps"]]
+    targets = make_targets()
+    for needed in ("lint", "typecheck", "check-generated", "pytest"):  # what `make test` runs, step by step
+        assert any(f"make {needed} " in run for run in steps), needed
+        assert needed in targets
+    assert "trivy-action" in " ".join(str(step) for step in test["steps"])
+    core = ci["jobs"]["core"]
+    assert [step["run"] for step in core["steps"] if "run" in step] == ["make pytest-core PYTHON=python"]
+    assert "pytest-core" in targets and ci["jobs"]["image"]["needs"] == ["test", "core"]
     image = ci["jobs"]["image"]
     assert image["permissions"]["id-token"] == "write", "AWS credentials by OIDC"
     assert "aws-access-key-id" not in text and "AWS_SECRET_ACCESS_KEY" not in text, "no long-lived keys"
@@ -206,8 +217,95 @@ def test_ci_workflow_ships_the_way_it_should() -> None:
     assert "kustomize edit set image" in image_steps and "[skip ci]" in image_steps
 
 
+def test_release_workflow_publishes_by_trusted_publishing_and_a_multi_arch_attested_image() -> None:
+    text = (REPO / ".github" / "workflows" / "release.yml").read_text()
+    release = yaml.safe_load(text)
+    assert release[True] == {"push": {"tags": ["v[0-9]+.[0-9]+.[0-9]+*"]}}, "tags only"  # YAML reads `on` as True
+    assert release["permissions"] == {"contents": "read"}
+    jobs = release["jobs"]
+    build = " ".join(str(step) for step in jobs["build"]["steps"])
+    assert '"v$version" != "$GITHUB_REF_NAME"' in build and "python -m build" in build and "twine check" in build
+    assert "driftline generate --config examples/monitor.yaml" in build and "monitor.schema.json" in build
+    pypi = jobs["pypi"]
+    assert pypi["permissions"] == {"id-token": "write"} and pypi["environment"]["name"] == "pypi"
+    (publish,) = [step for step in pypi["steps"] if step.get("uses", "").startswith("pypa/gh-action-pypi-publish")]
+    assert "with" not in publish, "trusted publishing: no password or token"
+    assert re.findall(r"secrets\.(\w+)", text) == ["GITHUB_TOKEN"], "no stored secret: OIDC and the job's token"
+    image = jobs["image"]
+    assert image["permissions"]["packages"] == "write" and image["permissions"]["id-token"] == "write"
+    (push,) = [step for step in image["steps"] if step.get("uses", "").startswith("docker/build-push-action")]
+    assert push["with"]["platforms"] == "linux/amd64,linux/arm64" and push["with"]["push"] is True
+    assert push["with"]["sbom"] is True and push["with"]["provenance"] == "mode=max"
+    assert "VERSION=${{ needs.build.outputs.version }}" in push["with"]["build-args"]
+    assert release["env"]["IMAGE"].startswith("ghcr.io/")
+    steps = " ".join(str(step) for step in jobs["release"]["steps"])
+    assert jobs["release"]["needs"] == ["build", "pypi", "image"]
+    assert "gh release create" in steps and "artifacts/dist/*" in steps and "artifacts/release-files/*" in steps
+
+
+def test_every_place_that_names_the_release_names_pyprojects_version() -> None:
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert importlib.metadata.version("driftline") == version, "reinstall: pip install -e '.[dev]'"
+    cli = run(str(BIN / "driftline"), "--version")
+    assert cli.stdout.strip() == f"driftline {version}"
+    assert f"ARG VERSION={version}\n" in (REPO / "Dockerfile").read_text()
+    for kustomization in ("base", "overlays/example"):
+        images = yaml.safe_load((KUBERNETES / kustomization / "kustomization.yaml").read_text())["images"]
+        assert [image["newTag"] for image in images if image["name"] == "driftline"] == [version], kustomization
+    assert (
+        f'DRIFTLINE_IMAGE = "ghcr.io/driftline/driftline:{version}"' in (REPO / "deploy/kfp/components.py").read_text()
+    )
+    assert f"vars.DRIFTLINE_VERSION || '{version}'" in (REPO / "deploy/github/retrain.yml").read_text()
+    assert re.search(rf"^## {re.escape(version)}$", (REPO / "CHANGELOG.md").read_text(), re.M), "a CHANGELOG section"
+
+
+def test_the_image_constraints_pin_every_package_of_core_and_report_and_still_resolve(tmp_path: Path) -> None:
+    """What the image installs resolves with the pins (they satisfy pyproject's requirements), and the pins are
+    closed: no package of the install is left to float."""
+    constraints = REPO / "deploy" / "image" / "constraints.txt"
+    pinned = {}
+    for line in constraints.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pinned[name.lower().replace("_", "-")] = version
+    report = tmp_path / "report.json"
+    resolved = run(sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--ignore-installed",
+                   "--constraint", str(constraints), "--report", str(report), f"{REPO}[report]",
+                   timeout=600)  # fmt: skip
+    assert resolved.returncode == 0, resolved.stderr[-3000:]
+    installed = {
+        item["metadata"]["name"].lower().replace("_", "-"): item["metadata"]["version"]
+        for item in json.loads(report.read_text())["install"]
+        if item["metadata"]["name"] != "driftline"
+    }
+    assert installed == pinned, {k: (installed.get(k), pinned.get(k)) for k in installed.keys() ^ pinned.keys()}
+    assert "evidently" in pinned  # the report extra: the exporter's /report has Evidently's sections
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert "deploy/image/constraints.txt" in dockerfile and '--constraint constraints.txt ".[report]"' in dockerfile
+
+
+def make_targets() -> dict[str, str]:
+    """The Makefile's targets and their recipes."""
+    text = (REPO / "Makefile").read_text()
+    return {m.group(1): m.group(2) for m in re.finditer(r"^([\w$()/.-]+):[^\n=]*\n((?:\t.*\n)*)", text, re.M)}
+
+
+def test_make_test_runs_the_suite_again_on_the_core_install_and_pandas_3() -> None:
+    targets = make_targets()
+    test_line = re.search(r"^test: (.*)$", (REPO / "Makefile").read_text(), re.M)
+    assert test_line is not None and test_line.group(1).split()[-1] == "pytest-core"
+    recipe = targets["pytest-core"]
+    assert "$(CORE_BIN)/pytest -m 'not report'" in recipe
+    assert 'find_spec("evidently") is not None' in recipe, "the run fails if Evidently is installed there"
+    install = targets["$(CORE_BIN)/.installed"]
+    assert "-e '.[test]' 'pandas>=3'" in install and "report" not in install and "dev" not in install
+    assert "-e '.[demo]'" in targets["$(DEMO_BIN)/.installed"]
+    assert "$(DEMO_BIN)/driftline demo" in targets["demo"]
+
+
 def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
-    """The path the image takes: build the wheel, install it (not the source tree) into a clean venv, run it."""
+    """The path the image takes: build the wheel, install it (not the source tree) into a clean venv, run it; the
+    core install has none of the extras, and the demo runs once its extra is added."""
     # the build context the Dockerfile copies, and nothing else
     source = tmp_path / "src"
     source.mkdir()
@@ -234,6 +332,12 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     assert run(driftline, "--help", cwd=outside).returncode == 0
     checked = run(driftline, "check-config", "--config", str(REPO / "examples" / "monitor.yaml"), cwd=outside)
     assert checked.returncode == 0 and checked.stdout.startswith("ok:"), checked.stderr
+    core = run(str(env_dir / "bin" / "python"), "-m", "pip", "list", "--format=freeze").stdout.lower()
+    assert "evidently==" not in core and "scikit-learn==" not in core and "rich==" not in core, "the core install"
+    needs = run(driftline, "demo", "--no-servers", "--duration", "20s", cwd=outside)
+    assert needs.returncode == 1 and needs.stderr.count("\n") == 1 and "driftline[demo]" in needs.stderr
+    with_demo = run(str(env_dir / "bin" / "pip"), "install", "--quiet", f"{wheel}[demo]", timeout=900)
+    assert with_demo.returncode == 0, with_demo.stdout[-2000:] + with_demo.stderr[-2000:]
     demo = run(driftline, "demo", "--no-servers", "--duration", "20s", cwd=outside, timeout=300)
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert "summary" in demo.stdout and (outside / "demo-data" / "profile.json").exists()
