@@ -12,9 +12,12 @@ from drift.config import MonitorConfig
 
 def build_dashboards(config: MonitorConfig) -> dict[str, dict[str, Any]]:
     from . import exporter, model_drift, serving
+    from .clusters import for_clusters
 
-    return {
+    built = {
         "driftline-model-drift.json": model_drift.build(config),
         "driftline-serving.json": serving.build(config),
         "driftline-exporter.json": exporter.build(config),
     }
+    label = config.dashboards.cluster_label
+    return {name: for_clusters(dashboard, label) for name, dashboard in built.items()} if label else built

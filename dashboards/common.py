@@ -275,15 +275,15 @@ def finish(data: dict[str, Any]) -> dict[str, Any]:
     Grafana's own SDK (grafana-foundation-sdk) refuses a null where the schema has an object or a number."""
     data = {k: v for k, v in data.items() if k not in _LEGACY_KEYS and v is not None}
     data["panels"] = [_panel(p) for p in data["panels"]]
-    pruned: dict[str, Any] = _without_nulls(data)
+    pruned: dict[str, Any] = without_nulls(data)
     return pruned
 
 
-def _without_nulls(value: Any) -> Any:
+def without_nulls(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_without_nulls(v) for v in value if v is not None]
+        return [without_nulls(v) for v in value if v is not None]
     return value
 
 

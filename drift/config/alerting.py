@@ -13,7 +13,7 @@ from typing import Any
 from . import values as v
 from .values import Duration, Section
 
-_PROM_LABEL = r"[a-zA-Z_][a-zA-Z0-9_]*"
+PROM_LABEL = r"[a-zA-Z_][a-zA-Z0-9_]*"
 _PROM_METRIC = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 
 
@@ -210,7 +210,7 @@ def _routing(sec: Section) -> RoutingConfig:
 def _serving(sec: Section) -> ServingMetrics:
     d = ServingMetrics()
     metric = v.matching(_PROM_METRIC, "a Prometheus metric name")
-    label = v.matching(_PROM_LABEL, "a Prometheus label name")
+    label = v.matching(PROM_LABEL, "a Prometheus label name")
     config = ServingMetrics(
         requests_metric=sec.get("requests_metric", metric, d.requests_metric),
         latency_metric=sec.get("latency_metric", _histogram_name, d.latency_metric),

@@ -15,7 +15,7 @@ import yaml
 
 from ..errors import ConfigError
 from . import values as v
-from .alerting import parse_alerting
+from .alerting import PROM_LABEL, parse_alerting
 from .schema import (
     CATEGORICAL,
     CLASSIFICATION,
@@ -30,6 +30,7 @@ from .schema import (
     VERSION_PLACEHOLDER,
     VERSION_SOURCES,
     ColumnConfig,
+    DashboardsConfig,
     DriftSettings,
     ExporterConfig,
     FeedbackConfig,
@@ -114,12 +115,38 @@ def parse_config(data: Any, base_dir: str | os.PathLike[str] = ".", source: str 
     _check_unique_models(models, problems)
     alerting = parse_alerting(root.section("alerting"))
     webhook = parse_webhook(root.section("webhook"), Path(base_dir)) if root.has("webhook") else None
+    dashboards = _dashboards(root.section("dashboards"))
     root.finish()
     if problems:
         raise ConfigError(problems, source)
     return MonitorConfig(
-        models=models, version=version, s3=s3, exporter=exporter, alerting=alerting, webhook=webhook, source=source
+        models=models,
+        version=version,
+        s3=s3,
+        exporter=exporter,
+        alerting=alerting,
+        webhook=webhook,
+        dashboards=dashboards,
+        source=source,
     )
+
+
+# labels the dashboards already select or group by: a cluster label cannot be one of them
+_DRIFTLINE_LABELS = ("model", "model_namespace", "model_version", "feature", "output", "job", "instance", "le")
+
+
+@v.accepts({"type": "string", "pattern": v.fullmatch(PROM_LABEL), "not": {"enum": list(_DRIFTLINE_LABELS)}})
+def _cluster_label(value: Any) -> str:
+    label = v.matching(PROM_LABEL, "a Prometheus label name")(value)
+    if label in _DRIFTLINE_LABELS:
+        raise v.InvalidValueError(f"{label!r} is one of driftline's own labels; name the label your clusters differ by")
+    return label
+
+
+def _dashboards(sec: Section) -> DashboardsConfig:
+    config = DashboardsConfig(cluster_label=sec.get("cluster_label", _cluster_label, None))
+    sec.finish()
+    return config
 
 
 @v.accepts({"const": CONFIG_VERSION})

@@ -186,6 +186,12 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class DashboardsConfig:
+    # the label that tells clusters apart where one Grafana reads several (federation, Thanos): a Cluster variable
+    cluster_label: str | None = None
+
+
+@dataclass(frozen=True)
 class MonitorConfig:
     models: tuple[ModelConfig, ...]
     version: int = CONFIG_VERSION
@@ -193,6 +199,7 @@ class MonitorConfig:
     exporter: ExporterConfig = field(default_factory=ExporterConfig)
     alerting: AlertingConfig = field(default_factory=AlertingConfig)
     webhook: WebhookConfig | None = None
+    dashboards: DashboardsConfig = field(default_factory=DashboardsConfig)
     source: str | None = None
 
     def model(self, name: str) -> ModelConfig:

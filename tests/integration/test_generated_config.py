@@ -37,7 +37,7 @@ from tests.support import (
     wait,
     webhook_config,
 )
-from tests.support.promql import check_dashboards, metric_names, prometheus_config
+from tests.support.promql import VARIABLES, check_dashboards, dashboard_queries, metric_names, prometheus_config
 
 CONFIGS = [
     REPO / "examples" / "monitor.yaml",
@@ -243,14 +243,7 @@ def test_metric_names_parser() -> None:
 
 
 def test_every_dashboard_query_runs_on_prometheus(tmp_path: Path) -> None:
-    churn_frame(4000, seed=1).to_csv(tmp_path / "train.csv", index=False)
-    content = config_dict()
-    content["exporter"] = {"evaluate_every": "200ms"}
-    content["alerting"] = {"exporter_job": "driftline-exporter"}
-    config_path = tmp_path / "monitor.yaml"
-    config_path.write_text(yaml.safe_dump(content))
-    assert run_cli("profile", "--config", str(config_path)).returncode == 0
-    out = generated(config_path, tmp_path / "out")
+    config_path, out = dashboards_config(tmp_path)
     (tmp_path / "webhook").mkdir()
     webhook = WebhookProcess(webhook_config(tmp_path / "webhook", "http://127.0.0.1:9"), tmp_path / "webhook.log")
     try:
@@ -264,3 +257,62 @@ def test_every_dashboard_query_runs_on_prometheus(tmp_path: Path) -> None:
                 check_dashboards(prometheus, out, drift.load_config(config_path), targets)
     finally:
         webhook.stop()
+
+
+def test_with_a_cluster_label_every_query_runs_on_a_federating_prometheus_and_selects_the_cluster(
+    tmp_path: Path,
+) -> None:
+    """dashboards.cluster_label, as federation has it: a cluster's Prometheus scrapes driftline and evaluates the
+    rules under the external label cluster="eu-west-1"; a global Prometheus federates every series from it (the
+    label attached), and the dashboards run there — every query with the chosen cluster returns data, and none of
+    the model's with another cluster."""
+    config_path, out = dashboards_config(tmp_path, {"cluster_label": "cluster"})
+    model_drift = json.loads((out / "dashboards" / "driftline-model-drift.json").read_text())
+    names = [v["name"] for v in model_drift["templating"]["list"]]
+    assert names[:4] == ["datasource", "cluster", "model_namespace", "model"]
+    (tmp_path / "webhook").mkdir()
+    webhook = WebhookProcess(webhook_config(tmp_path / "webhook", "http://127.0.0.1:9"), tmp_path / "webhook.log")
+    try:
+        webhook.wait_ready()
+        with ExporterProcess(config_path, tmp_path / "exporter.log") as exporter:
+            exporter.wait_until("/readyz")
+            send_traffic(exporter.url)
+            targets = {"driftline-exporter": exporter.url, "driftline-webhook": webhook.url}
+            in_cluster = prometheus_config(out, targets)
+            in_cluster["global"]["external_labels"] = {"cluster": "eu-west-1"}
+            with PrometheusProcess(tmp_path / "cluster-prometheus", in_cluster) as cluster:
+                cluster.wait_ready()
+                federate = {
+                    "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                    "scrape_configs": [{
+                        "job_name": "federate", "honor_labels": True, "metrics_path": "/federate",
+                        "params": {"match[]": ['{__name__=~".+"}']},
+                        "static_configs": [{"targets": [cluster.url.removeprefix("http://")]}],
+                    }],
+                }  # fmt: skip
+                with PrometheusProcess(tmp_path / "global-prometheus", federate) as central:
+                    central.wait_ready()
+                    config = drift.load_config(config_path)
+                    check_dashboards(central, out, config, targets, cluster="eu-west-1")
+                    queries = dashboard_queries(model_drift, {**VARIABLES, "cluster": "us-1"})
+                    # the Cluster variable lists every cluster; every other query is the chosen cluster's
+                    elsewhere = [expr for where, expr in queries if not where.endswith("variable cluster")]
+                    assert len(elsewhere) == len(queries) - 1
+                    answered = [e for e in elsewhere if central.query(e)["data"]["result"] and "vector(" not in e]
+                    assert answered == [], answered
+    finally:
+        webhook.stop()
+
+
+def dashboards_config(tmp_path: Path, dashboards: dict[str, str] | None = None) -> tuple[Path, Path]:
+    """A profiled config and what `driftline generate` writes for it."""
+    churn_frame(4000, seed=1).to_csv(tmp_path / "train.csv", index=False)
+    content = config_dict()
+    content["exporter"] = {"evaluate_every": "200ms"}
+    content["alerting"] = {"exporter_job": "driftline-exporter"}
+    if dashboards:
+        content["dashboards"] = dashboards
+    config_path = tmp_path / "monitor.yaml"
+    config_path.write_text(yaml.safe_dump(content))
+    assert run_cli("profile", "--config", str(config_path)).returncode == 0
+    return config_path, generated(config_path, tmp_path / "out")

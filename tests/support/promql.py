@@ -83,6 +83,10 @@ def prometheus_config(out: Path, targets: dict[str, str]) -> dict[str, Any]:
     }
 
 
+# model_version: Grafana's "All" (allValue .*), which also matches a model whose versions are not told apart
+VARIABLES = {"model": "churn-model", "model_namespace": "default", "model_version": ".*", "feature": ".*",
+             "__rate_interval": "1m", "__range": "1h", "window": "1h"}  # fmt: skip
+
 # Empty without systems this test does not run: serving metrics (no InferenceService), S3 pull mode, firing alerts.
 WITHOUT_SERVING = r"driftline-serving: (Request rate \(A\)|Error|Latency)|S3 log objects|annotation "
 
@@ -93,9 +97,10 @@ def check_dashboards(
     config: drift.MonitorConfig,
     targets: dict[str, str],
     allow_empty: str | None = WITHOUT_SERVING,
+    cluster: str | None = None,
 ) -> None:
     """Every dashboard query parses, uses only metric names that exist, and returns data — except the queries
-    matching ``allow_empty`` (None: every query must return data)."""
+    matching ``allow_empty`` (None: every query must return data). ``cluster``: the value of ``$cluster``."""
     dashboards = {p.name: json.loads(p.read_text()) for p in (out / "dashboards").glob("*.json")}
     groups = yaml.safe_load((out / "prometheus" / "rules.yml").read_text())["groups"]
     rule_names = {r["record"] for g in groups for r in g["rules"] if "record" in r}
@@ -118,10 +123,9 @@ def check_dashboards(
     for url in targets.values():
         known |= exposed_names(requests.get(url + "/metrics", timeout=5).text)
     known |= {config.alerting.serving.requests_metric, config.alerting.serving.latency_metric + "_bucket"}
-    # model_version: Grafana's "All" (allValue .*), which also matches a model whose versions are not told apart
-    variables = {"model": "churn-model", "model_namespace": "default", "model_version": ".*", "feature": ".*",
-                 "__rate_interval": "1m",
-                 "__range": "1h", "window": str(config.alerting.pooling.windows[0])}  # fmt: skip
+    variables = {**VARIABLES, "window": str(config.alerting.pooling.windows[0])}
+    if cluster is not None:
+        variables["cluster"] = cluster
     assert prometheus.query("sum(driftline_feature_psi")["status"] == "error"  # the check below is real
     empty, checked = [], 0
     for name, dashboard in dashboards.items():

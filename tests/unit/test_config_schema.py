@@ -76,6 +76,7 @@ FULL: dict[str, Any] = {
                    "serving_latency": {"threshold": "2s", "quantile": 0.95}},
         "routing": {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"},
     },
+    "dashboards": {"cluster_label": "cluster"},
     "webhook": {
         "listen": "0.0.0.0:8081", "token": "env:WEBHOOK_TOKEN", "cooldown": "6h", "state": "/var/lib/wh.sqlite",
         "max_body_bytes": 1048576,
