@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from alerts.alertmanager import alertmanager_config
+from alerts.alertmanagerconfig import alertmanager_config_resource
 from alerts.rules import rule_groups
 from alerts.ruletests import rule_tests
 from dashboards import build_dashboards
@@ -76,6 +77,9 @@ def generate(config: MonitorConfig) -> dict[str, str]:
         "prometheus/rules.yml": render_yaml({"groups": groups}, header),
         "prometheus/rules_test.yml": render_yaml(rule_tests(config, "rules.yml"), header),
         "alertmanager/alertmanager.yml": render_yaml(alertmanager_config(config), header),
+        # the same routing for the Prometheus Operator; not in kubernetes/kustomization.yaml: it is the alternative
+        # to merging alertmanager.yml, applied where the operator manages Alertmanager
+        "alertmanager/alertmanagerconfig.yaml": render_yaml(alertmanager_config_resource(config, APP_LABELS), header),
         "kubernetes/prometheusrule.yaml": render_yaml(prometheus_rule(groups), header),
     }
     resources = ["prometheusrule.yaml"]
