@@ -10,10 +10,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -242,8 +244,9 @@ def test_metric_names_parser() -> None:
     assert metric_names("time() - y and on (a) (z == 1)") == {"y", "z"}
 
 
-def test_every_dashboard_query_runs_on_prometheus(tmp_path: Path) -> None:
-    config_path, out = dashboards_config(tmp_path)
+@contextlib.contextmanager
+def exporter_and_webhook(tmp_path: Path, config_path: Path) -> Iterator[dict[str, str]]:
+    """A real exporter that has seen traffic and a real webhook: their URLs by scrape job."""
     (tmp_path / "webhook").mkdir()
     webhook = WebhookProcess(webhook_config(tmp_path / "webhook", "http://127.0.0.1:9"), tmp_path / "webhook.log")
     try:
@@ -251,12 +254,18 @@ def test_every_dashboard_query_runs_on_prometheus(tmp_path: Path) -> None:
         with ExporterProcess(config_path, tmp_path / "exporter.log") as exporter:
             exporter.wait_until("/readyz")
             send_traffic(exporter.url)
-            targets = {"driftline-exporter": exporter.url, "driftline-webhook": webhook.url}
-            with PrometheusProcess(tmp_path / "prometheus", prometheus_config(out, targets)) as prometheus:
-                prometheus.wait_ready()
-                check_dashboards(prometheus, out, drift.load_config(config_path), targets)
+            yield {"driftline-exporter": exporter.url, "driftline-webhook": webhook.url}
     finally:
         webhook.stop()
+
+
+def test_every_dashboard_query_runs_on_prometheus(tmp_path: Path) -> None:
+    config_path, out = dashboards_config(tmp_path)
+    with contextlib.ExitStack() as stack:
+        targets = stack.enter_context(exporter_and_webhook(tmp_path, config_path))
+        prometheus = stack.enter_context(PrometheusProcess(tmp_path / "prometheus", prometheus_config(out, targets)))
+        prometheus.wait_ready()
+        check_dashboards(prometheus, out, drift.load_config(config_path), targets)
 
 
 def test_with_a_cluster_label_every_query_runs_on_a_federating_prometheus_and_selects_the_cluster(
@@ -270,38 +279,28 @@ def test_with_a_cluster_label_every_query_runs_on_a_federating_prometheus_and_se
     model_drift = json.loads((out / "dashboards" / "driftline-model-drift.json").read_text())
     names = [v["name"] for v in model_drift["templating"]["list"]]
     assert names[:4] == ["datasource", "cluster", "model_namespace", "model"]
-    (tmp_path / "webhook").mkdir()
-    webhook = WebhookProcess(webhook_config(tmp_path / "webhook", "http://127.0.0.1:9"), tmp_path / "webhook.log")
-    try:
-        webhook.wait_ready()
-        with ExporterProcess(config_path, tmp_path / "exporter.log") as exporter:
-            exporter.wait_until("/readyz")
-            send_traffic(exporter.url)
-            targets = {"driftline-exporter": exporter.url, "driftline-webhook": webhook.url}
-            in_cluster = prometheus_config(out, targets)
-            in_cluster["global"]["external_labels"] = {"cluster": "eu-west-1"}
-            with PrometheusProcess(tmp_path / "cluster-prometheus", in_cluster) as cluster:
-                cluster.wait_ready()
-                federate = {
-                    "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                    "scrape_configs": [{
-                        "job_name": "federate", "honor_labels": True, "metrics_path": "/federate",
-                        "params": {"match[]": ['{__name__=~".+"}']},
-                        "static_configs": [{"targets": [cluster.url.removeprefix("http://")]}],
-                    }],
-                }  # fmt: skip
-                with PrometheusProcess(tmp_path / "global-prometheus", federate) as central:
-                    central.wait_ready()
-                    config = drift.load_config(config_path)
-                    check_dashboards(central, out, config, targets, cluster="eu-west-1")
-                    queries = dashboard_queries(model_drift, {**VARIABLES, "cluster": "us-1"})
-                    # the Cluster variable lists every cluster; every other query is the chosen cluster's
-                    elsewhere = [expr for where, expr in queries if not where.endswith("variable cluster")]
-                    assert len(elsewhere) == len(queries) - 1
-                    answered = [e for e in elsewhere if central.query(e)["data"]["result"] and "vector(" not in e]
-                    assert answered == [], answered
-    finally:
-        webhook.stop()
+    with exporter_and_webhook(tmp_path, config_path) as targets:
+        in_cluster = prometheus_config(out, targets)
+        in_cluster["global"]["external_labels"] = {"cluster": "eu-west-1"}
+        with PrometheusProcess(tmp_path / "cluster-prometheus", in_cluster) as cluster:
+            cluster.wait_ready()
+            federate = {
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "scrape_configs": [{
+                    "job_name": "federate", "honor_labels": True, "metrics_path": "/federate",
+                    "params": {"match[]": ['{__name__=~".+"}']},
+                    "static_configs": [{"targets": [cluster.url.removeprefix("http://")]}],
+                }],
+            }  # fmt: skip
+            with PrometheusProcess(tmp_path / "global-prometheus", federate) as central:
+                central.wait_ready()
+                check_dashboards(central, out, drift.load_config(config_path), targets, cluster="eu-west-1")
+                queries = dashboard_queries(model_drift, {**VARIABLES, "cluster": "us-1"})
+                # the Cluster variable lists every cluster; every other query is the chosen cluster's
+                elsewhere = [expr for where, expr in queries if not where.endswith("variable cluster")]
+                assert len(elsewhere) == len(queries) - 1
+                answered = [e for e in elsewhere if central.query(e)["data"]["result"] and "vector(" not in e]
+                assert answered == [], answered
 
 
 def dashboards_config(tmp_path: Path, dashboards: dict[str, str] | None = None) -> tuple[Path, Path]:
