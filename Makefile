@@ -118,6 +118,8 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_webhook.py
 	$(BIN)/python benchmarks/bench_concept.py
+	$(BIN)/python benchmarks/bench_adwin.py --river .peers/river/bin/python
+	$(BIN)/python benchmarks/bench_install.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_VENV) $(CORE_VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache .hypothesis .peers demo-data build dist *.egg-info
