@@ -320,6 +320,7 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     listing = run(sys.executable, "-m", "zipfile", "-l", str(wheel)).stdout
     assert "tests/" not in listing and "drift/stats.py" in listing and "alerts/webhook/outbox.py" in listing
     assert "licenses/LICENSE" in listing, "the license travels with the wheel"
+    assert "drift/config/monitor.schema.json" in listing, "the config's JSON Schema travels with the package"
     for package in ("drift", "exporters", "dashboards", "alerts", "driftline"):
         assert f"{package}/py.typed" in listing, f"{package} is marked typed (PEP 561)"
     env_dir = tmp_path / "venv"
