@@ -1,7 +1,9 @@
 """Value types of the monitor config and the key-path-aware reader that validates them.
 
 The reader collects *every* problem of a config (not just the first) so ``driftline check-config`` can list them
-all, each prefixed with its key path: ``models[0].drift.alpha: must be between 0 and 1``.
+all, each prefixed with its key path: ``models[0].drift.alpha: must be between 0 and 1``. Each value parser carries
+the JSON Schema of what it accepts (:func:`accepts`), and the reader, given a :class:`Blueprint` instead of a
+mapping, records what it reads: the config's JSON Schema comes from the loader itself (:mod:`.jsonschema`).
 """
 
 from __future__ import annotations
@@ -146,7 +148,6 @@ class Field:
     default: Any = _MISSING
     child: Blueprint | None = None
     names: Callable[[Any], str] = str  # a map's key parser
-
     optional: bool = False  # a section read only when present (Section.has asked first)
 
     @property
