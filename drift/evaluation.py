@@ -23,6 +23,7 @@ from . import stats
 from .coercion import category_values, numeric_values
 from .config import ColumnConfig, DriftSettings, ModelConfig
 from .errors import DataError
+from .multivariate import ReconstructionDrift, reconstruction_drift
 from .reference.profile import ColumnProfile, NumericProfile, ReferenceProfile
 from .sketch import Layout, column_statistics, layouts
 from .stats import IntArray
@@ -65,6 +66,7 @@ class DriftResult:
     drift_share: float | None
     drifted: bool
     output_samples: int = 0
+    multivariate: ReconstructionDrift | None = None  # with the config's multivariate: and a profile that has it
 
     @property
     def drifted_features(self) -> tuple[str, ...]:
@@ -205,14 +207,19 @@ def evaluate(profile: ReferenceProfile, current: pd.DataFrame, model: ModelConfi
     missing = [c.name for c in model.features if c.name not in current.columns]
     if missing:
         raise DataError(f"current data: no column {', '.join(map(repr, missing))} (a configured feature)")
-    return evaluate_window(
+    features = {c.name: column_values(current[c.name], c) for c in model.features}
+    result = evaluate_window(
         profile,
         model.drift,
-        {c.name: column_values(current[c.name], c) for c in model.features},
+        features,
         {c.name: column_values(current[c.name], c) for c in model.outputs if c.name in current.columns},
         rows=len(current),
         output_rows=len(current),
     )
+    if profile.multivariate is None or not len(current):
+        return result
+    raw = profile.multivariate.encoding.raw(features, len(current))
+    return replace(result, multivariate=reconstruction_drift(profile.multivariate, raw, model.drift.alpha))
 
 
 def column_values(series: pd.Series, column: ColumnConfig) -> Any:

@@ -36,6 +36,7 @@ from .schema import (
     FeedbackConfig,
     ModelConfig,
     MonitorConfig,
+    MultivariateConfig,
     ReferenceConfig,
     S3Config,
     S3PullConfig,
@@ -212,6 +213,9 @@ def _model(sec: Section, base_dir: Path) -> ModelConfig:
     if sec.has("feedback") and target is None:
         sec.problem(sec.key_path("feedback"), "labels need a target: add target: {name: ..., task: ...}")
     versions = _versions(sec.section("versions"), base_dir) if sec.has("versions") else None
+    multivariate = _multivariate(sec.section("multivariate")) if sec.has("multivariate") else None
+    if multivariate is not None and len(features) < 2:
+        sec.problem(sec.key_path("multivariate"), "needs at least two features: it watches how they move together")
     if versions is None and VERSION_PLACEHOLDER in (reference.profile or ""):
         sec.problem(
             sec.key_path("reference.profile"),
@@ -232,7 +236,18 @@ def _model(sec: Section, base_dir: Path) -> ModelConfig:
         target=target,
         feedback=feedback,
         versions=versions,
+        multivariate=multivariate,
     )
+
+
+def _multivariate(sec: Section) -> MultivariateConfig:
+    d = MultivariateConfig()
+    config = MultivariateConfig(
+        variance=sec.get("variance", v.number(0, 1, low_open=True, high_open=True), d.variance),
+        reference_rows=sec.get("reference_rows", v.integer(minimum=100, maximum=1_000_000), d.reference_rows),
+    )
+    sec.finish()
+    return config
 
 
 def _versions(sec: Section, base_dir: Path) -> VersionsConfig:

@@ -160,6 +160,14 @@ class FeedbackConfig:
 
 
 @dataclass(frozen=True)
+class MultivariateConfig:
+    """Multivariate drift by PCA reconstruction (:mod:`drift.multivariate`) over the features."""
+
+    variance: float = 0.65  # the share of the reference's variance the principal components keep
+    reference_rows: int = 20_000  # reference rows sampled (uniformly, seeded) to fit them
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     name: str
     namespace: str
@@ -173,6 +181,7 @@ class ModelConfig:
     target: TargetConfig | None = None
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     versions: VersionsConfig | None = None  # None: every event counts for one window, whatever version served it
+    multivariate: MultivariateConfig | None = None  # None: columns are tested one at a time only
 
     @property
     def columns(self) -> tuple[ColumnConfig, ...]:

@@ -16,6 +16,7 @@ from .. import stats
 from ..coercion import arrow_categories, category_values, numeric_values
 from ..config import ColumnConfig, ModelConfig, S3Config
 from ..errors import DataError
+from ..multivariate import ReconstructionModel, fit_encoding, fit_reconstruction
 from ..quality.metrics import ReferencePerformance, reference_performance
 from ..stats import FloatArray
 from .profile import CategoricalProfile, ColumnProfile, NumericProfile, ReferenceProfile, fine_bins_for, frozen
@@ -60,6 +61,9 @@ class ProfileBuilder:
         # With a target: the labels and the predictions, row-aligned, to score the reference (O(rows) memory).
         self._labels: list[np.ndarray[Any, Any]] = []
         self._predictions: list[np.ndarray[Any, Any]] = []
+        # With multivariate drift: a uniform sample of whole feature rows to fit the PCA on (bounded memory).
+        multivariate = model.multivariate
+        self._rows = RowReservoir(multivariate.reference_rows) if multivariate is not None else None
 
     def add_batch(self, batch: pa.RecordBatch | pa.Table) -> None:
         """Add an Arrow batch holding (at least) the model's columns."""
@@ -70,6 +74,8 @@ class ProfileBuilder:
             else:
                 self._add_categories(column.name, arrow_categories(array))
         self._add_pairs(lambda name: batch.column(name))
+        if self._rows is not None:
+            self._rows.add({c.name: _row_values(c, batch.column(c.name)) for c in self.model.features}, batch.num_rows)
         self.rows += batch.num_rows
 
     def add_columns(self, columns: Mapping[str, Any], rows: int) -> None:
@@ -81,6 +87,8 @@ class ProfileBuilder:
             else:
                 self._add_categories(column.name, pa.array(category_values(values), type=pa.string()))
         self._add_pairs(lambda name: columns[name])
+        if self._rows is not None:
+            self._rows.add({c.name: _row_values(c, columns[c.name]) for c in self.model.features}, rows)
         self.rows += rows
 
     def _add_pairs(self, column: Any) -> None:
@@ -134,7 +142,22 @@ class ProfileBuilder:
             target=columns[target.name] if (target := self.model.target) is not None else None,
             performance=self._performance(),
             model_version=model_version,
+            multivariate=self._multivariate(columns),
         )
+
+    def _multivariate(self, columns: Mapping[str, ColumnProfile]) -> ReconstructionModel | None:
+        config = self.model.multivariate
+        if config is None or self._rows is None:
+            return None
+        sample = self._rows.columns()
+        numeric = {c.name: sample[c.name] for c in self.model.features if c.is_numeric}
+        categorical: dict[str, tuple[Any, tuple[str, ...]]] = {
+            name: (sample[name], profile.categories)
+            for name, profile in ((c.name, columns[c.name]) for c in self.model.features)
+            if isinstance(profile, CategoricalProfile)
+        }
+        encoding = fit_encoding(numeric, categorical)
+        return fit_reconstruction(encoding, encoding.raw(sample, self._rows.size), config.variance)
 
     def _performance(self) -> ReferencePerformance | None:
         target = self.model.target
@@ -147,6 +170,40 @@ class ProfileBuilder:
             positive=target.positive,
             threshold=target.threshold,
         )
+
+
+class RowReservoir:
+    """A uniform random sample of at most ``capacity`` whole rows of a stream of batches (seeded: the same data
+    gives the same sample): each row gets a random key, and the rows with the smallest keys are kept."""
+
+    def __init__(self, capacity: int, seed: int = 0) -> None:
+        self.capacity = capacity
+        self._rng = np.random.default_rng(seed)
+        self._keys = np.zeros(0)
+        self._columns: dict[str, np.ndarray[Any, Any]] = {}
+
+    @property
+    def size(self) -> int:
+        return int(self._keys.size)
+
+    def add(self, columns: Mapping[str, np.ndarray[Any, Any]], rows: int) -> None:
+        keys = np.concatenate([self._keys, self._rng.random(rows)])
+        merged = {
+            name: np.concatenate([self._columns.get(name, values[:0]), values]) for name, values in columns.items()
+        }
+        if keys.size > self.capacity:
+            keep = np.sort(np.argpartition(keys, self.capacity - 1)[: self.capacity])
+            keys = keys[keep]
+            merged = {name: values[keep] for name, values in merged.items()}
+        self._keys, self._columns = keys, merged
+
+    def columns(self) -> dict[str, np.ndarray[Any, Any]]:
+        return dict(self._columns)
+
+
+def _row_values(column: ColumnConfig, values: Any) -> np.ndarray[Any, Any]:
+    """A column as the reservoir keeps it: float64 for a numeric column, strings (None when missing) otherwise."""
+    return numeric_values(values) if column.is_numeric else np.asarray(category_values(values), dtype=object)
 
 
 def _numeric_profile(column: ColumnConfig, values: FloatArray, missing: int, origin: str, bins: int) -> NumericProfile:

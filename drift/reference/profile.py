@@ -25,6 +25,7 @@ from .. import stats
 from ..coercion import ObjectArray
 from ..config import CATEGORICAL, MODEL_VERSION, NUMERIC, ModelConfig, S3Config
 from ..errors import ProfileError
+from ..multivariate import ReconstructionModel
 from ..quality.metrics import ReferencePerformance
 from ..stats import FloatArray, IntArray
 from .storage import read_bytes, write_bytes
@@ -225,6 +226,7 @@ class ReferenceProfile:
     target: ColumnProfile | None = None  # the label distribution, when the config names a target
     performance: ReferencePerformance | None = None  # the reference's own predictions scored against the label
     model_version: str = ""  # the serving version trained on this data; metadata, like created_at, not hashed
+    multivariate: ReconstructionModel | None = None  # the features' PCA, when the config asks for multivariate drift
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "features", MappingProxyType(dict(self.features)))
@@ -244,6 +246,8 @@ class ReferenceProfile:
         if self.target is not None:  # absent, not null, so profiles without a target keep their version
             content["target"] = self.target.to_dict()
             content["performance"] = self.performance.to_dict() if self.performance is not None else None
+        if self.multivariate is not None:  # absent when not asked for: older profiles keep their version
+            content["multivariate"] = self.multivariate.to_dict()
         return content
 
     def to_dict(self) -> dict[str, Any]:
@@ -291,6 +295,9 @@ class ReferenceProfile:
                 ),
                 version=d.get("upgraded_version", ""),
                 model_version=_model_version(d.get("model_version")),
+                multivariate=(
+                    ReconstructionModel.from_dict(d["multivariate"]) if d.get("multivariate") is not None else None
+                ),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)

@@ -60,6 +60,7 @@ FULL: dict[str, Any] = {
                        "threshold": 0.5, "metric": "roc_auc", "max_degradation": 0.1, "min_samples": 200,
                        "window": {"size": 5000, "max_age": "30d"}, "detector_delta": 0.002},
             "feedback": {"store_size": 1000, "ttl": "7d", "s3_labels": "s3://b/labels", "poll": "5m"},
+            "multivariate": {"variance": 0.7, "reference_rows": 10000},
             "versions": {"source": "annotation", "name": "driftline.io/model-version", "max_versions": 4,
                          "references": {"v1": "s3://b/v1/profile.json"}, "wait": "1m", "compare_outputs": True},
         }
@@ -95,6 +96,7 @@ PARSER_ONLY = {
     "a regression metric for a classifier": lambda c: c["models"][0]["target"].update(metric="rmse"),
     "versions.name missing for an annotation": lambda c: c["models"][0]["versions"].pop("name"),
     "replicas without bin counts": lambda c: c["exporter"].update(bin_counts=False),
+    "multivariate drift over one feature": lambda c: c["models"][0].update(features=c["models"][0]["features"][:1]),
     "no format and an unknown extension": lambda c: c["models"][0]["reference"].update(data="s3://b/t", format="auto"),
 }
 
