@@ -158,6 +158,40 @@ def _versions_row(layout: Layout) -> None:
     )
 
 
+def _multivariate_row(layout: Layout) -> None:
+    """PCA reconstruction: a change in how the features move together (``multivariate:`` in the config)."""
+    layout.row("Multivariate drift")
+    layout.add(
+        timeseries(
+            "Reconstruction error",
+            "Mean distance the window's rows travel through the reference's principal components and back, against "
+            "the reference's own (out of sample) and the largest a window of this size shows without drift at "
+            "alpha. Above the band: the features no longer move together as in training.",
+            [
+                target(f"{m.MULTIVARIATE_ERROR.series}{{{VERSIONS}}}", "window {{model_version}}", "A"),
+                target(f"{m.MULTIVARIATE_REFERENCE_ERROR.series}{{{VERSIONS}}}", "reference {{model_version}}", "B"),
+                target(f"{m.MULTIVARIATE_ERROR_UPPER.series}{{{VERSIONS}}}", "no-drift band {{model_version}}", "C"),
+            ],
+            "none",
+        ),
+        16,
+        8,
+    )
+    layout.add(
+        stat(
+            "Multivariate drift",
+            "1 when the window's mean reconstruction error is significantly above the reference's (one-sided, at "
+            "alpha): DriftlineMultivariateDrift.",
+            f"max by (model_version) ({m.MULTIVARIATE_DRIFTED.series}{{{VERSIONS}}})",
+            "none",
+            thresholds=steps(("green", None), ("red", 1)),
+            mappings=value_map(("0", "no drift", "green"), ("1", "DRIFT", "red")),
+        ),
+        8,
+        8,
+    )
+
+
 def _pooled_row(layout: Layout) -> None:
     """The drift Prometheus pools from every replica's bin counts (``exporter.replicas`` > 1)."""
     layout.row("Pooled across replicas ($window)")
@@ -403,6 +437,8 @@ def build(config: MonitorConfig) -> dict[str, Any]:
     versioned = [model for model in config.models if model.versions is not None]
     if any(model.outputs for model in versioned):
         _versions_row(layout)
+    if any(model.multivariate is not None for model in config.models):
+        _multivariate_row(layout)
     if pooled:
         _pooled_row(layout)
     if config.exporter.bin_counts:

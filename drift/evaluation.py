@@ -23,7 +23,7 @@ from . import stats
 from .coercion import category_values, numeric_values
 from .config import ColumnConfig, DriftSettings, ModelConfig
 from .errors import DataError
-from .multivariate import ReconstructionDrift, reconstruction_drift
+from .multivariate import ReconstructionDrift, window_drift
 from .reference.profile import ColumnProfile, NumericProfile, ReferenceProfile
 from .sketch import Layout, column_statistics, layouts
 from .stats import IntArray
@@ -218,8 +218,7 @@ def evaluate(profile: ReferenceProfile, current: pd.DataFrame, model: ModelConfi
     )
     if profile.multivariate is None or not len(current):
         return result
-    raw = profile.multivariate.encoding.raw(features, len(current))
-    return replace(result, multivariate=reconstruction_drift(profile.multivariate, raw, model.drift.alpha))
+    return replace(result, multivariate=window_drift(profile.multivariate, features, len(current), model.drift.alpha))
 
 
 def column_values(series: pd.Series, column: ColumnConfig) -> Any:

@@ -124,9 +124,7 @@ class ReconstructionDrift:
     rows: int
 
 
-def fit_encoding(
-    numeric: Mapping[str, FloatArray], categorical: Mapping[str, tuple[Any, Sequence[str]]]
-) -> Encoding:
+def fit_encoding(numeric: Mapping[str, FloatArray], categorical: Mapping[str, tuple[Any, Sequence[str]]]) -> Encoding:
     """The encoding of reference rows: ``numeric`` maps a column to its values; ``categorical`` a column to (its
     values, the categories to encode — the profile's)."""
     names = tuple(numeric)
@@ -214,6 +212,13 @@ def reconstruction_drift(model: ReconstructionModel, raw: FloatArray, alpha: flo
     return ReconstructionDrift(error, upper, pvalue, pvalue < alpha, rows)
 
 
+def window_drift(
+    model: ReconstructionModel, columns: Mapping[str, Any], rows: int, alpha: float
+) -> ReconstructionDrift:
+    """:func:`reconstruction_drift` of a window given as one array per feature (float64 or categories)."""
+    return reconstruction_drift(model, model.encoding.raw(columns, rows), alpha)
+
+
 __all__ = [
     "DEFAULT_VARIANCE",
     "Encoding",
@@ -224,4 +229,5 @@ __all__ = [
     "principal_components",
     "reconstruction_drift",
     "reconstruction_errors",
+    "window_drift",
 ]

@@ -28,6 +28,13 @@ FEATURE_STATS = {
     "chi2_pvalue": m.FEATURE_CHI2_PVALUE,
     "js_distance": m.FEATURE_JS_DISTANCE,
 }
+MULTIVARIATE = (
+    m.MULTIVARIATE_ERROR,
+    m.MULTIVARIATE_REFERENCE_ERROR,
+    m.MULTIVARIATE_ERROR_UPPER,
+    m.MULTIVARIATE_PVALUE,
+    m.MULTIVARIATE_DRIFTED,
+)
 SETTINGS = (m.PSI_THRESHOLD, m.SIGNIFICANCE_LEVEL, m.DRIFT_SHARE_THRESHOLD, m.WINDOW_MAX_SAMPLES, m.WINDOW_MIN_SAMPLES)
 QUALITY = (
     m.LABELLED_WINDOW_SAMPLES,
@@ -61,6 +68,7 @@ class DriftCollector(Collector):
                 m.PREDICTION_DRIFTED,
                 m.DATASET_DRIFT_SHARE,
                 m.DATASET_DRIFTED,
+                *MULTIVARIATE,
                 m.WINDOW_SAMPLES,
                 m.OUTPUT_WINDOW_SAMPLES,
                 m.REFERENCE_SAMPLES,
@@ -124,6 +132,12 @@ class DriftCollector(Collector):
             if result.drift_share is not None:
                 add(m.DATASET_DRIFT_SHARE, labels, result.drift_share)
                 add(m.DATASET_DRIFTED, labels, float(result.drifted))
+            if (multivariate := result.multivariate) is not None and profile is not None and profile.multivariate:
+                add(m.MULTIVARIATE_ERROR, labels, multivariate.error)
+                add(m.MULTIVARIATE_REFERENCE_ERROR, labels, profile.multivariate.error_mean)
+                add(m.MULTIVARIATE_ERROR_UPPER, labels, multivariate.upper)
+                add(m.MULTIVARIATE_PVALUE, labels, multivariate.pvalue)
+                add(m.MULTIVARIATE_DRIFTED, labels, float(multivariate.drifted))
         yield from families.values()
         yield from self._versions(snapshot)
         yield from self._performance(snapshot)

@@ -58,6 +58,14 @@ def percent_of(metric: m.Metric) -> Query:
     )
 
 
+def value_of(metric: m.Metric) -> Query:
+    """``metric`` of the alert's model version, with three decimals."""
+    return Query(
+        f'{{{{ with query (printf "{metric.series}{{{_ALERTS_MODEL}}}" {_ALERT_LABELS}) }}}}'
+        '{{ . | first | value | printf "%.3f" }}{{ end }}'
+    )
+
+
 def _column_drift(
     alert: AlertDefinition, ctx: ScenarioContext, psi: m.Metric, drifted: m.Metric, labels: dict[str, str], value: float
 ) -> Scenario:
@@ -230,6 +238,68 @@ retraining takes.
 )
 
 
+def _multivariate_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    labels = {**ctx.target, **ctx.model_labels}
+    error, reference, upper = 1.42, 0.93, 0.97
+
+    def series(states: list[str]) -> Series:
+        return [
+            (selector(m.MULTIVARIATE_ERROR.series, labels), [error if s != OK else 0.94 for s in states]),
+            (selector(m.MULTIVARIATE_REFERENCE_ERROR.series, labels), [reference for _ in states]),
+            (selector(m.MULTIVARIATE_ERROR_UPPER.series, labels), [upper for _ in states]),
+            # NEAR: the error is up, but not significantly for the window's size
+            (selector(m.MULTIVARIATE_DRIFTED.series, labels), [1.0 if s == BAD else 0.0 for s in states]),
+        ]
+
+    return ctx.scenario(
+        alert,
+        series=series,
+        labels={**labels, **alert.labels},
+        values=lambda t: {"value": error, "reference_error": f"{reference:.3f}"},
+    )
+
+
+MULTIVARIATE_DRIFT = AlertDefinition(
+    name="DriftlineMultivariateDrift",
+    settings_key="multivariate_drift",
+    severity="critical",
+    summary="How a model's input features move together changed; retraining is due.",
+    description=fixed(
+        Text(
+            "The live inputs of {model} no longer fit the principal components of its training data: their mean "
+            "reconstruction error is {value:.3f}, against {reference_error} on the reference, significantly higher. "
+            "A retraining is requested.",
+            reference_error=value_of(m.MULTIVARIATE_REFERENCE_ERROR),
+        )
+    ),
+    expr=lambda config: f"{m.MULTIVARIATE_ERROR.series} and on ({KEYS}) ({m.MULTIVARIATE_DRIFTED.series} == 1)",
+    scenario=_multivariate_drift,
+    retrain=True,
+    dashboard=MODEL_DRIFT_DASHBOARD,
+    report=True,
+    runbook="""
+**Meaning.** The model's config has `multivariate:`: its profile holds a PCA of the features (the components that
+keep `multivariate.variance` of their variance). The window's rows come back through those components worse than
+the reference's rows do — the window's mean reconstruction error is significantly above the reference's (one-sided,
+at `drift.alpha`; docs/statistics.md, *Multivariate drift*). Something changed in how the features move *together*,
+which the per-feature tests can miss: two features that rose together now move apart, a combination never seen in
+training became common. Severity `critical`, label `action: retrain`, routed like `DriftlineDatasetDrift`.
+
+**Check.**
+1. *Model drift* dashboard, *Multivariate drift*: the error against the reference's and the upper band; when did it
+   leave the band, suddenly or gradually?
+2. Did `DriftlineDatasetDrift` or `DriftlineFeatureDrift` fire too? Then the marginals moved as well: start there.
+   If not, the relation changed while each feature kept its distribution: compare pairs of features in a recent
+   sample with the training data (a scatter plot of the two or three features that carry the most variance).
+3. An upstream join or a mix-up of columns (two fields swapped, a feature computed from another row) also breaks
+   the relation: check recent payloads against the training data's schema.
+
+**Act.** A pipeline fault: fix it; the alert resolves `keep_firing_for` (30m) after the window is clean. A real
+change in the data: let the retraining run; the new profile's PCA describes the new relation.
+""",
+)
+
+
 def _prediction_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     if pooling.pooled(ctx.config) and ctx.model.outputs:
         return _pooled_column_drift(alert, ctx, pooling.OUTPUTS)
@@ -367,4 +437,4 @@ window holds only predictions after the change).
 """,
 )
 
-ALERTS = (FEATURE_DRIFT, DATASET_DRIFT, PREDICTION_DRIFT, PERFORMANCE_DROP, CONCEPT_DRIFT)
+ALERTS = (FEATURE_DRIFT, DATASET_DRIFT, MULTIVARIATE_DRIFT, PREDICTION_DRIFT, PERFORMANCE_DROP, CONCEPT_DRIFT)

@@ -103,6 +103,42 @@ DATASET_DRIFT_SHARE = declare(
 DATASET_DRIFTED = declare(
     "driftline_dataset_drifted", GAUGE, "1 when the drift share reached drift_share.", VERSIONED, section=_DRIFT
 )
+_MULTIVARIATE = "Multivariate drift"
+MULTIVARIATE_ERROR = declare(
+    "driftline_multivariate_reconstruction_error",
+    GAUGE,
+    "Mean PCA reconstruction error of the window's rows (with multivariate: in the config).",
+    VERSIONED,
+    section=_MULTIVARIATE,
+)
+MULTIVARIATE_REFERENCE_ERROR = declare(
+    "driftline_multivariate_reference_error",
+    GAUGE,
+    "Mean PCA reconstruction error of the reference's rows, out of sample.",
+    VERSIONED,
+    section=_MULTIVARIATE,
+)
+MULTIVARIATE_ERROR_UPPER = declare(
+    "driftline_multivariate_reconstruction_error_upper",
+    GAUGE,
+    "The largest mean reconstruction error a window of this size shows without drift, at alpha.",
+    VERSIONED,
+    section=_MULTIVARIATE,
+)
+MULTIVARIATE_PVALUE = declare(
+    "driftline_multivariate_drift_pvalue",
+    GAUGE,
+    "One-sided p-value of the window's mean reconstruction error against the reference's.",
+    VERSIONED,
+    section=_MULTIVARIATE,
+)
+MULTIVARIATE_DRIFTED = declare(
+    "driftline_multivariate_drifted",
+    GAUGE,
+    "1 when the multivariate drift p-value is below alpha.",
+    VERSIONED,
+    section=_MULTIVARIATE,
+)
 WINDOW_SAMPLES = declare(
     "driftline_window_samples", GAUGE, "Rows in the current feature window.", VERSIONED, section=_DRIFT
 )

@@ -38,6 +38,7 @@ class AlertRules:
 
     feature_drift: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(15))
     dataset_drift: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(30))
+    multivariate_drift: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(30))
     prediction_drift: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(15))
     performance_drop: AlertSettings = AlertSettings(for_=_m(30), keep_firing_for=_m(30))
     concept_drift: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(30))

@@ -309,6 +309,7 @@ def dashboards_config(tmp_path: Path, dashboards: dict[str, str] | None = None) 
     content = config_dict()
     content["exporter"] = {"evaluate_every": "200ms"}
     content["alerting"] = {"exporter_job": "driftline-exporter"}
+    content["models"][0]["multivariate"] = {"reference_rows": 2000}  # its panels have data to show too
     if dashboards:
         content["dashboards"] = dashboards
     config_path = tmp_path / "monitor.yaml"

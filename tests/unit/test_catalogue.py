@@ -29,9 +29,10 @@ TYPES = {"counter": catalogue.COUNTER, "gauge": catalogue.GAUGE, "histogram": ca
 
 
 def labelled_model_config(
-    tmp_path: Path, target: bool = True, pull: bool = False, bin_counts: bool = True
+    tmp_path: Path, target: bool = True, pull: bool = False, bin_counts: bool = True, multivariate: bool = False
 ) -> drift.MonitorConfig:
-    """20 numeric features and one output, a target when asked, pull mode for payloads and labels when asked."""
+    """20 numeric features and one output, a target when asked, pull mode for payloads and labels when asked,
+    multivariate drift when asked."""
     rng = np.random.default_rng(0)
     n = 2000
     frame = pd.DataFrame({f"f{i:02d}": rng.normal(size=n) for i in range(20)})
@@ -46,6 +47,8 @@ def labelled_model_config(
     }
     if target:
         model["target"] = {"name": "churned", "task": "classification", "positive": 1, "min_samples": 10}
+    if multivariate:
+        model["multivariate"] = {"reference_rows": 1000}
     if pull:
         model["source"] = {"s3_logs": "s3://bucket/logs"}
         model["feedback"] = {"s3_labels": "s3://bucket/labels"}
@@ -100,7 +103,7 @@ def check_against_catalogue(families: dict[str, Any]) -> set[str]:
 
 @pytest.fixture(scope="module")
 def exporter_families(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    config = labelled_model_config(tmp_path_factory.mktemp("catalogue"), pull=True)
+    config = labelled_model_config(tmp_path_factory.mktemp("catalogue"), pull=True, multivariate=True)
     return exported(evaluated_exporter(config).registry)
 
 

@@ -183,6 +183,7 @@ def test_every_listed_alert_exists_in_the_example() -> None:
     assert names == {
         "DriftlineFeatureDrift",
         "DriftlineDatasetDrift",
+        "DriftlineMultivariateDrift",
         "DriftlinePredictionDrift",
         "DriftlinePerformanceDrop",
         "DriftlineConceptDrift",
