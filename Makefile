@@ -119,6 +119,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_webhook.py
 	$(BIN)/python benchmarks/bench_concept.py
 	$(BIN)/python benchmarks/bench_adwin.py --river .peers/river/bin/python
+	$(BIN)/python benchmarks/bench_multivariate.py --nannyml .peers/nannyml/bin/python
 	$(BIN)/python benchmarks/bench_install.py
 
 clean:

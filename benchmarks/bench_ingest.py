@@ -8,9 +8,10 @@ Posts KServe v1 request events (one row × 20 numeric features, binary-mode Clou
 * the exporter's resident memory once its window is full and after 1,000,000 events (it must stay flat).
 
 With ``--versions`` the model tells its serving versions apart (``versions.source: annotation``) and every event
-carries the logger's ``Ce-Annotations`` header: the cost of reading the version.
+carries the logger's ``Ce-Annotations`` header: the cost of reading the version. With ``--multivariate`` the model
+has multivariate drift, evaluated every 5 s from the window's row sample while the traffic runs.
 
-    python benchmarks/bench_ingest.py [--seconds 10] [--rounds 3] [--events 1000000] [--connections 32] [--versions]
+    python benchmarks/bench_ingest.py [--seconds 10] [--rounds 3] [--events 1000000] [--connections 32] [--versions] [--multivariate]
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--versions", action="store_true", help="a model with versions, read from the annotations")
+    parser.add_argument("--multivariate", action="store_true", help="the model has multivariate drift (PCA)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("bench_ingest needs wrk: apt-get install wrk")
@@ -109,6 +111,8 @@ def main() -> None:
         ],
     }
     lua = LUA
+    if args.multivariate:
+        config["models"][0]["multivariate"] = {}  # type: ignore[index]
     if args.versions:
         model = config["models"][0]  # type: ignore[index]
         model["reference"]["profile"] = "runs/{version}/profile.json"
