@@ -11,7 +11,8 @@ With ``--versions`` the model tells its serving versions apart (``versions.sourc
 carries the logger's ``Ce-Annotations`` header: the cost of reading the version. With ``--multivariate`` the model
 has multivariate drift, evaluated every 5 s from the window's row sample while the traffic runs.
 
-    python benchmarks/bench_ingest.py [--seconds 10] [--rounds 3] [--events 1000000] [--connections 32] [--versions] [--multivariate]
+    python benchmarks/bench_ingest.py [--seconds 10] [--rounds 3] [--events 1000000] [--connections 32]
+                                      [--versions] [--multivariate]
 """
 
 from __future__ import annotations
