@@ -52,17 +52,19 @@ def drifted_features(config: MonitorConfig) -> Query:
 
 def percent_of(metric: m.Metric) -> Query:
     """``metric`` of the alert's model version as a percentage."""
-    return Query(
-        f'{{{{ with query (printf "{metric.series}{{{_ALERTS_MODEL}}}" {_ALERT_LABELS}) }}}}'
-        "{{ . | first | value | humanizePercentage }}{{ end }}"
-    )
+    return _value_of(metric, "humanizePercentage")
 
 
 def value_of(metric: m.Metric) -> Query:
     """``metric`` of the alert's model version, with three decimals."""
+    return _value_of(metric, 'printf "%.3f"')
+
+
+def _value_of(metric: m.Metric, format_: str) -> Query:
+    """``metric`` of the alert's model version, through the Go template function ``format_``."""
     return Query(
         f'{{{{ with query (printf "{metric.series}{{{_ALERTS_MODEL}}}" {_ALERT_LABELS}) }}}}'
-        '{{ . | first | value | printf "%.3f" }}{{ end }}'
+        f"{{{{ . | first | value | {format_} }}}}{{{{ end }}}}"
     )
 
 
