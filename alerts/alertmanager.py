@@ -12,7 +12,7 @@ from typing import Any
 
 from drift.config import AlertingConfig, MonitorConfig
 
-from .catalogue import DRIFT_ALERTS, drift, exporter, serving
+from .catalogue import DRIFT_ALERTS, drift, exporter, quality, serving
 
 SLACK = "slack"
 RETRAIN = "retrain-webhook"
@@ -99,9 +99,10 @@ def _inhibit_rules() -> list[dict[str, Any]]:
             "equal": ["model", "model_namespace"],
         },
         {
-            # the model is measurably worse and a retraining is requested: the change point is the same story
-            "source_matchers": [f'alertname="{drift.PERFORMANCE_DROP.name}"'],
-            "target_matchers": [f'alertname="{drift.CONCEPT_DRIFT.name}"'],
+            # the model is measurably worse and a retraining is requested: the change point and the estimate that
+            # foresaw it are the same story
+            "source_matchers": [f'alertname="{quality.PERFORMANCE_DROP.name}"'],
+            "target_matchers": [f'alertname=~"{quality.CONCEPT_DRIFT.name}|{quality.ESTIMATED_PERFORMANCE_DROP.name}"'],
             "equal": ["model", "model_namespace"],
         },
     ]

@@ -28,7 +28,7 @@ from .common import (
     timeseries,
     value_map,
 )
-from .performance import add_quality_row
+from .performance import add_estimated_row, add_quality_row, estimates, metric_variable
 
 VERSIONS = f'{MODEL_SELECTOR}, model_version=~"$model_version"'  # during a rollout, each serving version's series
 FEATURES = f'{VERSIONS}, feature=~"$feature"'
@@ -445,6 +445,8 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         layout.add(_bin_shares(config), 24, 9)
     if any(model.target is not None for model in config.models):
         add_quality_row(layout)
+    if estimates(config):
+        add_estimated_row(layout)
     links = []
     if config.alerting.exporter_url is not None:
         report = report_link(config.alerting.exporter_url, "${model_namespace}", "${model}")
@@ -458,6 +460,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             *model_variables(),
             _version_variable(),
             _feature_variable(),
+            *([metric_variable()] if estimates(config) else []),
             *([_window_variable(config)] if pooled else []),
         ],
         layout,

@@ -1,13 +1,89 @@
-"""The *Model quality* row of the model drift dashboard: how good the model is on its labelled predictions, against
-its reference, and how the ground truth arrives (labels joined, delay, the prediction store)."""
+"""The quality rows of the model drift dashboard: *Model quality* — how good the model is on its labelled predictions,
+against its reference, and how the ground truth arrives (labels joined, delay, the prediction store) — and
+*Estimated quality* — the quality CBPE estimates from the scores before the labels arrive, next to the realised."""
 
 from __future__ import annotations
 
-from drift import catalogue as m
+import grafanalib.core as g
 
-from .common import MODEL_SELECTOR, Layout, dashed_series, stat, steps, target, timeseries, value_map
+from drift import catalogue as m
+from drift.config import CLASSIFICATION, MonitorConfig
+
+from .common import DATASOURCE, MODEL_SELECTOR, Layout, dashed_series, stat, steps, target, timeseries, value_map
 
 SEL = f"{{{MODEL_SELECTOR}}}"
+ESTIMATES = f'{{{MODEL_SELECTOR}, model_version=~"$model_version", metric="$metric"}}'
+REALISED = f'{{{MODEL_SELECTOR}, metric="$metric"}}'
+VERSIONS = f'{{{MODEL_SELECTOR}, model_version=~"$model_version"}}'
+
+
+def estimates(config: MonitorConfig) -> bool:
+    """Whether a model's quality is estimated before its labels: a binary classifier whose prediction is a score."""
+    return any(
+        model.target is not None
+        and model.target.task == CLASSIFICATION
+        and any(c.name == model.target.prediction and c.is_numeric for c in model.outputs)
+        for model in config.models
+    )
+
+
+def metric_variable() -> g.Template:
+    """The quality metric the estimated-vs-realised panels show (accuracy first)."""
+    return g.Template(
+        name="metric",
+        label="Metric",
+        query=f"label_values({m.ESTIMATED_PERFORMANCE.series}{SEL}, metric)",
+        dataSource=DATASOURCE,
+        refresh=2,
+        default="accuracy",
+    )
+
+
+def add_estimated_row(layout: Layout) -> None:
+    layout.row("Estimated quality (before the labels)")
+    layout.add(
+        timeseries(
+            "Estimated vs realised $metric",
+            "The metric estimated from the output window's calibrated scores (CBPE, no labels needed) with the band "
+            "the realised value should land in once the labels arrive (orange, dashed), the realised metric on the "
+            "labelled window, and the reference's (dashed). The realised line lags by the label delay.",
+            [
+                target(f"{m.ESTIMATED_PERFORMANCE.series}{ESTIMATES}", "estimated {{model_version}}", "A"),
+                target(f"{m.ESTIMATED_PERFORMANCE_LOWER.series}{ESTIMATES}", "band low {{model_version}}", "B"),
+                target(f"{m.ESTIMATED_PERFORMANCE_UPPER.series}{ESTIMATES}", "band high {{model_version}}", "C"),
+                target(f"{m.PERFORMANCE.series}{REALISED}", "realised", "D"),
+                target(f"{m.REFERENCE_PERFORMANCE.series}{REALISED}", "reference", "E"),
+            ],
+            "none",
+            overrides=[dashed_series("band .*", "orange", regex=True), dashed_series("reference")],
+        ),
+        16,
+        8,
+    )
+    layout.add(
+        stat(
+            "Estimated drop",
+            "Whether the estimated target.metric lost at least target.max_degradation against the reference with an "
+            "expected error rate significantly above the reference's: DriftlineEstimatedPerformanceDrop.",
+            f"max by (model_version) ({m.ESTIMATED_DROPPED.series}{VERSIONS})",
+            "none",
+            thresholds=steps(("green", None), ("orange", 1)),
+            mappings=value_map(("0", "ok", "green"), ("1", "DROP?", "orange")),
+        ),
+        8,
+        4,
+    )
+    layout.add(
+        stat(
+            "Expected error rate",
+            "Share of the output window's predictions expected to be wrong, from their calibrated scores; the "
+            "reference's realised error rate is the baseline.",
+            f"{m.ESTIMATED_ERROR_RATE.series}{VERSIONS}",
+            "percentunit",
+        ),
+        8,
+        4,
+    )
 
 
 def add_quality_row(layout: Layout) -> None:

@@ -24,6 +24,7 @@ from .coercion import category_values, numeric_values
 from .config import ColumnConfig, DriftSettings, ModelConfig
 from .errors import DataError
 from .multivariate import ReconstructionDrift, window_drift
+from .quality.estimation import EstimatedPerformance, estimate_window
 from .reference.profile import ColumnProfile, NumericProfile, ReferenceProfile
 from .sketch import Layout, column_statistics, layouts
 from .stats import IntArray
@@ -67,6 +68,7 @@ class DriftResult:
     drifted: bool
     output_samples: int = 0
     multivariate: ReconstructionDrift | None = None  # with the config's multivariate: and a profile that has it
+    estimated: EstimatedPerformance | None = None  # CBPE: a binary classifier's score and a calibrated profile
 
     @property
     def drifted_features(self) -> tuple[str, ...]:
@@ -216,9 +218,13 @@ def evaluate(profile: ReferenceProfile, current: pd.DataFrame, model: ModelConfi
         rows=len(current),
         output_rows=len(current),
     )
-    if profile.multivariate is None or not len(current):
-        return result
-    return replace(result, multivariate=window_drift(profile.multivariate, features, len(current), model.drift.alpha))
+    if profile.multivariate is not None and len(current):
+        multivariate = window_drift(profile.multivariate, features, len(current), model.drift.alpha)
+        result = replace(result, multivariate=multivariate)
+    target = model.target
+    if target is not None and target.prediction in current.columns:
+        result = replace(result, estimated=estimate_window(profile, model, numeric_values(current[target.prediction])))
+    return result
 
 
 def column_values(series: pd.Series, column: ColumnConfig) -> Any:

@@ -35,6 +35,14 @@ MULTIVARIATE = (
     m.MULTIVARIATE_PVALUE,
     m.MULTIVARIATE_DRIFTED,
 )
+ESTIMATED = (
+    m.ESTIMATED_SAMPLES,
+    m.ESTIMATED_DEGRADATION,
+    m.ESTIMATED_ERROR_RATE,
+    m.ESTIMATED_PVALUE,
+    m.ESTIMATED_DROPPED,
+)
+ESTIMATED_BY_METRIC = (m.ESTIMATED_PERFORMANCE, m.ESTIMATED_PERFORMANCE_LOWER, m.ESTIMATED_PERFORMANCE_UPPER)
 SETTINGS = (m.PSI_THRESHOLD, m.SIGNIFICANCE_LEVEL, m.DRIFT_SHARE_THRESHOLD, m.WINDOW_MAX_SAMPLES, m.WINDOW_MIN_SAMPLES)
 QUALITY = (
     m.LABELLED_WINDOW_SAMPLES,
@@ -141,6 +149,7 @@ class DriftCollector(Collector):
         yield from families.values()
         yield from self._versions(snapshot)
         yield from self._performance(snapshot)
+        yield from self._estimated(snapshot)
         if self.service.config.exporter.bin_counts:
             yield from self._bins()
 
@@ -161,6 +170,33 @@ class DriftCollector(Collector):
                 families[m.VERSION_OUTPUT_PSI.name].add_metric(labels, column.psi)
                 families[m.VERSION_OUTPUT_PSI_PVALUE.name].add_metric(labels, column.psi_pvalue)
                 families[m.VERSION_OUTPUT_DRIFTED.name].add_metric(labels, float(column.drifted))
+        yield from families.values()
+
+    def _estimated(self, snapshot: EvaluationSnapshot) -> Iterator[Metric]:
+        """Quality estimated from the output window's scores (CBPE), per model version."""
+        families = {metric.name: gauge_family(metric) for metric in (*ESTIMATED_BY_METRIC, *ESTIMATED)}
+        for monitor in self.service.windowed():
+            evaluation = snapshot.models.get(monitor.id)
+            result = evaluation.result if evaluation is not None else None
+            estimated = result.estimated if result is not None else None
+            if estimated is None:
+                continue
+            labels = list(monitor.id)
+            for metric, values in zip(
+                ESTIMATED_BY_METRIC, (estimated.metrics, estimated.lower, estimated.upper), strict=True
+            ):
+                for name, value in sorted(values.items()):
+                    families[metric.name].add_metric([*labels, name], value)
+            scalars = (
+                float(estimated.samples),
+                estimated.degradation,
+                estimated.error_rate,
+                estimated.pvalue,
+                float(estimated.dropped),
+            )
+            for metric, scalar in zip(ESTIMATED, scalars, strict=True):
+                if scalar is not None:
+                    families[metric.name].add_metric(labels, scalar)
         yield from families.values()
 
     def _bins(self) -> Iterator[Metric]:

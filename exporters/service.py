@@ -24,7 +24,6 @@ import drift
 from drift.config import VERSION_PLACEHOLDER, MonitorConfig
 from drift.errors import DriftlineError, StorageError
 from drift.evaluation import ColumnDrift, DriftResult
-from drift.multivariate import ReconstructionDrift, window_drift
 from drift.quality.evaluation import PerformanceResult, evaluate_performance
 from drift.reference.profile import ReferenceProfile
 from drift.reference.storage import object_tag, read_bytes
@@ -37,6 +36,7 @@ from .monitor import ModelKey, ModelMonitor, MonitorId
 from .payloads import PayloadError
 from .s3labels import LabelPuller
 from .s3logs import LogPuller
+from .samples import estimated_performance, multivariate_drift
 from .versions import VersionSet, compare_serving, require_version, route
 
 log = logging.getLogger("driftline.exporter")
@@ -362,22 +362,18 @@ class ExporterService:
                     output_rows,
                     min_rows=monitor.model.window.min_rows,
                 )
-                if result is not None and profile.multivariate is not None:
-                    result = dataclasses.replace(result, multivariate=self._multivariate(monitor, profile, now))
+                if result is not None:
+                    sampled = self.config.exporter.report_max_rows
+                    result = dataclasses.replace(
+                        result,
+                        multivariate=multivariate_drift(monitor, profile, now, sampled),
+                        estimated=estimated_performance(monitor, profile, now, sampled),
+                    )
             except Exception:  # a bug must not stop the other models or the next evaluation
                 log.exception("evaluation failed", extra={"model": monitor.key[0], "model_namespace": monitor.key[1]})
             self.instruments.evaluation_duration.labels(*monitor.key).observe(time.perf_counter() - start)
         window_rows = features.rows if features.version is not None else monitor.features.rows(now)
         return ModelEvaluation(result, window_rows, output_rows, now if result is not None else None)
-
-    def _multivariate(self, monitor: ModelMonitor, profile: ReferenceProfile, now: float) -> ReconstructionDrift | None:
-        """Multivariate drift from the window's uniform sample of raw rows (the one /report draws from: the ingest
-        path already keeps it); none below window.min_rows."""
-        assert profile.multivariate is not None
-        sample = monitor.features.sample(now, self.config.exporter.report_max_rows)
-        if sample.rows < max(monitor.model.window.min_rows, 2):
-            return None
-        return window_drift(profile.multivariate, sample.columns, sample.rows, monitor.model.drift.alpha)
 
     def _retire_versions(self, monitor: ModelMonitor, versions: VersionSet, now: float) -> None:
         if versions.waiting is not None:

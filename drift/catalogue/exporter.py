@@ -314,6 +314,64 @@ LABEL_DRIFTED = declare(
     "driftline_label_drifted", GAUGE, "1 when the label distribution drifted (as for a feature).", section=_QUALITY
 )
 
+_ESTIMATED = "Estimated performance (binary classifiers with a score, before the labels)"
+ESTIMATED_PERFORMANCE = declare(
+    "driftline_estimated_performance",
+    GAUGE,
+    "Model quality estimated from the output window's calibrated scores (CBPE), without labels.",
+    (*VERSIONED, "metric"),
+    section=_ESTIMATED,
+)
+ESTIMATED_PERFORMANCE_LOWER = declare(
+    "driftline_estimated_performance_lower",
+    GAUGE,
+    "Lower end of the band the realised metric falls in once these predictions are labelled (1 - alpha).",
+    (*VERSIONED, "metric"),
+    section=_ESTIMATED,
+)
+ESTIMATED_PERFORMANCE_UPPER = declare(
+    "driftline_estimated_performance_upper",
+    GAUGE,
+    "Upper end of that band.",
+    (*VERSIONED, "metric"),
+    section=_ESTIMATED,
+)
+ESTIMATED_SAMPLES = declare(
+    "driftline_estimated_performance_samples",
+    GAUGE,
+    "Scored predictions the estimate is computed from (a sample of the output window).",
+    VERSIONED,
+    section=_ESTIMATED,
+)
+ESTIMATED_DEGRADATION = declare(
+    "driftline_estimated_performance_degradation",
+    GAUGE,
+    "Estimated relative loss of target.metric against the reference (positive = worse).",
+    VERSIONED,
+    section=_ESTIMATED,
+)
+ESTIMATED_ERROR_RATE = declare(
+    "driftline_estimated_error_rate",
+    GAUGE,
+    "Expected share of wrong predictions in the output window.",
+    VERSIONED,
+    section=_ESTIMATED,
+)
+ESTIMATED_PVALUE = declare(
+    "driftline_estimated_performance_pvalue",
+    GAUGE,
+    "One-sided p-value that the expected error rate exceeds the reference's.",
+    VERSIONED,
+    section=_ESTIMATED,
+)
+ESTIMATED_DROPPED = declare(
+    "driftline_estimated_performance_dropped",
+    GAUGE,
+    "1 when the estimated target.metric lost max_degradation and the expected error rise is significant.",
+    VERSIONED,
+    section=_ESTIMATED,
+)
+
 _INGEST = "Ingestion"
 EVENTS = declare(
     "driftline_events",

@@ -42,6 +42,7 @@ class AlertRules:
     prediction_drift: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(15))
     performance_drop: AlertSettings = AlertSettings(for_=_m(30), keep_firing_for=_m(30))
     concept_drift: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(30))
+    estimated_performance_drop: AlertSettings = AlertSettings(for_=_m(30), keep_firing_for=_m(30))
     exporter_down: AlertSettings = AlertSettings(for_=_m(5))
     no_traffic: AlertSettings = AlertSettings(for_=_m(30), keep_firing_for=_m(10))
     reference_not_loaded: AlertSettings = AlertSettings(for_=_m(10))

@@ -17,6 +17,7 @@ import scipy.stats
 
 from ..config import CLASSIFICATION_METRICS, REGRESSION, REGRESSION_METRICS
 from ..stats import FloatArray
+from .calibration import Calibration, fit_isotonic
 
 ObjectArray = np.ndarray[Any, np.dtype[np.object_]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
@@ -197,14 +198,19 @@ class ReferencePerformance:
     samples: int
     error_rate: float  # share of error indicators set: misclassified, or absolute error above error_limit
     error_limit: float | None = None  # regression: the reference's 90th percentile absolute error
+    # A binary classifier's score → P(positive), for estimating performance before labels (drift.quality.estimation)
+    calibration: Calibration | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "metrics": dict(sorted(self.metrics.items())),
             "samples": self.samples,
             "error_rate": self.error_rate,
             "error_limit": self.error_limit,
         }
+        if self.calibration is not None:  # absent, not null: profiles without one keep their version
+            out["calibration"] = self.calibration.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, d: Any) -> ReferencePerformance:
@@ -214,6 +220,7 @@ class ReferencePerformance:
             samples=int(d["samples"]),
             error_rate=float(d["error_rate"]),
             error_limit=float(limit) if limit is not None else None,
+            calibration=Calibration.from_dict(d["calibration"]) if d.get("calibration") is not None else None,
         )
 
 
@@ -233,7 +240,12 @@ def reference_performance(
     if task == REGRESSION:
         limit = float(np.quantile(np.abs(y.astype(np.float64) - yhat.astype(np.float64)), ERROR_QUANTILE))
     scored = score(task, y, yhat, positive=positive, threshold=threshold, error_limit=limit)
-    return ReferencePerformance(scored.metrics, int(keep.sum()), float(np.mean(scored.errors)), limit)
+    calibration = None
+    if task != REGRESSION and yhat.dtype == np.float64:  # a binary classifier's score: calibrate it for CBPE
+        is_positive = np.asarray(y == (positive if positive is not None else "1"), dtype=bool)
+        if 0 < int(is_positive.sum()) < is_positive.size:
+            calibration = fit_isotonic(yhat, is_positive)
+    return ReferencePerformance(scored.metrics, int(keep.sum()), float(np.mean(scored.errors)), limit, calibration)
 
 
 __all__ = [

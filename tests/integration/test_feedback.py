@@ -82,6 +82,15 @@ def test_late_out_of_order_labels_accuracy_drop_is_detected_and_quiet_before(exp
     for name in ("driftline_performance_dropped", "driftline_concept_drift_detected"):
         assert quiet[name][labels(**MODEL)] == 0.0, name
     assert quiet["driftline_labels_total"][labels(**MODEL, outcome="joined")] == 2000
+    # The accuracy CBPE estimates from the 4,000 calibrated scores alone: its band holds what their labels (before
+    # the flip below) say
+    estimated = {m: quiet[f"driftline_estimated_performance{m}"] for m in ("", "_lower", "_upper")}
+    at = labels(**MODEL, metric="accuracy")
+    realised = float(np.mean((frame["churn_probability"] >= 0.5) == (frame["churned"] == 1)))
+    assert estimated["_lower"][at] <= realised <= estimated["_upper"][at], (estimated, realised)
+    assert quiet["driftline_estimated_performance_samples"][labels(**MODEL)] == 4000
+    assert abs(estimated[""][at] - reference_accuracy) < 0.03
+    assert quiet["driftline_estimated_performance_dropped"][labels(**MODEL)] == 0.0
 
     after = [entries[2000 + i] for i in rng.permutation(2000)]
     again = post_labels(url, after + before[:100])  # 100 labels sent twice
@@ -92,6 +101,8 @@ def test_late_out_of_order_labels_accuracy_drop_is_detected_and_quiet_before(exp
     assert drifted["driftline_performance_degradation"][labels(**MODEL)] > 0.1
     assert drifted["driftline_performance_dropped"][labels(**MODEL)] == 1.0
     assert drifted["driftline_concept_drift_detected"][labels(**MODEL)] == 1.0
+    # The inputs did not move, the concept did: the estimate (which assumes P(label | inputs) holds) cannot see it
+    assert drifted["driftline_estimated_performance_dropped"][labels(**MODEL)] == 0.0
     for metric_name in ("precision", "recall", "f1", "roc_auc", "log_loss"):
         assert labels(**MODEL, metric=metric_name) in drifted["driftline_performance"], metric_name
     # Flipping labels also shifts the churn rate (more 0s become 1s than the reverse): the label PSI is served.

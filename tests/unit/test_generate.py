@@ -187,6 +187,7 @@ def test_every_listed_alert_exists_in_the_example() -> None:
         "DriftlinePredictionDrift",
         "DriftlinePerformanceDrop",
         "DriftlineConceptDrift",
+        "DriftlineEstimatedPerformanceDrop",
         "DriftlineExporterDown",
         "DriftlineNoTraffic",
         "DriftlineReferenceNotLoaded",
@@ -237,7 +238,7 @@ def test_dashboards_are_modern_grafana_json(config_path: Path) -> None:
 def test_model_drift_dashboard_has_what_on_call_needs() -> None:
     dashboard = json.loads(generate(load(EXAMPLE))["dashboards/driftline-model-drift.json"])
     variables = [v["name"] for v in dashboard["templating"]["list"]]
-    assert variables == ["datasource", "model_namespace", "model", "model_version", "feature"]
+    assert variables == ["datasource", "model_namespace", "model", "model_version", "feature", "metric"]
     names = [a["name"] for a in dashboard["annotations"]["list"]]
     assert "model versions" not in names, "no rollout marks for a model whose versions are not told apart"
     by_title = {p["title"]: p for p in panels(dashboard)}
@@ -258,6 +259,9 @@ def test_model_drift_dashboard_has_what_on_call_needs() -> None:
     assert any(
         "driftline_prediction_psi" in t["expr"] for t in by_title["Prediction drift (PSI per output)"]["targets"]
     )
+    estimated = " ".join(t["expr"] for t in by_title["Estimated vs realised $metric"]["targets"])
+    for metric in ("driftline_estimated_performance{", "driftline_estimated_performance_lower{", "driftline_performance{"):
+        assert metric in estimated, "the estimate, its band and the realised metric side by side"
 
 
 def test_a_model_with_versions_gets_rollout_marks_and_the_canary_row() -> None:

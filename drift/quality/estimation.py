@@ -1,0 +1,228 @@
+"""Performance estimated before the labels arrive: confidence-based performance estimation (CBPE).
+
+A binary classifier's score ``s`` becomes a probability ``p = g(s)`` through an isotonic calibration ``g`` fitted
+on the labelled reference (:mod:`drift.quality.calibration`, stored in the profile). If ``g`` still holds — the
+inputs moved but ``P(y | x)`` did not (covariate shift) — each unlabelled prediction is right with a known
+probability, so the window's confusion matrix has a known expectation. With ``ŷᵢ = [sᵢ ≥ t]`` and ``qᵢ = 1 − pᵢ``:
+
+    E[TP] = Σ_{ŷ=1} pᵢ    E[FP] = Σ_{ŷ=1} qᵢ    E[FN] = Σ_{ŷ=0} pᵢ    E[TN] = Σ_{ŷ=0} qᵢ
+
+and accuracy, precision, recall and F1 follow from them as from a realised matrix; ROC AUC from the expected ROC
+curve; log-loss as its expectation. The band (:func:`realised_band`) is where the realised metric of these rows falls
+once labelled, with probability ``1 − α``: labels drawn as ``yᵢ ~ Bernoulli(pᵢ)``.
+
+Reference: Kivimäki et al., *Confidence-based performance estimation* (NannyML's CBPE); isotonic calibration:
+Zadrozny & Elkan (2002), solved by pool-adjacent-violators (``scipy.optimize.isotonic_regression``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import scipy.stats
+
+from ..config import CLASSIFICATION, ModelConfig
+from ..reference.profile import ReferenceProfile
+from ..stats import FloatArray
+from .calibration import Calibration
+from .metrics import BoolArray, ReferencePerformance, degradation
+
+#: Label draws behind the band: its quantiles move by well under 1% of its width between two sets of draws.
+BAND_DRAWS = 400
+#: The metrics CBPE estimates; a ``target.metric`` among them gets an estimated-drop decision.
+ESTIMATED_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
+
+
+def expected_confusion(p: FloatArray, predicted: BoolArray) -> tuple[float, float, float, float]:
+    """``(E[TP], E[FP], E[FN], E[TN])`` of predictions ``ŷ`` whose positive class has probability ``p``."""
+    tp, fn = float(p[predicted].sum()), float(p[~predicted].sum())
+    fp, tn = float(predicted.sum()) - tp, float((~predicted).sum()) - fn
+    return tp, fp, fn, tn
+
+
+def estimated_roc_auc(p: FloatArray, scores: FloatArray) -> float | None:
+    """The area under the expected ROC curve: each row is a positive of weight ``pᵢ`` and a negative of weight ``qᵢ``,
+
+    ``AUC = Σ_g P_g (Q_{<g} + Q_g/2) / (P·Q)`` over the groups ``g`` of tied scores, ``P_g``/``Q_g`` the group's
+    weights, ``Q_{<g}`` the negative weight scored below it (the Mann–Whitney form; ties count one half). Equal to
+    ``sklearn.metrics.roc_auc_score`` on the rows doubled with those weights. None without both classes' weight."""
+    q = 1.0 - p
+    total_p, total_q = float(p.sum()), float(q.sum())
+    if total_p <= 0 or total_q <= 0:
+        return None
+    unique, group = np.unique(scores, return_inverse=True)
+    p_g = np.bincount(group, weights=p, minlength=unique.size)
+    q_g = np.bincount(group, weights=q, minlength=unique.size)
+    below = np.cumsum(q_g) - q_g
+    return float(np.sum(p_g * (below + 0.5 * q_g)) / (total_p * total_q))
+
+
+def _log_terms(scores: FloatArray) -> tuple[FloatArray, FloatArray]:
+    eps = np.finfo(np.float64).eps
+    s = np.clip(scores, eps, 1 - eps)
+    return np.log(s), np.log1p(-s)
+
+
+def estimated_metrics(p: FloatArray, scores: FloatArray, threshold: float) -> dict[str, float]:
+    """Accuracy ``(E[TP] + E[TN])/n``, precision ``E[TP]/(E[TP] + E[FP])``, recall ``E[TP]/(E[TP] + E[FN])``,
+    F1 ``2E[TP]/(2E[TP] + E[FP] + E[FN])``, ROC AUC (:func:`estimated_roc_auc`) and the expected log-loss of the
+    scores ``−(1/n) Σ [pᵢ ln sᵢ + qᵢ ln(1 − sᵢ)]``; a metric whose denominator is zero is left out."""
+    n = p.size
+    if n == 0:
+        return {}
+    tp, fp, fn, tn = expected_confusion(p, scores >= threshold)
+    log_s, log_not_s = _log_terms(scores)
+    out: dict[str, float | None] = {
+        "accuracy": (tp + tn) / n,
+        "precision": tp / (tp + fp) if tp + fp > 0 else None,
+        "recall": tp / (tp + fn) if tp + fn > 0 else None,
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn > 0 else None,
+        "roc_auc": estimated_roc_auc(p, scores),
+        "log_loss": float(-np.mean(p * log_s + (1.0 - p) * log_not_s)),
+    }
+    return {name: value for name, value in out.items() if value is not None}
+
+
+def realised_band(
+    p: FloatArray, scores: FloatArray, threshold: float, alpha: float, draws: int = BAND_DRAWS, seed: int = 0
+) -> dict[str, tuple[float, float]]:
+    """The central ``1 − α`` interval of each metric over ``draws`` labellings ``yᵢ ~ Bernoulli(pᵢ)`` of these rows:
+    where the realised metric lands once their labels arrive, if the calibration holds. Vectorised over the draws
+    (an AUC from the scores' average ranks); seeded, so the same rows give the same band."""
+    n = p.size
+    if n == 0:
+        return {}
+    labels = np.random.default_rng(seed).random((draws, n)) < p
+    predicted = scores >= threshold
+    positives = labels.sum(axis=1).astype(np.float64)
+    tp = labels @ predicted.astype(np.float64)
+    fp, fn = float(predicted.sum()) - tp, positives - tp
+    ranks = scipy.stats.rankdata(scores)
+    negatives = n - positives
+    log_s, log_not_s = _log_terms(scores)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        realised = {
+            "accuracy": (n - fp - fn) / n,
+            "precision": tp / (tp + fp),
+            "recall": tp / positives,
+            "f1": 2 * tp / (2 * tp + fp + fn),
+            "roc_auc": (labels @ ranks - positives * (positives + 1) / 2) / (positives * negatives),
+            "log_loss": -(labels @ (log_s - log_not_s) + log_not_s.sum()) / n,
+        }
+    band = {}
+    for name, values in realised.items():
+        finite = values[np.isfinite(values)]
+        if finite.size:
+            low, high = np.quantile(finite, [alpha / 2, 1 - alpha / 2])
+            band[name] = (float(low), float(high))
+    return band
+
+
+@dataclass(frozen=True)
+class EstimatedPerformance:
+    """CBPE on a window of unlabelled predictions, and the estimated-drop decision."""
+
+    samples: int  # predictions with a score the estimate is from
+    metrics: Mapping[str, float]
+    lower: Mapping[str, float]  # the band of the realised metric (see realised_band)
+    upper: Mapping[str, float]
+    metric: str  # the configured target.metric
+    degradation: float | None  # of `metric` against the reference's realised value; positive = worse
+    error_rate: float  # the expected share of wrong predictions
+    pvalue: float  # the expected error rate is above the reference's
+    dropped: bool
+
+
+def estimate_performance(
+    calibration: Calibration,
+    reference: ReferencePerformance,
+    scores: Any,
+    *,
+    threshold: float,
+    metric: str,
+    max_degradation: float,
+    min_samples: int,
+    alpha: float,
+) -> EstimatedPerformance:
+    """Estimate the window's quality from its scores (NaN = no score; at least one score) and decide an estimated
+    drop with the rule of the realised one: at least ``min_samples`` scored predictions, ``metric`` at least
+    ``max_degradation`` worse than the reference's (relative), **and** the expected error rate
+    ``ē = (1/n) Σ P(ŷᵢ wrong)`` significantly above the reference's ``e₀`` — one-sided z-test,
+    ``z = (ē − e₀)/√(Var(P(ŷ wrong))/n + e₀(1 − e₀)/N)``, both rates' sampling errors (``N`` labelled reference
+    rows)."""
+    s = np.asarray(scores, dtype=np.float64)
+    s = s[np.isfinite(s)]
+    n = int(s.size)
+    if n == 0:
+        raise ValueError("no score to estimate the performance from")
+    p = calibration(s)
+    estimated = estimated_metrics(p, s, threshold)
+    band = realised_band(p, s, threshold, alpha)
+    wrong = np.where(s >= threshold, 1.0 - p, p)
+    error_rate = float(wrong.mean())
+    current, baseline = estimated.get(metric), reference.metrics.get(metric)
+    worse = degradation(metric, current, baseline) if current is not None and baseline is not None else None
+    e0 = min(max(reference.error_rate, 0.0), 1.0)
+    se = math.sqrt(float(wrong.var()) / n + e0 * (1 - e0) / max(reference.samples, 1))
+    gap = error_rate - e0
+    pvalue = float(scipy.stats.norm.sf(gap / se)) if se > 0 else (0.0 if gap > 0 else 1.0)
+    dropped = bool(n >= min_samples and worse is not None and worse >= max_degradation and pvalue < alpha)
+    return EstimatedPerformance(
+        samples=n,
+        metrics=MappingProxyType(estimated),
+        lower=MappingProxyType({k: low for k, (low, _) in band.items()}),
+        upper=MappingProxyType({k: high for k, (_, high) in band.items()}),
+        metric=metric,
+        degradation=worse,
+        error_rate=error_rate,
+        pvalue=pvalue,
+        dropped=dropped,
+    )
+
+
+def estimate_window(profile: ReferenceProfile, model: ModelConfig, scores: Any) -> EstimatedPerformance | None:
+    """CBPE for ``model``'s window of prediction scores (NaN = none), when it applies: a classification target whose
+    prediction is a numeric score, and a profile of that target holding the calibration. None otherwise or without a
+    score."""
+    target, performance = model.target, profile.performance
+    if (
+        target is None
+        or target.task != CLASSIFICATION
+        or not any(c.name == target.prediction and c.is_numeric for c in model.outputs)
+        or not profile.serves_target(model)
+        or performance is None
+        or performance.calibration is None
+    ):
+        return None
+    s = np.asarray(scores, dtype=np.float64)
+    s = s[np.isfinite(s)]
+    if s.size == 0:
+        return None
+    return estimate_performance(
+        performance.calibration,
+        performance,
+        s,
+        threshold=target.threshold,
+        metric=target.metric,
+        max_degradation=target.max_degradation,
+        min_samples=target.min_samples,
+        alpha=model.drift.alpha,
+    )
+
+
+__all__ = [
+    "BAND_DRAWS",
+    "ESTIMATED_METRICS",
+    "EstimatedPerformance",
+    "estimate_performance",
+    "estimate_window",
+    "estimated_metrics",
+    "estimated_roc_auc",
+    "expected_confusion",
+    "realised_band",
+]
