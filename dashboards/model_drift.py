@@ -28,6 +28,7 @@ from .common import (
     timeseries,
     value_map,
 )
+from .data_quality import add_data_quality_row
 from .performance import add_estimated_row, add_quality_row, estimates, metric_variable
 
 VERSIONS = f'{MODEL_SELECTOR}, model_version=~"$model_version"'  # during a rollout, each serving version's series
@@ -439,6 +440,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         _versions_row(layout)
     if any(model.multivariate is not None for model in config.models):
         _multivariate_row(layout)
+    add_data_quality_row(layout)
     if pooled:
         _pooled_row(layout)
     if config.exporter.bin_counts:

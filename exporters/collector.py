@@ -15,6 +15,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from drift import catalogue as m
+from drift.catalogue.definition import PAYLOAD_ERRORS, VALUE_QUALITIES
+from drift.reference.profile import NumericProfile
 from drift.sketch import MISSING_BIN, layouts, psi_bins
 
 from .exposition import counter_family, gauge_family
@@ -150,6 +152,7 @@ class DriftCollector(Collector):
         yield from self._versions(snapshot)
         yield from self._performance(snapshot)
         yield from self._estimated(snapshot)
+        yield from self._data_quality()
         if self.service.config.exporter.bin_counts:
             yield from self._bins()
 
@@ -198,6 +201,30 @@ class DriftCollector(Collector):
                 if scalar is not None:
                     families[metric.name].add_metric(labels, scalar)
         yield from families.values()
+
+    def _data_quality(self) -> Iterator[Metric]:
+        """Each feature's values by quality since its profile loaded, and its payload errors (counters: Prometheus
+        takes the shares over any range, summed across replicas). A numeric feature has no unseen category and a
+        categorical one no range: those series are left out."""
+        values, errors = counter_family(m.FEATURE_VALUES), counter_family(m.FEATURE_PAYLOAD_ERRORS)
+        not_applicable = {True: "unseen_category", False: "out_of_range"}
+        for monitor in self.service.windowed():
+            window = monitor.features
+            counted = window.quality()
+            if counted is None or window.layout is None:
+                continue
+            quality, payload = counted
+            labels = list(monitor.id)
+            for profile, row in zip(window.layout.columns, quality, strict=True):
+                skip = not_applicable[isinstance(profile, NumericProfile)]
+                for name, count in zip(VALUE_QUALITIES, row, strict=True):
+                    if name != skip:
+                        values.add_metric([*labels, profile.name, name], float(count))
+            for column, row in zip(window.columns, payload, strict=True):
+                for name, count in zip(PAYLOAD_ERRORS, row, strict=True):
+                    errors.add_metric([*labels, column.name, name], float(count))
+        yield values
+        yield errors
 
     def _bins(self) -> Iterator[Metric]:
         """Each column's PSI-bin counts since the profile loaded, and the reference's: what Prometheus sums across

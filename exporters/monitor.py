@@ -53,7 +53,8 @@ class ModelMonitor:
         self.profile_must_name_version = False  # a version on the model's own reference.profile: only if it says so
         self.keeps_all = model.sampling.rate >= 1.0
         size, max_age = model.window.size, model.window.max_age.seconds
-        self.features = SketchWindow(model.features, size, max_age, sample_rows)
+        margin = model.drift.range_margin
+        self.features = SketchWindow(model.features, size, max_age, sample_rows, margin)
         self.outputs = SketchWindow(model.outputs, size, max_age, sample_rows) if model.outputs else None
         self.restored: dict[str, WindowState] = {}  # a checkpoint waiting for its profile
         self.checkpointed: tuple[int, ...] | None = None  # the state's generations at the last checkpoint
@@ -151,13 +152,13 @@ class ModelMonitor:
         if self.outputs is None:
             return 0
         rows = parse_response(event.payload, self.output_columns)
-        self.outputs.append_block(rows.numeric, rows.categorical, rows.count, now)
+        self.outputs.append_block(rows.numeric, rows.categorical, rows.count, now, rows.payload_errors)
         if self.store is not None and event.event_id:
             self.store.put(stored_id(event.event_id), self._predictions(rows), now)
         return rows.long_values
 
     def append_features(self, rows: Rows, now: float) -> int:
-        self.features.append_block(rows.numeric, rows.categorical, rows.count, now)
+        self.features.append_block(rows.numeric, rows.categorical, rows.count, now, rows.payload_errors)
         return rows.long_values
 
     def _predictions(self, rows: Rows) -> np.ndarray[Any, Any]:

@@ -71,6 +71,9 @@ class Rows(NamedTuple):
     categorical: np.ndarray[Any, Any]
     count: int  # type: ignore[assignment]  # shadows tuple.count, which nothing here calls
     long_values: int = 0  # category values longer than MAX_CATEGORY_LENGTH, replaced by LONG_CATEGORY
+    # [columns in config order, PAYLOAD_ERRORS]: values of the wrong type and columns absent from the payload (both
+    # missing in the blocks); None when there are none
+    payload_errors: np.ndarray[Any, Any] | None = None
 
     @property
     def numeric_array(self) -> np.ndarray[Any, Any]:
@@ -136,7 +139,8 @@ def _v1_rows(rows: Any, columns: Columns, key: str) -> Rows:
         fast = _all_numeric_rows(as_lists, columns)
         if fast is not None:
             return fast
-        return _columns_from_lists([list(col) for col in zip(*as_lists, strict=True)], columns, len(rows))
+        absent = [sum(name not in row for row in rows) for name in columns.names]
+        return _columns_from_lists([list(col) for col in zip(*as_lists, strict=True)], columns, len(rows), absent)
     if width == 1 and all(not isinstance(row, list | dict) for row in rows):
         return _columns_from_lists([rows], columns, len(rows))
     raise PayloadError("shape_mismatch", f'"{key}" holds scalars but {width} columns are configured')
@@ -164,7 +168,8 @@ def _v2_rows(tensors: list[dict[str, Any]], columns: Columns, key: str) -> Rows:
             count = len(data)
             values.append(data)
         count = count or 0
-        return _columns_from_lists([v if v else [None] * count for v in values], columns, count)
+        absent = [0 if column.name in by_name else count for column in columns]
+        return _columns_from_lists([v if v else [None] * count for v in values], columns, count, absent)
     if len(tensors) != 1:
         raise PayloadError(
             "shape_mismatch", f'"{key}" has {len(tensors)} tensors and none is named after a configured column'
@@ -240,25 +245,34 @@ _FLOAT_TYPE = frozenset((float,))
 _ONE_ROW_NO_CATEGORIES = np.empty((1, 0), dtype=object)  # an event's usual row count; empty, so safe to share
 
 
-def _columns_from_lists(values: Sequence[list[Any]], columns: Columns, count: int) -> Rows:
+def _columns_from_lists(
+    values: Sequence[list[Any]], columns: Columns, count: int, absent: Sequence[int] | None = None
+) -> Rows:
     flags = columns.numeric_flags
-    numeric = [
-        [v if type(v) is float else _as_float(v) for v in raw]
-        for is_numeric, raw in zip(flags, values, strict=True)
-        if is_numeric
-    ]
+    errors = np.zeros((len(columns), 2), dtype=np.int64)  # [type, absent] per column, drift.data_quality's order
+    if absent is not None:
+        errors[:, 1] = absent
+    numeric = []
+    for j, (is_numeric, raw) in enumerate(zip(flags, values, strict=True)):
+        if not is_numeric:
+            continue
+        floats = [v if type(v) is float else _as_float(v) for v in raw]
+        # a present value that read as NaN and was not a float NaN: a string, a boolean, an object
+        errors[j, 0] = sum(f != f and v is not None and type(v) is not float for v, f in zip(raw, floats, strict=True))
+        numeric.append(floats)
     numeric_block = np.array(numeric, dtype=np.float64).reshape(len(numeric), count).T
-    categorical = [raw for is_numeric, raw in zip(flags, values, strict=True) if not is_numeric]
+    categorical = [(j, raw) for j, (is_numeric, raw) in enumerate(zip(flags, values, strict=True)) if not is_numeric]
     categorical_block = np.empty((count, len(categorical)), dtype=object)
     long_values = 0
-    for j, raw in enumerate(categorical):
+    for k, (j, raw) in enumerate(categorical):
         cells = [category_of(v) for v in raw]
+        errors[j, 0] = sum(cell is None and isinstance(v, list | dict) for v, cell in zip(raw, cells, strict=True))
         too_long = [i for i, cell in enumerate(cells) if cell is not None and len(cell) > MAX_CATEGORY_LENGTH]
         for i in too_long:
             cells[i] = LONG_CATEGORY
         long_values += len(too_long)
-        categorical_block[:, j] = cells
-    return Rows(numeric_block, categorical_block, count, long_values)
+        categorical_block[:, k] = cells
+    return Rows(numeric_block, categorical_block, count, long_values, errors if errors.any() else None)
 
 
 def _as_float(value: Any) -> float:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from drift.config import ColumnConfig
+from drift.data_quality import PAYLOAD_ERRORS, QUALITIES, QualityBounds, quality_counts
 from drift.sketch import Layout
 
 BUCKETS = 60
@@ -62,8 +63,11 @@ class WindowState:
 class SketchWindow:
     """One model's features (or outputs) over the last ``size`` rows and ``max_age`` seconds, as bin counts."""
 
-    def __init__(self, columns: tuple[ColumnConfig, ...], size: int, max_age: float, sample_rows: int = 0) -> None:
+    def __init__(
+        self, columns: tuple[ColumnConfig, ...], size: int, max_age: float, sample_rows: int = 0, margin: float = 0.0
+    ) -> None:
         self.columns = columns
+        self.margin = margin  # drift.range_margin: how far beyond the reference's range a value is still in range
         self.size = size
         self.max_age = max_age
         self.numeric_names = tuple(c.name for c in columns if c.is_numeric)
@@ -93,6 +97,11 @@ class SketchWindow:
         # Every row counted against the current profile since this process loaded it: what the exporter publishes
         # as counters for Prometheus to pool across replicas. Not checkpointed: a restart is a counter reset.
         self._counted = np.zeros(0, dtype=np.int64)
+        # Data quality (drift.data_quality), published as counters too: each value's quality against the current
+        # profile, per layout column; and the payload errors per column (any profile), which make values missing.
+        self._bounds: QualityBounds | None = None
+        self._quality = np.zeros((0, len(QUALITIES)), dtype=np.int64)
+        self._payload_errors = np.zeros((len(columns), len(PAYLOAD_ERRORS)), dtype=np.int64)
         self._sample_cap = math.ceil(sample_rows / self.buckets) if sample_rows > 0 else 0
         self._sample_numeric = np.full((self.buckets, self._sample_cap, n_num), np.nan)
         self._sample_categorical = np.full((self.buckets, self._sample_cap, n_cat), None, dtype=object)
@@ -107,13 +116,17 @@ class SketchWindow:
         categorical: np.ndarray[Any, Any] | None,
         rows: int,
         timestamp: float,
+        payload_errors: np.ndarray[Any, Any] | None = None,
     ) -> None:
         """Append ``rows`` rows as blocks in the window's column order (numeric, then categorical, by name order);
         the numeric block may also be a list of float rows. The blocks are kept as they are until counted: the caller
-        must not change them."""
+        must not change them. ``payload_errors``: ``[columns, PAYLOAD_ERRORS]`` counts of the values that were not
+        readable (they are missing in the blocks)."""
         if rows <= 0:
             return
         with self._lock:
+            if payload_errors is not None:
+                self._payload_errors += payload_errors
             self._pending.append((numeric, categorical, rows, timestamp))
             self._staged += rows
             self.generation += 1  # so the next checkpoint counts and keeps these rows too
@@ -175,6 +188,8 @@ class SketchWindow:
         numeric, categorical, stamps = self._staged_blocks()
         times = np.maximum.accumulate(stamps)  # a clock step backwards stays in the open bucket
         codes = self.layout.codes(numeric, categorical)  # once: the batch may span many buckets
+        if self._bounds is not None:
+            self._quality += quality_counts(self.layout, self._bounds, numeric, codes)
         i = 0
         while i < n:
             b = self._current
@@ -257,6 +272,16 @@ class SketchWindow:
             self._flush()
             return self._counted.copy() if self.layout is not None else None
 
+    def quality(self) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None:
+        """Every value counted against the current profile since it was loaded, by quality (``[layout columns,
+        QUALITIES]``), and every payload error since the start (``[columns, PAYLOAD_ERRORS]``): counts that only
+        grow. None before a profile."""
+        with self._lock:
+            self._flush()
+            if self.layout is None:
+                return None
+            return self._quality.copy(), self._payload_errors.copy()
+
     def rows(self, now: float) -> int:
         with self._lock:
             return int(self._rows[self._live(now)].sum()) + self._staged
@@ -298,6 +323,8 @@ class SketchWindow:
             self._counts = np.zeros((self.buckets, layout.size), dtype=self._count_type)
             self._total = np.zeros(layout.size, dtype=np.int64)
             self._counted = np.zeros(layout.size, dtype=np.int64)
+            self._bounds = QualityBounds.of(layout, self.margin)
+            self._quality = np.zeros((len(layout.columns), len(QUALITIES)), dtype=np.int64)
             self._in_total[:] = False
             self._rows[:] = 0
             self._first[:] = self._last[:] = 0.0

@@ -6,18 +6,18 @@ generated with it and its runbook section (``docs/runbooks.md`` is generated fro
 
 from __future__ import annotations
 
-from . import drift, exporter, quality, serving, webhook
+from . import data_quality, drift, exporter, quality, serving, webhook
 from .definition import MODEL_DRIFT_DASHBOARD, SELF_DASHBOARD, SERVING_DASHBOARD, AlertDefinition, report_link
 
 GROUPS: tuple[tuple[str, tuple[AlertDefinition, ...]], ...] = (
-    ("driftline.alerts", (*drift.ALERTS, *quality.ALERTS)),
+    ("driftline.alerts", (*drift.ALERTS, *quality.ALERTS, *data_quality.ALERTS)),
     ("driftline-exporter.alerts", exporter.ALERTS),
     ("driftline-serving.alerts", serving.ALERTS),
     ("driftline-webhook.alerts", webhook.ALERTS),
 )
 ALERTS: tuple[AlertDefinition, ...] = tuple(alert for _, alerts in GROUPS for alert in alerts)
 # Alerts about the model's data and quality, as opposed to driftline's or the model server's health.
-DRIFT_ALERTS = (*drift.ALERTS, *quality.ALERTS)
+DRIFT_ALERTS = (*drift.ALERTS, *quality.ALERTS, *data_quality.ALERTS)
 
 __all__ = [
     "ALERTS",

@@ -30,6 +30,9 @@ EVENT_REJECT_REASONS = (
 # A canary's outputs against the stable version's: the version compared and the one it is compared with.
 COMPARED = (*MODEL, "model_version", "baseline_version", "output")
 UNVERSIONED_REASONS = ("no_version", "too_many_versions", "no_response")
+# Data quality (drift.data_quality): what each value of a feature was, and the payload errors that made one missing
+VALUE_QUALITIES = ("valid", "missing", "out_of_range", "unseen_category")
+PAYLOAD_ERRORS = ("type", "absent")
 LABEL_OUTCOMES = ("joined", "duplicate", "unmatched", "sampled_out")
 FEEDBACK_REJECT_REASONS = (
     "bad_json",

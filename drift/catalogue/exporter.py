@@ -17,7 +17,9 @@ from .definition import (
     LABEL_OUTCOMES,
     MODEL,
     OBJECT_OUTCOMES,
+    PAYLOAD_ERRORS,
     UNVERSIONED_REASONS,
+    VALUE_QUALITIES,
     VERSIONED,
     WINDOW_RESET_REASONS,
     declare,
@@ -312,6 +314,27 @@ LABEL_PSI_PVALUE = declare(
 )
 LABEL_DRIFTED = declare(
     "driftline_label_drifted", GAUGE, "1 when the label distribution drifted (as for a feature).", section=_QUALITY
+)
+
+_DATA_QUALITY = "Data quality (per feature, against the reference)"
+FEATURE_VALUES = declare(
+    "driftline_feature_values",
+    COUNTER,
+    "Values of the feature counted since the reference profile loaded, by quality: valid, missing, out_of_range "
+    "(numeric, beyond the reference's range and drift.range_margin), unseen_category (categorical, not in the "
+    "reference's vocabulary).",
+    (*VERSIONED, "feature", "quality"),
+    section=_DATA_QUALITY,
+    quality=VALUE_QUALITIES,
+)
+FEATURE_PAYLOAD_ERRORS = declare(
+    "driftline_feature_payload_errors",
+    COUNTER,
+    "Values of the feature that could not be read, counted as missing: type (a string where a number is expected, "
+    "an object), absent (the payload lacks the column).",
+    (*VERSIONED, "feature", "error"),
+    section=_DATA_QUALITY,
+    error=PAYLOAD_ERRORS,
 )
 
 _ESTIMATED = "Estimated performance (binary classifiers with a score, before the labels)"

@@ -43,6 +43,9 @@ class AlertRules:
     performance_drop: AlertSettings = AlertSettings(for_=_m(30), keep_firing_for=_m(30))
     concept_drift: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(30))
     estimated_performance_drop: AlertSettings = AlertSettings(for_=_m(30), keep_firing_for=_m(30))
+    out_of_range: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(15), threshold=0.01)
+    unseen_categories: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(15), threshold=0.01)
+    payload_errors: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(15), threshold=0.01)
     exporter_down: AlertSettings = AlertSettings(for_=_m(5))
     no_traffic: AlertSettings = AlertSettings(for_=_m(30), keep_firing_for=_m(10))
     reference_not_loaded: AlertSettings = AlertSettings(for_=_m(10))
@@ -58,6 +61,9 @@ class AlertRules:
 _THRESHOLDS = {
     "reference_stale": ("max_age", "duration"),
     "reject_rate": ("threshold", "ratio"),
+    "out_of_range": ("threshold", "ratio"),
+    "unseen_categories": ("threshold", "ratio"),
+    "payload_errors": ("threshold", "ratio"),
     "serving_errors": ("threshold", "ratio"),
     "serving_latency": ("threshold", "duration"),
 }

@@ -415,6 +415,7 @@ def _drift(sec: Section) -> DriftSettings:
         correction=sec.get("correction", v.choice(*CORRECTIONS), d.correction),
         drift_share=sec.get("drift_share", v.number(0, 1, low_open=True), d.drift_share),
         max_categories=sec.get("max_categories", v.integer(minimum=1, maximum=10_000), d.max_categories),
+        range_margin=sec.get("range_margin", v.number(0, float("inf")), d.range_margin),
     )
     sec.finish()
     return config

@@ -122,6 +122,7 @@ class DriftSettings:
     correction: str = "fdr"
     drift_share: float = 0.5
     max_categories: int = 50
+    range_margin: float = 0.0  # data quality: a value beyond [min − m·w, max + m·w] of the reference is out of range
 
 
 CLASSIFICATION = "classification"

@@ -32,9 +32,12 @@ from tests.support import (
     PrometheusProcess,
     Sink,
     WebhookProcess,
-    churn_frame,
     config_dict,
+    label_entries,
+    labelled_churn_frame,
+    post_labels,
     run_cli,
+    send_predictions,
     send_traffic,
     wait,
     webhook_config,
@@ -254,6 +257,9 @@ def exporter_and_webhook(tmp_path: Path, config_path: Path) -> Iterator[dict[str
         with ExporterProcess(config_path, tmp_path / "exporter.log") as exporter:
             exporter.wait_until("/readyz")
             send_traffic(exporter.url)
+            labelled = labelled_churn_frame(400, seed=43)  # predictions whose labels arrive: realised quality
+            ids = send_predictions(exporter.url, labelled)
+            assert post_labels(exporter.url, label_entries(ids, labelled["churned"].to_numpy()))["joined"] == 400
             yield {"driftline-exporter": exporter.url, "driftline-webhook": webhook.url}
     finally:
         webhook.stop()
@@ -305,11 +311,16 @@ def test_with_a_cluster_label_every_query_runs_on_a_federating_prometheus_and_se
 
 def dashboards_config(tmp_path: Path, dashboards: dict[str, str] | None = None) -> tuple[Path, Path]:
     """A profiled config and what `driftline generate` writes for it."""
-    churn_frame(4000, seed=1).to_csv(tmp_path / "train.csv", index=False)
+    labelled_churn_frame(4000, seed=1).to_csv(tmp_path / "train.csv", index=False)
     content = config_dict()
     content["exporter"] = {"evaluate_every": "200ms"}
     content["alerting"] = {"exporter_job": "driftline-exporter"}
-    content["models"][0]["multivariate"] = {"reference_rows": 2000}  # its panels have data to show too
+    # multivariate drift, the quality rows and the estimated performance have data to show too
+    content["models"][0]["multivariate"] = {"reference_rows": 2000}
+    content["models"][0]["target"] = {
+        "name": "churned", "task": "classification", "prediction": "churn_probability", "positive": 1,
+        "min_samples": 50,
+    }  # fmt: skip
     if dashboards:
         content["dashboards"] = dashboards
     config_path = tmp_path / "monitor.yaml"

@@ -85,7 +85,7 @@ def prometheus_config(out: Path, targets: dict[str, str]) -> dict[str, Any]:
 
 # model_version: Grafana's "All" (allValue .*), which also matches a model whose versions are not told apart
 VARIABLES = {"model": "churn-model", "model_namespace": "default", "model_version": ".*", "feature": ".*",
-             "__rate_interval": "1m", "__range": "1h", "window": "1h"}  # fmt: skip
+             "metric": "accuracy", "__rate_interval": "1m", "__range": "1h", "window": "1h"}  # fmt: skip
 
 # Empty without systems this test does not run: serving metrics (no InferenceService), S3 pull mode, firing alerts.
 WITHOUT_SERVING = r"driftline-serving: (Request rate \(A\)|Error|Latency)|S3 log objects|annotation "

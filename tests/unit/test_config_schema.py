@@ -54,7 +54,7 @@ FULL: dict[str, Any] = {
             "window": {"size": 5000, "max_age": "1h", "min_rows": 100},
             "sampling": {"rate": 0.5},
             "drift": {"bins": 10, "psi_threshold": 0.1, "alpha": 0.05, "correction": "fdr", "drift_share": 0.5,
-                      "max_categories": 50},
+                      "max_categories": 50, "range_margin": 0.1},
             "source": {"s3_logs": "s3://b/logs", "poll": "1m", "max_objects_per_poll": 100, "watermark": "wm.json"},
             "target": {"name": "churned", "task": "classification", "prediction": "p", "positive": 1,
                        "threshold": 0.5, "metric": "roc_auc", "max_degradation": 0.1, "min_samples": 200,

@@ -188,6 +188,9 @@ def test_every_listed_alert_exists_in_the_example() -> None:
         "DriftlinePerformanceDrop",
         "DriftlineConceptDrift",
         "DriftlineEstimatedPerformanceDrop",
+        "DriftlineFeatureOutOfRange",
+        "DriftlineUnseenCategories",
+        "DriftlineFeaturePayloadErrors",
         "DriftlineExporterDown",
         "DriftlineNoTraffic",
         "DriftlineReferenceNotLoaded",
@@ -260,7 +263,11 @@ def test_model_drift_dashboard_has_what_on_call_needs() -> None:
         "driftline_prediction_psi" in t["expr"] for t in by_title["Prediction drift (PSI per output)"]["targets"]
     )
     estimated = " ".join(t["expr"] for t in by_title["Estimated vs realised $metric"]["targets"])
-    for metric in ("driftline_estimated_performance{", "driftline_estimated_performance_lower{", "driftline_performance{"):
+    for metric in (
+        "driftline_estimated_performance{",
+        "driftline_estimated_performance_lower{",
+        "driftline_performance{",
+    ):
         assert metric in estimated, "the estimate, its band and the realised metric side by side"
 
 
