@@ -198,3 +198,60 @@ def test_a_taken_port_is_one_line_and_exit_1(tmp_path: Path, command: str) -> No
         f"driftline {command}: error: cannot listen on {address}: address already in use; another process listens "
         "there; stop it, or choose another address (--listen HOST:PORT)"
     ]
+
+
+def test_data_quality_counters_equal_hand_counts(tmp_path: Path) -> None:
+    """A real exporter's data-quality counters against counts taken by hand from the rows sent: values outside the
+    reference's [min, max], an unseen category, a string where a number belongs, a row without a column."""
+    reference = churn_frame(8000, seed=3)
+    reference.to_csv(tmp_path / "train.csv", index=False)
+    content = config_dict()
+    content["exporter"] = {"evaluate_every": "200ms"}
+    (tmp_path / "monitor.yaml").write_text(yaml.safe_dump(content))
+    assert run_cli("profile", "--config", str(tmp_path / "monitor.yaml")).returncode == 0
+    features = ["tenure", "monthly_charges", "contract", "internet_service"]
+    window = churn_frame(600, seed=4, shift=0.8)  # charges 80% higher: many beyond the reference's maximum
+    odd = [
+        {"tenure": "abc", "monthly_charges": 1e6, "contract": "lifetime", "internet_service": "dsl"},
+        {"tenure": 3, "monthly_charges": 50.0, "contract": "one-year"},  # internet_service absent
+    ]
+    headers = {"Ce-Type": "org.kubeflow.serving.inference.request", "Ce-Inferenceservicename": "churn-model",
+               "Ce-Namespace": "default", "Ce-Specversion": "1.0", "Content-Type": "application/json"}  # fmt: skip
+    model = {"model": "churn-model", "model_namespace": "default"}
+    with ExporterProcess(tmp_path / "monitor.yaml", tmp_path / "exporter.log") as exporter:
+        exporter.wait_until("/readyz")
+        session = requests.Session()
+        for start in range(0, len(window), 50):
+            rows = window.iloc[start : start + 50][features].to_dict(orient="records")
+            assert session.post(exporter.url, json={"instances": rows}, headers=headers, timeout=5).status_code == 202
+        assert session.post(exporter.url, json={"instances": odd}, headers=headers, timeout=5).status_code == 202
+        total = len(window) + len(odd)
+
+        def counted_all() -> dict[str, Any] | None:
+            metrics = scrape(exporter.url)
+            tenure = [
+                v for k, v in metrics.get("driftline_feature_values_total", {}).items() if ("feature", "tenure") in k
+            ]
+            return metrics if sum(tenure) == total else None
+
+        metrics = wait_for(counted_all)
+    values, errors = metrics["driftline_feature_values_total"], metrics["driftline_feature_payload_errors_total"]
+
+    def quality(feature: str) -> dict[str, float]:
+        return {
+            dict(k)["quality"]: v
+            for k, v in values.items()
+            if dict(k)["feature"] == feature and ("model", "churn-model") in k
+        }
+
+    for name in ("tenure", "monthly_charges"):
+        low, high = reference[name].min(), reference[name].max()
+        outside = int(np.sum((window[name] < low) | (window[name] > high))) + (name == "monthly_charges")
+        missing = int(name == "tenure")  # "abc"
+        assert quality(name) == {"valid": total - outside - missing, "missing": missing, "out_of_range": outside}
+    assert quality("monthly_charges")["out_of_range"] > 1, "the shifted charges leave the reference's range"
+    assert quality("contract") == {"valid": total - 1, "missing": 0, "unseen_category": 1}  # "lifetime"
+    assert quality("internet_service") == {"valid": total - 1, "missing": 1, "unseen_category": 0}
+    assert errors[labels(**model, feature="tenure", error="type")] == 1
+    assert errors[labels(**model, feature="internet_service", error="absent")] == 1
+    assert sum(errors.values()) == 2
