@@ -4,9 +4,9 @@
 * ``missing`` — null, NaN, or a value that could not be read as the column's type (see the payload errors);
 * ``out_of_range`` — numeric, outside the reference's ``[min − m·w, max + m·w]`` (``w = max − min``, ``m`` the
   model's ``drift.range_margin``);
-* ``unseen_category`` — categorical, not among the reference's categories. Only where the profile holds the
-  reference's whole vocabulary (at most ``drift.max_categories`` categories, so its ``__other__`` bin is empty);
-  beyond that a rare reference category and a new one look alike in the profile and both count as valid.
+* ``unseen_category`` — categorical, not among the reference's categories: the kept ones and the rare ones the
+  profile lists (up to ``MAX_RARE``). Beyond that a rare reference category and a new one look alike in the profile
+  and both count as valid.
 
 The counts add up to the rows counted, so every share has one denominator. :func:`quality_counts` works on the
 window's blocks and their count-vector codes (:meth:`drift.sketch.Layout.codes`), vectorised per column.
@@ -34,7 +34,7 @@ class QualityBounds:
 
     low: FloatArray
     high: FloatArray
-    closed: np.ndarray[Any, np.dtype[np.bool_]]  # categorical: the profile holds the whole vocabulary
+    closed: np.ndarray[Any, np.dtype[np.bool_]]  # categorical: the profile knows the reference's whole vocabulary
 
     @classmethod
     def of(cls, layout: Layout, margin: float) -> QualityBounds:
@@ -48,18 +48,23 @@ class QualityBounds:
             else:
                 low.append(np.nan)
                 high.append(np.nan)
-                closed.append(int(profile.counts[-1]) == 0)
+                closed.append(profile.knows_vocabulary)
         return cls(np.array(low), np.array(high), np.array(closed, dtype=bool))
 
 
 def quality_counts(
-    layout: Layout, bounds: QualityBounds, numeric: np.ndarray[Any, Any] | None, codes: IntArray
+    layout: Layout,
+    bounds: QualityBounds,
+    numeric: np.ndarray[Any, Any] | None,
+    categorical: np.ndarray[Any, Any] | None,
+    codes: IntArray,
 ) -> IntArray:
-    """``[columns, 4]`` counts of each quality (in ``QUALITIES`` order) over a block of rows: ``numeric`` the
-    block's numeric columns (in layout order, NaN = missing), ``codes`` its cells' count-vector indices."""
+    """``[columns, 4]`` counts of each quality (in ``QUALITIES`` order) over a block of rows: ``numeric`` and
+    ``categorical`` the block's columns of each kind (in layout order), ``codes`` its cells' count-vector indices.
+    Only the values in a column's ``__other__`` bin are looked up among its rare categories."""
     out = np.zeros((len(layout.columns), len(QUALITIES)), dtype=np.int64)
     rows = codes.shape[0]
-    i_num = 0
+    i_num = i_cat = 0
     for j, (profile, offset, fine) in enumerate(zip(layout.columns, layout.offsets, layout.fine, strict=True)):
         if isinstance(profile, NumericProfile):
             values = numeric[:, i_num] if numeric is not None else np.full(rows, np.nan)
@@ -70,8 +75,13 @@ def quality_counts(
         else:
             column = codes[:, j]
             missing = int(np.count_nonzero(column == offset + fine))
-            other = offset + fine - 1  # the __other__ bin
-            strange = int(np.count_nonzero(column == other)) if bounds.closed[j] else 0
+            other = column == offset + fine - 1  # in the __other__ bin: rare in the reference, or never seen
+            strange = 0
+            if bounds.closed[j] and other.any():
+                rare = profile.rare_set
+                cells = categorical[other, i_cat].tolist() if categorical is not None else []
+                strange = len(cells) - sum(cell in rare for cell in cells) if rare else len(cells)
+            i_cat += 1
         out[j, MISSING] = missing
         out[j, OUT_OF_RANGE if isinstance(profile, NumericProfile) else UNSEEN] = strange
         out[j, VALID] = rows - missing - strange

@@ -139,7 +139,9 @@ def _v1_rows(rows: Any, columns: Columns, key: str) -> Rows:
         fast = _all_numeric_rows(as_lists, columns)
         if fast is not None:
             return fast
-        absent = [sum(name not in row for row in rows) for name in columns.names]
+        absent = None
+        if any(None in row for row in as_lists):  # a null, or a name the row lacks: which?
+            absent = [sum(name not in row for row in rows) for name in columns.names]
         return _columns_from_lists([list(col) for col in zip(*as_lists, strict=True)], columns, len(rows), absent)
     if width == 1 and all(not isinstance(row, list | dict) for row in rows):
         return _columns_from_lists([rows], columns, len(rows))
@@ -242,6 +244,7 @@ def _all_numeric_rows(rows: list[Any], columns: Columns) -> Rows | None:
 
 _NUMBER_TYPES = frozenset((float, int))
 _FLOAT_TYPE = frozenset((float,))
+_STRING_TYPE = frozenset((str,))
 _ONE_ROW_NO_CATEGORIES = np.empty((1, 0), dtype=object)  # an event's usual row count; empty, so safe to share
 
 
@@ -249,16 +252,15 @@ def _columns_from_lists(
     values: Sequence[list[Any]], columns: Columns, count: int, absent: Sequence[int] | None = None
 ) -> Rows:
     flags = columns.numeric_flags
-    errors = np.zeros((len(columns), 2), dtype=np.int64)  # [type, absent] per column, drift.data_quality's order
-    if absent is not None:
-        errors[:, 1] = absent
+    wrong_type = [0] * len(columns)
     numeric = []
     for j, (is_numeric, raw) in enumerate(zip(flags, values, strict=True)):
         if not is_numeric:
             continue
         floats = [v if type(v) is float else _as_float(v) for v in raw]
-        # a present value that read as NaN and was not a float NaN: a string, a boolean, an object
-        errors[j, 0] = sum(f != f and v is not None and type(v) is not float for v, f in zip(raw, floats, strict=True))
+        # _as_float's NaN object marks what it could not read; a null is missing, not of the wrong type
+        unread = floats.count(_NAN)
+        wrong_type[j] = unread - raw.count(None) if unread else 0
         numeric.append(floats)
     numeric_block = np.array(numeric, dtype=np.float64).reshape(len(numeric), count).T
     categorical = [(j, raw) for j, (is_numeric, raw) in enumerate(zip(flags, values, strict=True)) if not is_numeric]
@@ -266,13 +268,17 @@ def _columns_from_lists(
     long_values = 0
     for k, (j, raw) in enumerate(categorical):
         cells = [category_of(v) for v in raw]
-        errors[j, 0] = sum(cell is None and isinstance(v, list | dict) for v, cell in zip(raw, cells, strict=True))
+        if not _STRING_TYPE.issuperset(map(type, raw)):  # not all strings: an object or a list among them?
+            wrong_type[j] = sum(isinstance(v, list | tuple | dict | set) for v in raw)
         too_long = [i for i, cell in enumerate(cells) if cell is not None and len(cell) > MAX_CATEGORY_LENGTH]
         for i in too_long:
             cells[i] = LONG_CATEGORY
         long_values += len(too_long)
         categorical_block[:, k] = cells
-    return Rows(numeric_block, categorical_block, count, long_values, errors if errors.any() else None)
+    errors = None
+    if any(wrong_type) or (absent is not None and any(absent)):
+        errors = np.array([wrong_type, absent if absent is not None else [0] * len(columns)], dtype=np.int64).T
+    return Rows(numeric_block, categorical_block, count, long_values, errors)
 
 
 def _as_float(value: Any) -> float:

@@ -189,7 +189,7 @@ class SketchWindow:
         times = np.maximum.accumulate(stamps)  # a clock step backwards stays in the open bucket
         codes = self.layout.codes(numeric, categorical)  # once: the batch may span many buckets
         if self._bounds is not None:
-            self._quality += quality_counts(self.layout, self._bounds, numeric, codes)
+            self._quality += quality_counts(self.layout, self._bounds, numeric, categorical, codes)
         i = 0
         while i < n:
             b = self._current

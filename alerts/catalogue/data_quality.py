@@ -109,9 +109,8 @@ UNSEEN_CATEGORIES = AlertDefinition(
     dashboard=MODEL_DRIFT_DASHBOARD,
     runbook="""
 **Meaning.** More than the threshold (1%) of a categorical feature's values are categories the reference data does
-not contain. Checked for columns whose reference has at most `drift.max_categories` distinct values (the profile
-then holds the whole vocabulary); for larger vocabularies a rare known category and a new one look alike, and
-neither counts.
+not contain: neither among the profile's kept categories nor among the rare ones it lists. A column with more than
+10,000 rare categories (identifiers, free text) is not checked: a rare known value and a new one look alike there.
 
 **Check.** The live report (`GET /report/{namespace}/{model}`) shows the window's categories; compare with the
 training data's. Typical causes: a new product, country or plan launched; a renamed or re-cased value (`"Monthly"`

@@ -19,7 +19,15 @@ from ..errors import DataError
 from ..multivariate import ReconstructionModel, fit_encoding, fit_reconstruction
 from ..quality.metrics import ReferencePerformance, reference_performance
 from ..stats import FloatArray
-from .profile import CategoricalProfile, ColumnProfile, NumericProfile, ReferenceProfile, fine_bins_for, frozen
+from .profile import (
+    MAX_RARE,
+    CategoricalProfile,
+    ColumnProfile,
+    NumericProfile,
+    ReferenceProfile,
+    fine_bins_for,
+    frozen,
+)
 from .reader import MeterFactory, SourceInfo, reference_batches
 
 
@@ -231,14 +239,15 @@ def _categorical_profile(
     if not counts:
         raise DataError(f"{origin}: column {column.name!r} has no values (all missing)")
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    kept = ranked[:max_categories]
-    other = sum(n for _, n in ranked[max_categories:])
+    kept, rare = ranked[:max_categories], ranked[max_categories:]
+    other = sum(n for _, n in rare)
     return CategoricalProfile(
         name=column.name,
         count=int(sum(counts.values())),
         missing=missing,
         categories=tuple(c for c, _ in kept),
         counts=frozen(np.asarray([n for _, n in kept] + [other], dtype=np.int64)),
+        rare=tuple(sorted(c for c, _ in rare)) if 0 < len(rare) <= MAX_RARE else None,
     )
 
 

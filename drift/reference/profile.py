@@ -32,6 +32,7 @@ from .storage import read_bytes, write_bytes
 
 FORMAT = "driftline.profile"
 FORMAT_VERSION = 2
+MAX_RARE = 10_000  # the most categories beyond the kept ones a profile lists (to tell a rare category from a new one)
 FINE_BINS = 250  # at least this many fine bins per numeric column (a multiple of drift.bins)
 
 
@@ -128,6 +129,8 @@ class CategoricalProfile:
     """A categorical column: the most frequent categories, then one ``__other__`` bin for rarer and unseen ones.
 
     ``counts`` has one entry per category and a last one for ``__other__``, which ``categories`` does not list.
+    ``rare``: the reference's categories that ``__other__`` holds, listed when there are at most ``MAX_RARE`` of them
+    (None: none, or too many to list) — so a category the reference never had can be told from a rare one.
     """
 
     name: str
@@ -137,6 +140,7 @@ class CategoricalProfile:
     counts: IntArray
     type: str = CATEGORICAL
     _index: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+    rare: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self._index:
@@ -171,6 +175,15 @@ class CategoricalProfile:
         missing = pc.fill_null(pc.equal(strings, ""), True).to_numpy(zero_copy_only=False)
         return np.where(missing, -1, found).astype(np.int64, copy=False)
 
+    @property
+    def knows_vocabulary(self) -> bool:
+        """Whether every category of the reference is known: none in ``__other__``, or they are listed."""
+        return int(self.counts[-1]) == 0 or self.rare is not None
+
+    @cached_property
+    def rare_set(self) -> frozenset[str]:
+        return frozenset(self.rare or ())
+
     def window_counts(self, values: ObjectArray) -> tuple[IntArray, int]:
         """``(counts per bin, missing)`` of a window column of category strings (None = missing)."""
         codes = self.codes(values)
@@ -186,6 +199,7 @@ class CategoricalProfile:
             "missing": self.missing,
             "categories": list(self.categories),
             "counts": self.counts.tolist(),
+            **({"rare": list(self.rare)} if self.rare is not None else {}),  # absent: older profiles keep their version
         }
 
     @classmethod
@@ -194,9 +208,13 @@ class CategoricalProfile:
         counts = frozen(np.asarray(d["counts"], dtype=np.int64))
         if counts.size != len(categories) + 1 or len(set(categories)) != len(categories):
             raise ValueError(f"column {d['name']!r}: categories and counts are inconsistent")
+        rare = tuple(str(c) for c in d["rare"]) if d.get("rare") is not None else None
+        if rare is not None and (len(set(rare)) != len(rare) or not set(rare).isdisjoint(categories)):
+            raise ValueError(f"column {d['name']!r}: its rare categories repeat or are among its categories")
         return cls(
-            name=str(d["name"]), count=int(d["count"]), missing=int(d["missing"]), categories=categories, counts=counts
-        )
+            name=str(d["name"]), count=int(d["count"]), missing=int(d["missing"]), categories=categories, counts=counts,
+            rare=rare,
+        )  # fmt: skip
 
 
 ColumnProfile = NumericProfile | CategoricalProfile

@@ -12,6 +12,8 @@ import pytest
 import drift
 from drift.config import ColumnConfig, DriftSettings
 from drift.data_quality import QUALITIES, QualityBounds, quality_counts
+from drift.errors import ProfileError
+from drift.reference.profile import CategoricalProfile
 from drift.sketch import layouts
 from exporters.payloads import Columns, parse_request
 from exporters.windows import SketchWindow
@@ -23,7 +25,8 @@ NAN = float("nan")
 
 @pytest.fixture(scope="module")
 def profile() -> drift.ReferenceProfile:
-    """x runs from 0 to 100; plan has three categories (the whole vocabulary); city has 60, more than the 50 kept."""
+    """x runs from 0 to 100; plan has three categories; city has 60: the profile keeps 50 (city-0 … city-53 by name,
+    all equally frequent) and lists the 10 rare ones."""
     model = replace(model_config(), features=COLUMNS, outputs=(), drift=DriftSettings(max_categories=50))
     rows = 6000
     frame = pd.DataFrame(
@@ -40,7 +43,8 @@ def counts(profile: drift.ReferenceProfile, margin: float, x: list[float], plan:
     layout = layouts(profile)[0]
     numeric = np.array(x, dtype=np.float64).reshape(-1, 1)
     categorical = np.array([plan, city], dtype=object).T
-    table = quality_counts(layout, QualityBounds.of(layout, margin), numeric, layout.codes(numeric, categorical))
+    bounds = QualityBounds.of(layout, margin)
+    table = quality_counts(layout, bounds, numeric, categorical, layout.codes(numeric, categorical))
     return {
         c.name: dict(zip(QUALITIES, row.tolist(), strict=True)) for c, row in zip(layout.columns, table, strict=True)
     }
@@ -55,8 +59,22 @@ def test_each_value_has_one_quality_as_counted_by_hand(profile: drift.ReferenceP
     assert found["x"] == {"valid": 3, "missing": 1, "out_of_range": 4, "unseen_category": 0}
     # plan: "gold" and "platinum" were never seen; None and "" are missing
     assert found["plan"] == {"valid": 4, "missing": 2, "out_of_range": 0, "unseen_category": 2}
-    # city: the profile kept 50 of 60 cities, so "atlantis" cannot be told from a rare known city: valid
-    assert found["city"] == {"valid": 7, "missing": 1, "out_of_range": 0, "unseen_category": 0}
+    # city: "city-59" is one of the reference's rare cities (in __other__, listed): valid; "atlantis", "gotham" unseen
+    assert found["city"] == {"valid": 5, "missing": 1, "out_of_range": 0, "unseen_category": 2}
+    cities = profile.features["city"]
+    assert isinstance(cities, CategoricalProfile)
+    assert cities.rare == ("city-54", "city-55", "city-56", "city-57", "city-58", "city-59",
+                                            "city-6", "city-7", "city-8", "city-9")  # fmt: skip
+    # a profile that does not list its rare categories (built before they were listed): a new city and a rare one
+    # look alike, and neither is called unseen
+    city_unlisted = replace(cities, rare=None)
+    older = replace(profile, features={**profile.features, "city": city_unlisted}, version="")
+    assert counts(older, 0.0, x, plan, city)["city"] == {
+        "valid": 7,
+        "missing": 1,
+        "out_of_range": 0,
+        "unseen_category": 0,
+    }
 
 
 def test_the_margin_widens_the_range_by_a_share_of_its_width(profile: drift.ReferenceProfile) -> None:
@@ -116,3 +134,15 @@ def test_the_window_counts_quality_once_per_value_and_payload_errors_across_prof
     quality, payload = window.quality()  # type: ignore[misc]
     assert not quality.any(), "the values are counted against the new profile from its start"
     assert payload.tolist() == (errors * 2).tolist(), "payload errors do not depend on the profile"
+
+
+def test_the_profile_lists_rare_categories_and_refuses_a_broken_list(profile: drift.ReferenceProfile) -> None:
+    again = drift.ReferenceProfile.from_json(profile.to_json())
+    assert again.version == profile.version
+    assert again.features["city"].rare == profile.features["city"].rare  # type: ignore[union-attr]
+    columns = {c["name"]: c for c in profile.to_dict()["features"]}
+    assert "rare" not in columns["plan"], "no rare category: nothing listed, the column's profile is as before"
+    broken = profile.to_dict()
+    broken["features"][2]["rare"].append("city-1")  # a kept category listed as rare
+    with pytest.raises(ProfileError, match="corrupt profile"):
+        drift.ReferenceProfile.from_dict(broken)
