@@ -104,17 +104,27 @@ def test_metrics_pass_promtool(iris: ExporterProcess) -> None:
     assert check.returncode == 0 and check.stdout == "" and check.stderr == "", check.stdout + check.stderr
 
 
-def test_exported_numbers_equal_the_formulas(tmp_path: Path) -> None:
+REQUEST_HEADERS = {"Ce-Type": "org.kubeflow.serving.inference.request", "Ce-Inferenceservicename": "churn-model",
+                   "Ce-Namespace": "default", "Ce-Specversion": "1.0", "Content-Type": "application/json"}  # fmt: skip
+
+
+def profiled_churn_model(tmp_path: Path) -> pd.DataFrame:
+    """The churn model's config in ``tmp_path/monitor.yaml`` and its profile, built by `driftline profile` from
+    8,000 reference rows (returned)."""
     reference = churn_frame(8000, seed=3)
     reference.to_csv(tmp_path / "train.csv", index=False)
     content = config_dict()
     content["exporter"] = {"evaluate_every": "200ms"}
     (tmp_path / "monitor.yaml").write_text(yaml.safe_dump(content))
     assert run_cli("profile", "--config", str(tmp_path / "monitor.yaml")).returncode == 0
+    return reference
+
+
+def test_exported_numbers_equal_the_formulas(tmp_path: Path) -> None:
+    reference = profiled_churn_model(tmp_path)
     window = churn_frame(1200, seed=4, shift=0.08)
     features = ["tenure", "monthly_charges", "contract", "internet_service"]
-    headers = {"Ce-Type": "org.kubeflow.serving.inference.request", "Ce-Inferenceservicename": "churn-model",
-               "Ce-Namespace": "default", "Ce-Specversion": "1.0", "Content-Type": "application/json"}  # fmt: skip
+    headers = REQUEST_HEADERS
     model = {"model": "churn-model", "model_namespace": "default"}
     with ExporterProcess(tmp_path / "monitor.yaml", tmp_path / "exporter.log") as exporter:
         exporter.wait_until("/readyz")
@@ -203,20 +213,14 @@ def test_a_taken_port_is_one_line_and_exit_1(tmp_path: Path, command: str) -> No
 def test_data_quality_counters_equal_hand_counts(tmp_path: Path) -> None:
     """A real exporter's data-quality counters against counts taken by hand from the rows sent: values outside the
     reference's [min, max], an unseen category, a string where a number belongs, a row without a column."""
-    reference = churn_frame(8000, seed=3)
-    reference.to_csv(tmp_path / "train.csv", index=False)
-    content = config_dict()
-    content["exporter"] = {"evaluate_every": "200ms"}
-    (tmp_path / "monitor.yaml").write_text(yaml.safe_dump(content))
-    assert run_cli("profile", "--config", str(tmp_path / "monitor.yaml")).returncode == 0
+    reference = profiled_churn_model(tmp_path)
     features = ["tenure", "monthly_charges", "contract", "internet_service"]
     window = churn_frame(600, seed=4, shift=0.8)  # charges 80% higher: many beyond the reference's maximum
     odd = [
         {"tenure": "abc", "monthly_charges": 1e6, "contract": "lifetime", "internet_service": "dsl"},
         {"tenure": 3, "monthly_charges": 50.0, "contract": "one-year"},  # internet_service absent
     ]
-    headers = {"Ce-Type": "org.kubeflow.serving.inference.request", "Ce-Inferenceservicename": "churn-model",
-               "Ce-Namespace": "default", "Ce-Specversion": "1.0", "Content-Type": "application/json"}  # fmt: skip
+    headers = REQUEST_HEADERS
     model = {"model": "churn-model", "model_namespace": "default"}
     with ExporterProcess(tmp_path / "monitor.yaml", tmp_path / "exporter.log") as exporter:
         exporter.wait_until("/readyz")
