@@ -1,0 +1,76 @@
+"""The payload parser's cost per event (exporters.payloads.parse_request), for the shapes KServe's logger sends:
+one row of 20 floats as a list (the all-numeric fast path), one object row of a churn model (two numeric, two
+categorical features: the careful path), and 50 such rows. With ``--against DIR`` the same timings are taken for the
+checkout in DIR (e.g. a ``git worktree`` of an older commit) in the same run, interleaved, and their ratio printed.
+
+    python benchmarks/bench_parse.py [--against DIR] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import timeit
+from pathlib import Path
+
+CHURN_ROW = {"tenure": 12.0, "monthly_charges": 70.5, "contract": "one-year", "internet_service": "dsl"}
+SHAPES = {
+    "20 floats, 1 list row": ({"instances": [[float(i) for i in range(20)]]}, 20_000),
+    "churn, 1 object row": ({"instances": [CHURN_ROW]}, 20_000),
+    "churn, 50 object rows": ({"instances": [CHURN_ROW] * 50}, 2_000),
+}
+
+
+def measure() -> dict[str, float]:
+    """Microseconds per call for each shape (the best of 7 repeats), in this interpreter's tree."""
+    from drift.config import ColumnConfig
+    from exporters.payloads import Columns, parse_request
+
+    churn = Columns(
+        (ColumnConfig("tenure", "numeric"), ColumnConfig("monthly_charges", "numeric"),
+         ColumnConfig("contract", "categorical"), ColumnConfig("internet_service", "categorical"))
+    )  # fmt: skip
+    numeric = Columns(tuple(ColumnConfig(f"f{i}", "numeric") for i in range(20)))
+    out = {}
+    for name, (body, number) in SHAPES.items():
+        columns = numeric if name.startswith("20") else churn
+        best = min(timeit.repeat(lambda b=body, c=columns: parse_request(b, c), number=number, repeat=7))
+        out[name] = best / number * 1e6
+    return out
+
+
+def in_tree(tree: Path) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    command = [sys.executable, __file__, "--measure"]
+    return dict(json.loads(subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--against", type=Path, help="another checkout to time in the same run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure()))
+        return
+    here = Path(__file__).resolve().parent.parent
+    rounds = []
+    for _ in range(args.rounds):
+        rounds.append((in_tree(here), in_tree(args.against) if args.against else None))
+    print("| shape | this tree (µs) |" + (" against (µs) | ratio |" if args.against else ""))
+    print("|---|---|" + ("---|---|" if args.against else ""))
+    for name in SHAPES:
+        ours = min(r[0][name] for r in rounds)
+        line = f"| {name} | {ours:.1f} |"
+        if args.against:
+            theirs = min(r[1][name] for r in rounds if r[1] is not None)
+            line += f" {theirs:.1f} | {ours / theirs:.2f} |"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
