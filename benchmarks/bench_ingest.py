@@ -9,10 +9,12 @@ Posts KServe v1 request events (one row × 20 numeric features, binary-mode Clou
 
 With ``--versions`` the model tells its serving versions apart (``versions.source: annotation``) and every event
 carries the logger's ``Ce-Annotations`` header: the cost of reading the version. With ``--multivariate`` the model
-has multivariate drift, evaluated every 5 s from the window's row sample while the traffic runs.
+has multivariate drift, evaluated every 5 s from the window's row sample while the traffic runs. With
+``--categorical`` the last 4 of the 20 features are categorical and the event's row is an object keyed by feature
+name (the parser's careful path, which also counts type errors and absent columns).
 
     python benchmarks/bench_ingest.py [--seconds 10] [--rounds 3] [--events 1000000] [--connections 32]
-                                      [--versions] [--multivariate]
+                                      [--versions] [--multivariate] [--categorical]
 """
 
 from __future__ import annotations
@@ -92,13 +94,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--versions", action="store_true", help="a model with versions, read from the annotations")
     parser.add_argument("--multivariate", action="store_true", help="the model has multivariate drift (PCA)")
+    parser.add_argument("--categorical", action="store_true", help="4 categorical features, object rows")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("bench_ingest needs wrk: apt-get install wrk")
 
     work = Path(tempfile.mkdtemp(prefix="driftline-bench-"))
     rng = np.random.default_rng(0)
-    pd.DataFrame({f: rng.normal(size=50_000) for f in FEATURES}).to_csv(work / "train.csv", index=False)
+    categorical = set(FEATURES[-4:]) if args.categorical else set()
+    kinds = np.array(["a", "b", "c", "d", "e"])
+    reference = {f: rng.choice(kinds, 50_000) if f in categorical else rng.normal(size=50_000) for f in FEATURES}
+    pd.DataFrame(reference).to_csv(work / "train.csv", index=False)
     config = {
         "version": 1,
         "exporter": {"evaluate_every": "5s"},
@@ -106,7 +112,7 @@ def main() -> None:
             {
                 "name": "bench-model",
                 "reference": {"data": "train.csv", "profile": "profile.json"},
-                "features": [{"name": f, "type": "numeric"} for f in FEATURES],
+                "features": [{"name": f, "type": "categorical" if f in categorical else "numeric"} for f in FEATURES],
                 "window": {"size": 5000, "max_age": "1h"},
             }
         ],
@@ -123,7 +129,10 @@ def main() -> None:
     driftline = str(Path(sys.executable).parent / "driftline")
     profile = [driftline, "profile", "--config", str(work / "monitor.yaml"), "--model-version", "1"]
     subprocess.run(profile, check=True, capture_output=True)
-    body = json.dumps({"instances": [rng.normal(size=20).round(6).tolist()]})
+    row = rng.normal(size=20).round(6).tolist()
+    if args.categorical:
+        row = {f: "c" if f in categorical else value for f, value in zip(FEATURES, row, strict=True)}
+    body = json.dumps({"instances": [row]})
     script = work / "post.lua"
     script.write_text(lua % body)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -139,10 +140,7 @@ def _v1_rows(rows: Any, columns: Columns, key: str) -> Rows:
         fast = _all_numeric_rows(as_lists, columns)
         if fast is not None:
             return fast
-        absent = None
-        if any(None in row for row in as_lists):  # a null, or a name the row lacks: which?
-            absent = [sum(name not in row for row in rows) for name in columns.names]
-        return _columns_from_lists([list(col) for col in zip(*as_lists, strict=True)], columns, len(rows), absent)
+        return _columns_from_lists([list(col) for col in zip(*as_lists, strict=True)], columns, len(rows), rows)
     if width == 1 and all(not isinstance(row, list | dict) for row in rows):
         return _columns_from_lists([rows], columns, len(rows))
     raise PayloadError("shape_mismatch", f'"{key}" holds scalars but {width} columns are configured')
@@ -171,7 +169,7 @@ def _v2_rows(tensors: list[dict[str, Any]], columns: Columns, key: str) -> Rows:
             values.append(data)
         count = count or 0
         absent = [0 if column.name in by_name else count for column in columns]
-        return _columns_from_lists([v if v else [None] * count for v in values], columns, count, absent)
+        return _columns_from_lists([v if v else [None] * count for v in values], columns, count, absent=absent)
     if len(tensors) != 1:
         raise PayloadError(
             "shape_mismatch", f'"{key}" has {len(tensors)} tensors and none is named after a configured column'
@@ -249,36 +247,61 @@ _ONE_ROW_NO_CATEGORIES = np.empty((1, 0), dtype=object)  # an event's usual row 
 
 
 def _columns_from_lists(
-    values: Sequence[list[Any]], columns: Columns, count: int, absent: Sequence[int] | None = None
+    values: Sequence[list[Any]],
+    columns: Columns,
+    count: int,
+    rows: list[dict[str, Any]] | None = None,
+    absent: Sequence[int] | None = None,
 ) -> Rows:
+    """Columns of raw values → the blocks. ``rows``: the object rows they came from (to tell an absent name from a
+    null); ``absent``: per column, the rows the payload did not carry it for (v2 tensors)."""
     flags = columns.numeric_flags
-    wrong_type = [0] * len(columns)
-    numeric = []
-    for j, (is_numeric, raw) in enumerate(zip(flags, values, strict=True)):
-        if not is_numeric:
-            continue
-        floats = [v if type(v) is float else _as_float(v) for v in raw]
-        # _as_float's NaN object marks what it could not read; a null is missing, not of the wrong type
-        unread = floats.count(_NAN)
-        wrong_type[j] = unread - raw.count(None) if unread else 0
-        numeric.append(floats)
+    numeric = [
+        [v if type(v) is float else _as_float(v) for v in raw]
+        for is_numeric, raw in zip(flags, values, strict=True)
+        if is_numeric
+    ]
     numeric_block = np.array(numeric, dtype=np.float64).reshape(len(numeric), count).T
-    categorical = [(j, raw) for j, (is_numeric, raw) in enumerate(zip(flags, values, strict=True)) if not is_numeric]
+    categorical = [raw for is_numeric, raw in zip(flags, values, strict=True) if not is_numeric]
     categorical_block = np.empty((count, len(categorical)), dtype=object)
     long_values = 0
-    for k, (j, raw) in enumerate(categorical):
+    unread = _NAN in chain.from_iterable(numeric)  # _as_float's NaN object: what it could not read, or a null
+    for j, raw in enumerate(categorical):
         cells = [category_of(v) for v in raw]
-        if not _STRING_TYPE.issuperset(map(type, raw)):  # not all strings: an object or a list among them?
-            wrong_type[j] = sum(isinstance(v, list | tuple | dict | set) for v in raw)
+        unread = unread or None in cells
         too_long = [i for i, cell in enumerate(cells) if cell is not None and len(cell) > MAX_CATEGORY_LENGTH]
         for i in too_long:
             cells[i] = LONG_CATEGORY
         long_values += len(too_long)
-        categorical_block[:, k] = cells
+        categorical_block[:, j] = cells
     errors = None
-    if any(wrong_type) or (absent is not None and any(absent)):
-        errors = np.array([wrong_type, absent if absent is not None else [0] * len(columns)], dtype=np.int64).T
+    if unread or (absent is not None and any(absent)):  # something missing: a null, or an error?
+        errors = _payload_errors(values, numeric, columns, rows, absent)
     return Rows(numeric_block, categorical_block, count, long_values, errors)
+
+
+def _payload_errors(
+    values: Sequence[list[Any]],
+    numeric: list[list[float]],
+    columns: Columns,
+    rows: list[dict[str, Any]] | None,
+    absent: Sequence[int] | None,
+) -> np.ndarray[Any, Any] | None:
+    """``[columns, (type, absent)]``: values of the wrong type and columns the payload lacked; None when every
+    missing value was a null."""
+    wrong_type = [0] * len(columns)
+    floats = iter(numeric)
+    for j, (is_numeric, raw) in enumerate(zip(columns.numeric_flags, values, strict=True)):
+        if is_numeric:
+            failed = next(floats).count(_NAN)
+            wrong_type[j] = failed - raw.count(None) if failed else 0  # a null is missing, not of the wrong type
+        elif not _STRING_TYPE.issuperset(map(type, raw)):
+            wrong_type[j] = sum(isinstance(v, list | tuple | dict | set) for v in raw)
+    if rows is not None:  # a null, or a name a row lacks: which?
+        absent = [sum(name not in row for row in rows) for name in columns.names]
+    if not any(wrong_type) and not (absent is not None and any(absent)):
+        return None
+    return np.array([wrong_type, absent if absent is not None else [0] * len(columns)], dtype=np.int64).T
 
 
 def _as_float(value: Any) -> float:

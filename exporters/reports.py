@@ -135,6 +135,15 @@ class ReportBuilder:
             decision = "DROPPED" if performance.dropped else "ok"
             quality_rows.append(("quality", decision, f"{performance.samples:,} labelled predictions"))
             quality_rows.append(("concept drift", "DETECTED" if performance.concept_drift else "none", "ADWIN"))
+        evaluation = self.service.snapshot.models.get(monitor.id)
+        estimated = evaluation.result.estimated if evaluation is not None and evaluation.result is not None else None
+        if estimated is not None:  # CBPE: the quality the scores promise before the labels say
+            for metric, value in sorted(estimated.metrics.items()):
+                low, high = estimated.lower.get(metric), estimated.upper.get(metric)
+                band = f" (band {low:.4f}–{high:.4f})" if low is not None and high is not None else ""
+                quality_rows.append((f"estimated {metric}", "", f"{value:.4f}{band}"))
+            decision = "DROP?" if estimated.dropped else "ok"
+            quality_rows.append(("estimated quality", decision, f"{estimated.samples:,} scored predictions, no labels"))
         labelled = None
         if monitor.labelled is not None and model.target is not None:
             window = monitor.labelled.snapshot(now)

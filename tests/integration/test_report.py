@@ -5,6 +5,7 @@ at /report/{namespace}/{model}. `make test` runs these with Evidently and again 
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -211,6 +212,10 @@ def test_exporter_serves_the_live_window_report(tmp_path: Path) -> None:
     assert decisions["tenure"] == "stable"
     quality = next(t for t in tables if t and t[0][:1] == ["model quality"])
     assert ["quality", "ok", "600 labelled predictions"] in quality
+    # CBPE from the 1,500 scores, labels or not: the estimate and its band
+    assert ["estimated quality", "ok", "1,500 scored predictions, no labels"] in quality
+    accuracy = next(row for row in quality if row[0] == "estimated accuracy")
+    assert re.fullmatch(r"0\.\d{4} \(band 0\.\d{4}–0\.\d{4}\)", accuracy[2]), accuracy
     if importlib.util.find_spec("evidently") is None:  # the core install (make test's pandas-3 run)
         assert "need the report extra: pip install &#x27;driftline[report]&#x27;" in first.text
         assert not any(t and t[0][:1] == ["Top(%)"] for t in tables)
