@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .catalogue.definition import PAYLOAD_ERRORS, VALUE_QUALITIES
-from .reference.profile import NumericProfile
+from .reference.profile import CategoricalProfile, NumericProfile
 from .sketch import Layout
 from .stats import FloatArray, IntArray
 
@@ -30,26 +30,27 @@ VALID, MISSING, OUT_OF_RANGE, UNSEEN = range(len(QUALITIES))
 
 @dataclass(frozen=True)
 class QualityBounds:
-    """What a value is checked against, per column of a layout (NaN bounds for a categorical column)."""
+    """What a layout's values are checked against: the numeric columns' ranges (in the order of the numeric block)
+    and, per categorical column, whether the profile knows the reference's whole vocabulary."""
 
+    numeric: IntArray  # the numeric columns' positions in the layout
     low: FloatArray
     high: FloatArray
-    closed: np.ndarray[Any, np.dtype[np.bool_]]  # categorical: the profile knows the reference's whole vocabulary
+    categorical: IntArray  # the categorical columns' positions in the layout
+    closed: np.ndarray[Any, np.dtype[np.bool_]]
+    rare: tuple[frozenset[str], ...]  # per categorical column: the reference's categories in __other__
 
     @classmethod
     def of(cls, layout: Layout, margin: float) -> QualityBounds:
-        low, high, closed = [], [], []
-        for profile in layout.columns:
-            if isinstance(profile, NumericProfile):
-                width = profile.max - profile.min
-                low.append(profile.min - margin * width)
-                high.append(profile.max + margin * width)
-                closed.append(False)
-            else:
-                low.append(np.nan)
-                high.append(np.nan)
-                closed.append(profile.knows_vocabulary)
-        return cls(np.array(low), np.array(high), np.array(closed, dtype=bool))
+        numeric = [j for j, c in enumerate(layout.columns) if isinstance(c, NumericProfile)]
+        ranges = [(c.min, c.max) for c in layout.columns if isinstance(c, NumericProfile)]
+        categorical = [j for j, c in enumerate(layout.columns) if isinstance(c, CategoricalProfile)]
+        low = np.array([lo - margin * (hi - lo) for lo, hi in ranges])
+        high = np.array([hi + margin * (hi - lo) for lo, hi in ranges])
+        profiles = [c for c in layout.columns if isinstance(c, CategoricalProfile)]
+        return cls(np.array(numeric, dtype=np.int64), low, high, np.array(categorical, dtype=np.int64),
+                   np.array([c.knows_vocabulary for c in profiles], dtype=bool),
+                   tuple(c.rare_set for c in profiles))  # fmt: skip
 
 
 def quality_counts(
@@ -61,30 +62,29 @@ def quality_counts(
 ) -> IntArray:
     """``[columns, 4]`` counts of each quality (in ``QUALITIES`` order) over a block of rows: ``numeric`` and
     ``categorical`` the block's columns of each kind (in layout order), ``codes`` its cells' count-vector indices.
-    Only the values in a column's ``__other__`` bin are looked up among its rare categories."""
+    The numeric columns are checked together, as one 2-D block; only the values in a categorical column's
+    ``__other__`` bin are looked up among its rare categories."""
     out = np.zeros((len(layout.columns), len(QUALITIES)), dtype=np.int64)
     rows = codes.shape[0]
-    i_num = i_cat = 0
-    for j, (profile, offset, fine) in enumerate(zip(layout.columns, layout.offsets, layout.fine, strict=True)):
-        if isinstance(profile, NumericProfile):
-            values = numeric[:, i_num] if numeric is not None else np.full(rows, np.nan)
-            i_num += 1
-            present = np.isfinite(values)
-            strange = int(np.count_nonzero(present & ((values < bounds.low[j]) | (values > bounds.high[j]))))
-            missing = rows - int(np.count_nonzero(present))
+    if bounds.numeric.size:
+        if numeric is None:
+            out[bounds.numeric, MISSING] = rows
         else:
-            column = codes[:, j]
-            missing = int(np.count_nonzero(column == offset + fine))
-            other = column == offset + fine - 1  # in the __other__ bin: rare in the reference, or never seen
-            strange = 0
-            if bounds.closed[j] and other.any():
-                rare = profile.rare_set
-                cells = categorical[other, i_cat].tolist() if categorical is not None else []
-                strange = len(cells) - sum(cell in rare for cell in cells) if rare else len(cells)
-            i_cat += 1
-        out[j, MISSING] = missing
-        out[j, OUT_OF_RANGE if isinstance(profile, NumericProfile) else UNSEEN] = strange
-        out[j, VALID] = rows - missing - strange
+            present = np.isfinite(numeric)
+            outside = present & ((numeric < bounds.low) | (numeric > bounds.high))
+            out[bounds.numeric, OUT_OF_RANGE] = np.count_nonzero(outside, axis=0)
+            out[bounds.numeric, MISSING] = rows - np.count_nonzero(present, axis=0)
+    for k, j in enumerate(bounds.categorical.tolist()):
+        column, offset, fine = codes[:, j], int(layout.offsets[j]), int(layout.fine[j])
+        out[j, MISSING] = np.count_nonzero(column == offset + fine)
+        if not bounds.closed[k]:
+            continue
+        other = column == offset + fine - 1  # in the __other__ bin: rare in the reference, or never seen
+        if categorical is not None and other.any():
+            rare = bounds.rare[k]
+            cells = categorical[other, k].tolist()
+            out[j, UNSEEN] = len(cells) - sum(cell in rare for cell in cells) if rare else len(cells)
+    out[:, VALID] = rows - out[:, MISSING] - out[:, OUT_OF_RANGE] - out[:, UNSEEN]
     return out
 
 
