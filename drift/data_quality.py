@@ -9,7 +9,8 @@
   and both count as valid.
 
 The counts add up to the rows counted, so every share has one denominator. :func:`quality_counts` works on the
-window's blocks and their count-vector codes (:meth:`drift.sketch.Layout.codes`), vectorised per column.
+window's blocks and their count-vector codes (:meth:`drift.sketch.Layout.codes`): the numeric columns as one 2-D
+block, the categorical ones by their codes.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from .reference.profile import CategoricalProfile, NumericProfile
 from .sketch import Layout
 from .stats import FloatArray, IntArray
 
-QUALITIES = VALUE_QUALITIES
-VALID, MISSING, OUT_OF_RANGE, UNSEEN = range(len(QUALITIES))
+VALID, MISSING, OUT_OF_RANGE, UNSEEN = range(len(VALUE_QUALITIES))
 
 
 @dataclass(frozen=True)
@@ -60,11 +60,11 @@ def quality_counts(
     categorical: np.ndarray[Any, Any] | None,
     codes: IntArray,
 ) -> IntArray:
-    """``[columns, 4]`` counts of each quality (in ``QUALITIES`` order) over a block of rows: ``numeric`` and
+    """``[columns, 4]`` counts of each quality (in ``VALUE_QUALITIES`` order) over a block of rows: ``numeric`` and
     ``categorical`` the block's columns of each kind (in layout order), ``codes`` its cells' count-vector indices.
     The numeric columns are checked together, as one 2-D block; only the values in a categorical column's
     ``__other__`` bin are looked up among its rare categories."""
-    out = np.zeros((len(layout.columns), len(QUALITIES)), dtype=np.int64)
+    out = np.zeros((len(layout.columns), len(VALUE_QUALITIES)), dtype=np.int64)
     rows = codes.shape[0]
     if bounds.numeric.size:
         if numeric is None:
@@ -92,9 +92,9 @@ __all__ = [
     "MISSING",
     "OUT_OF_RANGE",
     "PAYLOAD_ERRORS",
-    "QUALITIES",
     "UNSEEN",
     "VALID",
+    "VALUE_QUALITIES",
     "QualityBounds",
     "quality_counts",
 ]

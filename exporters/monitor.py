@@ -152,7 +152,7 @@ class ModelMonitor:
         if self.outputs is None:
             return 0
         rows = parse_response(event.payload, self.output_columns)
-        self.outputs.append_block(rows.numeric, rows.categorical, rows.count, now, rows.payload_errors)
+        self.outputs.append_block(rows.numeric, rows.categorical, rows.count, now)
         if self.store is not None and event.event_id:
             self.store.put(stored_id(event.event_id), self._predictions(rows), now)
         return rows.long_values

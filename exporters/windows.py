@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from drift.config import ColumnConfig
-from drift.data_quality import PAYLOAD_ERRORS, QUALITIES, QualityBounds, quality_counts
+from drift.data_quality import PAYLOAD_ERRORS, VALUE_QUALITIES, QualityBounds, quality_counts
 from drift.sketch import Layout
 
 BUCKETS = 60
@@ -64,10 +64,16 @@ class SketchWindow:
     """One model's features (or outputs) over the last ``size`` rows and ``max_age`` seconds, as bin counts."""
 
     def __init__(
-        self, columns: tuple[ColumnConfig, ...], size: int, max_age: float, sample_rows: int = 0, margin: float = 0.0
+        self,
+        columns: tuple[ColumnConfig, ...],
+        size: int,
+        max_age: float,
+        sample_rows: int = 0,
+        margin: float | None = None,
     ) -> None:
         self.columns = columns
-        self.margin = margin  # drift.range_margin: how far beyond the reference's range a value is still in range
+        # drift.range_margin, for a window whose values' quality is counted (the features'); None: not counted
+        self.margin = margin
         self.size = size
         self.max_age = max_age
         self.numeric_names = tuple(c.name for c in columns if c.is_numeric)
@@ -100,7 +106,7 @@ class SketchWindow:
         # Data quality (drift.data_quality), published as counters too: each value's quality against the current
         # profile, per layout column; and the payload errors per column (any profile), which make values missing.
         self._bounds: QualityBounds | None = None
-        self._quality = np.zeros((0, len(QUALITIES)), dtype=np.int64)
+        self._quality = np.zeros((0, len(VALUE_QUALITIES)), dtype=np.int64)
         self._payload_errors = np.zeros((len(columns), len(PAYLOAD_ERRORS)), dtype=np.int64)
         self._sample_cap = math.ceil(sample_rows / self.buckets) if sample_rows > 0 else 0
         self._sample_numeric = np.full((self.buckets, self._sample_cap, n_num), np.nan)
@@ -274,11 +280,11 @@ class SketchWindow:
 
     def quality(self) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None:
         """Every value counted against the current profile since it was loaded, by quality (``[layout columns,
-        QUALITIES]``), and every payload error since the start (``[columns, PAYLOAD_ERRORS]``): counts that only
-        grow. None before a profile."""
+        VALUE_QUALITIES]``), and every payload error since the start (``[columns, PAYLOAD_ERRORS]``): counts that only
+        grow. None before a profile, or for a window made without a margin (whose quality is not counted)."""
         with self._lock:
             self._flush()
-            if self.layout is None:
+            if self.layout is None or self._bounds is None:
                 return None
             return self._quality.copy(), self._payload_errors.copy()
 
@@ -323,8 +329,8 @@ class SketchWindow:
             self._counts = np.zeros((self.buckets, layout.size), dtype=self._count_type)
             self._total = np.zeros(layout.size, dtype=np.int64)
             self._counted = np.zeros(layout.size, dtype=np.int64)
-            self._bounds = QualityBounds.of(layout, self.margin)
-            self._quality = np.zeros((len(layout.columns), len(QUALITIES)), dtype=np.int64)
+            self._bounds = QualityBounds.of(layout, self.margin) if self.margin is not None else None
+            self._quality = np.zeros((len(layout.columns), len(VALUE_QUALITIES)), dtype=np.int64)
             self._in_total[:] = False
             self._rows[:] = 0
             self._first[:] = self._last[:] = 0.0

@@ -29,13 +29,10 @@ import scipy.stats
 from ..config import CLASSIFICATION, ModelConfig
 from ..reference.profile import ReferenceProfile
 from ..stats import FloatArray
-from .calibration import Calibration
-from .metrics import BoolArray, ReferencePerformance, degradation
+from .metrics import BoolArray, ReferencePerformance, degradation, log_scores
 
 #: Label draws behind the band: its quantiles move by well under 1% of its width between two sets of draws.
 BAND_DRAWS = 400
-#: The metrics CBPE estimates; a ``target.metric`` among them gets an estimated-drop decision.
-ESTIMATED_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
 
 
 def expected_confusion(p: FloatArray, predicted: BoolArray) -> tuple[float, float, float, float]:
@@ -62,12 +59,6 @@ def estimated_roc_auc(p: FloatArray, scores: FloatArray) -> float | None:
     return float(np.sum(p_g * (below + 0.5 * q_g)) / (total_p * total_q))
 
 
-def _log_terms(scores: FloatArray) -> tuple[FloatArray, FloatArray]:
-    eps = np.finfo(np.float64).eps
-    s = np.clip(scores, eps, 1 - eps)
-    return np.log(s), np.log1p(-s)
-
-
 def estimated_metrics(p: FloatArray, scores: FloatArray, threshold: float) -> dict[str, float]:
     """Accuracy ``(E[TP] + E[TN])/n``, precision ``E[TP]/(E[TP] + E[FP])``, recall ``E[TP]/(E[TP] + E[FN])``,
     F1 ``2E[TP]/(2E[TP] + E[FP] + E[FN])``, ROC AUC (:func:`estimated_roc_auc`) and the expected log-loss of the
@@ -76,7 +67,7 @@ def estimated_metrics(p: FloatArray, scores: FloatArray, threshold: float) -> di
     if n == 0:
         return {}
     tp, fp, fn, tn = expected_confusion(p, scores >= threshold)
-    log_s, log_not_s = _log_terms(scores)
+    log_s, log_not_s = log_scores(scores)
     out: dict[str, float | None] = {
         "accuracy": (tp + tn) / n,
         "precision": tp / (tp + fp) if tp + fp > 0 else None,
@@ -104,7 +95,7 @@ def realised_band(
     fp, fn = float(predicted.sum()) - tp, positives - tp
     ranks = scipy.stats.rankdata(scores)
     negatives = n - positives
-    log_s, log_not_s = _log_terms(scores)
+    log_s, log_not_s = log_scores(scores)
     with np.errstate(divide="ignore", invalid="ignore"):
         realised = {
             "accuracy": (n - fp - fn) / n,
@@ -139,7 +130,6 @@ class EstimatedPerformance:
 
 
 def estimate_performance(
-    calibration: Calibration,
     reference: ReferencePerformance,
     scores: Any,
     *,
@@ -149,18 +139,20 @@ def estimate_performance(
     min_samples: int,
     alpha: float,
 ) -> EstimatedPerformance:
-    """Estimate the window's quality from its scores (NaN = no score; at least one score) and decide an estimated
-    drop with the rule of the realised one: at least ``min_samples`` scored predictions, ``metric`` at least
-    ``max_degradation`` worse than the reference's (relative), **and** the expected error rate
-    ``ē = (1/n) Σ P(ŷᵢ wrong)`` significantly above the reference's ``e₀`` — one-sided z-test,
+    """Estimate the window's quality from its scores (NaN = no score; at least one score) through the reference's
+    calibration, and decide an estimated drop with the rule of the realised one: at least ``min_samples`` scored
+    predictions, ``metric`` at least ``max_degradation`` worse than the reference's (relative), **and** the expected
+    error rate ``ē = (1/n) Σ P(ŷᵢ wrong)`` significantly above the reference's ``e₀`` — one-sided z-test,
     ``z = (ē − e₀)/√(Var(P(ŷ wrong))/n + e₀(1 − e₀)/N)``, both rates' sampling errors (``N`` labelled reference
     rows)."""
+    if reference.calibration is None:
+        raise ValueError("the reference has no calibration (its predictions were not scores)")
     s = np.asarray(scores, dtype=np.float64)
     s = s[np.isfinite(s)]
     n = int(s.size)
     if n == 0:
         raise ValueError("no score to estimate the performance from")
-    p = calibration(s)
+    p = reference.calibration(s)
     estimated = estimated_metrics(p, s, threshold)
     band = realised_band(p, s, threshold, alpha)
     wrong = np.where(s >= threshold, 1.0 - p, p)
@@ -199,14 +191,11 @@ def estimate_window(profile: ReferenceProfile, model: ModelConfig, scores: Any) 
         or performance.calibration is None
     ):
         return None
-    s = np.asarray(scores, dtype=np.float64)
-    s = s[np.isfinite(s)]
-    if s.size == 0:
+    if not np.isfinite(np.asarray(scores, dtype=np.float64)).any():
         return None
     return estimate_performance(
-        performance.calibration,
         performance,
-        s,
+        scores,
         threshold=target.threshold,
         metric=target.metric,
         max_degradation=target.max_degradation,
@@ -217,7 +206,6 @@ def estimate_window(profile: ReferenceProfile, model: ModelConfig, scores: Any) 
 
 __all__ = [
     "BAND_DRAWS",
-    "ESTIMATED_METRICS",
     "EstimatedPerformance",
     "estimate_performance",
     "estimate_window",

@@ -76,12 +76,18 @@ def roc_auc(is_positive: BoolArray, scores: FloatArray) -> float | None:
     return float((ranks[is_positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def log_loss(is_positive: BoolArray, scores: FloatArray) -> float:
-    """Binary cross-entropy ``−(1/n) Σ [yᵢ ln sᵢ + (1 − yᵢ) ln(1 − sᵢ)]``, ``sᵢ`` clipped to ``[ε, 1 − ε]`` with
-    ``ε`` the float64 machine epsilon (as scikit-learn ≥ 1.5 does)."""
+def log_scores(scores: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``(ln s, ln(1 − s))`` with ``s`` clipped to ``[ε, 1 − ε]``, ``ε`` the float64 machine epsilon (as scikit-learn
+    ≥ 1.5 does): the two terms of the log-loss."""
     eps = np.finfo(np.float64).eps
     s = np.clip(scores, eps, 1 - eps)
-    return float(-np.mean(np.where(is_positive, np.log(s), np.log1p(-s))))
+    return np.log(s), np.log1p(-s)
+
+
+def log_loss(is_positive: BoolArray, scores: FloatArray) -> float:
+    """Binary cross-entropy ``−(1/n) Σ [yᵢ ln sᵢ + (1 − yᵢ) ln(1 − sᵢ)]`` (:func:`log_scores`)."""
+    log_s, log_not_s = log_scores(scores)
+    return float(-np.mean(np.where(is_positive, log_s, log_not_s)))
 
 
 def mae(y: FloatArray, predicted: FloatArray) -> float:
@@ -259,6 +265,7 @@ __all__ = [
     "degradation",
     "error_rate_pvalue",
     "log_loss",
+    "log_scores",
     "mae",
     "precision_recall_f1",
     "reference_performance",

@@ -11,7 +11,7 @@ import pytest
 
 import drift
 from drift.config import ColumnConfig, DriftSettings
-from drift.data_quality import QUALITIES, QualityBounds, quality_counts
+from drift.data_quality import VALUE_QUALITIES, QualityBounds, quality_counts
 from drift.errors import ProfileError
 from drift.reference.profile import CategoricalProfile
 from drift.sketch import layouts
@@ -46,7 +46,8 @@ def counts(profile: drift.ReferenceProfile, margin: float, x: list[float], plan:
     bounds = QualityBounds.of(layout, margin)
     table = quality_counts(layout, bounds, numeric, categorical, layout.codes(numeric, categorical))
     return {
-        c.name: dict(zip(QUALITIES, row.tolist(), strict=True)) for c, row in zip(layout.columns, table, strict=True)
+        c.name: dict(zip(VALUE_QUALITIES, row.tolist(), strict=True))
+        for c, row in zip(layout.columns, table, strict=True)
     }
 
 
@@ -134,6 +135,10 @@ def test_the_window_counts_quality_once_per_value_and_payload_errors_across_prof
     quality, payload = window.quality()  # type: ignore[misc]
     assert not quality.any(), "the values are counted against the new profile from its start"
     assert payload.tolist() == (errors * 2).tolist(), "payload errors do not depend on the profile"
+    outputs = SketchWindow(COLUMNS, 1000, 3600.0)  # no margin: an output window, whose quality is not counted
+    outputs.set_layout(layouts(profile)[0], profile.version)
+    outputs.append_block(numeric, categorical, 3, 11.0)
+    assert outputs.quality() is None
 
 
 def test_the_profile_lists_rare_categories_and_refuses_a_broken_list(profile: drift.ReferenceProfile) -> None:

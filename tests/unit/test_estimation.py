@@ -130,12 +130,12 @@ def test_no_drop_and_honest_pvalues_on_windows_like_the_reference() -> None:
 
 def test_the_decision_needs_min_samples_size_and_significance() -> None:
     calibration = Calibration(np.array([0.0, 1.0]), np.array([0.0, 1.0]))  # the scores are probabilities
-    reference = ReferencePerformance({"accuracy": 0.9}, 10_000, 0.1)
+    reference = ReferencePerformance({"accuracy": 0.9}, 10_000, 0.1, calibration=calibration)
     uncertain = np.full(500, 0.6)  # each right with probability 0.6: accuracy 0.6, 33% below 0.9
 
     def decide(scores: np.ndarray, min_samples: int = 200) -> bool:
         return estimate_performance(
-            calibration, reference, scores, threshold=0.5, metric="accuracy", max_degradation=0.1,
+            reference, scores, threshold=0.5, metric="accuracy", max_degradation=0.1,
             min_samples=min_samples, alpha=0.05,
         ).dropped  # fmt: skip
 
