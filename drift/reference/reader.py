@@ -150,7 +150,12 @@ def _csv_batches(
     info.etag, info.size = opened.tag or None, opened.size
     compressed = uri.lower().endswith(".gz")
     raw = _TrackingStream(opened.stream, hash_content=not is_s3(uri))
-    stream: IO[bytes] = io.BufferedReader(_GunzipStream(raw) if compressed else raw, buffer_size=1 << 20)
+    # pyarrow reads ahead on its own threads. Bytes it gets from a Python file are owned by Python objects, and one
+    # still queued when the interpreter exits is released on a pyarrow thread that can no longer take the GIL: an
+    # abort after the error was printed. Arrow's own buffered stream copies each block into memory Arrow owns.
+    stream = pa.BufferedInputStream(
+        pa.PythonFile(_GunzipStream(raw) if compressed else raw, mode="r"), buffer_size=CSV_BLOCK_BYTES
+    )
     tsv = uri.lower().endswith((".tsv", ".tsv.gz"))
     names = [c.name for c in columns]
     meter = _meter(progress, f"reading {uri}", opened.size)
@@ -193,6 +198,7 @@ def _csv_batches(
         finished = True
     finally:
         meter.close(finished)
+        stream.close()
         opened.stream.close()
 
 

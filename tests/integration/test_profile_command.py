@@ -5,6 +5,9 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +154,36 @@ def test_bad_csv(tmp_path: Path, body: bytes, expected: str) -> None:
     line = one_line_error(run_cli("profile", "--config", str(write_config(tmp_path, config_dict()))))
     assert str(tmp_path / "train.csv") in line and expected in line
     assert not (tmp_path / "profile.json").exists()
+
+
+READ_THEN_EXIT = """
+import sys
+from drift.config import ColumnConfig
+from drift.reference.reader import reference_batches
+columns = (ColumnConfig("tenure", "numeric"), ColumnConfig("contract", "categorical"))
+sys.exit(3 if sum(batch.num_rows for batch in reference_batches(sys.argv[1], columns)) == 0 else 4)
+"""
+
+
+def test_a_process_that_read_a_csv_exits_with_its_own_status(tmp_path: Path) -> None:
+    """pyarrow's read-ahead threads must not outlive the reader holding Python objects: one released on a pyarrow
+    thread while the interpreter exits aborts the process ("terminate called without an active exception") after
+    driftline printed its error. A race, so it is run many times (before the fix, 2-5% of these runs aborted)."""
+    header = b"tenure,contract\n"
+    (tmp_path / "empty.csv").write_bytes(header)
+    (tmp_path / "empty.csv.gz").write_bytes(gzip.compress(header))
+    runs = [str(tmp_path / name) for name in ("empty.csv", "empty.csv.gz") for _ in range(60)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(
+            pool.map(
+                lambda path: subprocess.run(
+                    [sys.executable, "-c", READ_THEN_EXIT, path], capture_output=True, text=True, check=False
+                ),
+                runs,
+            )
+        )
+    failed = [(r.returncode, r.stderr[-300:]) for r in results if r.returncode != 3]
+    assert not failed, failed
 
 
 def test_bad_parquet_and_missing_local_file(tmp_path: Path) -> None:
