@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import timeit
 from pathlib import Path
+
+from checkouts import HERE, measure_in, print_table
 
 CHURN_ROW = {"tenure": 12.0, "monthly_charges": 70.5, "contract": "one-year", "internet_service": "dsl"}
 SHAPES = {
@@ -42,12 +41,6 @@ def measure() -> dict[str, float]:
     return out
 
 
-def in_tree(tree: Path) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    command = [sys.executable, __file__, "--measure"]
-    return dict(json.loads(subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--against", type=Path, help="another checkout to time in the same run")
@@ -57,19 +50,11 @@ def main() -> None:
     if args.measure:
         print(json.dumps(measure()))
         return
-    here = Path(__file__).resolve().parent.parent
     rounds = []
     for _ in range(args.rounds):
-        rounds.append((in_tree(here), in_tree(args.against) if args.against else None))
-    print("| shape | this tree (µs) |" + (" against (µs) | ratio |" if args.against else ""))
-    print("|---|---|" + ("---|---|" if args.against else ""))
-    for name in SHAPES:
-        ours = min(r[0][name] for r in rounds)
-        line = f"| {name} | {ours:.1f} |"
-        if args.against:
-            theirs = min(r[1][name] for r in rounds if r[1] is not None)
-            line += f" {theirs:.1f} | {ours / theirs:.2f} |"
-        print(line)
+        against = measure_in(args.against, __file__) if args.against else None
+        rounds.append((measure_in(HERE, __file__), against))
+    print_table("shape", "µs", list(SHAPES), rounds)
 
 
 if __name__ == "__main__":

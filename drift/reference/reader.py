@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import re
+import threading
 import zlib
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
-from typing import IO, Any, Protocol
+from queue import Empty, Full, Queue
+from typing import IO, Protocol
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -24,6 +26,7 @@ from ..errors import DataError, DriftlineError, StorageError
 from .storage import OpenedObject, is_s3, open_seekable, open_stream, sha256_file, storage_errors
 
 CSV_BLOCK_BYTES = 1 << 20  # larger blocks cost peak memory (allocator retention) and gain no speed
+MAX_LINE_BYTES = 16 << 20
 PARQUET_BATCH_ROWS = 65536
 
 
@@ -37,56 +40,44 @@ class SourceInfo:
     size: int | None = None
 
 
-class _TrackingStream(io.RawIOBase):
-    """Counts the bytes pyarrow pulls (for progress), hashes them, and keeps the first block for the header."""
+class _Source:
+    """The file's bytes in blocks, counted (for progress) and hashed as they are read."""
 
-    def __init__(self, raw: IO[bytes], hash_content: bool) -> None:
-        self._raw = raw
+    def __init__(self, stream: IO[bytes], hash_content: bool) -> None:
+        self._stream = stream
         self.consumed = 0
-        self.head = b""
         self._digest = hashlib.sha256() if hash_content else None
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._raw.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self.consumed += n
-        if len(self.head) < 65536:
-            self.head += data[: 65536 - len(self.head)]
-        if self._digest is not None:
-            self._digest.update(data)
-        return n
+    def blocks(self) -> Iterator[bytes]:
+        while chunk := self._stream.read(CSV_BLOCK_BYTES):
+            self.consumed += len(chunk)
+            if self._digest is not None:
+                self._digest.update(chunk)
+            yield chunk
 
     def hexdigest(self) -> str | None:
         return self._digest.hexdigest() if self._digest else None
 
 
-class _GunzipStream(io.RawIOBase):
-    """Decompresses a gzip stream on the fly (pyarrow's own codecs want an Arrow stream; this takes any file)."""
-
-    def __init__(self, raw: IO[bytes] | io.RawIOBase) -> None:
-        self._raw, self._z, self._pending = raw, zlib.decompressobj(16 + zlib.MAX_WBITS), b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._pending:
-            chunk = self._raw.read(1 << 20)
-            if not chunk:
-                self._pending = self._z.flush()
-                break
-            self._pending = self._z.decompress(chunk)
-            if self._z.eof and self._z.unused_data:  # concatenated gzip members
-                rest = self._z.unused_data
-                self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                self._pending += self._z.decompress(rest)
-        n = min(len(buffer), len(self._pending))
-        buffer[:n], self._pending = self._pending[:n], self._pending[n:]
-        return n
+def _gunzipped(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """The decompressed bytes of a gzip stream (concatenated members too), at most CSV_BLOCK_BYTES at a time, so a
+    small file that inflates to gigabytes never has to fit in memory."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    for block in blocks:
+        data = block
+        while data:
+            if inflater.eof:
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out = inflater.decompress(data, CSV_BLOCK_BYTES)
+            data = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
+            if out:
+                yield out
+            while len(out) == CSV_BLOCK_BYTES and not data and not inflater.eof:  # output still held inside zlib
+                out = inflater.decompress(b"", CSV_BLOCK_BYTES)
+                if out:
+                    yield out
+    if tail := inflater.flush():
+        yield tail
 
 
 class Meter(Protocol):
@@ -149,65 +140,134 @@ def _csv_batches(
     opened: OpenedObject = open_stream(uri, s3)
     info.etag, info.size = opened.tag or None, opened.size
     compressed = uri.lower().endswith(".gz")
-    raw = _TrackingStream(opened.stream, hash_content=not is_s3(uri))
-    # pyarrow reads ahead on its own threads. Bytes it gets from a Python file are owned by Python objects, and one
-    # still queued when the interpreter exits is released on a pyarrow thread that can no longer take the GIL: an
-    # abort after the error was printed. Arrow's own buffered stream copies each block into memory Arrow owns.
-    stream = pa.BufferedInputStream(
-        pa.PythonFile(_GunzipStream(raw) if compressed else raw, mode="r"), buffer_size=CSV_BLOCK_BYTES
-    )
+    raw = _Source(opened.stream, hash_content=not is_s3(uri))
+    blocks = _gunzipped(raw.blocks()) if compressed else raw.blocks()
     tsv = uri.lower().endswith((".tsv", ".tsv.gz"))
     names = [c.name for c in columns]
+    options = {
+        "parse_options": pacsv.ParseOptions(delimiter="\t" if tsv else ","),
+        "convert_options": pacsv.ConvertOptions(
+            include_columns=names + [c.name for c in optional],
+            include_missing_columns=True,
+            column_types={c.name: pa.float64() if c.is_numeric else pa.string() for c in columns + optional},
+            strings_can_be_null=True,
+        ),
+    }
     meter = _meter(progress, f"reading {uri}", opened.size)
-    finished = False
+    finished, reading = False, None
     try:
         with storage_errors(uri, "read it"):
-            try:
-                reader = pacsv.open_csv(
-                    stream,
-                    read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-                    parse_options=pacsv.ParseOptions(delimiter="\t" if tsv else ","),
-                    convert_options=pacsv.ConvertOptions(
-                        include_columns=names + [c.name for c in optional],
-                        include_missing_columns=True,
-                        column_types={
-                            c.name: pa.float64() if c.is_numeric else pa.string() for c in columns + optional
-                        },
-                        strings_can_be_null=True,
-                    ),
-                )
-            except pa.ArrowInvalid as exc:
-                raise DataError(
-                    f"{uri}: not a readable CSV file: {_csv_problem(exc, raw.head, compressed, tsv)}"
-                ) from None
-            header = _csv_header(raw.head, compressed, tsv)
-            _require_columns(uri, header, names)
-            rows = 0
-            while True:
+            header, rows = b"", 0
+            reading = _read_ahead(_line_blocks(uri, blocks))
+            for block in reading:
+                if not header:
+                    header, block = _split_header(block)
+                    _require_columns(uri, _csv_header(header, tsv), names)
+                if not block:
+                    continue
                 try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    break
+                    table = pacsv.read_csv(pa.BufferReader(_arrow_owned(header, block)), **options)
                 except pa.ArrowInvalid as exc:
-                    problem = _csv_problem(exc, raw.head, compressed, tsv)
+                    problem = _csv_problem(exc, _csv_header(header, tsv))
                     raise DataError(f"{uri}: bad CSV after row {rows:,}: {problem}") from None
-                rows += batch.num_rows
-                meter.update(raw.consumed, rows)
-                yield batch
+                for batch in table.to_batches():
+                    rows += batch.num_rows
+                    meter.update(raw.consumed, rows)
+                    yield batch
+            if not header:
+                raise DataError(f"{uri}: not a readable CSV file: it is empty (no header line)")
         info.sha256 = raw.hexdigest()
         finished = True
     finally:
+        if reading is not None:
+            reading.close()  # its thread reads the stream: it ends first
         meter.close(finished)
-        stream.close()
         opened.stream.close()
 
 
-def _csv_problem(exc: BaseException, head: bytes, compressed: bool, tsv: bool) -> str:
+def _line_blocks(uri: str, blocks: Iterator[bytes]) -> Iterator[memoryview]:
+    """The bytes in blocks of about CSV_BLOCK_BYTES that end at a line end (the last: wherever the file ends).
+
+    pyarrow parses each block on the caller's thread from memory it owns. Its streaming reader would read ahead from
+    a Python stream on its own threads instead, and a Python object released there while the interpreter exits
+    aborts or hangs the process. pyarrow's default (``newlines_in_values=False``) ends a row at every line end, so a
+    block ending at one never splits a row.
+    """
+    carry = b""
+    for block in blocks:
+        piece = carry + block if carry else block
+        cut = max(piece.rfind(b"\n"), piece.rfind(b"\r")) + 1
+        if cut == 0:
+            if len(piece) > MAX_LINE_BYTES:
+                raise DataError(f"{uri}: a line longer than {MAX_LINE_BYTES >> 20} MiB; is this a CSV file?")
+            carry = piece
+            continue
+        carry = piece[cut:]
+        yield memoryview(piece)[:cut]
+    if carry:
+        yield memoryview(carry)
+
+
+def _read_ahead(blocks: Iterator[memoryview], depth: int = 2) -> Generator[memoryview, None, None]:
+    """``blocks``, produced on a thread of our own while the caller parses the previous ones (reading, hashing and
+    gunzipping release the GIL, as pyarrow's parser does); the thread ends before this generator does."""
+    queue: Queue[tuple[memoryview | None, BaseException | None]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for block in blocks:
+                while not stop.is_set():
+                    try:
+                        queue.put((block, None), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put((None, None))
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            queue.put((None, exc))
+
+    producer = threading.Thread(target=produce, name="driftline-csv-read", daemon=True)
+    producer.start()
+    try:
+        while True:
+            block, error = queue.get()
+            if error is not None:
+                raise error
+            if block is None:
+                return
+            yield block
+    finally:
+        stop.set()
+        while producer.is_alive():
+            with suppress(Empty):
+                queue.get(timeout=0.1)
+        producer.join()
+
+
+def _split_header(block: memoryview) -> tuple[bytes, memoryview]:
+    """The header line (with its line end) and the rest of the first block."""
+    head = block[:MAX_LINE_BYTES].tobytes()
+    end = head.find(b"\n") + 1 or head.find(b"\r") + 1 or len(head)
+    header = head[:end]
+    return (header if header.endswith((b"\n", b"\r")) else header + b"\n"), block[end:]
+
+
+def _arrow_owned(*parts: bytes | memoryview) -> pa.Buffer:
+    """A copy of ``parts`` in memory pyarrow allocated (a buffer over Python bytes holds a Python object)."""
+    out = pa.BufferOutputStream()
+    for part in parts:
+        out.write(part)
+    return out.getvalue()
+
+
+def _csv_problem(exc: BaseException, header: list[str]) -> str:
     """pyarrow's message with the column named instead of numbered, and what to do about a bad number."""
     message = _first_line(exc)
     match = re.search(r"In CSV column #(\d+): ", message)
     if match:
-        header = _csv_header(head, compressed, tsv)
         index = int(match.group(1))
         name = header[index] if index < len(header) else f"#{index}"
         message = f"column {name!r}: " + message[match.end() :]
@@ -216,11 +276,9 @@ def _csv_problem(exc: BaseException, head: bytes, compressed: bool, tsv: bool) -
     return message
 
 
-def _csv_header(head: bytes, compressed: bool, tsv: bool) -> list[str]:
-    if compressed:
-        head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head)
-    first = head.decode("utf-8", errors="replace").splitlines()[:1]
-    return next(csv.reader(first, delimiter="\t" if tsv else ","), [])
+def _csv_header(line: bytes, tsv: bool) -> list[str]:
+    text = line.decode("utf-8", errors="replace").removeprefix("\ufeff").rstrip("\r\n")
+    return next(csv.reader([text], delimiter="\t" if tsv else ","), [])
 
 
 def _parquet_batches(

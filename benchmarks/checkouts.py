@@ -1,0 +1,36 @@
+"""Timing the same measurement in two checkouts in one run: the script re-runs itself with ``--measure`` under each
+tree's ``PYTHONPATH`` and prints JSON, so the rounds interleave and the machine's noise falls on both alike."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent.parent
+
+
+def measure_in(tree: Path, script: str, *arguments: str) -> dict[str, Any]:
+    """``script --measure [ARGUMENTS]`` run with ``tree`` first on the path: the JSON it prints."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    command = [sys.executable, script, "--measure", *arguments]
+    return dict(json.loads(subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout))
+
+
+def print_table(
+    label: str, unit: str, names: list[str], rounds: list[tuple[dict[str, Any], dict[str, Any] | None]]
+) -> None:
+    """The best of the rounds per name, for this tree and (when measured) the other, and their ratio."""
+    against = rounds[0][1] is not None
+    print(f"| {label} | this tree ({unit}) |" + (f" against ({unit}) | ratio |" if against else ""))
+    print("|---|---|" + ("---|---|" if against else ""))
+    for name in names:
+        ours = min(r[0][name] for r in rounds)
+        line = f"| {name} | {ours:.3g} |"
+        if against:
+            theirs = min(r[1][name] for r in rounds if r[1] is not None)
+            line += f" {theirs:.3g} | {ours / theirs:.2f} |"
+        print(line)
