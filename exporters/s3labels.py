@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from drift.reference.reader import read_csv_bytes
+
 from .s3logs import CorruptObjectError, S3Poller
 
 
@@ -33,7 +35,7 @@ def decode_label_file(key: str, body: bytes) -> list[dict[str, Any]]:
         if name.endswith(".csv"):
             # Labels stay strings ("1", "yes"); numbers are parsed where the label is numeric (regression).
             options = pacsv.ConvertOptions(column_types={"id": pa.string(), "label": pa.string()})
-            records = pacsv.read_csv(io.BytesIO(body), convert_options=options).to_pylist()
+            records = read_csv_bytes(body, convert_options=options).to_pylist()
             for record in records:
                 record["label"] = _csv_label(record.get("label"))
         elif name.endswith(".parquet"):

@@ -25,11 +25,11 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from drift.config import ModelConfig, S3Config, S3PullConfig
 from drift.errors import DriftlineError, StorageError
+from drift.reference.reader import read_csv_bytes
 from drift.reference.storage import S3Location, read_bytes, s3_client, storage_errors, write_bytes
 
 from .events import InferenceEvent, RejectedEventError, event_kind
@@ -172,7 +172,7 @@ def decode_records(key: str, body: bytes) -> Iterator[InferenceEvent]:
             document = json.loads(body)
             records = document if isinstance(document, list) else [document]
         elif name.endswith(".csv"):
-            records = pacsv.read_csv(io.BytesIO(body)).to_pylist()
+            records = read_csv_bytes(body).to_pylist()
         elif name.endswith(".parquet"):
             records = pq.read_table(io.BytesIO(body)).to_pylist()
         else:

@@ -15,7 +15,7 @@ from collections.abc import Generator, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from queue import Empty, Full, Queue
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -157,18 +157,19 @@ def _csv_batches(
     finished, reading = False, None
     try:
         with storage_errors(uri, "read it"):
-            header, rows = b"", 0
+            header, in_file, rows = b"", [], 0
             reading = _read_ahead(_line_blocks(uri, blocks))
             for block in reading:
                 if not header:
                     header, block = _split_header(block)
-                    _require_columns(uri, _csv_header(header, tsv), names)
+                    in_file = _csv_header(header, tsv)
+                    _require_columns(uri, in_file, names)
                 if not block:
                     continue
                 try:
-                    table = pacsv.read_csv(pa.BufferReader(_arrow_owned(header, block)), **options)
+                    table = read_csv_bytes(header, block, **options)
                 except pa.ArrowInvalid as exc:
-                    problem = _csv_problem(exc, _csv_header(header, tsv))
+                    problem = _csv_problem(exc, in_file)
                     raise DataError(f"{uri}: bad CSV after row {rows:,}: {problem}") from None
                 for batch in table.to_batches():
                     rows += batch.num_rows
@@ -255,12 +256,14 @@ def _split_header(block: memoryview) -> tuple[bytes, memoryview]:
     return (header if header.endswith((b"\n", b"\r")) else header + b"\n"), block[end:]
 
 
-def _arrow_owned(*parts: bytes | memoryview) -> pa.Buffer:
-    """A copy of ``parts`` in memory pyarrow allocated (a buffer over Python bytes holds a Python object)."""
+def read_csv_bytes(*parts: bytes | memoryview, **options: Any) -> pa.Table:
+    """The CSV text ``parts`` (joined) as a table, parsed by ``pacsv.read_csv(…, **options)`` from a copy in memory
+    pyarrow allocated: a buffer over Python bytes is a Python object, which pyarrow's threads may release while the
+    interpreter exits — an abort (see :func:`_line_blocks`)."""
     out = pa.BufferOutputStream()
     for part in parts:
         out.write(part)
-    return out.getvalue()
+    return pacsv.read_csv(pa.BufferReader(out.getvalue()), **options)
 
 
 def _csv_problem(exc: BaseException, header: list[str]) -> str:
