@@ -158,7 +158,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
     layout.add(
         timeseries(
             "S3 log objects (pull mode)",
-            "Archived payload objects read from S3 per second, by outcome; corrupt objects are skipped.",
+            "Archived payload objects read from S3 per second, by outcome; quarantined objects are skipped for good.",
             [target(f"rate({m.LOG_OBJECTS.series}{{{MODEL_SELECTOR}}}[$__rate_interval])", "{{outcome}}")],
             "cps",
         ),

@@ -39,13 +39,14 @@ def metrics_page() -> str:
         "",
         "**Cardinality.** Per model: 7 series per numeric feature (PSI, its p-value, KS statistic and p-value, JS,",
         "decision, missing ratio; a categorical feature has the chi-square p-value instead of the two KS series),",
-        "3 per output, 6 event counters, 16 for the evaluation-duration histogram and 15 more (windows, reference,",
+        "3 per output, 6 event counters and 4 of other components' events, 16 for the evaluation-duration histogram",
+        "and 16 more (windows, reference,",
         "settings); with a `target` 44 more (quality, label counters, the label-delay histogram, the prediction",
         "store). With `exporter.bin_counts` (the default), each column adds its PSI bins twice — the rows counted in",
         "each and the reference's — and a missing count: 21 series per numeric column at the default 10 bins, 2k + 1",
-        "for a categorical one with k bins (its categories and `__other__`). Per process: 16 reject counters and the",
-        "build info. A model with 20 numeric features and one output exports 752 `driftline_*` series, 819 with a",
-        "target; 311 and 378 with `exporter.bin_counts: false` (tested in `tests/unit/test_catalogue.py`).",
+        "for a categorical one with k bins (its categories and `__other__`). Per process: 18 reject counters and the",
+        "build info. A model with 20 numeric features and one output exports 759 `driftline_*` series, 826 with a",
+        "target; 318 and 385 with `exporter.bin_counts: false` (tested in `tests/unit/test_catalogue.py`).",
         "",
     ]
     sections: dict[str, list[m.Metric]] = {}
@@ -60,7 +61,7 @@ def metrics_page() -> str:
                 meaning += f" `{label}`: " + ", ".join(f"`{v}`" for v in values) + "."
             if metric.buckets:
                 meaning += " Buckets (s): " + ", ".join(f"{Duration(b)}" for b in metric.buckets) + "."
-            where = "" if metric.component == m.EXPORTER else f" ({metric.component})"
+            where = "" if metric.served_by == m.EXPORTER else f" ({metric.served_by})"
             lines.append(f"| `{metric.series}`{where} | {metric.type} | {labels} | {meaning} |")
         lines.append("")
     return "\n".join(lines)

@@ -24,6 +24,7 @@ from prometheus_client.process_collector import ProcessCollector
 from drift.config.safety import unsafe_settings
 
 from .asgi import (
+    INLINE_BODY_BYTES,
     JSON,
     READ,
     App,
@@ -48,8 +49,6 @@ from .service import ExporterService
 CLOUDEVENT_HEADERS = header_names(
     "content-length", "ce-type", "ce-specversion", "ce-id", "ce-inferenceservicename", "ce-namespace"
 )
-# Feedback bodies up to this size are joined on the event loop (a few labels: microseconds); larger ones in a thread.
-INLINE_FEEDBACK_BYTES = 64 * 1024
 # The answers almost every event gets, encoded once.
 _COMMON_ANSWERS: dict[tuple[int, Any], tuple[bytes, list[tuple[bytes, bytes]]]] = {
     (202, "accepted"): fixed_answer(b'{"status": "accepted"}'),
@@ -76,10 +75,14 @@ class ExporterApp(App):
 
     async def ingest(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = request_headers(scope, CLOUDEVENT_HEADERS, b"ce-")
-        body = await self.body(headers, receive, send, self._event_too_large)
-        if body is None:
-            return
-        status, document = self.service.ingest(headers, body)
+        async with self.large_body_slot() as slot:
+            body = await self.body(headers, receive, send, self._event_too_large, slot)
+            if body is None:
+                return
+            if len(body) <= INLINE_BODY_BYTES:
+                status, document = self.service.ingest(headers, body)
+            else:  # a batch of rows: up to ~0.5 s of parsing for 10 MB, which must not stall /healthz or the logger
+                status, document = await asyncio.to_thread(self.service.ingest, headers, body)
         cached = _COMMON_ANSWERS.get((status, document.get("status")))
         if cached is not None:
             await send_fixed(send, status, cached)
@@ -88,13 +91,16 @@ class ExporterApp(App):
 
     async def feedback(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = request_headers(scope, CLOUDEVENT_HEADERS, b"ce-")
-        body = await self.body(headers, receive, send, lambda: self.service.instruments.reject_feedback("too_large"))
-        if body is None:
-            return
-        if len(body) <= INLINE_FEEDBACK_BYTES:
-            await answer(send, *self.service.feedback(headers, body))
-        else:  # a label job's batch: seconds of parsing for 10 MB, which must not stall /healthz or the logger
-            await answer(send, *await asyncio.to_thread(self.service.feedback, headers, body))
+        async with self.large_body_slot() as slot:
+            on_too_large = lambda: self.service.instruments.reject_feedback("too_large")  # noqa: E731
+            body = await self.body(headers, receive, send, on_too_large, slot)
+            if body is None:
+                return
+            if len(body) <= INLINE_BODY_BYTES:
+                result = self.service.feedback(headers, body)
+            else:  # a label job's batch: seconds of parsing for 10 MB
+                result = await asyncio.to_thread(self.service.feedback, headers, body)
+        await answer(send, *result)
 
     def _event_too_large(self) -> None:
         self.service.instruments.reject_event("too_large")

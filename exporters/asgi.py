@@ -25,7 +25,7 @@ from drift.errors import DriftlineError
 from drift.logs import configure_logging
 
 from .exposition import counter, render, with_known_labels
-from .protocol import BODY_TIMEOUT, counting
+from .protocol import counting
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -34,6 +34,32 @@ Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 JSON = [(b"content-type", b"application/json")]
 READ = ("GET", "HEAD")
 _SCRAPE_HEADERS = {b"accept": "accept", b"accept-encoding": "accept-encoding"}
+# A body up to this size is handled on the event loop (a few labels or rows: microseconds). A larger one waits for one
+# of LARGE_BODIES slots before it is read, and is handled in a thread: what clients send at once is held in memory
+# at most LARGE_BODIES × max_body at a time, and a 10 MB body never stalls /healthz or the logger's small events.
+INLINE_BODY_BYTES = 64 * 1024
+LARGE_BODIES = 2
+
+
+class LargeBodySlot:
+    """One request's claim on a large-body slot: taken at most once, released when the request ends."""
+
+    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+        self._semaphore = semaphore
+        self.held = False
+
+    async def take(self) -> None:
+        if not self.held:
+            await self._semaphore.acquire()
+            self.held = True
+
+    async def __aenter__(self) -> LargeBodySlot:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.held:
+            self.held = False
+            self._semaphore.release()
 
 
 async def respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
@@ -98,6 +124,7 @@ class App:
         self.route("/healthz", READ, self.healthz)
         self.refused = counter(m.HTTP_REFUSED, registry)
         with_known_labels(self.refused, m.HTTP_REFUSED)
+        self._large_bodies: asyncio.Semaphore | None = None
 
     def route(self, path: str, methods: tuple[str, ...], handler: Handler, *, prefix: bool = False) -> None:
         table = dict.fromkeys(methods, handler)
@@ -136,38 +163,31 @@ class App:
         await answer(send, 200, {"status": "ok"})
 
     async def body(
-        self, headers: Mapping[str, str], receive: Receive, send: Send, on_too_large: Callable[[], None]
+        self,
+        headers: Mapping[str, str],
+        receive: Receive,
+        send: Send,
+        on_too_large: Callable[[], None],
+        slot: LargeBodySlot | None = None,
     ) -> bytes | None:
-        """The whole request body, or None after answering 413 (and calling ``on_too_large``), 408 (the body took
-        longer than ``BODY_TIMEOUT`` in total; counted as ``driftline_http_refused_total{reason="body_timeout"}``)
-        or a disconnect. Never holds more than ``max_body`` bytes. ``headers`` from :func:`request_headers`."""
+        """The whole request body, or None after answering 413 (and calling ``on_too_large``) or a disconnect (the
+        protocol's body deadline ends a body that does not arrive: :mod:`exporters.protocol`). Never holds more than
+        ``max_body`` bytes; a body larger than ``INLINE_BODY_BYTES`` takes ``slot`` first (waiting for one while
+        LARGE_BODIES are read or handled), so large bodies in memory are bounded whatever the clients send.
+        ``headers`` from :func:`request_headers`."""
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
-            await self._too_large(send, on_too_large)
-            return None
-        first = await receive()  # a small body has arrived whole before the handler runs: no timer for it
-        if first["type"] == "http.request" and not first.get("more_body", False):
-            chunk = first.get("body", b"")
+        if declared.isdigit():
+            if int(declared) > self.max_body:
+                await self._too_large(send, on_too_large)
+                return None
+            if slot is not None and int(declared) > INLINE_BODY_BYTES:
+                await slot.take()
+        message = await receive()  # a small body has arrived whole before the handler runs
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            chunk: bytes = message.get("body", b"")
             if len(chunk) <= self.max_body:
-                return chunk  # type: ignore[no-any-return]
+                return chunk
         chunks: list[bytes] = []
-        try:
-            async with asyncio.timeout(BODY_TIMEOUT):
-                complete = await self._read(receive, chunks, first)
-        except TimeoutError:
-            self.refused.labels("body_timeout").inc()
-            await refuse(send, 408, "body_timeout", f"the request body did not arrive within {BODY_TIMEOUT:g} s")
-            return None
-        if complete is None:
-            return None
-        if not complete:
-            await self._too_large(send, on_too_large)
-            return None
-        return b"".join(chunks) if len(chunks) != 1 else chunks[0]
-
-    async def _read(self, receive: Receive, chunks: list[bytes], message: dict[str, Any]) -> bool | None:
-        """Read the body, from its first message on, into ``chunks``: True when complete, False past ``max_body``,
-        None on a disconnect."""
         size = 0
         while True:
             if message["type"] == "http.disconnect":
@@ -175,11 +195,21 @@ class App:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
-                return False
+                await self._too_large(send, on_too_large)
+                return None
+            if slot is not None and size > INLINE_BODY_BYTES:
+                await slot.take()
             chunks.append(chunk)
             if not message.get("more_body", False):
-                return True
+                return b"".join(chunks) if len(chunks) != 1 else chunks[0]
             message = await receive()
+
+    def large_body_slot(self) -> LargeBodySlot:
+        """A request's claim on one of the app's LARGE_BODIES slots (taken only if its body turns out large),
+        released when the request is answered: ``async with app.large_body_slot() as slot``."""
+        if self._large_bodies is None:  # made on the event loop that serves the requests
+            self._large_bodies = asyncio.Semaphore(LARGE_BODIES)
+        return LargeBodySlot(self._large_bodies)
 
     async def _too_large(self, send: Send, on_too_large: Callable[[], None]) -> None:
         on_too_large()

@@ -1,21 +1,37 @@
-"""KServe logger CloudEvents: binary mode (``Ce-*`` headers + raw body) and structured mode
-(``application/cloudevents+json``, as a Knative broker may re-deliver them).
+"""KServe logger CloudEvents: binary mode (``Ce-*`` headers + raw body), structured mode
+(``application/cloudevents+json``, as a Knative broker may re-deliver them) and batch mode
+(``application/cloudevents-batch+json``: a JSON array of structured events, as a Knative channel or a replay tool
+may send them).
 
-The logger copies the *request's* Content-Type onto both events, so the body is sniffed, never trusted by type.
+The logger copies the *request's* Content-Type onto both events, so the body is sniffed, never trusted by type. Every
+body is decoded by :func:`drift.boundary.decode_json` with the exporter's limits.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
+import hashlib
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-import orjson
+from drift.boundary import InputError, Limits, decode_json
 
 REQUEST = "request"
 RESPONSE = "response"
+# KServe's logger stamps each event with the component that logged it (Ce-Component); an InferenceService with a
+# logged transformer sends the transformer's raw rows beside the predictor's.
+COMPONENTS = ("predictor", "transformer", "explainer")
+MAX_STORED_ID = 128  # KServe's ids are UUIDs (36 characters)
+
+
+def stored_id(event_id: str) -> str:
+    """The key an event is kept under (a prediction awaiting its label, a request awaiting its response's version):
+    the id itself, or — for an id longer than ``MAX_STORED_ID`` — its SHA-256, so a client cannot fill an index with
+    megabyte ids while labels and responses still find their event."""
+    if len(event_id) <= MAX_STORED_ID:
+        return event_id
+    return "sha256:" + hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class RejectedEventError(Exception):
@@ -24,6 +40,11 @@ class RejectedEventError(Exception):
     def __init__(self, reason: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.reason, self.status = reason, status
+
+    @classmethod
+    def of(cls, error: InputError) -> RejectedEventError:
+        """The boundary's refusal as an event rejection: 413 for a body over the limit, 400 otherwise."""
+        return cls(error.reason, str(error), 413 if error.reason == "too_large" else 400)
 
 
 class InferenceEvent(NamedTuple):
@@ -34,6 +55,7 @@ class InferenceEvent(NamedTuple):
     payload: Any
     attributes: Mapping[str, Any] | None = None  # the CloudEvent's attributes (headers, the structured document or
     # the S3 record), where a model version may be read
+    component: str | None = None  # the KServe component that logged it; None when the event does not say
 
 
 _KINDS = {f"org.kubeflow.serving.inference.{kind}": kind for kind in (REQUEST, RESPONSE)}
@@ -48,7 +70,7 @@ def event_kind(event_type: str) -> str:
     if tail in (REQUEST, RESPONSE):
         return tail
     raise RejectedEventError(
-        "unsupported_type", f"event type {event_type!r} is neither an inference request nor a response"
+        "unsupported_type", f"event type {event_type[:80]!r} is neither an inference request nor a response"
     )
 
 
@@ -62,49 +84,73 @@ class CloudEvent(NamedTuple):
     event_id: Any
     data: Any
     attributes: Mapping[str, Any] | None = None
+    component: Any = None
 
 
-def decode_cloudevent(headers: Mapping[str, str], body: bytes) -> CloudEvent:
+def decode_cloudevent(headers: Mapping[str, str], body: bytes, limits: Limits) -> CloudEvent:
     """Decode a binary-mode (``Ce-*`` headers, the body is the data) or structured-mode (``specversion`` in a JSON
     body; ``data`` or ``data_base64``) CloudEvent; ``headers`` must have lower-case names. Raises
-    RejectedEventError for a body that is not JSON."""
+    RejectedEventError for a body the boundary refuses."""
     if "ce-type" in headers or "ce-specversion" in headers:
         return CloudEvent(
             headers.get("ce-type", ""),
             headers.get("ce-inferenceservicename"),
             headers.get("ce-namespace"),
             headers.get("ce-id"),
-            _json(body),
+            _document(body, limits),
             headers,
+            headers.get("ce-component"),
         )
-    document = _json(body)
+    document = _document(body, limits)
     if not isinstance(document, dict) or "specversion" not in document:
         return CloudEvent(None, None, None, None, document)
+    return structured(document, limits)
+
+
+def structured(document: dict[str, Any], limits: Limits) -> CloudEvent:
+    """A structured-mode event's attributes and data (the data decoded when it is a string or base64)."""
     return CloudEvent(
-        str(document.get("type", "")),
+        str(document.get("type", ""))[:256],
         document.get("inferenceservicename"),
         document.get("namespace"),
         document.get("id"),
-        _structured_data(document),
+        _structured_data(document, limits),
         document,
+        document.get("component"),
     )
 
 
-def decode_event(headers: Mapping[str, str], body: bytes) -> InferenceEvent:
-    """An inference request or response event of KServe's logger."""
+def is_batch(document: Any) -> bool:
+    """A batch-mode body: a JSON array of structured-mode events (each an object with ``specversion``)."""
+    return (
+        isinstance(document, list)
+        and bool(document)
+        and all(isinstance(item, dict) and "specversion" in item for item in document)
+    )
+
+
+def decode_body(headers: Mapping[str, str], body: bytes, limits: Limits) -> InferenceEvent | list[Any]:
+    """One inference event, or — for a batch-mode body — the batch's structured events, each still to be made an
+    event with :func:`inference_event` (so one bad event of a batch leaves the others)."""
     event_type, model = headers.get("ce-type"), headers.get("ce-inferenceservicename")
     if event_type is not None and model:  # binary mode, KServe's logger: the common case, without the detour
-        data = _json(body)
         return InferenceEvent(event_kind(event_type), model, headers.get("ce-namespace") or "default",
-                              headers.get("ce-id"), data, headers)  # fmt: skip
-    event = decode_cloudevent(headers, body)
+                              headers.get("ce-id"), _document(body, limits), headers,
+                              headers.get("ce-component"))  # fmt: skip
+    if "ce-type" not in headers and "ce-specversion" not in headers:
+        document = _document(body, limits)
+        if is_batch(document):
+            return list(document)
+        if not isinstance(document, dict) or "specversion" not in document:
+            raise _not_a_cloudevent()
+        return inference_event(structured(document, limits))
+    return inference_event(decode_cloudevent(headers, body, limits))
+
+
+def inference_event(event: CloudEvent) -> InferenceEvent:
+    """An inference request or response event of KServe's logger, from its CloudEvent."""
     if event.type is None:
-        raise RejectedEventError(
-            "missing_attributes",
-            "not a CloudEvent: send the payload with the headers Ce-Specversion: 1.0, Ce-Id, "
-            "Ce-Type: org.kubeflow.serving.inference.request (or .response) and Ce-Inferenceservicename "
-            "(Ce-Namespace: default if absent), as KServe's logger does — or a structured-mode body with specversion",
-        )
+        raise _not_a_cloudevent()
     kind = event_kind(event.type)
     if not event.model or not isinstance(event.model, str):
         raise RejectedEventError("missing_attributes", "the event names no InferenceService (Ce-Inferenceservicename)")
@@ -116,52 +162,38 @@ def decode_event(headers: Mapping[str, str], body: bytes) -> InferenceEvent:
         event.event_id if isinstance(event.event_id, str) else None,
         event.data,
         event.attributes,
+        event.component if isinstance(event.component, str) else None,
     )
 
 
-def _structured_data(document: dict[str, Any]) -> Any:
+def _not_a_cloudevent() -> RejectedEventError:
+    return RejectedEventError(
+        "missing_attributes",
+        "not a CloudEvent: send the payload with the headers Ce-Specversion: 1.0, Ce-Id, "
+        "Ce-Type: org.kubeflow.serving.inference.request (or .response) and Ce-Inferenceservicename "
+        "(Ce-Namespace: default if absent), as KServe's logger does — or a structured-mode body with specversion",
+    )
+
+
+def _structured_data(document: dict[str, Any], limits: Limits) -> Any:
     if "data_base64" in document:
+        encoded = document["data_base64"]
+        if not isinstance(encoded, str):
+            raise RejectedEventError("bad_json", "data_base64 is not a base64 string")
         try:
-            return _json(base64.b64decode(str(document["data_base64"]), validate=True))
+            return _document(base64.b64decode(encoded, validate=True), limits, "data_base64")
         except (binascii.Error, ValueError):
             raise RejectedEventError("bad_json", "data_base64 is not base64") from None
     payload = document.get("data")
-    return _json(payload.encode()) if isinstance(payload, str) else payload
+    return _document(payload, limits, "data") if isinstance(payload, str) else payload
 
 
-def _json(body: bytes) -> Any:
+def _document(body: bytes | str, limits: Limits, what: str = "the body") -> Any:
+    """A JSON object or array through the boundary; a scalar document is not a payload."""
     try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        pass  # orjson is strict; the standard parser also takes NaN/Infinity and huge integers, which clients send
-    else:
-        if type(document) is dict or type(document) is list:
-            return document
-    return _lenient_json(body)
-
-
-def _lenient_json(body: bytes) -> Any:
-    """What :func:`_json` says of a body orjson refused or that is not an object or an array."""
-    start = body[:64].lstrip()
-    if not start or start[:1] not in b"{[":
-        if not start:
-            raise RejectedEventError("bad_json", "the body is empty")
-        if any(b < 9 or 13 < b < 32 for b in body[:64]):
-            raise RejectedEventError(
-                "binary_payload",
-                "the body is binary (KServe's binary tensor extension); send JSON tensors to be monitored",
-            )
-        raise RejectedEventError("bad_json", "the body is not JSON")
-    try:
-        return json.loads(body)
-    except UnicodeDecodeError:
-        raise RejectedEventError("binary_payload", "the body is not UTF-8 JSON (a binary tensor extension?)") from None
-    except json.JSONDecodeError as exc:
-        if exc.msg == "Extra data":  # a JSON header followed by raw tensor bytes
-            message = "JSON followed by binary data (binary tensor extension)"
-            raise RejectedEventError("binary_payload", message) from None
-        raise RejectedEventError("bad_json", f"the body is not valid JSON: {exc}") from None
-    except ValueError as exc:  # the standard library refuses integers of more than 4,300 digits (CVE-2020-10735)
-        raise RejectedEventError("bad_json", f"the body is not usable JSON: {str(exc).split(';')[0]}") from None
-    except RecursionError:
-        raise RejectedEventError("bad_json", "the body is nested too deeply") from None
+        document = decode_json(body, limits, what)
+    except InputError as exc:
+        raise RejectedEventError.of(exc) from None
+    if type(document) is not dict and type(document) is not list:
+        raise RejectedEventError("bad_json", f"{what} is not a JSON object or array")
+    return document

@@ -85,11 +85,17 @@ class PredictionStore:
 
     def restore(self, state: Mapping[str, np.ndarray[Any, Any]]) -> None:
         """Take over a checkpoint's predictions; raises ValueError when it does not fit this store."""
+        self.prepare(state)()
+
+    def prepare(self, state: Mapping[str, np.ndarray[Any, Any]]) -> Callable[[], None]:
+        """Check a checkpoint's predictions against this store (ValueError, KeyError or TypeError when they do not
+        fit) and return what takes them over: nothing changes until it is called."""
         values = state["values"] if self.numeric else _from_json_array(state["values"])
         ids = _from_json_array(state["ids"])
         oldest, following = (int(x) for x in state["bounds"])
+        rows, times = np.asarray(state["rows"], dtype=np.int64), np.asarray(state["times"], dtype=np.float64)
         if (
-            not (len(values) == len(ids) == state["labelled"].size == self.size)
+            not (len(values) == len(ids) == state["labelled"].size == rows.size == times.size == self.size)
             or not 0 <= following - oldest <= self.size
         ):
             raise ValueError("the prediction store's checkpoint has another size")
@@ -97,17 +103,24 @@ class PredictionStore:
         for seq in range(oldest, following):
             event_id = ids[seq % self.size]
             if event_id is not None:
-                if not isinstance(event_id, str):
-                    raise ValueError("a stored id is not a string")
+                if not isinstance(event_id, str) or not 0 < rows[seq % self.size] <= self.size:
+                    raise ValueError("a stored prediction is not an id and a row count")
                 index[event_id] = seq
-        with self._lock:
-            self._values = array("d", np.asarray(values, dtype=np.float64).tobytes()) if self.numeric else list(values)
-            self._labelled = bytearray(state["labelled"].tobytes())
-            self._ids = list(ids)
-            self._rows = array("q", np.asarray(state["rows"], dtype=np.int64).tobytes())
-            self._times = array("d", np.asarray(state["times"], dtype=np.float64).tobytes())
-            self._index, self._oldest, self._next = index, oldest, following
-            self.generation += 1
+        if not self.numeric and not all(v is None or isinstance(v, str) for v in values):
+            raise ValueError("a stored class is not a string")
+
+        def apply() -> None:
+            with self._lock:
+                numeric = self.numeric
+                self._values = array("d", np.asarray(values, dtype=np.float64).tobytes()) if numeric else list(values)
+                self._labelled = bytearray(np.asarray(state["labelled"], dtype=np.uint8).tobytes())
+                self._ids = list(ids)
+                self._rows = array("q", rows.tobytes())
+                self._times = array("d", times.tobytes())
+                self._index, self._oldest, self._next = index, oldest, following
+                self.generation += 1
+
+        return apply
 
     def __len__(self) -> int:
         return len(self._index)
@@ -210,18 +223,28 @@ class LabelledWindow:
 
     def restore(self, state: Mapping[str, np.ndarray[Any, Any]]) -> None:
         """Take over a checkpoint's labelled predictions; raises ValueError when it does not fit this window."""
+        self.prepare(state)()
+
+    def prepare(self, state: Mapping[str, np.ndarray[Any, Any]]) -> Callable[[], None]:
+        """Check a checkpoint's labelled predictions against this window (ValueError, KeyError or TypeError when
+        they do not fit) and return what takes them over."""
         labels = _column_from_state(state["labels"], self._labels)
         predictions = _column_from_state(state["predictions"], self._predictions)
         following, count = (int(x) for x in state["bounds"])
         sizes = {labels.size, predictions.size, state["predicted_at"].size, state["labelled_at"].size, self.size}
         if len(sizes) != 1 or not 0 <= following < self.size or not 0 <= count <= self.size:
             raise ValueError("the labelled window's checkpoint has another size")
-        with self._lock:
-            self._labels, self._predictions = labels, predictions
-            self._predicted_at = state["predicted_at"].astype(np.float64)
-            self._labelled_at = state["labelled_at"].astype(np.float64)
-            self._next, self._count = following, count
-            self.generation += 1
+        predicted_at = np.asarray(state["predicted_at"], dtype=np.float64)
+        labelled_at = np.asarray(state["labelled_at"], dtype=np.float64)
+
+        def apply() -> None:
+            with self._lock:
+                self._labels, self._predictions = labels, predictions
+                self._predicted_at, self._labelled_at = predicted_at, labelled_at
+                self._next, self._count = following, count
+                self.generation += 1
+
+        return apply
 
     def append(self, labels: list[Any], predictions: list[Any], predicted_at: list[float], now: float) -> None:
         n = len(labels)
@@ -340,8 +363,9 @@ def timestamp(value: Any, where: str) -> float | None:
     if value is None:
         return None
     seconds: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        seconds = float(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        with contextlib.suppress(OverflowError):  # an integer beyond float range (a Python API caller's)
+            seconds = float(value) if math.isfinite(value) else None
     elif isinstance(value, datetime):
         seconds = value.timestamp()
     elif isinstance(value, str):

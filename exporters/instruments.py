@@ -29,6 +29,8 @@ class ExporterInstruments:
         self.evaluation_duration = histogram(m.EVALUATION_DURATION, registry)
         self.log_objects = counter(m.LOG_OBJECTS, registry)
         self.long_values = counter(m.LONG_VALUES, registry)
+        self.other_components = counter(m.OTHER_COMPONENT_EVENTS, registry)
+        with_known_labels(self.other_components, m.OTHER_COMPONENT_EVENTS, models)
         self.labels = counter(m.LABELS, registry)
         self.feedback_rejected = counter(m.FEEDBACK_REJECTED, registry)
         self.label_delay = histogram(m.LABEL_DELAY, registry)
@@ -66,6 +68,10 @@ class ExporterInstruments:
         if key is not None and kind is not None:
             self._events[key][kind]["rejected"].inc()
 
+    def other_component(self, key: ModelKey, component: str) -> None:
+        known = component if component in m.OTHER_COMPONENTS else "other"
+        self.other_components.labels(*key, known).inc()
+
     def reject_feedback(self, reason: str) -> None:
         self.feedback_rejected.labels(reason).inc()
 
@@ -85,6 +91,6 @@ class ExporterInstruments:
         return lambda reason: children[reason].inc()
 
     def object_counter(self, instrument: Counter, key: ModelKey) -> Callable[[str], None]:
-        """The callback a pull-mode poller counts its objects by (``processed`` or ``corrupt``)."""
+        """The callback a pull-mode poller counts its objects by (``processed`` or ``quarantined``)."""
         children = {outcome: instrument.labels(*key, outcome) for outcome in m.OBJECT_OUTCOMES}
         return lambda outcome: children[outcome].inc()

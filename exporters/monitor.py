@@ -3,7 +3,6 @@ a ``target`` — the prediction store and the window of labelled predictions."""
 
 from __future__ import annotations
 
-import hashlib
 import random
 import zlib
 from typing import Any
@@ -16,7 +15,7 @@ from drift.reference.profile import ReferenceProfile
 from drift.sketch import layouts
 
 from .checkpoint import ModelState
-from .events import REQUEST, InferenceEvent
+from .events import REQUEST, InferenceEvent, stored_id
 from .feedback import Label, LabelledWindow, PredictionStore
 from .payloads import Columns, Rows, parse_request, parse_response
 from .versions import VersionSet
@@ -24,15 +23,6 @@ from .windows import SketchWindow, WindowState
 
 ModelKey = tuple[str, str]  # (name, namespace)
 MonitorId = tuple[str, str, str]  # (name, namespace, model version; "" for a model whose versions are not told apart)
-MAX_STORED_ID = 128  # KServe's ids are UUIDs (36 characters)
-
-
-def stored_id(event_id: str) -> str:
-    """The key a prediction is stored under: the id itself, or — for an id longer than ``MAX_STORED_ID`` — its
-    SHA-256, so a client cannot fill the store's index with megabyte ids while labels still find their prediction."""
-    if len(event_id) <= MAX_STORED_ID:
-        return event_id
-    return "sha256:" + hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class ModelMonitor:
@@ -90,7 +80,8 @@ class ModelMonitor:
         feature_layout, output_layout = layouts(profile)
         outcome = self.features.set_layout(feature_layout, profile.version, self.restored.get("features"))
         if self.outputs is not None:
-            self.outputs.set_layout(output_layout, profile.version, self.restored.get("outputs"))
+            output_outcome = self.outputs.set_layout(output_layout, profile.version, self.restored.get("outputs"))
+            outcome = "layout_changed" if output_outcome == "layout_changed" else outcome
         self.restored = {}
         self.profile = profile
         return outcome
@@ -116,11 +107,13 @@ class ModelMonitor:
 
     def restore(self, state: ModelState) -> None:
         """Take over a checkpoint: the ground truth at once, the windows when their profile loads. Raises
-        ValueError (nothing of the ground truth taken) when it does not fit the config any more."""
-        self.restored = state.windows
+        ValueError, KeyError or TypeError (nothing taken) when it does not fit the config any more."""
         if self.store is not None and self.labelled is not None and state.ground_truth:
-            self.store.restore(state.ground_truth["store"])
-            self.labelled.restore(state.ground_truth["labelled"])
+            take_store = self.store.prepare(state.ground_truth["store"])  # both checked before either is taken
+            take_labelled = self.labelled.prepare(state.ground_truth["labelled"])
+            take_store()
+            take_labelled()
+        self.restored = state.windows
 
     @property
     def generations(self) -> tuple[int, ...]:

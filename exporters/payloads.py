@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from drift.boundary import shown
 from drift.coercion import category_of
 from drift.config import ColumnConfig
 
@@ -29,6 +30,7 @@ _NAN = math.nan
 # A category is a short label; a longer value cannot be one of the reference's categories (it bins as __other__), and
 # kept whole it would let a client fill the window's memory. It is replaced by one shared string, and counted.
 MAX_CATEGORY_LENGTH = 256
+MAX_TENSOR_DIMENSIONS = 8  # as deep as tensor data is flattened
 LONG_CATEGORY = "\x00value longer than 256 characters"
 
 
@@ -128,7 +130,7 @@ def _v1_rows(rows: Any, columns: Columns, key: str) -> Rows:
             return fast
         if any(not isinstance(row, list) or len(row) != width for row in rows):
             lengths = sorted({len(r) if isinstance(r, list) else -1 for r in rows})
-            raise PayloadError("shape_mismatch", f'rows of "{key}" must each have {width} values, got {lengths}')
+            raise PayloadError("shape_mismatch", f'rows of "{key}" must each have {width} values, got {shown(lengths)}')
         return _columns_from_lists([list(col) for col in zip(*rows, strict=True)], columns, len(rows))
     if isinstance(first, dict):
         if any(not isinstance(row, dict) for row in rows):
@@ -161,7 +163,7 @@ def _v2_rows(tensors: list[dict[str, Any]], columns: Columns, key: str) -> Rows:
             data, shape = _flat(tensor, key)
             if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1):
                 raise PayloadError(
-                    "shape_mismatch", f'tensor "{column.name}" must have shape [N] or [N, 1], not {shape}'
+                    "shape_mismatch", f'tensor "{column.name}" must have shape [N] or [N, 1], not {shown(shape)}'
                 )
             if count is not None and len(data) != count:
                 raise PayloadError("shape_mismatch", f'tensors in "{key}" have different numbers of rows')
@@ -179,7 +181,8 @@ def _v2_rows(tensors: list[dict[str, Any]], columns: Columns, key: str) -> Rows:
     if len(shape) == 1 and width == 1:
         return _columns_from_lists([data], columns, len(data))
     if len(shape) != 2 or shape[1] != width:
-        raise PayloadError("shape_mismatch", f"tensor shape {shape} does not match the {width} configured columns")
+        message = f"tensor shape {shown(shape)} does not match the {width} configured columns"
+        raise PayloadError("shape_mismatch", message)
     rows = shape[0]
     return _columns_from_lists([data[i::width] for i in range(width)], columns, rows)
 
@@ -187,8 +190,12 @@ def _v2_rows(tensors: list[dict[str, Any]], columns: Columns, key: str) -> Rows:
 def _flat(tensor: dict[str, Any], key: str) -> tuple[list[Any], list[int]]:
     """The tensor's data flattened row-major, checked against its declared shape."""
     shape = tensor.get("shape")
-    if not isinstance(shape, list) or not shape or not all(type(s) is int and s >= 0 for s in shape):
-        raise PayloadError("shape_mismatch", f'a tensor in "{key}" has no valid "shape"')
+    if (
+        not isinstance(shape, list)
+        or not 0 < len(shape) <= MAX_TENSOR_DIMENSIONS
+        or not all(type(s) is int and s >= 0 for s in shape)
+    ):
+        raise PayloadError("shape_mismatch", f'a tensor in "{key}" has no valid "shape" (at most 8 sizes ≥ 0)')
     data = tensor.get("data")
     if not isinstance(data, list):
         raise PayloadError("shape_mismatch", f'a tensor in "{key}" has no "data" list')
@@ -196,9 +203,14 @@ def _flat(tensor: dict[str, Any], key: str) -> tuple[list[Any], list[int]]:
         flat: list[Any] = []
         _flatten(data, flat, depth=0)
         data = flat
-    expected = math.prod(shape)
+    expected = 1
+    for size in shape:  # stops as soon as the shape holds more values than the data: no product of huge sizes
+        expected *= size
+        if expected > len(data):
+            break
     if len(data) != expected:
-        raise PayloadError("shape_mismatch", f"tensor data has {len(data)} values, its shape {shape} needs {expected}")
+        needs = f"needs more than {len(data)}" if expected > len(data) else f"needs {expected}"
+        raise PayloadError("shape_mismatch", f"tensor data has {len(data)} values, its shape {shown(shape)} {needs}")
     return data, shape
 
 

@@ -3,56 +3,42 @@
 Each object is CSV (``.csv``, with a header), Parquet (``.parquet``) or JSON lines (``.jsonl``, ``.ndjson`` or
 ``.json``: one object per line, or one JSON array) holding the columns ``id`` (the request's Ce-Id), ``row``
 (optional, default 0), ``label`` and ``timestamp`` (optional: when the label became known, Unix seconds or RFC 3339).
-Objects are taken oldest first after a watermark, as in payload pull mode; a file that cannot be parsed is counted
-and skipped, a bad row inside a good file is counted as ``invalid_label``.
+Objects are taken oldest first after a watermark, as in payload pull mode; a file that cannot be used is quarantined
+(:mod:`exporters.s3logs`), a bad line or row inside a good file is counted as ``invalid_label`` (or the boundary's
+reason) and the file's other labels are joined.
 """
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
-from drift.reference.reader import read_csv_bytes
+from drift.boundary import Limits
 
-from .s3logs import CorruptObjectError, S3Poller
+from .s3logs import BadRecord, S3Poller, object_records
+
+# Labels stay strings ("1", "yes"); numbers are parsed where the label is numeric (regression).
+_CSV_OPTIONS = {"convert_options": pacsv.ConvertOptions(column_types={"id": pa.string(), "label": pa.string()})}
 
 
 class LabelPuller(S3Poller[dict[str, Any]]):
-    """One model's label files under ``feedback.s3_labels``; ``poll()`` returns their raw records, oldest file first."""
+    """One model's label files under ``feedback.s3_labels``; ``poll()`` yields their raw records, oldest file first."""
 
-    def decode(self, key: str, body: bytes) -> list[dict[str, Any]]:
-        return decode_label_file(key, body)
+    def decode(self, key: str, body: bytes) -> list[dict[str, Any] | BadRecord]:
+        return decode_label_file(key, body, self.limits)
 
 
-def decode_label_file(key: str, body: bytes) -> list[dict[str, Any]]:
-    name = key.lower()
-    try:
-        if name.endswith(".csv"):
-            # Labels stay strings ("1", "yes"); numbers are parsed where the label is numeric (regression).
-            options = pacsv.ConvertOptions(column_types={"id": pa.string(), "label": pa.string()})
-            records = read_csv_bytes(body, convert_options=options).to_pylist()
-            for record in records:
-                record["label"] = _csv_label(record.get("label"))
-        elif name.endswith(".parquet"):
-            records = pq.read_table(io.BytesIO(body)).to_pylist()
-        elif name.endswith((".jsonl", ".ndjson", ".json")):
-            text = body.decode("utf-8").strip()
-            if text.startswith("["):
-                records = json.loads(text)
-            else:
-                records = [json.loads(line) for line in text.splitlines() if line.strip()]
-        else:
-            raise CorruptObjectError(f"unknown label file type {key!r}; use .csv, .parquet or .jsonl")
-    except (json.JSONDecodeError, UnicodeDecodeError, pa.ArrowException) as exc:
-        raise CorruptObjectError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
-    if not isinstance(records, list):
-        raise CorruptObjectError("a label file holds a list of records")
-    return records
+def decode_label_file(key: str, body: bytes, limits: Limits) -> list[dict[str, Any] | BadRecord]:
+    """The label records of one file (a record that is not an object is a BadRecord). Raises CorruptObjectError or
+    InputError for a file that cannot be read at all."""
+    records = object_records(key, body, limits, _CSV_OPTIONS)
+    if key.lower().endswith(".csv"):
+        for record in records:
+            record["label"] = _csv_label(record.get("label"))
+    return [r if isinstance(r, dict | BadRecord) else BadRecord("invalid_label", "a label is not an object")
+            for r in records]  # fmt: skip
 
 
 def _csv_label(text: Any) -> Any:

@@ -21,21 +21,22 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 import drift
+from drift.boundary import Limits, shown
 from drift.config import VERSION_PLACEHOLDER, MonitorConfig
 from drift.errors import DriftlineError, StorageError
 from drift.evaluation import ColumnDrift, DriftResult
 from drift.quality.evaluation import PerformanceResult, evaluate_performance
-from drift.reference.profile import ReferenceProfile
+from drift.reference.profile import PROFILE_LIMITS, ReferenceProfile
 from drift.reference.storage import object_tag, read_bytes
 
 from .checkpoint import CheckpointError, Checkpoints
-from .events import InferenceEvent, RejectedEventError, decode_cloudevent, decode_event
+from .events import InferenceEvent, RejectedEventError, decode_body, decode_cloudevent, inference_event, structured
 from .feedback import FEEDBACK_TYPE, FeedbackError, Label, parse_feedback, read_labels
 from .instruments import ExporterInstruments
 from .monitor import ModelKey, ModelMonitor, MonitorId
 from .payloads import PayloadError
 from .s3labels import LabelPuller
-from .s3logs import LogPuller
+from .s3logs import BadRecord, LogPuller
 from .samples import estimated_performance, multivariate_drift
 from .versions import VersionSet, compare_serving, require_version, route
 
@@ -70,6 +71,9 @@ class ExporterService:
         labelled = [(model.name, model.namespace) for model in config.models if model.target is not None]
         versioned = [(model.name, model.namespace) for model in config.models if model.versions is not None]
         self.instruments = ExporterInstruments(self.registry, keys, labelled, versioned)
+        # every body, S3 record and label file is decoded within these bounds (drift.boundary)
+        self.limits = Limits(config.exporter.max_body_bytes)
+        self.component = config.exporter.component
         self.monitors: dict[ModelKey, ModelMonitor] = {}
         self.checkpoints = Checkpoints(config.exporter.state_dir) if config.exporter.state_dir else None
         for key, model in zip(keys, config.models, strict=True):
@@ -178,10 +182,16 @@ class ExporterService:
         key = monitor.key
         try:
             monitor.restore(self.checkpoints.load(key[1], monitor.checkpoint_name))
-        except (CheckpointError, ValueError, KeyError) as exc:
+        except Exception as exc:  # CheckpointError, or a checkpoint that does not fit: only this model starts empty
+            aside = self.checkpoints.move_aside(key[1], monitor.checkpoint_name)
             log.warning(
                 "checkpoint unreadable, or written for another config; what it held starts empty",
-                extra={"model": key[0], "model_namespace": key[1], "error": str(exc)},
+                extra={
+                    "model": key[0],
+                    "model_namespace": key[1],
+                    "error": str(exc) if isinstance(exc, CheckpointError) else shown(str(exc), 120),
+                    "moved_to": str(aside) if aside else None,
+                },
             )
             self.instruments.window_resets.labels(*key, "unreadable_checkpoint").inc()
             return
@@ -226,11 +236,37 @@ class ExporterService:
     def ingest(self, headers: Mapping[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
         """Handle one delivery: ``(HTTP status, JSON body)``. Never raises for bad input."""
         try:
-            event = decode_event(headers, body)
+            decoded = decode_body(headers, body, self.limits)
         except RejectedEventError as exc:
             self.instruments.reject_event(exc.reason)
             return exc.status, {"error": str(exc), "reason": exc.reason}
-        return self.ingest_event(event)
+        if isinstance(decoded, list):
+            return self._ingest_batch(decoded)
+        return self.ingest_event(decoded)
+
+    def _ingest_batch(self, documents: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+        """A batch-mode delivery: each structured event handled as if it came alone; one bad event leaves the
+        others. 202 with the outcomes when any event was usable, else the first event's refusal."""
+        outcomes: dict[str, int] = {}
+        rejected: dict[str, int] = {}
+        first_refusal: tuple[int, dict[str, Any]] | None = None
+        for document in documents:
+            try:
+                status, answer = self.ingest_event(inference_event(structured(document, self.limits)))
+            except RejectedEventError as exc:
+                self.instruments.reject_event(exc.reason)
+                status, answer = exc.status, {"error": str(exc), "reason": exc.reason}
+            if status >= 400:
+                rejected[answer["reason"]] = rejected.get(answer["reason"], 0) + 1
+                first_refusal = first_refusal or (status, answer)
+            else:
+                outcome = answer["status"] if answer["status"] != "ignored" else f"ignored_{answer['reason']}"
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if not outcomes and first_refusal is not None:
+            status, answer = first_refusal
+            return status, {**answer, "error": f"none of the batch's {len(documents)} events is usable; the first: "
+                                              f"{answer['error']}", "rejected": rejected}  # fmt: skip
+        return 202, {"status": "accepted", "events": len(documents), **outcomes, "rejected": rejected}
 
     def ingest_event(self, event: InferenceEvent) -> tuple[int, dict[str, Any]]:
         monitor = self.route(event.model, event.namespace)
@@ -239,6 +275,9 @@ class ExporterService:
             # exporter would otherwise log an error for each event of a model nobody asked to monitor.
             self.instruments.reject_event("unknown_model")
             return 202, {"status": "ignored", "reason": "unknown_model"}
+        if event.component is not None and event.component != self.component:
+            self.instruments.other_component(monitor.key, event.component)
+            return 202, {"status": "ignored", "reason": "other_component"}
         if not monitor.keeps_all and not monitor.keeps(event):
             self.instruments.event(monitor.key, event.kind, "sampled_out")
             return 202, {"status": "sampled_out"}
@@ -260,7 +299,7 @@ class ExporterService:
         """Handle one ``POST /feedback``: ``(HTTP status, JSON body)``. Never raises for bad input."""
         try:
             try:
-                event = decode_cloudevent(headers, body)
+                event = decode_cloudevent(headers, body, self.limits)
             except RejectedEventError as exc:
                 raise FeedbackError(exc.reason, str(exc), exc.status) from None
             if event.type is not None and event.type != FEEDBACK_TYPE:
@@ -286,7 +325,7 @@ class ExporterService:
         return outcomes
 
     def pull_labels(self) -> None:
-        """One poll of every model's label files that is due; a bad row is counted, the rest joined."""
+        """One poll of every model's label files that is due; a bad row is counted, the rest of its file joined."""
         now = time.monotonic()
         for puller in self.label_pullers:
             if not puller.due(now):
@@ -295,13 +334,19 @@ class ExporterService:
             target = monitor.model.target
             assert target is not None
             try:
-                good: list[Label] = []
-                for record in puller.poll():
-                    try:
-                        good.extend(read_labels(target, [record]))
-                    except FeedbackError as exc:
-                        self.instruments.reject_feedback(exc.reason)
-                self._join(monitor, tuple(good))
+                for key, records in puller.poll():
+                    good: list[Label] = []
+                    for record in records:
+                        try:
+                            if isinstance(record, BadRecord):
+                                raise FeedbackError(record.reason, record.message)
+                            good.extend(read_labels(target, [record]))
+                        except FeedbackError as exc:
+                            self.instruments.reject_feedback(exc.reason)
+                        except Exception:  # a bug with one label: the file's other labels are joined
+                            log.exception("reading a label failed", extra={"model": puller.model.name, "key": key})
+                            self.instruments.reject_feedback("invalid_label")
+                    self._join(monitor, tuple(good))
             except DriftlineError as exc:
                 log.warning("cannot read label files; retrying", extra={"model": puller.model.name, "error": str(exc)})
 
@@ -313,7 +358,16 @@ class ExporterService:
             for m in self.monitors.values()
             if m.profile is None and VERSION_PLACEHOLDER not in m.model.reference.profile
         }
-        return not missing, {"ready": not missing, "waiting_for": missing}
+        detail: dict[str, Any] = {"ready": not missing, "waiting_for": missing}
+        now = self.clock()
+        refused = {
+            f"{m.model.namespace}/{m.model.name}": versions
+            for m in self.monitors.values()
+            if m.versions is not None and (versions := m.versions.refused(now))
+        }
+        if refused:  # not a reason to be unready: the versions that have a reference are served
+            detail["versions_without_reference"] = refused
+        return not missing, detail
 
     # --- evaluation (evaluator thread) ---
 
@@ -417,56 +471,76 @@ class ExporterService:
     # --- reference profiles (reference thread) ---
 
     def refresh_references(self) -> None:
-        """Load missing profiles (with exponential backoff) and swap in changed ones (by ETag or mtime)."""
+        """Load missing profiles (with exponential backoff) and swap in changed ones (by ETag or mtime). One model's
+        profile — unreadable, hostile, or a bug reading it — never stops the others'."""
         now = time.monotonic()
         models = [m for m in self.monitors.values() if VERSION_PLACEHOLDER not in m.model.reference.profile]
         for monitor in [*models, *(m for m in self.windowed() if m.version)]:
             if now < monitor.next_reference_attempt:
                 continue
-            uri = monitor.model.reference.profile
             try:
-                if monitor.profile is not None and object_tag(uri, self.config.s3) == monitor.profile_tag:
-                    monitor.next_reference_attempt = now + self.config.exporter.reference_check_every.seconds
-                    continue
-                data, tag = read_bytes(uri, self.config.s3)
-                profile = ReferenceProfile.from_json(data, origin=uri)
-                profile.require_compatible(monitor.model, origin=uri)
-                if monitor.version:
-                    require_version(profile, monitor, uri)
+                self._refresh_reference(monitor, now)
             except DriftlineError as exc:
-                monitor.profile_error = str(exc) + self._build_hint(monitor, exc)
-                monitor.next_reference_attempt = now + monitor.reference_backoff
-                log.warning(
-                    "reference profile not loaded; retrying",
-                    extra={
-                        "model": monitor.model.name,
-                        "model_version": monitor.version or None,
-                        "error": monitor.profile_error,
-                        "retry_in_s": monitor.reference_backoff,
-                    },
-                )
-                monitor.reference_backoff = min(monitor.reference_backoff * 2, 60.0)
-                continue
-            previous = monitor.profile
-            window = monitor.use_profile(profile)
-            monitor.profile_tag, monitor.profile_error = tag, None
-            self._report_window(monitor, window, profile)
-            monitor.reference_backoff = 1.0
+                self._reference_failed(monitor, now, str(exc) + self._build_hint(monitor, exc), definite=_definite(exc))
+            except Exception as exc:  # a bug: logged with its traceback, retried with the same backoff
+                log.exception("reference profile load failed", extra={"model": monitor.model.name})
+                self._reference_failed(monitor, now, f"internal error: {shown(str(exc), 120)}", definite=False)
+
+    def _refresh_reference(self, monitor: ModelMonitor, now: float) -> None:
+        uri = monitor.model.reference.profile
+        if monitor.profile is not None and object_tag(uri, self.config.s3) == monitor.profile_tag:
             monitor.next_reference_attempt = now + self.config.exporter.reference_check_every.seconds
-            log.info(
-                "reference profile swapped" if previous else "reference profile loaded",
-                extra={
-                    "model": monitor.model.name,
-                    "model_version": monitor.version or None,
-                    "version": profile.version,
-                    "source": uri,
-                },
+            return
+        data, tag = read_bytes(uri, self.config.s3, PROFILE_LIMITS.max_bytes)
+        profile = ReferenceProfile.from_json(data, origin=uri)
+        profile.require_compatible(monitor.model, origin=uri)
+        if monitor.version:
+            require_version(profile, monitor, uri)
+        previous = monitor.profile
+        window = monitor.use_profile(profile)
+        monitor.profile_tag, monitor.profile_error = tag, None
+        self._report_window(monitor, window, profile)
+        monitor.reference_backoff = 1.0
+        monitor.next_reference_attempt = now + self.config.exporter.reference_check_every.seconds
+        log.info(
+            "reference profile swapped" if previous else "reference profile loaded",
+            extra={
+                "model": monitor.model.name,
+                "model_version": monitor.version or None,
+                "version": profile.version,
+                "source": uri,
+            },
+        )
+        if monitor.model.target is not None and not profile.serves_target(monitor.model):
+            log.warning(
+                "the profile has no reference quality for the configured target; rebuild it with driftline profile",
+                extra={"model": monitor.model.name, "target": monitor.model.target.name, "source": uri},
             )
-            if monitor.model.target is not None and not profile.serves_target(monitor.model):
-                log.warning(
-                    "the profile has no reference quality for the configured target; rebuild it with driftline profile",
-                    extra={"model": monitor.model.name, "target": monitor.model.target.name, "source": uri},
-                )
+
+    def _reference_failed(self, monitor: ModelMonitor, now: float, error: str, definite: bool) -> None:
+        """A profile that did not load: retried with exponential backoff. A serving version nobody configured whose
+        reference does not exist (``definite``) gives its slot back at once and is refused for a while."""
+        parent = self.monitors.get(monitor.key)
+        versions = parent.versions if parent is not None else None
+        if definite and monitor.version and versions is not None and not versions.listed(monitor.version):
+            versions.refuse(monitor.version, self.clock(), self.config.exporter.reference_check_every.seconds)
+            log.warning(
+                "a model version without a reference: its events are counted, not windowed",
+                extra={"model": monitor.model.name, "model_version": monitor.version, "error": error},
+            )
+            return
+        monitor.profile_error = error
+        monitor.next_reference_attempt = now + monitor.reference_backoff
+        log.warning(
+            "reference profile not loaded; retrying",
+            extra={
+                "model": monitor.model.name,
+                "model_version": monitor.version or None,
+                "error": error,
+                "retry_in_s": monitor.reference_backoff,
+            },
+        )
+        monitor.reference_backoff = min(monitor.reference_backoff * 2, 60.0)
 
     def _build_hint(self, monitor: ModelMonitor, error: DriftlineError) -> str:
         """For a profile that does not exist: the command that builds it."""
@@ -486,6 +560,12 @@ class ExporterService:
         elif outcome == "reset":
             self.instruments.window_resets.labels(*monitor.key, "new_profile").inc()
             log.info("new reference profile: the window starts empty (its counts were in the old bins)", extra=where)
+        elif outcome == "layout_changed":
+            self.instruments.window_resets.labels(*monitor.key, "layout_changed").inc()
+            log.warning(
+                "the checkpoint does not fit the window as configured now (window.size changed?): it starts empty",
+                extra=where,
+            )
 
     # --- lifecycle ---
 
@@ -529,15 +609,29 @@ class ExporterService:
                 return
 
     def pull_logs(self) -> None:
-        """One poll of every model's archived payloads that is due."""
+        """One poll of every model's archived payloads that is due; a bad record is counted, the rest of its object
+        used."""
         now = time.monotonic()
         for puller in self.pullers:
             if not puller.due(now):
                 continue
             try:
-                for event in puller.poll():
-                    self.ingest_event(event)
+                for key, records in puller.poll():
+                    for record in records:
+                        if isinstance(record, BadRecord):
+                            self.instruments.reject_event(record.reason)
+                            continue
+                        try:
+                            self.ingest_event(record)
+                        except Exception:  # a bug with one record: the object's other records are used
+                            log.exception("ingesting an archived record failed", extra={"key": key})
             except DriftlineError as exc:
                 log.warning(
                     "cannot read archived payloads; retrying", extra={"model": puller.model.name, "error": str(exc)}
                 )
+
+
+def _definite(error: DriftlineError) -> bool:
+    """Whether a profile load failed for good (no such object, not this model's or version's, unreadable) rather
+    than for now (S3 unreachable, denied)."""
+    return not isinstance(error, StorageError) or error.missing

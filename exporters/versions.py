@@ -10,7 +10,7 @@ traffic must never share a window with another version's. Where the version is r
 * ``header`` — a request header the logger copies into the ``metadata`` extension (``logger.metadataHeaders``).
 * ``extension`` — a CloudEvent attribute of its own (``Ce-<name>``), e.g. set by a broker or a custom logger.
 * ``response`` — the Open Inference Protocol (v2) response's ``model_version``. The request event carries no
-  version, so its rows wait (by event id, at most ``versions.wait`` and :data:`MAX_WAITING_ROWS`) for the response
+  version, so its rows wait (by event id, at most ``versions.wait`` and :data:`MAX_WAITING_BYTES`) for the response
   that names it; a request whose response never tells is counted, not windowed.
 """
 
@@ -23,22 +23,21 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import orjson
+import numpy as np
 
+from drift.boundary import InputError, Limits, decode_json, shown
 from drift.comparison import compare_outputs
 from drift.config import MODEL_VERSION, VersionsConfig
 from drift.errors import ProfileError
 from drift.evaluation import ColumnDrift
 from drift.reference.profile import ReferenceProfile
 
-from .events import REQUEST, RESPONSE, InferenceEvent, RejectedEventError
-from .payloads import Rows, parse_request
+from .events import REQUEST, RESPONSE, InferenceEvent, RejectedEventError, stored_id
+from .payloads import MAX_CATEGORY_LENGTH, Rows, parse_request
 
 if TYPE_CHECKING:
     from .monitor import ModelMonitor
 
-MAX_WAITING_ROWS = 100_000  # request rows waiting for their response's version, per model
-MAX_REMEMBERED = 100_000  # versions of responses that came before their request, per model
 _CACHED_LENGTH = 512  # extension strings up to this long are parsed once (bounded: _CACHED_STRINGS of them)
 _CACHED_STRINGS = 256
 _PARSED: dict[tuple[str, str, str], Any] = {}
@@ -53,8 +52,7 @@ def serving_version(spec: VersionsConfig, event: InferenceEvent) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or not _VERSION.fullmatch(value):
-        shown = repr(value)[:80]
-        raise RejectedEventError("bad_version", f"model version {shown} is not a version ({MODEL_VERSION})")
+        raise RejectedEventError("bad_version", f"model version {shown(value)} is not a version ({MODEL_VERSION})")
     return value
 
 
@@ -96,50 +94,88 @@ def _attribute(attributes: Mapping[str, Any], name: str) -> Any:
 
 def _json_object(value: Any) -> Mapping[str, Any]:
     """The logger's ``metadata``/``annotations`` extensions are JSON objects as strings; an S3 record may hold the
-    object itself."""
+    object itself. One that cannot be read (within :data:`EXTENSION_LIMITS`) names no version."""
     if isinstance(value, str):
         try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError:
+            value = decode_json(value, EXTENSION_LIMITS, "the extension")
+        except InputError:
             return {}
     return value if isinstance(value, dict) else {}
 
 
+# An extension attribute is a header (at most MAX_HEADER_BYTES) or a field of an S3 record: a few KB of JSON.
+EXTENSION_LIMITS = Limits(max_bytes=64 * 1024, max_depth=8)
+
+
+# What one held request costs at most besides its rows: its key (at most MAX_STORED_ID characters, or a hash), the
+# dict entry, the tuple, the Rows and its arrays' headers.
+ENTRY_BYTES = 640
+# One row's numeric cell as a parsed Python float in a list, or a float64; one categorical cell: a pointer and a
+# string of at most MAX_CATEGORY_LENGTH characters (4 bytes each at worst in CPython).
+NUMERIC_CELL_BYTES = 32
+CATEGORICAL_CELL_BYTES = 8 + 80 + 4 * MAX_CATEGORY_LENGTH
+ROW_BYTES = 64  # a row's list or slice of the block
+REMEMBERED_ENTRY_BYTES = 400  # a response's version remembered for its request: key, version string, tuple, entry
+MAX_WAITING_BYTES = 64 * 1024 * 1024  # per model with versions.source: response
+MAX_REMEMBERED_BYTES = 16 * 1024 * 1024
+
+
+def held_bytes(rows: Rows, key: str) -> int:
+    """An upper bound on the memory a held request takes: fixed per entry and per cell, so a request of no rows
+    costs ENTRY_BYTES and nothing a client sends is free."""
+    block = rows.numeric
+    width = (block.shape[1] if isinstance(block, np.ndarray) else len(block[0])) if rows.count else 0
+    numeric = NUMERIC_CELL_BYTES * int(width)
+    categorical = CATEGORICAL_CELL_BYTES * int(rows.categorical.shape[1])
+    return ENTRY_BYTES + len(key) + rows.count * (ROW_BYTES + numeric + categorical)
+
+
 class WaitingRequests:
     """Request rows waiting for the response that names their version, and the versions of responses that came
-    first (the logger does not order the two). Bounded in rows and in time; what leaves unclaimed is counted."""
+    first (the logger does not order the two). Keyed by :func:`~exporters.events.stored_id` (a long id is hashed) and
+    bounded in time (``versions.wait``) and in bytes (:data:`MAX_WAITING_BYTES`, :data:`MAX_REMEMBERED_BYTES`, each
+    entry weighed by :func:`held_bytes` — a request of no rows too); what leaves unclaimed is counted."""
 
-    def __init__(self, wait: float) -> None:
+    def __init__(self, wait: float, max_bytes: int = MAX_WAITING_BYTES, remembered: int = MAX_REMEMBERED_BYTES) -> None:
         self.wait = wait
-        self._rows: OrderedDict[str, tuple[Rows, float]] = OrderedDict()
+        self.max_bytes, self.max_remembered = max_bytes, remembered
+        self._rows: OrderedDict[str, tuple[Rows, float, int]] = OrderedDict()
         self._versions: OrderedDict[str, tuple[str, float]] = OrderedDict()
-        self.rows_waiting = 0
+        self.bytes_waiting = 0
         self._lock = threading.Lock()
+
+    @property
+    def rows_waiting(self) -> int:
+        return sum(held[0].count for held in list(self._rows.values()))
 
     def hold(self, event_id: str, rows: Rows, now: float) -> tuple[str | None, int]:
         """Keep a request's rows until its response; returns ``(the version, when its response already came, else
         None; requests given up to make room or for their age)``."""
+        key = stored_id(event_id)
         with self._lock:
-            known = self._versions.pop(event_id, None)
+            known = self._versions.pop(key, None)
             if known is not None:
                 return known[0], 0
-            previous = self._rows.pop(event_id, None)
+            previous = self._rows.pop(key, None)
             if previous is not None:
-                self.rows_waiting -= previous[0].count
-            self._rows[event_id] = (rows, now)
-            self.rows_waiting += rows.count
+                self.bytes_waiting -= previous[2]
+            size = held_bytes(rows, key)
+            self._rows[key] = (rows, now, size)
+            self.bytes_waiting += size
             return None, self._expire(now)
 
     def claim(self, event_id: str, version: str, now: float) -> Rows | None:
         """The rows of the request this response answers, or None (then its version is remembered for it)."""
+        key = stored_id(event_id)
         with self._lock:
-            waiting = self._rows.pop(event_id, None)
+            waiting = self._rows.pop(key, None)
             if waiting is not None:
-                self.rows_waiting -= waiting[0].count
+                self.bytes_waiting -= waiting[2]
                 return waiting[0]
-            self._versions[event_id] = (version, now)
-            self._versions.move_to_end(event_id)
-            while len(self._versions) > MAX_REMEMBERED or (
+            self._versions[key] = (version, now)
+            self._versions.move_to_end(key)
+            limit = self.max_remembered // REMEMBERED_ENTRY_BYTES
+            while len(self._versions) > limit or (
                 self._versions and next(iter(self._versions.values()))[1] < now - self.wait
             ):
                 self._versions.popitem(last=False)
@@ -152,19 +188,25 @@ class WaitingRequests:
     def _expire(self, now: float) -> int:
         given_up = 0
         while self._rows:
-            oldest_rows, held_at = next(iter(self._rows.values()))
-            if held_at >= now - self.wait and self.rows_waiting <= MAX_WAITING_ROWS:
+            _, held_at, size = next(iter(self._rows.values()))
+            if held_at >= now - self.wait and self.bytes_waiting <= self.max_bytes:
                 break
             self._rows.popitem(last=False)
-            self.rows_waiting -= oldest_rows.count
+            self.bytes_waiting -= size
             given_up += 1
         return given_up
 
 
 class VersionSet:
-    """The windows of each serving version of one model, created as versions appear (at most
-    ``versions.max_versions`` at once) and retired when a version has sent nothing for the window's ``max_age``
-    (its rows have all aged out by then)."""
+    """The windows of each serving version of one model, created as versions appear and retired when a version has
+    sent nothing for the window's ``max_age`` (its rows have all aged out by then).
+
+    At most ``versions.max_versions`` versions have windows at once. A version nobody configured (not listed under
+    ``versions.references``) whose reference turns out not to exist gives its slot back as soon as the reference
+    thread finds that out, and is refused (counted ``no_reference``) for ``reference_check_every``; when every slot
+    is taken, a new version may take the slot of one whose reference failed to load, never of one that has a
+    reference. So a client inventing versions cannot keep a real version out for longer than it takes to look up
+    a reference."""
 
     def __init__(self, spec: VersionsConfig, max_age: float, create: Callable[[str], ModelMonitor]) -> None:
         self.spec = spec
@@ -172,22 +214,53 @@ class VersionSet:
         self._create = create
         self._monitors: dict[str, ModelMonitor] = {}
         self._last_seen: dict[str, float] = {}
+        self._refused: OrderedDict[str, float] = OrderedDict()  # version -> refused until
+        self._listed = frozenset(version for version, _ in spec.references)
         self._lock = threading.Lock()
         self.waiting = WaitingRequests(spec.wait.seconds) if spec.source == "response" else None
 
-    def monitor(self, version: str, now: float) -> ModelMonitor | None:
-        """The version's monitor, created on first sight; None when ``max_versions`` are already monitored."""
+    def listed(self, version: str) -> bool:
+        return version in self._listed
+
+    def monitor(self, version: str, now: float) -> ModelMonitor | str:
+        """The version's monitor, created on first sight; else why it has none: ``no_reference`` (refused for now)
+        or ``too_many_versions``."""
         monitor = self._monitors.get(version)
         if monitor is None:
             with self._lock:
                 monitor = self._monitors.get(version)
                 if monitor is None:
-                    if len(self._monitors) >= self.spec.max_versions:
-                        return None
+                    refused_until = self._refused.get(version)
+                    if refused_until is not None:
+                        if now < refused_until:
+                            return "no_reference"
+                        del self._refused[version]
+                    monitors = self._monitors
+                    if len(monitors) >= self.spec.max_versions:
+                        failed = [v for v, m in monitors.items() if m.profile is None and m.profile_error is not None]
+                        failed = [v for v in failed if not self.listed(v)] or (failed if self.listed(version) else [])
+                        if not failed:
+                            return "too_many_versions"
+                        monitors = {v: m for v, m in monitors.items() if v != failed[0]}
+                        self._last_seen.pop(failed[0], None)
                     monitor = self._create(version)
-                    self._monitors = {**self._monitors, version: monitor}  # readers iterate the old dict safely
+                    self._monitors = {**monitors, version: monitor}  # readers iterate the old dict safely
         self._last_seen[version] = now
         return monitor
+
+    def refuse(self, version: str, now: float, seconds: float) -> None:
+        """Take the version's windows away and refuse it for ``seconds``: its reference does not exist."""
+        with self._lock:
+            self._monitors = {v: m for v, m in self._monitors.items() if v != version}
+            self._last_seen.pop(version, None)
+            self._refused[version] = now + seconds
+            self._refused.move_to_end(version)
+            while len(self._refused) > MAX_REFUSED_VERSIONS:
+                self._refused.popitem(last=False)
+
+    def refused(self, now: float) -> list[str]:
+        """The versions refused for now (for /readyz's detail)."""
+        return [v for v, until in list(self._refused.items()) if until > now]
 
     def __iter__(self) -> Iterator[ModelMonitor]:
         return iter(list(self._monitors.values()))
@@ -200,13 +273,18 @@ class VersionSet:
                 self._monitors = {v: m for v, m in self._monitors.items() if v not in gone}
                 for version in gone:
                     self._last_seen.pop(version, None)
+            for version in [v for v, until in self._refused.items() if until <= now]:
+                del self._refused[version]
         return gone
+
+
+MAX_REFUSED_VERSIONS = 1024  # versions remembered as refused, per model (the oldest forgotten first)
 
 
 class Routed(NamedTuple):
     """What became of one event of a model with versions."""
 
-    outcome: str  # "accepted", or why no window took it: "no_version", "too_many_versions"
+    outcome: str  # "accepted", or why no window took it: "no_version", "too_many_versions", "no_reference"
     long_values: int = 0
     given_up: int = 0  # requests that waited too long for their response's version, given up to make room
 
@@ -223,12 +301,12 @@ def route(monitor: ModelMonitor, versions: VersionSet, event: InferenceEvent, no
         if version is None:  # its response will say
             return Routed("accepted", given_up=given_up)
         target = versions.monitor(version, now)
-        if target is None:
-            return Routed("too_many_versions", given_up=given_up)
+        if isinstance(target, str):
+            return Routed(target, given_up=given_up)
         return Routed("accepted", target.append_features(rows, now), given_up)
     target = versions.monitor(version, now)
-    if target is None:
-        return Routed("too_many_versions")
+    if isinstance(target, str):
+        return Routed(target)
     long_values = target.append(event, now)
     if waiting is not None and event.kind == RESPONSE and event.event_id:
         request = waiting.claim(event.event_id, version, now)

@@ -318,8 +318,9 @@ class SketchWindow:
 
     def set_layout(self, layout: Layout, version: str, restored: WindowState | None = None) -> str:
         """Count against a (new) profile from now on. Returns what happened to the counts held so far:
-        ``"kept"`` (same profile), ``"restored"`` (from ``restored``, a checkpoint of this profile and layout) or
-        ``"reset"`` (another profile's bins cannot be compared with this one's: the window starts empty). Rows
+        ``"kept"`` (same profile), ``"restored"`` (from ``restored``, a checkpoint of this profile and layout),
+        ``"reset"`` (another profile's bins cannot be compared with this one's: the window starts empty) or
+        ``"layout_changed"`` (a checkpoint of this profile that does not fit the window's configuration: empty). Rows
         still staged are counted against the new profile."""
         with self._lock:
             if version == self.version and self.layout is not None:
@@ -337,7 +338,11 @@ class SketchWindow:
             self._current = -1
             outcome = "reset" if had_counts else "empty"
             if restored is not None:
-                if restored.version == version and restored.counts.shape == self._counts.shape:
+                if restored.version != version:
+                    outcome = "reset"
+                elif not self._fits(restored, layout):
+                    outcome = "layout_changed"
+                else:
                     self._counts[:] = restored.counts
                     self._rows[:] = restored.rows
                     self._first[:] = restored.first
@@ -346,11 +351,21 @@ class SketchWindow:
                     self._in_total[:] = True
                     self._total = self._counts.sum(axis=0, dtype=np.int64)
                     outcome = "restored"
-                else:
-                    outcome = "reset"
             self._flush()
             self.generation += 1
             return outcome
+
+    def _fits(self, restored: WindowState, layout: Layout) -> bool:
+        """Whether a checkpoint's buckets fit this window as it is configured: the same layout, no bucket holding more
+        rows than its capacity (a smaller ``window.size`` since), and in every bucket each column counting each of its
+        rows once. Restored otherwise, 16-bit counts would wrap."""
+        counts, rows = restored.counts, restored.rows
+        if counts.shape != self._counts.shape or rows.shape != self._rows.shape:
+            return False
+        if np.any(rows > self.bucket_rows) or np.any(counts < 0):
+            return False
+        per_column = np.add.reduceat(counts, layout.offsets, axis=1) if layout.size else np.zeros((self.buckets, 0))
+        return bool(np.all(per_column == rows[:, None]))
 
     def state(self) -> WindowState | None:
         """The counts to checkpoint (staged rows counted first); None before a profile is loaded."""

@@ -251,6 +251,111 @@ rejected event with its reason.
 """,
 )
 
-ALERTS = (EXPORTER_DOWN, NO_TRAFFIC, REFERENCE_NOT_LOADED, REFERENCE_STALE, REJECT_RATE)
+# Each pull-mode object counter, told apart by the kind of object (increase() drops the metric's name).
+QUARANTINED = (
+    f"sum by (job, {q.MODEL_LABELS}, kind) ("
+    f'label_replace(increase({m.LOG_OBJECTS.series}{{outcome="quarantined"}}[5m]), "kind", "payload", "", "") or '
+    f'label_replace(increase({m.LABEL_OBJECTS.series}{{outcome="quarantined"}}[5m]), "kind", "label", "", ""))'
+)
+
+
+def _objects_quarantined(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    labels = {**ctx.target, **ctx.model_labels, "outcome": "quarantined"}
+
+    def series(states: list[str]) -> Series:
+        return [
+            (selector(m.LOG_OBJECTS.series, labels), counter([1.0 if s == BAD else 0.0 for s in states])),
+            (selector(m.LABEL_OBJECTS.series, labels), counter([0.0 for _ in states])),
+        ]
+
+    alert_labels = {"job": ctx.target["job"], **ctx.model_labels, "kind": "payload"}
+    return ctx.scenario(alert, series=series, labels={**alert_labels, **alert.labels}, rate_based=True, has_near=False)
+
+
+OBJECTS_QUARANTINED = AlertDefinition(
+    name="DriftlineObjectsQuarantined",
+    settings_key="objects_quarantined",
+    severity="warning",
+    summary="The exporter skipped archived objects in S3 it could not use.",
+    description=fixed(
+        Text(
+            "{model}: {kind} objects in S3 were quarantined in the last 5 minutes (unreadable, larger than "
+            "max_object_bytes or beyond a decoding limit): their rows or labels are not counted. The exporter's log "
+            "names each object and why; its watermark file lists the latest."
+        )
+    ),
+    expr=lambda config: f"{QUARANTINED} > 0",
+    scenario=_objects_quarantined,
+    dashboard=SELF_DASHBOARD,
+    runbook="""
+**Meaning.** In pull mode, an object under `source.s3_logs` (`kind="payload"`) or `feedback.s3_labels`
+(`kind="label"`) could not be used and was quarantined: counted (`driftline_log_objects_total` /
+`driftline_label_objects_total` with `outcome="quarantined"`), logged once, and passed for good — the watermark moves
+past it, so neither a later poll nor a restart reads it again, and the objects after it are read as usual.
+
+**Check.** The exporter's log line `archived object quarantined` names the key and the reason; the watermark file
+(`watermark`) lists the latest 100 under `quarantined`. Reasons: larger than `max_object_bytes` (default 16 MiB); more
+than 100,000 records; a Parquet file that decodes to more than 8 × `max_object_bytes`; not JSON, CSV or Parquet;
+nested deeper than the decoder allows; not downloadable three polls running (access denied, a KMS key).
+
+**Act.** A writer other than KServe's logger or your label job writes under the prefix: point it elsewhere. Objects
+too large for a good reason: raise `max_object_bytes`. To count a quarantined object after all, copy it to a new key
+(a new LastModified) once the cause is fixed.
+""",
+)
+
+
+def _version_without_reference(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    labels = {**ctx.target, **ctx.model_labels, "reason": "no_reference"}
+
+    def series(states: list[str]) -> Series:
+        return [(selector(m.UNVERSIONED_EVENTS.series, labels), counter([30.0 if s == BAD else 0.0 for s in states]))]
+
+    alert_labels = {"job": ctx.target["job"], **ctx.model_labels}
+    return ctx.scenario(alert, series=series, labels={**alert_labels, **alert.labels}, rate_based=True, has_near=False)
+
+
+VERSION_WITHOUT_REFERENCE = AlertDefinition(
+    name="DriftlineVersionWithoutReference",
+    settings_key="version_without_reference",
+    severity="warning",
+    summary="A model version serves traffic but has no reference profile; its drift is not measured.",
+    description=fixed(
+        Text(
+            "Events of {model} name a model version that has no reference profile: they are counted, not windowed. "
+            "The exporter's /readyz lists the versions and its log says which profile was tried."
+        )
+    ),
+    expr=lambda config: (
+        f'sum by (job, {q.MODEL_LABELS}) (increase({m.UNVERSIONED_EVENTS.series}{{reason="no_reference"}}[5m])) > 0'
+    ),
+    scenario=_version_without_reference,
+    dashboard=SELF_DASHBOARD,
+    runbook="""
+**Meaning.** A model with `versions:` receives events of a version that is not listed under `versions.references`
+and whose reference profile does not exist (or records another version). So that made-up versions cannot take the
+`versions.max_versions` slots of real ones, such a version gets no windows: its events are counted
+(`driftline_unversioned_events_total{reason="no_reference"}`) and the version is looked up again after
+`exporter.reference_check_every`.
+
+**Check.** `/readyz` of the exporter lists them under `versions_without_reference`; the log line `a model version
+without a reference` names the URI tried. A real rollout: the new version's profile was not built (the retraining
+pipeline's profile step), or was written elsewhere. Unknown versions: a client sets the version header or
+annotation itself.
+
+**Act.** Build the version's profile (`driftline profile --config CFG --model NAME --model-version V`) or list it
+under `versions.references`; it is picked up within `reference_check_every`, with no restart.
+""",
+)
+
+ALERTS = (
+    EXPORTER_DOWN,
+    NO_TRAFFIC,
+    REFERENCE_NOT_LOADED,
+    REFERENCE_STALE,
+    REJECT_RATE,
+    OBJECTS_QUARANTINED,
+    VERSION_WITHOUT_REFERENCE,
+)
 # Alerts that describe what the exporter measured: held back while it is down.
-MEASURED = (NO_TRAFFIC, REJECT_RATE, REFERENCE_NOT_LOADED)
+MEASURED = (NO_TRAFFIC, REJECT_RATE, REFERENCE_NOT_LOADED, OBJECTS_QUARANTINED, VERSION_WITHOUT_REFERENCE)

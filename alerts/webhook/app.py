@@ -44,11 +44,12 @@ class WebhookApp(App):
             self.service.count("unauthorized")
             await refuse(send, 401, "unauthorized", "missing or invalid bearer token")
             return
-        body = await self.body(headers, receive, send, lambda: self.service.count("invalid"))
-        if body is None:
-            return
-        # SQLite commits wait for the disk: keep them off the event loop
-        status, document = await asyncio.to_thread(self.service.handle, body)
+        async with self.large_body_slot() as slot:
+            body = await self.body(headers, receive, send, lambda: self.service.count("invalid"), slot)
+            if body is None:
+                return
+            # SQLite commits wait for the disk: keep them off the event loop
+            status, document = await asyncio.to_thread(self.service.handle, body)
         await answer(send, status, document)
 
     def startup(self) -> None:

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from drift.boundary import InputError, Limits, decode_json, shown
+
 RETRAIN = "retrain"
 MAX_FEATURES_IN_PAYLOAD = 50
 
@@ -70,21 +72,28 @@ def _string(document: dict[str, Any], key: str, where: str, required: bool = Tru
     return value
 
 
+# Alertmanager's notifications nest four levels (document, alerts, an alert, its labels); the size is
+# webhook.max_body_bytes, checked before the body is read.
+NOTIFICATION_LIMITS = Limits(max_bytes=1 << 30, max_depth=8)
+
+
 def parse_notification(body: bytes) -> Notification:
     try:
-        document = json.loads(body)
+        document = decode_json(body, NOTIFICATION_LIMITS, "the body")
+    except InputError as exc:
+        raise InvalidNotification(str(exc), exc.reason) from None
+    try:
         # A lone surrogate ("\\ud800") is valid JSON but not a string anything downstream can encode: refuse it here.
         json.dumps(document, ensure_ascii=False).encode()
-    except (ValueError, UnicodeError, RecursionError):
-        raise InvalidNotification(
-            "the body is not JSON (or nests too deeply, or holds a lone surrogate)", "bad_json"
-        ) from None
+    except UnicodeError:
+        message = "the body holds a lone surrogate, which no string can be encoded with"
+        raise InvalidNotification(message, "bad_json") from None
     if not isinstance(document, dict):
         raise InvalidNotification("the body must be a JSON object (an Alertmanager webhook notification)")
     version = document.get("version")
     if version != "4":
         raise InvalidNotification(
-            f"unsupported notification version {version!r}; this webhook reads Alertmanager's version 4",
+            f"unsupported notification version {shown(version)}; this webhook reads Alertmanager's version 4",
             "unsupported_version",
         )
     raw_alerts = document.get("alerts")
@@ -97,7 +106,7 @@ def parse_notification(body: bytes) -> Notification:
             raise InvalidNotification(f"alerts[{i}] must be an object")
         status = _string(raw, "status", where)
         if status not in ("firing", "resolved"):
-            raise InvalidNotification(f"{where}status must be firing or resolved, not {status!r}")
+            raise InvalidNotification(f"{where}status must be firing or resolved, not {shown(status)}")
         alerts.append(
             Alert(
                 status=status,

@@ -16,6 +16,8 @@ incident twice impossible, whatever the interleaving.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import sqlite3
@@ -50,6 +52,10 @@ CREATE INDEX IF NOT EXISTS dispatches_model ON dispatches (namespace, model, cre
 """
 
 
+class OutboxInUseError(RuntimeError):
+    """Another process holds the outbox."""
+
+
 @dataclass(frozen=True)
 class Dispatch:
     id: int
@@ -68,7 +74,20 @@ class Outbox:
 
     def __init__(self, path: str) -> None:
         # Readable by the webhook's user only (SQLite gives its -wal and -shm files the database's mode).
-        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+        self._owner = os.open(path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+        try:
+            # One process per outbox: a second webhook on the same file would claim rows the first one is sending
+            # and wedge both delivery workers. flock is held for the life of this object (SQLite's own locks are
+            # fcntl byte ranges, which flock does not touch); the kernel drops it when the process dies.
+            fcntl.flock(self._owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(self._owner)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise OutboxInUseError(
+                    f"{path} is used by another webhook process; run one webhook per outbox (one replica, "
+                    "Deployment strategy Recreate)"
+                ) from None
+            raise
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
@@ -99,6 +118,9 @@ class Outbox:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._owner >= 0:
+                os.close(self._owner)  # releases the flock
+                self._owner = -1
 
     def accept(
         self,

@@ -21,6 +21,7 @@ EVENT_REJECT_REASONS = (
     "bad_version",
     "binary_payload",
     "missing_attributes",
+    "over_limit",
     "shape_mismatch",
     "too_large",
     "unknown_model",
@@ -29,7 +30,9 @@ EVENT_REJECT_REASONS = (
 )
 # A canary's outputs against the stable version's: the version compared and the one it is compared with.
 COMPARED = (*MODEL, "model_version", "baseline_version", "output")
-UNVERSIONED_REASONS = ("no_version", "too_many_versions", "no_response")
+UNVERSIONED_REASONS = ("no_version", "too_many_versions", "no_response", "no_reference")
+# KServe's components (Ce-Component) other than exporter.component, whose events are counted and not windowed
+OTHER_COMPONENTS = ("predictor", "transformer", "explainer", "other")
 # Data quality (drift.data_quality): what each value of a feature was, and the payload errors that made one missing
 VALUE_QUALITIES = ("valid", "missing", "out_of_range", "unseen_category")
 PAYLOAD_ERRORS = ("type", "absent")
@@ -40,12 +43,13 @@ FEEDBACK_REJECT_REASONS = (
     "invalid_label",
     "missing_attributes",
     "no_target",
+    "over_limit",
     "too_large",
     "unknown_model",
     "unsupported_type",
 )
 EVICTION_REASONS = ("size", "ttl")
-OBJECT_OUTCOMES = ("processed", "corrupt")
+OBJECT_OUTCOMES = ("processed", "quarantined")
 NOTIFICATION_OUTCOMES = (
     "dispatched",
     "duplicate",
@@ -57,7 +61,7 @@ NOTIFICATION_OUTCOMES = (
     "invalid",
     "unknown_model",
 )
-WINDOW_RESET_REASONS = ("new_profile", "unreadable_checkpoint")
+WINDOW_RESET_REASONS = ("new_profile", "unreadable_checkpoint", "layout_changed")
 # Refused before or outside an endpoint's own counters: the connection, routing, and GET /report.
 HTTP_REFUSAL_REASONS = ("header_timeout", "headers_too_large", "body_timeout", "not_found", "method_not_allowed",
                         "unknown_model", "empty_window", "busy")  # fmt: skip
@@ -80,7 +84,7 @@ class Metric:
     type: str
     help: str
     labels: tuple[str, ...]
-    component: str
+    served_by: str  # the service that serves it: exporter, webhook, or both
     section: str  # the heading it is documented under
     buckets: tuple[float, ...] = ()
     label_values: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
@@ -116,12 +120,12 @@ def declare(
     help_: str,
     labels: tuple[str, ...] = MODEL,
     *,
-    component: str = EXPORTER,
+    served_by: str = EXPORTER,
     section: str,
     buckets: tuple[float, ...] = (),
     **label_values: tuple[str, ...],
 ) -> Metric:
-    metric = Metric(name, type_, help_, labels, component, section, buckets, MappingProxyType(label_values))
+    metric = Metric(name, type_, help_, labels, served_by, section, buckets, MappingProxyType(label_values))
     assert all(label in labels for label in label_values), name
     CATALOGUE.append(metric)
     return metric

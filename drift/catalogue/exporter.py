@@ -17,6 +17,7 @@ from .definition import (
     LABEL_OUTCOMES,
     MODEL,
     OBJECT_OUTCOMES,
+    OTHER_COMPONENTS,
     PAYLOAD_ERRORS,
     UNVERSIONED_REASONS,
     VALUE_QUALITIES,
@@ -426,10 +427,20 @@ EVALUATION_DURATION = declare(
     section=_INGEST,
     buckets=EVALUATION_BUCKETS,
 )
+OTHER_COMPONENT_EVENTS = declare(
+    "driftline_other_component_events",
+    COUNTER,
+    "Events logged by another component of the InferenceService than exporter.component (a transformer's raw "
+    "rows, an explainer's), counted and not windowed; other: a component KServe does not name.",
+    (*MODEL, "component"),
+    section=_INGEST,
+    component=OTHER_COMPONENTS,
+)
 LOG_OBJECTS = declare(
     "driftline_log_objects",
     COUNTER,
-    "Archived payload objects read from S3 in pull mode, by outcome.",
+    "Archived payload objects read from S3 in pull mode, by outcome: processed, or quarantined (unreadable, over "
+    "max_object_bytes or a decoding limit, or without one usable record; skipped for good, named in the log).",
     (*MODEL, "outcome"),
     section=_INGEST,
     outcome=OBJECT_OUTCOMES,
@@ -473,7 +484,8 @@ _STATE = "Window state"
 WINDOW_RESETS = declare(
     "driftline_window_resets",
     COUNTER,
-    "Windows that started empty: the profile changed (its bins are new) or the checkpoint was unreadable.",
+    "Windows that started empty: the profile changed (its bins are new), the checkpoint was unreadable (moved "
+    "aside), or it was written for another window layout (window.size changed).",
     (*MODEL, "reason"),
     section=_STATE,
     reason=WINDOW_RESET_REASONS,
@@ -540,7 +552,8 @@ PREDICTION_STORE_EVICTIONS = declare(
 LABEL_OBJECTS = declare(
     "driftline_label_objects",
     COUNTER,
-    "Label files read from feedback.s3_labels in pull mode, by outcome.",
+    "Label files read from feedback.s3_labels in pull mode, by outcome: processed, or quarantined (unreadable, over "
+    "max_object_bytes or a decoding limit; skipped for good, named in the log).",
     (*MODEL, "outcome"),
     section=_FEEDBACK,
     outcome=OBJECT_OUTCOMES,

@@ -23,7 +23,7 @@ RETRAIN_NOTIFICATIONS = declare(
     COUNTER,
     "Alerts and requests the retraining webhook handled, by outcome.",
     ("outcome",),
-    component=WEBHOOK,
+    served_by=WEBHOOK,
     section=_WEBHOOK,
     outcome=NOTIFICATION_OUTCOMES,
 )
@@ -32,7 +32,7 @@ RETRAIN_ATTEMPTS = declare(
     COUNTER,
     "Delivery attempts to the retraining target, by result (delivered, retry, rate_limited, failed).",
     ("target", "result"),
-    component=WEBHOOK,
+    served_by=WEBHOOK,
     section=_WEBHOOK,
     result=ATTEMPT_RESULTS,
 )
@@ -41,7 +41,7 @@ RETRAIN_LATENCY = declare(
     HISTOGRAM,
     "Time from accepting a retraining to its successful delivery.",
     (),
-    component=WEBHOOK,
+    served_by=WEBHOOK,
     section=_WEBHOOK,
     buckets=DISPATCH_LATENCY_BUCKETS,
 )
@@ -50,7 +50,7 @@ OUTBOX_DISPATCHES = declare(
     GAUGE,
     "Dispatches in the outbox, by state.",
     ("state",),
-    component=WEBHOOK,
+    served_by=WEBHOOK,
     section=_WEBHOOK,
     state=OUTBOX_STATES,
 )
@@ -60,7 +60,7 @@ OUTBOX_ERRORS = declare(
     COUNTER,
     "Failed reads or writes of the outbox database (a full disk, a locked file); delivery retries every second.",
     (),
-    component=WEBHOOK,
+    served_by=WEBHOOK,
     section=_WEBHOOK,
 )
 
@@ -71,7 +71,7 @@ HTTP_REFUSED = declare(
     "Requests refused outside an endpoint's own counters: slow or large headers, a slow body, no such endpoint or "
     "method, a report that cannot be built now.",
     ("reason",),
-    component=f"{EXPORTER} and {WEBHOOK}",
+    served_by=f"{EXPORTER} and {WEBHOOK}",
     section=_BUILD,
     reason=HTTP_REFUSAL_REASONS,
 )
@@ -80,6 +80,6 @@ BUILD_INFO = declare(
     INFO,
     "The driftline version and the Python it runs on (always 1).",
     ("version", "python_version"),
-    component=f"{EXPORTER} and {WEBHOOK}",
+    served_by=f"{EXPORTER} and {WEBHOOK}",
     section=_BUILD,
 )

@@ -51,6 +51,8 @@ class AlertRules:
     reference_not_loaded: AlertSettings = AlertSettings(for_=_m(10))
     reference_stale: AlertSettings = AlertSettings(for_=_m(60), threshold=90 * 86400.0)
     reject_rate: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(10), threshold=0.05)
+    objects_quarantined: AlertSettings = AlertSettings(for_=Duration(0.0), keep_firing_for=_m(60))
+    version_without_reference: AlertSettings = AlertSettings(for_=_m(10), keep_firing_for=_m(10))
     serving_errors: AlertSettings = AlertSettings(for_=_m(10), keep_firing_for=_m(10), threshold=0.05)
     serving_latency: AlertSettings = AlertSettings(for_=_m(10), keep_firing_for=_m(10), threshold=1.0, quantile=0.99)
     retraining_failed: AlertSettings = AlertSettings(for_=Duration(0.0), keep_firing_for=_m(60))

@@ -11,8 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..boundary import InputError, Limits, load_yaml, read_regular, shown
 from ..errors import ConfigError
 from . import values as v
 from .alerting import PROM_LABEL, parse_alerting
@@ -23,6 +22,7 @@ from .schema import (
     CONFIG_VERSION,
     CORRECTIONS,
     DATA_FORMATS,
+    INFERENCE_COMPONENTS,
     MODEL_VERSION,
     NUMERIC,
     REGRESSION,
@@ -54,33 +54,26 @@ _ISVC_NAME = r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?"
 _NAMESPACE = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?|\*"
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A SafeLoader that rejects duplicate keys, which plain YAML silently resolves to the last one."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-        if key in seen:
-            mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# A config is a few KB; a team's file with hundreds of models a few hundred. Anchors and aliases are fine, an
+# expansion past this many values is not.
+CONFIG_LIMITS = Limits(max_bytes=4 * 1024 * 1024, max_depth=64, max_nodes=200_000)
 
 
 def load_config(path: str | os.PathLike[str]) -> MonitorConfig:
     """Read and validate a monitor config file."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = read_regular(path, CONFIG_LIMITS.max_bytes)
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(["file not found; pass the monitor config with --config PATH"], source) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"cannot read the file: {getattr(exc, 'strerror', None) or exc}"], source) from None
+    except InputError as exc:
+        raise ConfigError([f"cannot read the file: {exc}"], source) from None
+    except UnicodeDecodeError as exc:
+        byte = shown(data[exc.start : exc.start + 1])
+        raise ConfigError([f"not UTF-8 text (byte {exc.start:,} is {byte})"], source) from None
+    except OSError as exc:
+        raise ConfigError([f"cannot read the file: {exc.strerror or exc}"], source) from None
     return parse_config_text(text, path)
 
 
@@ -88,12 +81,9 @@ def parse_config_text(text: str, path: str | os.PathLike[str]) -> MonitorConfig:
     """Validate the text of the config file at ``path`` (for paths relative to it and error messages)."""
     source = str(path)
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError([f"invalid YAML: {where}{problem}"], source) from None
+        data = load_yaml(text, CONFIG_LIMITS)
+    except InputError as exc:
+        raise ConfigError([f"invalid YAML: {exc}"], source) from None
     return parse_config(data, base_dir=Path(path).resolve().parent, source=source)
 
 
@@ -177,6 +167,7 @@ def _exporter(sec: Section, base_dir: Path) -> ExporterConfig:
         checkpoint_every=sec.get("checkpoint_every", v.duration, defaults.checkpoint_every),
         bin_counts=sec.get("bin_counts", v.boolean, defaults.bin_counts),
         replicas=sec.get("replicas", v.integer(minimum=1, maximum=1000), defaults.replicas),
+        component=sec.get("component", v.choice(*INFERENCE_COMPONENTS), defaults.component),
     )
     sec.finish()
     return config
@@ -372,7 +363,8 @@ def _pull(sec: Section, base_dir: Path, prefix_key: str, *, required: bool) -> S
     poll = sec.get("poll", v.duration, d.poll)
     max_objects = sec.get("max_objects_per_poll", v.integer(minimum=1, maximum=100_000), d.max_objects_per_poll)
     watermark = sec.get("watermark", v.uri(base_dir), None)
-    return S3PullConfig(prefix, poll, max_objects, watermark) if prefix else None
+    max_bytes = sec.get("max_object_bytes", v.integer(minimum=1024, maximum=1 << 30), d.max_object_bytes)
+    return S3PullConfig(prefix, poll, max_objects, watermark, max_bytes) if prefix else None
 
 
 def _reference(sec: Section, base_dir: Path) -> ReferenceConfig:

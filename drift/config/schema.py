@@ -38,6 +38,7 @@ class ExporterConfig:
     checkpoint_every: Duration = Duration(5.0)
     bin_counts: bool = True  # publish each column's PSI-bin counts (what Prometheus pools across replicas)
     replicas: int = 1  # exporter processes sharing each model's traffic; above 1 the alerts read the pooled rules
+    component: str = "predictor"  # whose events are windowed (KServe's Ce-Component); the others' are counted
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class ReferenceConfig:
 
 
 VERSION_SOURCES = ("annotation", "header", "extension", "response")
+INFERENCE_COMPONENTS = ("predictor", "transformer", "explainer")  # KServe's Ce-Component values
 VERSION_PLACEHOLDER = "{version}"
 MODEL_VERSION = r"[A-Za-z0-9][A-Za-z0-9._:+-]{0,62}"  # a label value and a file-name part, never a path
 
@@ -112,6 +114,7 @@ class S3PullConfig:
     poll: Duration = Duration(60.0)
     max_objects_per_poll: int = 1000
     watermark: str | None = None
+    max_object_bytes: int = 16 * 1024 * 1024  # a larger object is quarantined unread
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import stats
+from ..boundary import InputError, Limits, decode_json, shown
 from ..coercion import ObjectArray
 from ..config import CATEGORICAL, MODEL_VERSION, NUMERIC, ModelConfig, S3Config
 from ..errors import ProfileError
@@ -34,6 +35,8 @@ FORMAT = "driftline.profile"
 FORMAT_VERSION = 2
 MAX_RARE = 10_000  # the most categories beyond the kept ones a profile lists (to tell a rare category from a new one)
 FINE_BINS = 250  # at least this many fine bins per numeric column (a multiple of drift.bins)
+# A profile of 100 columns with 10,000 rare categories each is ~30 MB; one is read whole, hence a bound.
+PROFILE_LIMITS = Limits(max_bytes=256 * 1024 * 1024, max_depth=16)
 
 
 def frozen(array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -108,7 +111,7 @@ class NumericProfile:
             or np.any(fine_counts < 0)
             or fine_counts.sum() <= 0
         ):
-            raise ValueError(f"column {d['name']!r}: edges and counts are inconsistent")
+            raise ValueError(f"column {shown(d['name'])}: edges and counts are inconsistent")
         return cls(
             name=str(d["name"]),
             count=int(d["count"]),
@@ -207,10 +210,10 @@ class CategoricalProfile:
         categories = tuple(str(c) for c in d["categories"])
         counts = frozen(np.asarray(d["counts"], dtype=np.int64))
         if counts.size != len(categories) + 1 or len(set(categories)) != len(categories):
-            raise ValueError(f"column {d['name']!r}: categories and counts are inconsistent")
+            raise ValueError(f"column {shown(d['name'])}: categories and counts are inconsistent")
         rare = tuple(str(c) for c in d["rare"]) if d.get("rare") is not None else None
         if rare is not None and (len(set(rare)) != len(rare) or not set(rare).isdisjoint(categories)):
-            raise ValueError(f"column {d['name']!r}: its rare categories repeat or are among its categories")
+            raise ValueError(f"column {shown(d['name'])}: its rare categories repeat or are among its categories")
         return cls(
             name=str(d["name"]), count=int(d["count"]), missing=int(d["missing"]), categories=categories, counts=counts,
             rare=rare,
@@ -225,7 +228,7 @@ def _column_from_dict(d: Mapping[str, Any]) -> ColumnProfile:
         return NumericProfile.from_dict(d)
     if d.get("type") == CATEGORICAL:
         return CategoricalProfile.from_dict(d)
-    raise ValueError(f"column {d.get('name')!r} has unknown type {d.get('type')!r}")
+    raise ValueError(f"column {shown(d.get('name'))} has unknown type {shown(d.get('type'))}")
 
 
 @dataclass(frozen=True)
@@ -285,47 +288,58 @@ class ReferenceProfile:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], origin: str = "profile") -> ReferenceProfile:
+        """The profile a document describes; ProfileError for anything else (the document is outside input: no
+        other exception escapes)."""
         if not isinstance(d, Mapping) or d.get("format") != FORMAT:
             raise ProfileError(f"{origin}: not a driftline reference profile; build one with `driftline profile`")
         if d.get("format_version") not in (1, FORMAT_VERSION):
             raise ProfileError(
-                f"{origin}: profile format {d.get('format_version')!r} is not {FORMAT_VERSION}; "
+                f"{origin}: profile format {shown(d.get('format_version'))} is not {FORMAT_VERSION}; "
                 "rebuild it with this driftline's `driftline profile`"
             )
         claimed = d.get("version")
+        try:
+            profile = cls._from_content(d, origin)
+        except ProfileError:
+            raise
+        except Exception as exc:  # whatever the content makes fail, the profile is corrupt
+            if isinstance(exc, KeyError):
+                detail = f"missing field {shown(exc.args[0] if exc.args else '')}"
+            else:
+                detail = shown(str(exc), 120).strip("'\"")
+            raise ProfileError(f"{origin}: corrupt profile ({detail}); rebuild it with `driftline profile`") from None
+        if profile.version != claimed:
+            raise ProfileError(
+                f"{origin}: content does not match its version {shown(claimed)} (edited or corrupted); "
+                "rebuild it with `driftline profile`"
+            )
+        return profile
+
+    @classmethod
+    def _from_content(cls, d: Mapping[str, Any], origin: str) -> ReferenceProfile:
         if d.get("format_version") == 1:
             from .legacy import upgrade_format_1
 
             d = upgrade_format_1(d, origin, fine_bins_for(int(d.get("settings", {}).get("bins", 10))))
-        try:
-            profile = cls(
-                model=str(d["model"]),
-                namespace=str(d["namespace"]),
-                rows=int(d["rows"]),
-                features={c["name"]: _column_from_dict(c) for c in d["features"]},
-                outputs={c["name"]: _column_from_dict(c) for c in d["outputs"]},
-                settings={k: int(v) for k, v in d["settings"].items()},
-                source=dict(d["source"]),
-                created_at=str(d["created_at"]),
-                target=_column_from_dict(d["target"]) if d.get("target") is not None else None,
-                performance=(
-                    ReferencePerformance.from_dict(d["performance"]) if d.get("performance") is not None else None
-                ),
-                version=d.get("upgraded_version", ""),
-                model_version=_model_version(d.get("model_version")),
-                multivariate=(
-                    ReconstructionModel.from_dict(d["multivariate"]) if d.get("multivariate") is not None else None
-                ),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
-            raise ProfileError(f"{origin}: corrupt profile ({detail}); rebuild it with `driftline profile`") from None
-        if profile.version != claimed:
-            raise ProfileError(
-                f"{origin}: content does not match its version {d.get('version')!r} (edited or corrupted); "
-                "rebuild it with `driftline profile`"
-            )
-        return profile
+        return cls(
+            model=str(d["model"]),
+            namespace=str(d["namespace"]),
+            rows=int(d["rows"]),
+            features={c["name"]: _column_from_dict(c) for c in d["features"]},
+            outputs={c["name"]: _column_from_dict(c) for c in d["outputs"]},
+            settings={k: int(v) for k, v in d["settings"].items()},
+            source=dict(d["source"]),
+            created_at=str(d["created_at"]),
+            target=_column_from_dict(d["target"]) if d.get("target") is not None else None,
+            performance=(
+                ReferencePerformance.from_dict(d["performance"]) if d.get("performance") is not None else None
+            ),
+            version=d.get("upgraded_version", ""),
+            model_version=_model_version(d.get("model_version")),
+            multivariate=(
+                ReconstructionModel.from_dict(d["multivariate"]) if d.get("multivariate") is not None else None
+            ),
+        )
 
     def save(self, uri: str, s3: S3Config | None = None) -> None:
         """Write the profile as JSON to a local path (atomically) or to ``s3://bucket/key``."""
@@ -334,15 +348,16 @@ class ReferenceProfile:
     @classmethod
     def load(cls, uri: str, s3: S3Config | None = None) -> ReferenceProfile:
         """Read a profile from a local path or ``s3://bucket/key``, verifying its content against its version."""
-        data, _ = read_bytes(uri, s3)
+        data, _ = read_bytes(uri, s3, PROFILE_LIMITS.max_bytes)
         return cls.from_json(data, origin=uri)
 
     @classmethod
     def from_json(cls, data: bytes, origin: str = "profile") -> ReferenceProfile:
         try:
-            document = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ProfileError(f"{origin}: not JSON ({exc}); rebuild it with `driftline profile`") from None
+            document = decode_json(data, PROFILE_LIMITS, "the profile")
+        except InputError as exc:
+            message = f"{origin}: not a readable profile ({exc}); rebuild it with `driftline profile`"
+            raise ProfileError(message) from None
         return cls.from_dict(document, origin=origin)
 
     def problems_with(self, model: ModelConfig) -> list[str]:
@@ -385,7 +400,7 @@ def _model_version(value: Any) -> str:
     if value is None:
         return ""
     if not isinstance(value, str) or not re.fullmatch(MODEL_VERSION, value):
-        raise ValueError(f"model_version {value!r} is not a model version")
+        raise ValueError(f"model_version {shown(value)} is not a model version")
     return value
 
 

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from ..boundary import shown
 from ..config import ColumnConfig, ModelConfig, S3Config, data_format
 from ..errors import DataError, DriftlineError, StorageError
 from .storage import OpenedObject, is_s3, open_seekable, open_stream, sha256_file, storage_errors
@@ -340,10 +341,11 @@ def reference_problem(model: ModelConfig, s3: S3Config | None = None) -> str | N
 def _require_columns(uri: str, present: list[str], wanted: list[str]) -> None:
     missing = [name for name in wanted if name not in set(present)]
     if missing:
-        shown = ", ".join(present[:20]) + (", …" if len(present) > 20 else "")
+        # the header is outside input: a binary file's "names" are cut and escaped, never echoed raw
+        names = ", ".join(shown(name, 30) for name in present[:20]) + (", …" if len(present) > 20 else "")
         raise DataError(
             f"{uri}: no column {', '.join(repr(m) for m in missing)} (configured as a feature or output); "
-            f"the file has: {shown or 'no columns'}"
+            f"the file has: {names or 'no columns'}"
         )
 
 

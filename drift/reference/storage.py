@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from ..boundary import InputError, open_regular
+from ..boundary.limits import size_text
 from ..config import S3Config
 from ..errors import StorageError
 
@@ -107,17 +109,35 @@ def storage_errors(uri: str, action: str) -> Iterator[None]:
         raise
 
 
-def read_bytes(uri: str, s3: S3Config | None = None) -> tuple[bytes, str]:
-    """The whole object and its version tag: the S3 ETag, or ``mtime-size`` of a local file."""
+def read_bytes(uri: str, s3: S3Config | None = None, max_bytes: int | None = None) -> tuple[bytes, str]:
+    """The whole object and its version tag: the S3 ETag, or ``mtime-size`` of a local file. With ``max_bytes``, a
+    larger object is refused (InputError ``too_large``) without being read; a local path must be a regular file."""
     with storage_errors(uri, "read it"):
         if is_s3(uri):
             loc = S3Location.parse(uri)
             response = s3_client(s3).get_object(Bucket=loc.bucket, Key=loc.key)
-            return response["Body"].read(), str(response.get("ETag", "")).strip('"')
-        path = Path(uri)
-        data = path.read_bytes()
-        stat = path.stat()
+            body = response["Body"]
+            try:
+                if max_bytes is not None and int(response.get("ContentLength") or 0) > max_bytes:
+                    _too_large(uri, int(response["ContentLength"]), max_bytes)
+                data = body.read(max_bytes + 1) if max_bytes is not None else body.read()
+            finally:
+                body.close()
+            if max_bytes is not None and len(data) > max_bytes:
+                _too_large(uri, len(data), max_bytes)
+            return data, str(response.get("ETag", "")).strip('"')
+        with open_regular(uri) as fh:
+            stat = os.fstat(fh.fileno())
+            if max_bytes is not None and stat.st_size > max_bytes:
+                _too_large(uri, stat.st_size, max_bytes)
+            data = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
+        if max_bytes is not None and len(data) > max_bytes:
+            _too_large(uri, len(data), max_bytes)
         return data, f"{stat.st_mtime_ns}-{stat.st_size}"
+
+
+def _too_large(uri: str, size: int, limit: int) -> None:
+    raise InputError("too_large", f"{uri}: {size:,} bytes, more than the {size_text(limit)} read at once")
 
 
 def object_tag(uri: str, s3: S3Config | None = None) -> str:
@@ -184,7 +204,7 @@ def open_stream(uri: str, s3: S3Config | None = None) -> OpenedObject:
             return OpenedObject(
                 response["Body"], response.get("ContentLength"), str(response.get("ETag", "")).strip('"')
             )
-        fh = open(uri, "rb")  # noqa: SIM115 - the caller owns and closes it
+        fh = open_regular(uri)  # the caller owns and closes it; a FIFO would block the reader for ever
         return OpenedObject(fh, os.fstat(fh.fileno()).st_size, "")
 
 
@@ -200,7 +220,7 @@ def open_seekable(uri: str, s3: S3Config | None = None) -> OpenedObject:
             raw = S3RangeReader(s3_client(s3), loc, size, uri)
             stream = io.BufferedReader(raw, buffer_size=8 << 20)
             return OpenedObject(stream, raw.size, str(first.get("ETag", "")).strip('"'))
-        fh = open(uri, "rb")  # noqa: SIM115 - the caller owns and closes it
+        fh = open_regular(uri)  # the caller owns and closes it; a FIFO would block the reader for ever
         return OpenedObject(fh, os.fstat(fh.fileno()).st_size, "")
 
 

@@ -194,6 +194,8 @@ def test_every_listed_alert_exists_in_the_example() -> None:
         "DriftlineExporterDown",
         "DriftlineNoTraffic",
         "DriftlineReferenceNotLoaded",
+        "DriftlineObjectsQuarantined",
+        "DriftlineVersionWithoutReference",
         "DriftlineReferenceStale",
         "DriftlineHighRejectRate",
         "DriftlineServingErrors",

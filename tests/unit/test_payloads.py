@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
+from drift.boundary import Limits
 from drift.config import ColumnConfig
-from exporters.events import RejectedEventError, decode_event
+from exporters.events import InferenceEvent, RejectedEventError, decode_body
 from exporters.payloads import Columns, PayloadError, parse_request, parse_response
 
 MIXED = Columns(
@@ -84,6 +85,12 @@ def test_wrong_shapes_are_rejected(payload: dict[str, object]) -> None:
     with pytest.raises(PayloadError) as info:
         parse_request(payload, NUMERIC)
     assert info.value.reason == "shape_mismatch"
+
+
+def decode_event(headers: dict[str, str], body: bytes) -> InferenceEvent:
+    event = decode_body(headers, body, Limits(1 << 20))
+    assert isinstance(event, InferenceEvent)
+    return event
 
 
 def test_cloudevent_modes() -> None:

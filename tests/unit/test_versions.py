@@ -102,18 +102,52 @@ def test_each_version_is_compared_with_its_own_reference(tmp_path: Path) -> None
     assert sources == {v: str(tmp_path / "runs" / v / "profile.json") for v in ("1", "2")}
 
 
+def _unversioned(client: AsgiClient) -> dict[str, float]:
+    return {dict(k)["reason"]: v for k, v in client.metrics()["driftline_unversioned_events_total"].items()}
+
+
 def test_a_version_without_a_reference_is_counted_not_compared(tmp_path: Path) -> None:
     config = _config(tmp_path, {"source": "annotation", "name": ANNOTATION})
     _profile(config, tmp_path, "1", 0.0)
     app, client = _app(config)
     client.post("/", {"instances": _rows(0.0)}, _annotated("1"))
     client.post("/", {"instances": _rows(3.0)}, _annotated("9"))
-    app.service.refresh_references()
+    app.service.refresh_references()  # version 9's profile does not exist: its windows go, it is refused for now
+    answer = client.post("/", {"instances": _rows(3.0)}, _annotated("9"))
+    assert answer.json() == {"status": "ignored", "reason": "no_reference"}
     app.service.evaluate_all()
-    assert _by_version(client, "driftline_window_samples") == {"1": 200.0, "9": 200.0}
-    assert _by_version(client, "driftline_reference_loaded") == {"1": 1.0, "9": 0.0}
+    assert _by_version(client, "driftline_window_samples") == {"1": 200.0}
+    assert _by_version(client, "driftline_reference_loaded") == {"1": 1.0}
     assert set(_by_version(client, "driftline_dataset_drifted")) == {"1"}, "nothing compares version 9"
-    assert app.service.ready()[0], "a new version's missing profile does not take the exporter out of service"
+    assert _unversioned(client)["no_reference"] == 1.0
+    ready, detail = app.service.ready()
+    assert ready, "a new version's missing profile does not take the exporter out of service"
+    assert detail["versions_without_reference"] == {"default/sklearn-iris": ["9"]}
+
+
+def test_finding_6_made_up_versions_cannot_take_the_slot_of_a_version_with_a_reference(tmp_path: Path) -> None:
+    """Four events with versions nobody configured took every max_versions slot for max_age (1 h); now a version
+    without a reference gives its slot back once its lookup fails, and the real version gets one."""
+    clock = [1_000_000.0]
+    config = _config(tmp_path, {"source": "annotation", "name": ANNOTATION, "max_versions": 4})
+    _profile(config, tmp_path, "7", 0.0)
+    service = ExporterService(config, clock=lambda: clock[0])
+    client = AsgiClient(ExporterApp(service))
+    for squatter in ("0", "CON", "x1", "x2"):
+        client.post("/", {"instances": _rows(0.0, 5)}, _annotated(squatter))
+    assert client.post("/", {"instances": _rows(0.0, 5)}, _annotated("7")).json()["reason"] == "too_many_versions"
+    service.refresh_references()  # the squatters' profiles do not exist: their slots are free again
+    assert client.post("/", {"instances": _rows(0.0, 5)}, _annotated("7")).json() == {"status": "accepted"}
+    service.refresh_references()
+    for squatter in ("0", "CON", "y1", "y2", "y3", "y4"):  # new made-up versions take free slots, never version 7's
+        client.post("/", {"instances": _rows(0.0, 5)}, _annotated(squatter))
+    service.refresh_references()
+    assert [m.version for m in service.windowed()] == ["7"]
+    assert client.post("/", {"instances": _rows(0.0, 5)}, _annotated("0")).json()["reason"] == "no_reference"
+    clock[0] += 121  # exporter.reference_check_every: a refused version is looked up again
+    assert client.post("/", {"instances": _rows(0.0, 5)}, _annotated("0")).json() == {"status": "accepted"}
+    counted = _unversioned(client)
+    assert counted["too_many_versions"] >= 1 and counted["no_reference"] >= 1
 
 
 def test_a_fixed_reference_serves_only_the_version_it_records(tmp_path: Path) -> None:
@@ -128,9 +162,9 @@ def test_a_fixed_reference_serves_only_the_version_it_records(tmp_path: Path) ->
         )
     app.service.refresh_references()
     app.service.evaluate_all()
-    assert _by_version(client, "driftline_reference_loaded") == {"1": 0.0, "2": 1.0}
-    monitor = next(m for m in app.service.windowed() if m.version == "1")
-    assert monitor.profile_error is not None and "has no reference" in monitor.profile_error
+    assert _by_version(client, "driftline_reference_loaded") == {"2": 1.0}  # version 1: refused, not compared
+    assert [m.version for m in app.service.windowed()] == ["2"]
+    assert app.service.ready()[1]["versions_without_reference"] == {"default/sklearn-iris": ["1"]}
     listed = _config(
         tmp_path,
         {"source": "extension", "name": "modelversion", "references": {"1": str(tmp_path / "runs/2/profile.json")}},
@@ -182,7 +216,7 @@ def test_hostile_versions_are_refused_and_bounded(tmp_path: Path) -> None:
     app.service.evaluate_all()
     assert set(_by_version(client, "driftline_window_samples")) == {"1", "2"}
     unversioned = {dict(k)["reason"]: v for k, v in client.metrics()["driftline_unversioned_events_total"].items()}
-    assert unversioned == {"too_many_versions": 2.0, "no_version": 1.0, "no_response": 0.0}
+    assert unversioned == {"too_many_versions": 2.0, "no_version": 1.0, "no_response": 0.0, "no_reference": 0.0}
     rejected = client.metrics()["driftline_events_rejected_total"]
     assert rejected[(("reason", "bad_version"),)] == 3.0
 
