@@ -19,6 +19,11 @@ import pyarrow.compute as pc
 from .stats import FloatArray
 
 ObjectArray = np.ndarray[Any, np.dtype[np.object_]]
+# A category is a short label. A longer value is one shared marker wherever it is read — live payloads and reference
+# data alike — so the two sides bin it the same, and kept whole it would let one value fill memory (a 400 MB cell of
+# a 15 KB Parquet file once went into a profile whole).
+MAX_CATEGORY_LENGTH = 256
+LONG_CATEGORY = "\x00value longer than 256 characters"
 
 
 def numeric_values(values: Any) -> FloatArray:
@@ -62,18 +67,24 @@ def category_values(values: Any) -> ObjectArray:
 
 
 def arrow_categories(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """The Arrow spelling of categories: values cast to string, empty strings as null."""
+    """The Arrow spelling of categories: values cast to string, empty strings as null, values longer than
+    MAX_CATEGORY_LENGTH as LONG_CATEGORY."""
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         values = pc.cast(values, pa.string())
+    lengths = pc.utf8_length(values)
+    longest = pc.max(lengths).as_py()
+    if longest is not None and longest > MAX_CATEGORY_LENGTH:  # first, and in Arrow's memory: no copy of a long value
+        values = pc.if_else(pc.greater(lengths, MAX_CATEGORY_LENGTH), pa.scalar(LONG_CATEGORY, values.type), values)
     return pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
 
 
 def category_of(value: Any) -> str | None:
-    """One value as a category string, spelled like Arrow's cast to string; None when missing."""
+    """One value as a category string, spelled like Arrow's cast to string (LONG_CATEGORY for a string longer than
+    MAX_CATEGORY_LENGTH); None when missing."""
     if value is None:
         return None
     if isinstance(value, str):
-        return value or None
+        return (value if len(value) <= MAX_CATEGORY_LENGTH else LONG_CATEGORY) or None
     if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
     if isinstance(value, int | np.integer):
@@ -84,7 +95,7 @@ def category_of(value: Any) -> str | None:
             return None
         return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
     if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace") or None
+        return category_of(value[: 4 * MAX_CATEGORY_LENGTH + 4].decode("utf-8", errors="replace")) if value else None
     if isinstance(value, list | tuple | dict | set):
         return None  # a container is not a category: a wrong type, missing like a string in a numeric column
     return str(value)

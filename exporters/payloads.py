@@ -23,15 +23,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from drift.boundary import shown
-from drift.coercion import category_of
+from drift.coercion import LONG_CATEGORY, category_of
 from drift.config import ColumnConfig
 
 _NAN = math.nan
-# A category is a short label; a longer value cannot be one of the reference's categories (it bins as __other__), and
-# kept whole it would let a client fill the window's memory. It is replaced by one shared string, and counted.
-MAX_CATEGORY_LENGTH = 256
-MAX_TENSOR_DIMENSIONS = 8  # as deep as tensor data is flattened
-LONG_CATEGORY = "\x00value longer than 256 characters"
+
 
 
 class Columns(tuple[ColumnConfig, ...]):
@@ -281,10 +277,7 @@ def _columns_from_lists(
     for j, raw in enumerate(categorical):
         cells = [category_of(v) for v in raw]
         unread = unread or None in cells
-        too_long = [i for i, cell in enumerate(cells) if cell is not None and len(cell) > MAX_CATEGORY_LENGTH]
-        for i in too_long:
-            cells[i] = LONG_CATEGORY
-        long_values += len(too_long)
+        long_values += cells.count(LONG_CATEGORY)  # category_of made each value over MAX_CATEGORY_LENGTH this one
         categorical_block[:, j] = cells
     errors = None
     if unread or (absent is not None and any(absent)):  # something missing: a null, or an error?

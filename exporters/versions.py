@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from drift.boundary import InputError, Limits, decode_json, shown
+from drift.coercion import MAX_CATEGORY_LENGTH
 from drift.comparison import compare_outputs
 from drift.config import MODEL_VERSION, VersionsConfig
 from drift.errors import ProfileError
@@ -33,7 +34,7 @@ from drift.evaluation import ColumnDrift
 from drift.reference.profile import ReferenceProfile
 
 from .events import REQUEST, RESPONSE, InferenceEvent, RejectedEventError, stored_id
-from .payloads import MAX_CATEGORY_LENGTH, Rows, parse_request
+from .payloads import Rows, parse_request
 
 if TYPE_CHECKING:
     from .monitor import ModelMonitor

@@ -61,10 +61,9 @@ class _Shown(reprlib.Repr):
 
 def shown(value: Any, width: int = 40) -> str:
     """``value`` as a message may show it: its repr with non-printable characters escaped, nested structures cut
-    at three levels and the whole cut to about ``width`` characters (``…`` marks a cut). Bytes that are text are
-    shown as text."""
+    at three levels and the whole cut to about ``width`` characters (``…`` marks a cut)."""
     if isinstance(value, bytes | bytearray | memoryview):
-        value = bytes(value[: width * 4]).decode("utf-8", "backslashreplace")
+        value = bytes(value[: width * 4])
     short = _Shown()
     short.maxlevel = 3
     short.maxstring = short.maxother = short.maxlong = width

@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ..config import DriftSettings, TargetConfig
+from ..coercion import category_values, numeric_values
+from ..config import REGRESSION, DriftSettings, TargetConfig
 from ..evaluation import ColumnDrift, decide, evaluate_column
 from ..reference.profile import ReferenceProfile
 from .adwin import ChangeTest, adwin_change
@@ -47,6 +48,16 @@ class PerformanceResult:
     label_drift: ColumnDrift | None
 
 
+def coerce_pairs(task: str, labels: Any, predictions: Any) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Labels and predictions as the statistics read them: class strings (None where missing; the spelling of
+    :func:`drift.coercion.category_of`) or float64 scores and values (NaN where missing)."""
+    if task == REGRESSION:
+        return numeric_values(labels), numeric_values(predictions)
+    array = np.asarray(predictions)
+    scores = array if array.dtype == np.float64 else None  # a score of the positive class
+    return category_values(labels), scores if scores is not None else category_values(predictions)
+
+
 def evaluate_performance(
     profile: ReferenceProfile,
     target: TargetConfig,
@@ -55,9 +66,11 @@ def evaluate_performance(
     predictions: Any,
     predicted_at: Any,
 ) -> PerformanceResult:
-    """Evaluate a window of labelled predictions; the three arrays are row-aligned (labels as class strings or
-    floats, predictions as the window holds them, prediction Unix times)."""
-    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    """Evaluate a window of labelled predictions; the three arrays are row-aligned (labels, predictions, prediction
+    Unix times). Labels are read as ``POST /feedback`` reads them: a classifier's class labels may be strings,
+    integers, floats or booleans (``1``, ``1.0`` and ``"1"`` are the same class), a regression's labels numbers; a
+    classifier's predictions are classes of any of those types, or float64 scores of ``target.positive``."""
+    labels, predictions = coerce_pairs(target.task, labels, predictions)
     keep = labelled_pairs(labels, predictions)
     order = np.argsort(np.asarray(predicted_at, dtype=np.float64)[keep], kind="stable")
     y, yhat = labels[keep][order], predictions[keep][order]

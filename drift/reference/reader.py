@@ -29,6 +29,10 @@ from .storage import OpenedObject, is_s3, open_seekable, open_stream, sha256_fil
 CSV_BLOCK_BYTES = 1 << 20  # larger blocks cost peak memory (allocator retention) and gain no speed
 MAX_LINE_BYTES = 16 << 20
 PARQUET_BATCH_ROWS = 65536
+# What one Parquet row group may decode to, uncompressed: per configured column, and for all of them. A million-row
+# group of 20 numeric columns is 160 MB.
+MAX_COLUMN_CHUNK_BYTES = 256 << 20
+MAX_ROW_GROUP_BYTES = 512 << 20
 
 
 @dataclass
@@ -306,6 +310,7 @@ def _parquet_batches(
                 raise DataError(f"{uri}: not a readable Parquet file: {_first_line(exc)}") from None
             _require_columns(uri, parquet.schema_arrow.names, names)
             names += [c.name for c in optional if c.name in parquet.schema_arrow.names]
+            _require_bounded_row_groups(uri, parquet, names)
             total = parquet.metadata.num_rows
             meter = _meter(progress, f"reading {uri}", total, unit="rows")
             rows, finished = 0, False
@@ -323,6 +328,34 @@ def _parquet_batches(
             info.sha256 = sha256_file(uri)
     finally:
         opened.stream.close()
+
+
+def _require_bounded_row_groups(uri: str, parquet: pq.ParquetFile, names: list[str]) -> None:
+    """Refuse, from the footer alone, a file whose row group holds more than MAX_COLUMN_CHUNK_BYTES of one configured
+    column or MAX_ROW_GROUP_BYTES of all of them, uncompressed: a row group is what is decoded at once, and pyarrow
+    holds about four times its size while it decodes (a 120 KB file of one compressed 400 MB value once took the
+    profile command to 3.7 GB)."""
+    metadata, wanted = parquet.metadata, set(names)
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        chunks = [
+            (row_group.column(i).path_in_schema, row_group.column(i).total_uncompressed_size)
+            for i in range(row_group.num_columns)
+            if row_group.column(i).path_in_schema.split(".")[0] in wanted
+        ]
+        column, largest = max(chunks, key=lambda chunk: chunk[1], default=("", 0))
+        total = sum(size for _, size in chunks)
+        if largest > MAX_COLUMN_CHUNK_BYTES or total > MAX_ROW_GROUP_BYTES:
+            what = (
+                f"column {shown(column)} decodes to {largest / (1 << 20):,.0f} MiB"
+                if largest > MAX_COLUMN_CHUNK_BYTES
+                else f"the configured columns decode to {total / (1 << 20):,.0f} MiB"
+            )
+            raise DataError(
+                f"{uri}: in row group {group}, {what}, more than the {MAX_COLUMN_CHUNK_BYTES >> 20} MiB per column and "
+                f"{MAX_ROW_GROUP_BYTES >> 20} MiB per row group read at once; write the file with smaller row groups "
+                "(pyarrow's row_group_size, Spark's parquet.block.size)"
+            )
 
 
 def reference_problem(model: ModelConfig, s3: S3Config | None = None) -> str | None:

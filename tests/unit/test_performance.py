@@ -236,3 +236,35 @@ def test_regression_target_quality_and_drop() -> None:
     result = evaluate_performance(profile, target, DriftSettings(), worse, predicted, np.arange(1000.0))
     assert result.dropped and result.concept_drift and (result.degradation or 0) > 0.2
     assert result.metrics["rmse"] == pytest.approx(math.sqrt(skm.mean_squared_error(worse, predicted)))
+
+
+@pytest.mark.parametrize("kind", ["int", "float", "bool"])
+def test_review2_kserve_numeric_labels_in_the_python_api_are_read_as_feedback_reads_them(kind: str) -> None:
+    """drift.evaluate_performance with int, float or bool labels once scored accuracy 0.36, precision 0 and
+    "dropped" where string labels scored 0.689: classes are compared as POST /feedback compares them."""
+    from dataclasses import replace
+
+    from drift.config import TargetConfig
+
+    target = TargetConfig(name="churned", task="classification", prediction="churn_probability", positive="1")
+    model = replace(write_config_dict().models[0], target=target)
+    profile = build_profile(labelled_churn_frame(5000, seed=1), model)
+    live = labelled_churn_frame(3000, seed=9)
+    truth = live["churned"].to_numpy()
+    labels = {"int": truth.astype(np.int64), "float": truth.astype(np.float64), "bool": truth.astype(bool)}[kind]
+    if kind == "bool":  # a boolean class is "true"/"false" on the wire as in the profile: name the positive so
+        target = replace(target, positive="true")
+        profile = build_profile(labelled_churn_frame(5000, seed=1).assign(churned=lambda f: f.churned.astype(bool)),
+                                replace(model, target=target))  # fmt: skip
+    times = np.arange(3000, dtype=np.float64)
+    scores = live["churn_probability"].to_numpy()
+    numeric = evaluate_performance(profile, target, DriftSettings(), labels, scores, times)
+    strings = np.array(["true" if v else "false" for v in labels] if kind == "bool" else [str(int(v)) for v in labels],
+                       dtype=object)  # fmt: skip
+    as_text = evaluate_performance(profile, target, DriftSettings(), strings, scores, times)
+    assert numeric.metrics == as_text.metrics and numeric.dropped == as_text.dropped is False
+    assert numeric.metrics["accuracy"] == pytest.approx(skm.accuracy_score(truth.astype(int), scores >= 0.5))
+    classes = (labels if kind != "float" else labels.astype(int)).astype(str) if kind != "bool" else strings
+    predicted_classes = np.where(scores >= 0.5, "true" if kind == "bool" else "1", "false" if kind == "bool" else "0")
+    as_classes = evaluate_performance(profile, target, DriftSettings(), labels, predicted_classes, times)
+    assert as_classes.metrics["accuracy"] == pytest.approx(float(np.mean(classes == predicted_classes)))
