@@ -83,7 +83,7 @@ class ExporterApp(App):
                 status, document = self.service.ingest(headers, body)
             else:  # a batch of rows: up to ~0.5 s of parsing for 10 MB, which must not stall /healthz or the logger
                 status, document = await asyncio.to_thread(self.service.ingest, headers, body)
-        cached = _COMMON_ANSWERS.get((status, document.get("status")))
+        cached = _COMMON_ANSWERS.get((status, document.get("status"))) if len(document) == 1 else None
         if cached is not None:
             await send_fixed(send, status, cached)
         else:

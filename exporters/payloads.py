@@ -27,7 +27,7 @@ from drift.coercion import LONG_CATEGORY, category_of
 from drift.config import ColumnConfig
 
 _NAN = math.nan
-
+MAX_TENSOR_DIMENSIONS = 8  # as deep as tensor data is flattened
 
 
 class Columns(tuple[ColumnConfig, ...]):

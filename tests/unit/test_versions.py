@@ -125,7 +125,7 @@ def test_a_version_without_a_reference_is_counted_not_compared(tmp_path: Path) -
     assert detail["versions_without_reference"] == {"default/sklearn-iris": ["9"]}
 
 
-def test_finding_6_made_up_versions_cannot_take_the_slot_of_a_version_with_a_reference(tmp_path: Path) -> None:
+def test_review2_finding_6_made_up_versions_cannot_take_the_slot_of_a_version_with_a_reference(tmp_path: Path) -> None:
     """Four events with versions nobody configured took every max_versions slot for max_age (1 h); now a version
     without a reference gives its slot back once its lookup fails, and the real version gets one."""
     clock = [1_000_000.0]
