@@ -110,13 +110,13 @@ EXTENSION_LIMITS = Limits(max_bytes=64 * 1024, max_depth=8)
 
 # What one held request costs at most besides its rows: its key (at most MAX_STORED_ID characters, or a hash), the
 # dict entry, the tuple, the Rows and its arrays' headers.
-ENTRY_BYTES = 640
+ENTRY_BYTES = 1024
 # One row's numeric cell as a parsed Python float in a list, or a float64; one categorical cell: a pointer and a
 # string of at most MAX_CATEGORY_LENGTH characters (4 bytes each at worst in CPython).
 NUMERIC_CELL_BYTES = 32
 CATEGORICAL_CELL_BYTES = 8 + 80 + 4 * MAX_CATEGORY_LENGTH
 ROW_BYTES = 64  # a row's list or slice of the block
-REMEMBERED_ENTRY_BYTES = 400  # a response's version remembered for its request: key, version string, tuple, entry
+REMEMBERED_ENTRY_BYTES = 640  # a remembered version: its key and version (each at most 128 characters), tuple, entry
 MAX_WAITING_BYTES = 64 * 1024 * 1024  # per model with versions.source: response
 MAX_REMEMBERED_BYTES = 16 * 1024 * 1024
 

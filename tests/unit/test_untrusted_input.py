@@ -71,10 +71,10 @@ def test_review2_finding_1_waiting_requests_are_bounded_in_bytes_and_keyed_by_sh
         _, dropped = waiting.hold(event_id, empty if i % 2 else one_row, float(i))
         given_up += dropped
     assert waiting.bytes_waiting <= 1 << 20
-    assert given_up > 0 and len(waiting._rows) * 640 <= 1 << 20
+    assert given_up > 0 and len(waiting._rows) * 1024 <= 1 << 20
     assert all(len(key) <= 128 for key in waiting._rows)
     assert stored_id("x" * 65_000).startswith("sha256:")
-    assert held_bytes(empty, "k") >= 640 and MAX_WAITING_BYTES == 64 << 20
+    assert held_bytes(empty, "k") >= 1024 and MAX_WAITING_BYTES == 64 << 20
     # the last request still finds its version by its full id
     last = f"{4999:08d}" + "x" * 65_000
     assert waiting.claim(last, "2", 5000.0) is not None
