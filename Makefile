@@ -11,7 +11,7 @@ CORE_BIN := $(CORE_VENV)/bin
 SYSTEM_PACKAGES := prometheus prometheus-alertmanager
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test unit lint typecheck pytest pytest-core generated lock check-generated system-deps browser-deps balancer-deps bench clean
+.PHONY: demo test unit lint typecheck pytest pytest-core generated lock check-generated system-deps browser-deps balancer-deps bench fuzz clean
 
 # The venv is rebuilt when the dependency list changes.
 $(BIN)/.installed: pyproject.toml
@@ -108,6 +108,12 @@ lock:
 	{ echo "# The image's pinned dependencies (driftline core + the report extra), written by make lock."; \
 	  .venv-lock/bin/python -m pip freeze --exclude driftline; } > deploy/image/constraints.txt
 	rm -rf .venv-lock
+
+# Every fuzz target (tests/fuzz) for FUZZ_RUNS executions each, coverage-guided with atheris where it installs; the
+# figures of the last long run are in docs/operations.md. `make test` runs a short budget (tests/integration/test_fuzz.py).
+FUZZ_RUNS ?= 120000
+fuzz: $(BIN)/.installed
+	$(BIN)/python -m tests.fuzz --runs $(FUZZ_RUNS)
 
 bench: $(BIN)/.installed
 	test -d .peers || bash benchmarks/install_peers.sh .peers

@@ -9,12 +9,13 @@ from typing import Any
 
 import numpy as np
 
+from drift.boundary import shown
 from drift.catalogue import LABEL_OUTCOMES
 from drift.config import CLASSIFICATION, ModelConfig
 from drift.reference.profile import ReferenceProfile
 from drift.sketch import layouts
 
-from .checkpoint import ModelState
+from .checkpoint import CheckpointError, ModelState
 from .events import REQUEST, InferenceEvent, stored_id
 from .feedback import Label, LabelledWindow, PredictionStore
 from .payloads import Columns, Rows, parse_request, parse_response
@@ -107,10 +108,14 @@ class ModelMonitor:
 
     def restore(self, state: ModelState) -> None:
         """Take over a checkpoint: the ground truth at once, the windows when their profile loads. Raises
-        ValueError, KeyError or TypeError (nothing taken) when it does not fit the config any more."""
+        CheckpointError (nothing taken) when it does not fit the config any more."""
         if self.store is not None and self.labelled is not None and state.ground_truth:
-            take_store = self.store.prepare(state.ground_truth["store"])  # both checked before either is taken
-            take_labelled = self.labelled.prepare(state.ground_truth["labelled"])
+            try:  # both checked before either is taken
+                take_store = self.store.prepare(state.ground_truth["store"])
+                take_labelled = self.labelled.prepare(state.ground_truth["labelled"])
+            except Exception as exc:  # the arrays are outside input: whatever they make fail, they do not fit
+                detail = shown(str(exc) if not isinstance(exc, KeyError) else f"no {exc}", 120).strip("'\"")
+                raise CheckpointError(f"the ground truth does not fit this model's config ({detail})") from None
             take_store()
             take_labelled()
         self.restored = state.windows

@@ -287,13 +287,13 @@ def _arrow_records(read: Callable[[], Any]) -> list[Any]:
     """Rows of a table pyarrow reads; whatever pyarrow raises for a bad file is a CorruptObjectError."""
     try:
         table = read()
+        if table.num_rows > MAX_RECORDS_PER_OBJECT:
+            raise CorruptObjectError(f"{table.num_rows:,} rows, more than {MAX_RECORDS_PER_OBJECT:,}")
+        records: list[Any] = table.to_pylist()
     except (CorruptObjectError, InputError):
         raise
-    except Exception as exc:  # pyarrow's errors (ArrowInvalid, OSError, …) for a file that is not what it says
+    except Exception as exc:  # pyarrow's errors (ArrowInvalid, OSError, a column name not UTF-8…) for a bad file
         raise CorruptObjectError(shown(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 120)) from None
-    if table.num_rows > MAX_RECORDS_PER_OBJECT:
-        raise CorruptObjectError(f"{table.num_rows:,} rows, more than {MAX_RECORDS_PER_OBJECT:,}")
-    records: list[Any] = table.to_pylist()
     return records
 
 

@@ -7,6 +7,7 @@ import json
 from itertools import chain, compress
 from typing import Any
 
+import numpy as np
 import orjson
 
 from .limits import BAD_JSON, BINARY, OVER_LIMIT, TOO_LARGE, InputError, Limits, size_text
@@ -28,15 +29,24 @@ def decode_json(data: Text, limits: Limits, what: str = "the body") -> Any:
 
     Integers within 64 bits are ints; beyond, floats — on both parsing paths, so a document reads the same whether
     or not it also holds a NaN. Cost: linear in the input; the depth is checked only when the text has more
-    opening brackets than the limit."""
+    opening brackets than the limit, from the text (a few C passes), or by walking the parsed value when a string
+    holds an escaped quote."""
     if len(data) > limits.max_bytes:
         raise InputError(TOO_LARGE, f"{what} is {len(data):,} bytes; the limit is {size_text(limits.max_bytes)}")
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError:
         document = _lenient(data, what)
-    if _CONTAINER(type(document)) and _opening_brackets(data) > limits.max_depth:
-        _check_depth(document, limits.max_depth, what)
+    kind = type(document)
+    if (kind is not dict and kind is not list) or len(data) <= 2 * limits.max_depth:  # each level takes 2 bytes
+        return document
+    opens = data.count(b"[") + data.count(b"{") if type(data) is bytes else _opening_brackets(data)
+    if opens > limits.max_depth:
+        deepest = _text_depth(data)
+        if deepest is None:  # the text has escaped quotes: walk the parsed value instead
+            _check_depth(document, limits.max_depth, what)
+        elif deepest > limits.max_depth:
+            raise InputError(OVER_LIMIT, f"{what} is nested more than {limits.max_depth} levels deep")
     return document
 
 
@@ -88,6 +98,25 @@ def _opening_brackets(data: Text) -> int:
         return data.count("[") + data.count("{")
     view = data if isinstance(data, bytes | bytearray) else bytes(data)
     return view.count(b"[") + view.count(b"{")
+
+
+# Brackets as +1 / -1 (int8), everything else deleted: the nesting is the largest running sum.
+_BRACKETS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _text_depth(data: Text) -> int | None:
+    """The deepest nesting of JSON text read from its bytes: string contents cut out (between unescaped quotes), the
+    brackets left summed as a running depth by numpy — a few C passes over the text, no Python per value. None when
+    a string holds an escaped quote (then the quotes do not pair up simply)."""
+    raw = (
+        data if type(data) is bytes else data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+    )
+    if b'\\"' in raw:
+        return None
+    structure = b"".join(raw.split(b'"')[::2]) if b'"' in raw else raw
+    steps = np.frombuffer(structure.translate(_BRACKETS, _NOT_BRACKETS), dtype=np.int8)
+    return int(steps.cumsum(dtype=np.int64).max()) if steps.size else 0
 
 
 def _check_depth(document: list[Any] | dict[str, Any], limit: int, what: str) -> None:

@@ -107,7 +107,10 @@ def load_yaml(text: str, limits: Limits) -> Any:
     if len(text) > limits.max_bytes:
         raise InputError(TOO_LARGE, f"{len(text):,} characters; the limit is {size_text(limits.max_bytes)}")
     loader_class = type("Loader", (_BoundedLoader,), {"limits": limits})
-    loader = loader_class(text)
+    try:
+        loader = loader_class(text)  # its reader checks every character first
+    except yaml.YAMLError as exc:
+        raise InputError(BAD_YAML, str(exc).splitlines()[0]) from None
     try:
         node = loader.get_single_node()
         if node is None:

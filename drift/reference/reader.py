@@ -167,7 +167,7 @@ def _csv_batches(
             for block in reading:
                 if not header:
                     header, block = _split_header(block)
-                    in_file = _csv_header(header, tsv)
+                    in_file = _csv_header(header, tsv, uri)
                     _require_columns(uri, in_file, names)
                 if not block:
                     continue
@@ -284,9 +284,12 @@ def _csv_problem(exc: BaseException, header: list[str]) -> str:
     return message
 
 
-def _csv_header(line: bytes, tsv: bool) -> list[str]:
+def _csv_header(line: bytes, tsv: bool, uri: str) -> list[str]:
     text = line.decode("utf-8", errors="replace").removeprefix("\ufeff").rstrip("\r\n")
-    return next(csv.reader([text], delimiter="\t" if tsv else ","), [])
+    try:
+        return next(csv.reader([text], delimiter="\t" if tsv else ","), [])
+    except csv.Error as exc:
+        raise DataError(f"{uri}: not a readable CSV header line ({exc}): {shown(text, 60)}") from None
 
 
 def _parquet_batches(
