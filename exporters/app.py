@@ -82,7 +82,7 @@ class ExporterApp(App):
             if len(body) <= INLINE_BODY_BYTES:
                 status, document = self.service.ingest(headers, body)
             else:  # a batch of rows: up to ~0.5 s of parsing for 10 MB, which must not stall /healthz or the logger
-                status, document = await asyncio.to_thread(self.service.ingest, headers, body)
+                status, document = await self.handle_large(self.service.ingest, headers, body)
         cached = _COMMON_ANSWERS.get((status, document.get("status"))) if len(document) == 1 else None
         if cached is not None:
             await send_fixed(send, status, cached)
@@ -99,7 +99,7 @@ class ExporterApp(App):
             if len(body) <= INLINE_BODY_BYTES:
                 result = self.service.feedback(headers, body)
             else:  # a label job's batch: seconds of parsing for 10 MB
-                result = await asyncio.to_thread(self.service.feedback, headers, body)
+                result = await self.handle_large(self.service.feedback, headers, body)
         await answer(send, *result)
 
     def _event_too_large(self) -> None:

@@ -14,7 +14,8 @@ import json
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import uvicorn
 from prometheus_client import CollectorRegistry
@@ -27,6 +28,7 @@ from drift.logs import configure_logging
 from .exposition import counter, render, with_known_labels
 from .protocol import counting
 
+T = TypeVar("T")
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -35,10 +37,11 @@ JSON = [(b"content-type", b"application/json")]
 READ = ("GET", "HEAD")
 _SCRAPE_HEADERS = {b"accept": "accept", b"accept-encoding": "accept-encoding"}
 # A body up to this size is handled on the event loop (a few labels or rows: microseconds). A larger one waits for one
-# of LARGE_BODIES slots before it is read, and is handled in a thread: what clients send at once is held in memory
-# at most LARGE_BODIES × max_body at a time, and a 10 MB body never stalls /healthz or the logger's small events.
+# of LARGE_BODIES slots before it is read, and is handled by the app's one large-body thread: what clients send at
+# once is held in memory at most LARGE_BODIES × max_body at a time, decoded one body at a time (a decoded body takes
+# up to ~36 times its size: docs/operations.md), and a 10 MB body never stalls /healthz or the logger's small events.
 INLINE_BODY_BYTES = 64 * 1024
-LARGE_BODIES = 2
+LARGE_BODIES = 8
 
 
 class LargeBodySlot:
@@ -125,6 +128,9 @@ class App:
         self.refused = counter(m.HTTP_REFUSED, registry)
         with_known_labels(self.refused, m.HTTP_REFUSED)
         self._large_bodies: asyncio.Semaphore | None = None
+        # Python threads share one interpreter lock: a second thread would decode no faster, only hold a second
+        # decoded body in memory.
+        self._large_work = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"driftline-{self.name}-large")
 
     def route(self, path: str, methods: tuple[str, ...], handler: Handler, *, prefix: bool = False) -> None:
         table = dict.fromkeys(methods, handler)
@@ -204,6 +210,10 @@ class App:
                 return b"".join(chunks) if len(chunks) != 1 else chunks[0]
             message = await receive()
 
+    async def handle_large(self, handle: Callable[..., T], *args: Any) -> T:
+        """``handle(*args)`` on the app's large-body thread (one large body decoded at a time, off the event loop)."""
+        return await asyncio.get_running_loop().run_in_executor(self._large_work, handle, *args)
+
     def large_body_slot(self) -> LargeBodySlot:
         """A request's claim on one of the app's LARGE_BODIES slots (taken only if its body turns out large),
         released when the request is answered: ``async with app.large_body_slot() as slot``."""
@@ -229,6 +239,7 @@ class App:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.shutdown()
+                self._large_work.shutdown(wait=True)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

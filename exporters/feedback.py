@@ -299,7 +299,7 @@ def label_value(target: TargetConfig, value: Any, where: str) -> Any:
     if target.task == CLASSIFICATION:
         finite = not isinstance(value, float) or math.isfinite(value)  # JSON's Infinity is not a class
         category = category_of(value) if isinstance(value, str | int | float | bool) and finite else None
-        if category is not None and len(category) > MAX_LABEL_LENGTH:
+        if category is not None and isinstance(value, str) and len(value) > MAX_LABEL_LENGTH:
             raise FeedbackError("invalid_label", f"{where}: a class label is at most {MAX_LABEL_LENGTH} characters")
         if category is None:
             raise FeedbackError("invalid_label", f"{where}: a class label must be a non-empty string, number or bool")

@@ -12,7 +12,18 @@ import asyncio
 
 from prometheus_client.process_collector import ProcessCollector
 
-from exporters.asgi import READ, App, Receive, Scope, Send, answer, header_names, refuse, request_headers
+from exporters.asgi import (
+    INLINE_BODY_BYTES,
+    READ,
+    App,
+    Receive,
+    Scope,
+    Send,
+    answer,
+    header_names,
+    refuse,
+    request_headers,
+)
 from exporters.exposition import build_info
 
 from .collector import OutboxCollector
@@ -48,8 +59,11 @@ class WebhookApp(App):
             body = await self.body(headers, receive, send, lambda: self.service.count("invalid"), slot)
             if body is None:
                 return
-            # SQLite commits wait for the disk: keep them off the event loop
-            status, document = await asyncio.to_thread(self.service.handle, body)
+            # SQLite commits wait for the disk: off the event loop, a large body on the large-body thread
+            if len(body) <= INLINE_BODY_BYTES:
+                status, document = await asyncio.to_thread(self.service.handle, body)
+            else:
+                status, document = await self.handle_large(self.service.handle, body)
         await answer(send, status, document)
 
     def startup(self) -> None:

@@ -107,16 +107,31 @@ _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 def _text_depth(data: Text) -> int | None:
     """The deepest nesting of JSON text read from its bytes: string contents cut out (between unescaped quotes), the
-    brackets left summed as a running depth by numpy — a few C passes over the text, no Python per value. None when
-    a string holds an escaped quote (then the quotes do not pair up simply)."""
-    raw = (
-        data if type(data) is bytes else data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
-    )
+    brackets left summed as a running depth by numpy — a few C passes over the text, no Python per value, and none
+    over more than TEXT_CHUNK bytes at once (a C call holds the interpreter: the event loop waits for it). None when a
+    string holds an escaped quote (then the quotes do not pair up simply)."""
+    if type(data) is bytes:
+        raw = data
+    else:
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
     if b'\\"' in raw:
         return None
-    structure = b"".join(raw.split(b'"')[::2]) if b'"' in raw else raw
-    steps = np.frombuffer(structure.translate(_BRACKETS, _NOT_BRACKETS), dtype=np.int8)
-    return int(steps.cumsum(dtype=np.int64).max()) if steps.size else 0
+    deepest = depth = 0
+    in_string = False
+    for start in range(0, len(raw), TEXT_CHUNK):
+        pieces = raw[start : start + TEXT_CHUNK].split(b'"')
+        structure = b"".join(pieces[1::2] if in_string else pieces[::2])
+        in_string ^= (len(pieces) - 1) % 2 == 1
+        steps = np.frombuffer(structure.translate(_BRACKETS, _NOT_BRACKETS), dtype=np.int8)
+        if steps.size:
+            # int16 holds any depth here: the text parsed, so its brackets balance and nest at most ~1,000 deep
+            running = steps.cumsum(dtype=np.int16)
+            deepest = max(deepest, depth + int(running.max()))
+            depth += int(running[-1])
+    return deepest
+
+
+TEXT_CHUNK = 1 << 20
 
 
 def _check_depth(document: list[Any] | dict[str, Any], limit: int, what: str) -> None:

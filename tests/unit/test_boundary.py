@@ -220,3 +220,19 @@ def test_shown_cuts_long_and_deep_values() -> None:
         deep = [deep]
     assert shown(deep) == "[[[[...]]]]"
     assert len(shown("x" * 10**6)) <= 50 and len(shown(list(range(10**5)))) <= 50
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_the_depth_read_from_text_in_chunks_is_the_depth_of_the_value(value: Any) -> None:
+    """The depth check reads the text a chunk at a time (strings and brackets split across chunks): with 7-byte
+    chunks it still finds exactly the nesting the parsed value has (or defers to walking it)."""
+    import drift.boundary.documents as documents
+
+    text = json.dumps(value).encode()
+    chunk, documents.TEXT_CHUNK = documents.TEXT_CHUNK, 7
+    try:
+        found = documents._text_depth(text)
+    finally:
+        documents.TEXT_CHUNK = chunk
+    assert found is None or found == depth(value)
