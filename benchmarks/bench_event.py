@@ -14,7 +14,7 @@ import tempfile
 import timeit
 from pathlib import Path
 
-from checkouts import HERE, measure_in, print_table
+from checkouts import compare, print_table
 
 ROW = [5.1, 3.5, 1.4, 0.2]
 HEADERS = {
@@ -75,12 +75,7 @@ def main() -> None:
     if args.measure:
         print(json.dumps(measure()))
         return
-    rounds = []
-    for _ in range(args.rounds):
-        mine = measure_in(HERE, __file__)
-        theirs = measure_in(args.against.resolve(), __file__) if args.against else None
-        rounds.append((mine, theirs))
-    print_table("event shape", "µs per event", list(SHAPES), rounds)
+    print_table("event shape", "µs per event", list(SHAPES), compare(__file__, args.against, args.rounds))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import json
 import timeit
 from pathlib import Path
 
-from checkouts import HERE, measure_in, print_table
+from checkouts import compare, print_table
 
 CHURN_ROW = {"tenure": 12.0, "monthly_charges": 70.5, "contract": "one-year", "internet_service": "dsl"}
 SHAPES = {
@@ -50,11 +50,7 @@ def main() -> None:
     if args.measure:
         print(json.dumps(measure()))
         return
-    rounds = []
-    for _ in range(args.rounds):
-        against = measure_in(args.against, __file__) if args.against else None
-        rounds.append((measure_in(HERE, __file__), against))
-    print_table("shape", "µs", list(SHAPES), rounds)
+    print_table("shape", "µs", list(SHAPES), compare(__file__, args.against, args.rounds))
 
 
 if __name__ == "__main__":

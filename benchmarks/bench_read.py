@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from checkouts import HERE, measure_in, print_table
+from checkouts import compare, print_table
 
 FILES = ("train.csv", "train.csv.gz", "train.parquet")
 
@@ -63,10 +63,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write_files(folder, args.rows)
-        rounds = []
-        for _ in range(args.rounds):
-            against = measure_in(args.against, __file__, str(folder)) if args.against else None
-            rounds.append((measure_in(HERE, __file__, str(folder)), against))
+        rounds = compare(__file__, args.against, args.rounds, str(folder))
         print_table(f"file ({args.rows:,} rows)", "s", list(FILES), rounds)
 
 

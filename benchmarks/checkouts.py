@@ -34,3 +34,14 @@ def print_table(
             theirs = min(r[1][name] for r in rounds if r[1] is not None)
             line += f" {theirs:.3g} | {ours / theirs:.2f} |"
         print(line)
+
+
+def compare(
+    script: str, against: Path | None, rounds: int, *arguments: str
+) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """``rounds`` interleaved measurements of this tree and (when given) the ``against`` checkout."""
+    out = []
+    for _ in range(rounds):
+        theirs = measure_in(against.resolve(), script, *arguments) if against else None
+        out.append((measure_in(HERE, script, *arguments), theirs))
+    return out

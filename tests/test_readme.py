@@ -183,8 +183,12 @@ def test_inline_kubectl_and_script_commands_point_at_real_things() -> None:
         else:
             raise AssertionError(f"the docs show a kubectl command this test does not check: {command}")
     for command in inline_commands("python "):
-        script = shlex.split(command)[1]
-        assert (REPO / script).exists(), command
+        words = shlex.split(command)
+        if words[1] == "-m":  # a module of the repository: a package with __main__.py, or a module file
+            module = REPO / words[2].replace(".", "/")
+            assert (module / "__main__.py").exists() or module.with_suffix(".py").exists(), command
+        else:
+            assert (REPO / words[1]).exists(), command
 
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")

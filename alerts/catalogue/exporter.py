@@ -259,17 +259,29 @@ QUARANTINED = (
 )
 
 
-def _objects_quarantined(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
-    labels = {**ctx.target, **ctx.model_labels, "outcome": "quarantined"}
+def _counters_rise(
+    alert: AlertDefinition, ctx: ScenarioContext, rising: list[tuple[str, dict[str, str], float]], extra: dict[str, str]
+) -> Scenario:
+    """A scenario for an alert on counters that rise while BAD: each ``(series, labels, increment per step)``; the
+    alert fires with its job, the model's labels and ``extra``."""
 
     def series(states: list[str]) -> Series:
         return [
-            (selector(m.LOG_OBJECTS.series, labels), counter([1.0 if s == BAD else 0.0 for s in states])),
-            (selector(m.LABEL_OBJECTS.series, labels), counter([0.0 for _ in states])),
+            (
+                selector(name, {**ctx.target, **ctx.model_labels, **labels}),
+                counter([n if s == BAD else 0.0 for s in states]),
+            )
+            for name, labels, n in rising
         ]
 
-    alert_labels = {"job": ctx.target["job"], **ctx.model_labels, "kind": "payload"}
+    alert_labels = {"job": ctx.target["job"], **ctx.model_labels, **extra}
     return ctx.scenario(alert, series=series, labels={**alert_labels, **alert.labels}, rate_based=True, has_near=False)
+
+
+def _objects_quarantined(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
+    quarantined = {"outcome": "quarantined"}
+    rising = [(m.LOG_OBJECTS.series, quarantined, 1.0), (m.LABEL_OBJECTS.series, quarantined, 0.0)]
+    return _counters_rise(alert, ctx, rising, {"kind": "payload"})
 
 
 OBJECTS_QUARANTINED = AlertDefinition(
@@ -306,13 +318,7 @@ too large for a good reason: raise `max_object_bytes`. To count a quarantined ob
 
 
 def _version_without_reference(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
-    labels = {**ctx.target, **ctx.model_labels, "reason": "no_reference"}
-
-    def series(states: list[str]) -> Series:
-        return [(selector(m.UNVERSIONED_EVENTS.series, labels), counter([30.0 if s == BAD else 0.0 for s in states]))]
-
-    alert_labels = {"job": ctx.target["job"], **ctx.model_labels}
-    return ctx.scenario(alert, series=series, labels={**alert_labels, **alert.labels}, rate_based=True, has_near=False)
+    return _counters_rise(alert, ctx, [(m.UNVERSIONED_EVENTS.series, {"reason": "no_reference"}, 30.0)], {})
 
 
 VERSION_WITHOUT_REFERENCE = AlertDefinition(

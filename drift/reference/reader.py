@@ -378,7 +378,8 @@ def _require_columns(uri: str, present: list[str], wanted: list[str]) -> None:
     missing = [name for name in wanted if name not in set(present)]
     if missing:
         # the header is outside input: a binary file's "names" are cut and escaped, never echoed raw
-        names = ", ".join(shown(name, 30) for name in present[:20]) + (", …" if len(present) > 20 else "")
+        names = ", ".join(n if n.isprintable() and len(n) <= 40 else shown(n, 30) for n in present[:20])
+        names += ", …" if len(present) > 20 else ""
         raise DataError(
             f"{uri}: no column {', '.join(repr(m) for m in missing)} (configured as a feature or output); "
             f"the file has: {names or 'no columns'}"

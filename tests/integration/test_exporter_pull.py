@@ -3,7 +3,6 @@ layout and record formats, skips what it cannot decode, and resumes from its per
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 from pathlib import Path
@@ -12,25 +11,20 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from tests.support import IRIS, IRIS_MODEL, REPO, ExporterProcess, iris_config, labels, scrape, wait_for
+from tests.support import (
+    IRIS,
+    IRIS_MODEL,
+    REPO,
+    ExporterProcess,
+    archived_record,
+    iris_config,
+    labels,
+    scrape,
+    wait_for,
+)
 
 FIXTURES = REPO / "tests" / "fixtures" / "kserve"  # events in the exact shapes KServe's logger sends
 PREFIX = "logs/default/sklearn-iris/predictor/v1"
-
-
-def record(payload: dict[str, Any], req_type: str, record_id: str) -> dict[str, Any]:
-    return {
-        "bytes": base64.b64encode(json.dumps(payload).encode()).decode(),
-        "contentType": "application/json",
-        "reqType": req_type,
-        "id": record_id,
-        "inferenceService": "sklearn-iris",
-        "namespace": "default",
-        "component": "predictor",
-        "endpoint": "",
-        "metadata": "{}",
-        "annotations": "{}",
-    }
 
 
 def pull_config(tmp_path: Path, endpoint: str) -> Path:
@@ -65,12 +59,13 @@ def test_archived_payloads_feed_the_windows(tmp_path: Path, s3: Any, s3_endpoint
         s3.put_object(Bucket="kserve-logs", Key=f"{PREFIX}/s-{single['id']}-request.json", Body=json.dumps(single))
         batch = json.loads((FIXTURES / "s3-records-batch.json").read_text())
         s3.put_object(Bucket="kserve-logs", Key=f"{PREFIX}/{batch[0]['id']}-request.json", Body=json.dumps(batch))
-        csv_records = [record({"instances": [[5.0, 3.1, 1.5, 0.2], [6.1, 2.9, 4.7, 1.4]]}, "request", "c1"),
-                       record({"predictions": [0, 1]}, "org.kubeflow.serving.inference.response", "c1")]  # fmt: skip
+        response = "org.kubeflow.serving.inference.response"
+        csv_records = [archived_record({"instances": [[5.0, 3.1, 1.5, 0.2], [6.1, 2.9, 4.7, 1.4]]}, "request", "c1"),
+                       archived_record({"predictions": [0, 1]}, response, "c1")]  # fmt: skip
         s3.put_object(Bucket="kserve-logs", Key=f"{PREFIX}/c1-request.csv",
                       Body=pd.DataFrame(csv_records).to_csv(index=False).encode())  # fmt: skip
         buffer = io.BytesIO()
-        pd.DataFrame([record({"instances": [[6.3, 3.3, 6.0, 2.5]]}, "request", "p1")]).to_parquet(buffer)
+        pd.DataFrame([archived_record({"instances": [[6.3, 3.3, 6.0, 2.5]]}, "request", "p1")]).to_parquet(buffer)
         s3.put_object(Bucket="kserve-logs", Key=f"{PREFIX}/p1-request.parquet", Body=buffer.getvalue())
         s3.put_object(Bucket="kserve-logs", Key=f"{PREFIX}/bad-request.json", Body=b"{not json")
         s3.put_object(
@@ -81,7 +76,7 @@ def test_archived_payloads_feed_the_windows(tmp_path: Path, s3: Any, s3_endpoint
         metrics = wait_for(
             lambda: (
                 (m := scrape(exporter.url))
-                and m.get("driftline_log_objects_total", {}).get(labels(**IRIS_MODEL, outcome="corrupt")) == 2
+                and m.get("driftline_log_objects_total", {}).get(labels(**IRIS_MODEL, outcome="quarantined")) == 2
                 and m
             )
         )
@@ -91,7 +86,7 @@ def test_archived_payloads_feed_the_windows(tmp_path: Path, s3: Any, s3_endpoint
             assert labels(**IRIS_MODEL, feature=feature) in metrics["driftline_feature_psi"]
         watermark = json.loads(s3.get_object(Bucket="kserve-logs", Key="driftline/watermark-iris.json")["Body"].read())
         assert watermark["modified"] > 0
-    assert "skipping an archived object that cannot be decoded" in (tmp_path / "exporter.log").read_text()
+    assert "archived object quarantined" in (tmp_path / "exporter.log").read_text()
 
     # A restart resumes after the persisted watermark: nothing is read twice, new objects are read.
     with ExporterProcess(config, tmp_path / "exporter2.log") as exporter:
@@ -99,9 +94,9 @@ def test_archived_payloads_feed_the_windows(tmp_path: Path, s3: Any, s3_endpoint
         s3.put_object(
             Bucket="kserve-logs",
             Key=f"{PREFIX}/n1-request.json",
-            Body=json.dumps(record({"instances": [[5.5, 2.5, 4.0, 1.3]]}, "request", "n1")),
+            Body=json.dumps(archived_record({"instances": [[5.5, 2.5, 4.0, 1.3]]}, "request", "n1")),
         )
         wait_for(lambda: rows(exporter.url)[0] == 1.0, timeout=30)
         metrics = scrape(exporter.url)
         assert metrics["driftline_log_objects_total"][labels(**IRIS_MODEL, outcome="processed")] == 1
-        assert metrics["driftline_log_objects_total"][labels(**IRIS_MODEL, outcome="corrupt")] == 0
+        assert metrics["driftline_log_objects_total"][labels(**IRIS_MODEL, outcome="quarantined")] == 0

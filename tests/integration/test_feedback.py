@@ -212,7 +212,7 @@ def test_label_files_in_s3_are_pulled_and_joined(tmp_path: Path, s3: Any, s3_end
         metrics = scrape(exporter.url)
     assert metrics["driftline_labels_total"][labels(**MODEL, outcome="joined")] == 40
     assert metrics["driftline_feedback_rejected_total"][labels(reason="invalid_label")] == 1
-    assert metrics["driftline_label_objects_total"][labels(**MODEL, outcome="corrupt")] == 1
+    assert metrics["driftline_label_objects_total"][labels(**MODEL, outcome="quarantined")] == 1
     assert metrics["driftline_label_objects_total"][labels(**MODEL, outcome="processed")] == 3
     watermark = json.loads(s3.get_object(Bucket="labels", Key="driftline/watermark.json")["Body"].read())
     assert len(watermark["keys"]) >= 1

@@ -5,7 +5,6 @@ an InferenceService with a logged transformer feeds the window only its predicto
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import threading
@@ -24,6 +23,7 @@ from tests.support import (
     IRIS_MODEL,
     ExporterProcess,
     WebhookProcess,
+    archived_record,
     iris_config,
     labels,
     run_cli,
@@ -37,6 +37,7 @@ MB = 1 << 20
 # Besides the structures an attack fills, what a process's RSS may grow by while it serves: allocator arenas, the
 # connections' buffers, the evaluator's and the scrapes' working memory (docs/operations.md).
 SLACK_MB = 48
+ONE_ROW = {"instances": [[5.0, 3.0, 4.0, 1.0]]}
 
 
 def rss_mb(process: ExporterProcess) -> float:
@@ -83,17 +84,6 @@ def test_review2_finding_1_events_with_long_ids_and_no_rows_stay_within_the_wait
 
 
 # --- 3 and 9: pull mode ---
-
-
-def record(payload: Any, req_type: str, record_id: str) -> dict[str, Any]:
-    return {
-        "bytes": base64.b64encode(json.dumps(payload).encode()).decode(),
-        "reqType": req_type,
-        "id": record_id,
-        "inferenceService": "sklearn-iris",
-        "namespace": "default",
-        "component": "predictor",
-    }
 
 
 def pull_config(tmp_path: Path, endpoint: str) -> Path:
@@ -145,7 +135,7 @@ def test_review2_finding_3_a_prefix_of_100_good_and_3_poisoned_objects(
                 s3.put_object(Bucket="kserve-logs", Key=f"{PREFIX}/{name}", Body=body)
             rows = [[5.0 + i % 3 / 10, 3.0, 4.0, 1.0]] * (1 + i % 2)
             s3.put_object(Bucket="kserve-logs", Key=f"{PREFIX}/g{i:03d}-request.json",
-                          Body=json.dumps([record({"instances": rows}, "request", f"g{i}")]))  # fmt: skip
+                          Body=json.dumps([archived_record({"instances": rows}, "request", f"g{i}")]))  # fmt: skip
         expected_rows = sum(1 + i % 2 for i in range(100))
 
         def counted() -> dict[str, float] | None:
@@ -167,7 +157,7 @@ def test_review2_finding_3_a_prefix_of_100_good_and_3_poisoned_objects(
     with ExporterProcess(config, tmp_path / "exporter2.log") as exporter:  # a restart reads nothing again
         exporter.wait_until("/readyz")
         s3.put_object(Bucket="kserve-logs", Key=f"{PREFIX}/n1-request.json",
-                      Body=json.dumps([record({"instances": [[5.5, 2.5, 4.0, 1.3]]}, "request", "n1")]))  # fmt: skip
+                      Body=json.dumps([archived_record(ONE_ROW, "request", "n1")]))  # fmt: skip
         wait_for(lambda: scrape(exporter.url)["driftline_window_samples"][labels(**IRIS_MODEL)] == 1.0, timeout=60)
         objects = {dict(k)["outcome"]: v for k, v in scrape(exporter.url)["driftline_log_objects_total"].items()}
         assert objects == {"processed": 1.0, "quarantined": 0.0}
@@ -212,10 +202,12 @@ def test_review2_finding_9_large_objects_are_refused_unread(tmp_path: Path, s3: 
     with ExporterProcess(config, tmp_path / "exporter.log") as exporter:
         exporter.wait_until("/readyz")
         s3.put_object(Bucket="kserve-logs", Key=f"{PREFIX}/warm-request.json",  # S3 client and decoders warmed up
-                      Body=json.dumps([record({"instances": [[5.0, 3.0, 4.0, 1.0]]}, "request", "w")]))  # fmt: skip
+                      Body=json.dumps([archived_record(ONE_ROW, "request", "w")]))  # fmt: skip
         wait_for(lambda: scrape(exporter.url)["driftline_window_samples"][labels(**IRIS_MODEL)] == 1.0, timeout=60)
         before = rss_mb(exporter)
-        big = json.dumps([record({"instances": [[5.0, 3.0, 4.0, 1.0]]}, "request", f"b{i}") for i in range(400_000)])
+        big = json.dumps(
+            [archived_record({"instances": [[5.0, 3.0, 4.0, 1.0]]}, "request", f"b{i}") for i in range(400_000)]
+        )
         assert len(big) > 57 * MB
         s3.put_object(Bucket="kserve-logs", Key=f"{PREFIX}/big-request.json", Body=big.encode())
         del big
@@ -290,6 +282,6 @@ def test_pull_mode_reads_the_logger_s_own_batch_records(tmp_path: Path, s3: Any,
     with ExporterProcess(config, tmp_path / "exporter.log") as exporter:
         exporter.wait_until("/readyz")
         s3.put_object(Bucket="kserve-logs", Key=f"{PREFIX}/{batch[0]['id']}-request.json", Body=json.dumps(batch))
-        frame = pd.DataFrame([record({"instances": [[5.0, 3.1, 1.5, 0.2]]}, "request", "c1")])
+        frame = pd.DataFrame([archived_record({"instances": [[5.0, 3.1, 1.5, 0.2]]}, "request", "c1")])
         s3.put_object(Bucket="kserve-logs", Key=f"{PREFIX}/c1-request.csv", Body=frame.to_csv(index=False).encode())
         wait_for(lambda: scrape(exporter.url)["driftline_window_samples"][labels(**IRIS_MODEL)] == 3.0, timeout=60)

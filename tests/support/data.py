@@ -3,6 +3,8 @@ model of the KServe fixtures, a webhook), and Alertmanager notifications as Aler
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 from typing import Any
 
@@ -266,4 +268,20 @@ def notification(*alerts: dict[str, Any], group: str = "churn-model", status: st
         "groupKey": '{}/{action="retrain",severity="critical"}:'
         + f'{{alertname="DriftlineDatasetDrift", model="{group}"}}',
         "truncatedAlerts": 0,
+    }
+
+
+def archived_record(payload: Any, req_type: str, record_id: str) -> dict[str, Any]:
+    """One record as KServe's logger archives it in S3 (the payload base64 in ``bytes``) for the iris model."""
+    return {
+        "bytes": base64.b64encode(json.dumps(payload).encode()).decode(),
+        "contentType": "application/json",
+        "reqType": req_type,
+        "id": record_id,
+        "inferenceService": "sklearn-iris",
+        "namespace": "default",
+        "component": "predictor",
+        "endpoint": "",
+        "metadata": "{}",
+        "annotations": "{}",
     }
