@@ -3,9 +3,10 @@ each attack class of the hostile-input reviews sent by four client threads while
 Per class: requests sent, answers by status class (no 5xx may appear), the longest `/healthz` wait while the class
 ran, and the process's RSS growth against the bound docs/operations.md states for it.
 
-    python benchmarks/bench_attacks.py [--scale 1.0]
+    python benchmarks/bench_attacks.py [--scale 1.0] [--only TEXT] [--senders 4]
 
-``--scale`` multiplies every class's request count (0.1 for a quick look). The table goes to stdout as Markdown.
+``--scale`` multiplies every class's request count (0.1 for a quick look); ``--senders`` sets the client threads
+(``--senders 1 --only "10 MB"``: one worst legal body processed at a time). The table goes to stdout as Markdown.
 """
 
 from __future__ import annotations
@@ -203,7 +204,7 @@ class Prober(threading.Thread):
             time.sleep(0.02)
 
 
-def attack(url: str, requests_: list[Request]) -> dict[str, int]:
+def attack(url: str, requests_: list[Request], senders: int = 4) -> dict[str, int]:
     counts: dict[str, int] = {}
     lock = threading.Lock()
 
@@ -218,7 +219,7 @@ def attack(url: str, requests_: list[Request]) -> dict[str, int]:
             with lock:
                 counts[key] = counts.get(key, 0) + 1
 
-    threads = [threading.Thread(target=worker, args=(requests_[i::4],)) for i in range(4)]
+    threads = [threading.Thread(target=worker, args=(requests_[i::senders],)) for i in range(senders)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -270,6 +271,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--only", default="", help="run only the classes whose name holds this text")
+    parser.add_argument("--senders", type=int, default=4, help="client threads per class (default 4)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-attacks-"))
     rng = random.Random(28)
@@ -291,7 +293,7 @@ def main() -> None:
             before = rss_mb(process.pid)
             prober = Prober(url)
             prober.start()
-            counts = attack(url, planned)
+            counts = attack(url, planned, args.senders)
             time.sleep(0.5)
             prober.stop.set()
             prober.join()
