@@ -16,13 +16,10 @@ import pytest
 import yaml
 
 import drift
-from drift.boundary import Limits
 from exporters.app import ExporterApp
 from exporters.checkpoint import Checkpoints
-from exporters.events import stored_id
 from exporters.payloads import Columns, Rows, parse_request
 from exporters.service import ExporterService
-from exporters.versions import MAX_WAITING_BYTES, WaitingRequests, held_bytes
 from tests.support import IRIS, IRIS_MODEL, IRIS_REQUEST, iris_config, labels, logger_headers
 from tests.support.asgi import AsgiClient
 
@@ -62,6 +59,9 @@ def test_review2_finding_1_waiting_requests_are_bounded_in_bytes_and_keyed_by_sh
     """With versions.source: response, requests waited keyed by the raw 64 KB Ce-Id and bounded by rows only (a
     request of no rows not at all): 18,000 events took 1 GB. Now every held request is weighed — its key, its
     entry, its rows — and the oldest leave when the budget is spent."""
+    from exporters.events import stored_id
+    from exporters.versions import MAX_WAITING_BYTES, WaitingRequests, held_bytes
+
     waiting = WaitingRequests(wait=3600.0, max_bytes=1 << 20)
     empty = parse_request({"instances": []}, FEATURES)
     one_row = parse_request({"instances": [[1.0, 2.0, 3.0, 4.0]]}, FEATURES)
@@ -303,6 +303,8 @@ def test_review2_kserve_logger_headers_are_what_the_fixtures_send(iris: Path) ->
 
 
 def test_limits_of_the_exporter_are_its_configured_body_size(iris: Path) -> None:
+    from drift.boundary import Limits
+
     service = service_of(iris)
     assert service.limits == Limits(drift.load_config(iris).exporter.max_body_bytes)
     assert isinstance(parse_request({"instances": [[1, 2, 3, 4]]}, FEATURES), Rows)
