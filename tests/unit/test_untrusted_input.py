@@ -296,7 +296,7 @@ def test_review2_kserve_ids_of_a_feedback_join_only_what_the_client_named(iris: 
     assert "Ce-Id" in text and "the model's client must set" in " ".join(text.split())
 
 
-def test_review2_kserve_logger_headers_are_what_the_fixtures_send(iris: Path) -> None:
+def test_an_event_with_the_fixtures_component_header_is_accepted(iris: Path) -> None:
     headers = logger_headers("sklearn-iris", "request", "x", **{"Ce-Component": "predictor"})
     answer = client_of(service_of(iris)).post("/", {"instances": [[5.0, 3.0, 4.0, 1.0]]}, headers)
     assert answer.json() == {"status": "accepted"}
