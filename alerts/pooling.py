@@ -4,13 +4,16 @@ from them, so that N replicas behind one Service publish one answer (``exporter.
 Each replica publishes, per column and PSI bin, the rows it counted since it loaded the profile (a counter) and the
 reference's rows (a gauge). The rules, in one group evaluated every ``alerting.pooling.step``:
 
-1. **Delta.** Per replica series, the rows counted since the previous evaluation:
-   ``X − last_over_time(X[10 × step] offset step)`` (the last value before, across up to nine failed scrapes; the
-   cost is ten samples a series whatever the step); where that is negative (the replica restarted: its counter began
-   again at 0) or has no previous value (a new replica), the whole ``X``. Summed over the replicas (``sum by`` the
-   model's and the column's labels, so ``instance`` and ``pod`` go). Unlike ``increase()``, nothing is extrapolated:
-   the deltas add up to exactly the rows the replicas counted, and a restart neither loses what was scraped before
-   it nor counts it twice.
+1. **Delta.** Per replica series, the rows counted since the group last ran: ``X − last_over_time(S[10 × step])``,
+   where ``S`` is ``X`` as the group recorded it at its previous evaluation (the rule recording ``S`` comes after
+   the delta, so at the same instant the delta still reads the previous one). Reading the group's own previous
+   reading, not ``X`` one step ago, is what makes a missed evaluation harmless: Prometheus skips an iteration when
+   the group overruns its interval (a loaded server, a restart), and ``X offset step`` would then drop the rows
+   scraped during the skipped step for good. Where the difference is negative (the replica restarted: its counter
+   began again at 0) or there is no previous reading within ten steps (a new replica), the whole ``X``. Summed over
+   the replicas (``sum by`` the model's and the column's labels, so ``instance`` and ``pod`` go). Unlike
+   ``increase()``, nothing is extrapolated: the deltas add up to exactly the rows the replicas counted, and a
+   restart neither loses what was scraped before it nor counts it twice.
 2. **Windows.** For each window ``w`` of ``alerting.pooling.windows``: ``sum_over_time(delta[w])`` per bin, the
    valid rows per column (``M``, without ``__missing__``), and from them and the reference (``N`` rows in ``k`` bins)
    the exporter's PSI over Jeffreys-smoothed shares ``(c + 0.5) / (n + 0.5 k)`` and its chi-square statistic
@@ -40,7 +43,7 @@ from drift.sketch import MISSING_BIN
 
 from .promql import string
 
-LOOKBACK_STEPS = 10  # how many steps back a replica's previous count is looked for, across failed scrapes
+LOOKBACK_STEPS = 10  # how many steps back the group's previous reading is looked for, across missed evaluations
 MODEL_KEY = "job, model, model_namespace"  # what the settings are published by
 VERSION_KEY = f"{MODEL_KEY}, model_version"  # what drift is decided by: each serving version on its own
 
@@ -70,6 +73,11 @@ class Kind:
     @property
     def delta(self) -> str:
         return f"model_{self.column}_bin:{self.counted.name}:delta"
+
+    @property
+    def seen(self) -> str:
+        """Each replica's counter as the group last read it (every label kept: one series per replica series)."""
+        return f"replica_{self.column}_bin:{self.counted.name}:seen"
 
     def rows_in_bins(self, window: Duration | str) -> str:
         return f"model_{self.column}_bin:{self.counted.name}:sum{window}"
@@ -141,7 +149,7 @@ def max_bins(model: ModelConfig, kind: Kind) -> int:
 def _delta(kind: Kind, step: Duration) -> str:
     counter = kind.counted.series
     lookback = Duration(step.seconds * LOOKBACK_STEPS)
-    since = f"{counter} - last_over_time({counter}[{lookback}] offset {step})"
+    since = f"{counter} - last_over_time({kind.seen}[{lookback}])"
     return f"sum by ({kind.by_bin}) (({since}) >= 0 or {counter})"
 
 
@@ -204,6 +212,7 @@ def recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
     for kind in kinds:
         rules += [
             {"record": kind.delta, "expr": _delta(kind, step)},
+            {"record": kind.seen, "expr": kind.counted.series},  # after the delta: it reads the previous one
             {"record": kind.reference_bins, "expr": f"max by ({kind.by_bin}) ({kind.reference.series})"},
             {"record": kind.reference_rows, "expr": f"sum by ({kind.by_column}) ({kind.reference_bins})"},
             {"record": kind.bins, "expr": f"count by ({kind.by_column}) ({kind.reference_bins})"},

@@ -129,8 +129,8 @@ class ScenarioContext:
     @property
     def step(self) -> int:
         """The test's sample and evaluation interval: fine enough to place every ``for`` exactly — or, when the rules
-        pool replicas, their step (promtool evaluates every group at the test's interval, and the pooling rules
-        count the rows since one step ago)."""
+        pool replicas, their step (promtool evaluates every group at the test's interval: the pooling group as
+        Prometheus would, once a scrape)."""
         if self.config.exporter.replicas > 1:
             return max(1, round(self.alerting.pooling.step.seconds))
         seconds = [60]

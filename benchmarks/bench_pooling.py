@@ -33,6 +33,14 @@ from tests.support.replicas import BINS, SimulatedReplica, simulation_config  # 
 POOLING = "driftline-pooling.rules"
 
 
+def resident_mib(pid: int) -> float:
+    """The process's resident set, from /proc (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=100)
@@ -87,8 +95,9 @@ def main() -> None:
                 costs = ", ".join(f"{r['name']} {float(r['evaluationTime']) * 1000:.0f} ms" for r in slowest)
                 print(f"pooling group evaluation: {durations[-1] * 1000:.0f} ms (slowest: {costs})", flush=True)
         recorded = requests.get(
-            prometheus.url + "/api/v1/query", params={"query": 'count({__name__=~"model.*:.*"})'}, timeout=30
+            prometheus.url + "/api/v1/query", params={"query": 'count({__name__=~".+:.+"})'}, timeout=30
         ).json()["data"]["result"]
+        rss = resident_mib(prometheus.process.pid)
         scraped = args.replicas * args.models * args.features * (2 * BINS) + args.replicas * args.models * 3
     steady = durations[2:] or durations
     print(
@@ -96,7 +105,8 @@ def main() -> None:
         f"step {args.step}s: "
         f"pooling group evaluation median {statistics.median(steady) * 1000:.0f} ms "
         f"(max {max(steady) * 1000:.0f} ms); {scraped:,} scraped series; "
-        f"{int(float(recorded[0]['value'][1])):,} recorded series (both windows, every rule group)"
+        f"{int(float(recorded[0]['value'][1])):,} recorded series (both windows, every rule group); "
+        f"Prometheus RSS {rss:,.0f} MiB"
     )
 
 

@@ -112,6 +112,39 @@ def test_generated_unit_tests_catch_a_broken_pooling_rule(tmp_path: Path) -> Non
     assert broken.returncode != 0 and "driftline_feature_bin_rows:sum30m" in broken.stdout + broken.stderr
 
 
+def test_pooled_windows_keep_every_row_when_evaluations_are_missed(tmp_path: Path) -> None:
+    """Prometheus skips a rule group's evaluation when it overruns its interval (a loaded server, a slow query
+    beside it) while scrapes go on. Here two of every three are skipped — promtool evaluates every 90 s a group whose
+    step is 30 s, over counters scraped every 30 s — and the pooled window must still hold every row the replicas
+    counted. (The delta against ``X offset step`` kept only the rows of the steps that were evaluated: a third.)"""
+    out = generated(REPO / "tests" / "fixtures" / "configs" / "replicas.yaml", tmp_path / "out")
+    steps, grows = 18, {"driftline-exporter-0:8080": 5, "driftline-exporter-1:8080": 7}
+    labels = 'job="driftline-exporter", model="churn-model", model_namespace="retail", feature="tenure", bin="00"'
+    document = {
+        "rule_files": ["rules.yml"],
+        "evaluation_interval": "90s",
+        "tests": [
+            {
+                "interval": "30s",
+                "input_series": [
+                    {"series": f'driftline_feature_bin_rows_total{{{labels}, instance="{instance}"}}',
+                     "values": f"0+{rows}x{steps}"}
+                    for instance, rows in grows.items()
+                ],
+                "promql_expr_test": [
+                    {"expr": 'model_feature_bin:driftline_feature_bin_rows:sum30m{feature="tenure"}',
+                     "eval_time": f"{steps * 30}s",
+                     "exp_samples": [{"labels": f"model_feature_bin:driftline_feature_bin_rows:sum30m{{{labels}}}",
+                                      "value": steps * sum(grows.values())}]},
+                ],
+            }
+        ],
+    }  # fmt: skip
+    (out / "prometheus" / "missed_test.yml").write_text(yaml.safe_dump(document, sort_keys=False))
+    result = run("promtool", "test", "rules", "missed_test.yml", cwd=out / "prometheus")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def routes(config: Path, receivers: str, **labels: str) -> subprocess.CompletedProcess[str]:
     return run(
         "amtool",
