@@ -8,13 +8,12 @@ the shapes KServe's logger sends. With ``--against DIR`` the same timings are ta
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import timeit
 from pathlib import Path
 
-from checkouts import compare, print_table
+import checkouts
 
 ROW = [5.1, 3.5, 1.4, 0.2]
 HEADERS = {
@@ -66,17 +65,5 @@ def measure() -> dict[str, float]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--against", type=Path, help="another checkout to time in the same run")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.measure:
-        print(json.dumps(measure()))
-        return
-    print_table("event shape", "µs per event", list(SHAPES), compare(__file__, args.against, args.rounds))
-
-
 if __name__ == "__main__":
-    main()
+    checkouts.main(__file__, __doc__, measure, "event shape", "µs per event", list(SHAPES))

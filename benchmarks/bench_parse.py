@@ -8,12 +8,9 @@ checkout in DIR (e.g. a ``git worktree`` of an older commit) in the same run, in
 
 from __future__ import annotations
 
-import argparse
-import json
 import timeit
-from pathlib import Path
 
-from checkouts import compare, print_table
+import checkouts
 
 CHURN_ROW = {"tenure": 12.0, "monthly_charges": 70.5, "contract": "one-year", "internet_service": "dsl"}
 SHAPES = {
@@ -41,17 +38,5 @@ def measure() -> dict[str, float]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--against", type=Path, help="another checkout to time in the same run")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.measure:
-        print(json.dumps(measure()))
-        return
-    print_table("shape", "µs", list(SHAPES), compare(__file__, args.against, args.rounds))
-
-
 if __name__ == "__main__":
-    main()
+    checkouts.main(__file__, __doc__, measure, "shape", "µs", list(SHAPES))

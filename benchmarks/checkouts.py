@@ -3,10 +3,12 @@ tree's ``PYTHONPATH`` and prints JSON, so the rounds interleave and the machine'
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +47,19 @@ def compare(
         theirs = measure_in(against.resolve(), script, *arguments) if against else None
         out.append((measure_in(HERE, script, *arguments), theirs))
     return out
+
+
+def main(
+    script: str, doc: str | None, measure: Callable[[], dict[str, float]], label: str, unit: str, names: list[str]
+) -> None:
+    """A timing script's command line: ``--against CHECKOUT`` and ``--rounds`` print the table of both trees;
+    ``--measure`` (what :func:`compare` runs in each tree) prints this tree's timings as JSON."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    parser.add_argument("--against", type=Path, help="another checkout to time in the same run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure()))
+        return
+    print_table(label, unit, names, compare(script, args.against, args.rounds))

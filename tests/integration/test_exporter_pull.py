@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from tests.support import (
     IRIS,
@@ -17,7 +16,7 @@ from tests.support import (
     REPO,
     ExporterProcess,
     archived_record,
-    iris_config,
+    iris_pull_config,
     labels,
     scrape,
     wait_for,
@@ -28,17 +27,7 @@ PREFIX = "logs/default/sklearn-iris/predictor/v1"
 
 
 def pull_config(tmp_path: Path, endpoint: str) -> Path:
-    path = iris_config(tmp_path)
-    content = yaml.safe_load(path.read_text())
-    content["s3"] = {"endpoint_url": endpoint, "region": "us-east-1"}
-    content["models"][0]["source"] = {
-        "s3_logs": "s3://kserve-logs/logs",
-        "poll": "200ms",
-        "max_objects_per_poll": 3,
-        "watermark": "s3://kserve-logs/driftline/watermark-iris.json",
-    }
-    path.write_text(yaml.safe_dump(content))
-    return path
+    return iris_pull_config(tmp_path, endpoint, per_poll=3, watermark="watermark-iris.json")
 
 
 def rows(url: str) -> tuple[float, float]:

@@ -24,6 +24,7 @@ from tests.support import (
     WebhookProcess,
     archived_record,
     iris_config,
+    iris_pull_config,
     labels,
     run_cli,
     scrape,
@@ -88,15 +89,8 @@ def test_review2_finding_1_events_with_long_ids_and_no_rows_stay_within_the_wait
 
 
 def pull_config(tmp_path: Path, endpoint: str) -> Path:
-    path = iris_config(tmp_path)
+    path = iris_pull_config(tmp_path, endpoint, per_poll=50, watermark="watermark.json")
     content = yaml.safe_load(path.read_text())
-    content["s3"] = {"endpoint_url": endpoint, "region": "us-east-1"}
-    content["models"][0]["source"] = {
-        "s3_logs": "s3://kserve-logs/logs",
-        "poll": "200ms",
-        "max_objects_per_poll": 50,
-        "watermark": "s3://kserve-logs/driftline/watermark.json",
-    }
     content["models"][0]["target"] = {"name": "species", "task": "classification"}  # the profile predates it
     content["models"][0]["feedback"] = {
         "s3_labels": "s3://kserve-logs/labels",

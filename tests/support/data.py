@@ -181,6 +181,22 @@ ENV = {"DRIFTLINE_WEBHOOK_TOKEN": TOKEN, "GITHUB_TOKEN": GITHUB_TOKEN}
 WEBHOOK_MODELS = (("churn-model", "default"), ("fraud-scorer", "risk"), ("price", "retail"))
 
 
+def iris_pull_config(tmp_path: Path, endpoint: str, *, per_poll: int, watermark: str) -> Path:
+    """:func:`iris_config` reading its events from the KServe archive in moto S3 (``s3://kserve-logs/logs``) every
+    200 ms, ``per_poll`` objects a poll, its watermark at ``s3://kserve-logs/driftline/<watermark>``."""
+    path = iris_config(tmp_path)
+    content = yaml.safe_load(path.read_text())
+    content["s3"] = {"endpoint_url": endpoint, "region": "us-east-1"}
+    content["models"][0]["source"] = {
+        "s3_logs": "s3://kserve-logs/logs",
+        "poll": "200ms",
+        "max_objects_per_poll": per_poll,
+        "watermark": f"s3://kserve-logs/driftline/{watermark}",
+    }
+    path.write_text(yaml.safe_dump(content))
+    return path
+
+
 def webhook_config(
     tmp_path: Path, github_url: str, models: tuple[tuple[str, str], ...] = WEBHOOK_MODELS, **webhook: Any
 ) -> Path:
