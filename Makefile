@@ -11,7 +11,7 @@ CORE_BIN := $(CORE_VENV)/bin
 SYSTEM_PACKAGES := prometheus prometheus-alertmanager
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test unit lint typecheck pytest pytest-core generated lock check-generated system-deps browser-deps balancer-deps bench fuzz clean
+.PHONY: demo test unit integration lint typecheck pytest pytest-core generated lock check-generated system-deps browser-deps balancer-deps bench fuzz clean
 
 # The venv is rebuilt when the dependency list changes.
 $(BIN)/.installed: pyproject.toml
@@ -68,11 +68,17 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
-# The fast tier: statistics, config, generation and both services' ASGI apps in process (under a minute).
+# The fast tier: statistics, config, generation and both services' ASGI apps in process, no subprocess and no
+# binary (tests/unit/conftest.py refuses one), so it needs nothing installed but the venv.
 unit: $(BIN)/.installed
 	$(BIN)/pytest -q tests/unit
 
-# pytest exits 5 when it collects no test; make treats that as a failure like any other non-zero exit.
+# The tiers that start real processes: the services, Prometheus, Alertmanager, HAProxy, Chromium, the command line;
+# the slowest tests are listed at the end.
+integration: $(BIN)/.installed system-deps browser-deps balancer-deps
+	$(BIN)/pytest --durations=15 tests/integration tests/e2e tests/test_readme.py
+
+# Every tier at once. pytest exits 5 when it collects no test; make treats that as a failure like any other.
 pytest: $(BIN)/.installed system-deps browser-deps balancer-deps
 	$(BIN)/pytest
 
@@ -92,12 +98,16 @@ check-generated: generated
 	@untracked=$$(git ls-files --others --exclude-standard -- $(GENERATED)); \
 	  if [ -n "$$untracked" ]; then echo "generated files are not committed: $$untracked"; exit 1; fi
 
-# The same suite on the core install and pandas 3 (Evidently, and with it the pandas cap, is the report extra).
+# Again on the core install and pandas 3 (Evidently, and with it the pandas cap, is the report extra): what depends
+# on the install — the unit tier and the modules marked `install` (reading data, profiles, reports, the command line,
+# the extras, the demo) — not the services and rules, whose code is the same on both.
 pytest-core: $(CORE_BIN)/.installed system-deps browser-deps balancer-deps
 	$(CORE_BIN)/python -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("evidently") is not None)'
-	$(CORE_BIN)/pytest -m 'not report'
+	$(CORE_BIN)/pytest -m 'not report' tests/unit
+	$(CORE_BIN)/pytest -m 'install and not report' tests/integration tests/e2e tests/test_readme.py
 
-test: lint typecheck check-generated pytest pytest-core
+# The fast gate first (lint, types, generated files, the unit tier: a few minutes), then the slow tiers.
+test: lint typecheck check-generated unit integration pytest-core
 
 # The image's dependencies pinned (deploy/image/constraints.txt): the core and the report extra, resolved afresh on
 # Python 3.11 as in the image. Run it to take new releases; the shipping test checks the pins still resolve.

@@ -23,11 +23,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 import yaml
 
 from driftline.cli import build_parser
 from tests.support import REPO, free_port
+
+pytestmark = pytest.mark.install
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 TEXTS = {page: page.read_text() for page in PAGES}

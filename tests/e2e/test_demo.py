@@ -11,7 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support import wait
+
+pytestmark = pytest.mark.install
 
 DRIFTLINE = str(Path(sys.executable).parent / "driftline")
 

@@ -1,5 +1,6 @@
 """What a new user meets first: the command line without a command, one event sent by hand as the docs show, a
-profile not built yet."""
+profile not built yet; `check-config` and `generate` as a process: exit codes, one-line errors, warnings, and no
+secret in what they print or write."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import drift
+from driftline.generate import generate
 from exporters.service import ExporterService
 from tests.support import (
     REPO,
@@ -22,8 +25,13 @@ from tests.support import (
     iris_config,
     run_cli,
     target_config,
+    webhook_config,
     write_config,
 )
+
+pytestmark = pytest.mark.install
+
+EXAMPLE = REPO / "examples" / "monitor.yaml"
 
 
 def test_no_command_lists_the_commands() -> None:
@@ -104,3 +112,118 @@ def test_check_config_reads_the_reference_data_header(tmp_path: Path, s3: Any, s
     s3.put_object(Bucket="refs", Key="train.csv", Body=churn_frame(50).to_csv(index=False).encode())
     read = run_cli("check-config", "--config", str(remote_config), "--s3")
     assert read.returncode == 0 and read.stdout.startswith("ok: ") and "not read" not in read.stdout
+
+
+def test_check_config_command(tmp_path: Path) -> None:
+    good = run_cli("check-config", "--config", str(REPO / "examples" / "monitor.yaml"))
+    assert good.returncode == 0 and good.stdout.startswith("ok")
+    content = config_dict()
+    content["models"][0]["drift"] = {"alpha": 1.5, "bins": 1}
+    bad_path = write_config(tmp_path, content)
+    bad = run_cli("check-config", "--config", str(bad_path))
+    assert bad.returncode == 1
+    lines = bad.stderr.strip().splitlines()
+    assert lines == [
+        f"{bad_path}: models[0].drift.bins: must be at least 2, not 1",
+        f"{bad_path}: models[0].drift.alpha: must be between 0 and 1, not 1.5",
+    ]
+    missing = run_cli("check-config", "--config", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 1 and "nope.yaml: file not found" in missing.stderr
+    assert "Traceback" not in bad.stderr + missing.stderr
+
+
+def test_generate_command_writes_every_file(tmp_path: Path) -> None:
+    result = run_cli("generate", "--config", str(EXAMPLE), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert written == sorted(generate(drift.load_config(EXAMPLE)))
+    assert not list((tmp_path / "out").rglob("*.tmp")), "temporary files left behind"
+    for expected in (
+        "dashboards/driftline-model-drift.json",
+        "prometheus/rules.yml",
+        "prometheus/rules_test.yml",
+        "alertmanager/alertmanager.yml",
+        "kubernetes/prometheusrule.yaml",
+    ):
+        assert expected in written
+
+
+def test_generate_errors_are_one_line(tmp_path: Path) -> None:
+    missing = run_cli("generate", "--config", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "out"))
+    assert missing.returncode == 1
+    assert missing.stderr.count("\n") == 1 and "nope.yaml" in missing.stderr and "Traceback" not in missing.stderr
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    blocked = run_cli("generate", "--config", str(EXAMPLE), "--out", str(a_file))
+    assert blocked.returncode == 1
+    assert blocked.stderr.count("\n") == 1 and "is not a folder" in blocked.stderr
+    # a path that cannot be created, for root too: its parent is a file
+    denied = run_cli("generate", "--config", str(EXAMPLE), "--out", str(a_file / "out"))
+    assert denied.returncode == 1
+    assert denied.stderr.count("\n") == 1 and "cannot write" in denied.stderr and str(a_file) in denied.stderr
+
+
+def test_no_secret_value_reaches_a_generated_file(tmp_path: Path) -> None:
+    """Secrets referenced by the config must never be resolved into generated output, whatever the environment."""
+    secrets = {"DRIFTLINE_WEBHOOK_TOKEN": "tok-3f9c2a-webhook", "GITHUB_TOKEN": "ghp_sEcReT123456"}
+    slack_file = tmp_path / "slack_url"
+    slack_file.write_text("https://hooks.slack.com/services/T000/B000/XXXXSECRET")
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["alerting"]["slack"]["api_url_file"] = str(slack_file)
+    config_path = tmp_path / "monitor.yaml"
+    config_path.write_text(yaml.safe_dump(data))
+    result = run_cli("generate", "--config", str(config_path), "--out", str(tmp_path / "out"), env=secrets)
+    assert result.returncode == 0, result.stderr
+    everything = result.stdout + result.stderr
+    everything += "".join(p.read_text() for p in (tmp_path / "out").rglob("*") if p.is_file())
+    for value in [*secrets.values(), "XXXXSECRET"]:
+        assert value not in everything
+    assert str(slack_file) in everything  # the reference is there, the value is not
+
+
+def write_webhook_config(tmp_path: Path, **changes: Any) -> Path:
+    path = webhook_config(tmp_path, "https://api.github.com")
+    data = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        section = data
+        *parents, key = dotted.split("__")
+        for parent in parents:
+            section = section.setdefault(parent, {})
+        section[key] = value
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_finding_8_plain_http_urls_that_carry_tokens_are_warned(tmp_path: Path) -> None:
+    kfp = {"host": "http://ml-pipeline.kubeflow:8888", "pipeline_id": "p", "token": "env:KFP"}
+    path = write_webhook_config(
+        tmp_path,
+        webhook__github__api_url="http://github.internal",
+        webhook__kfp=kfp,
+        alerting__retrain_webhook={"url": "http://driftline-webhook:8081/alertmanager", "credentials_file": "/t"},
+    )
+    checked = run_cli("check-config", "--config", str(path))
+    assert checked.returncode == 0 and checked.stdout.startswith("ok: ")
+    warnings = checked.stderr.splitlines()
+    assert len(warnings) == 3 and all(": warning: " in w and "plain HTTP" in w for w in warnings)
+    for key in ("webhook.github.api_url", "webhook.kfp.host", "alerting.retrain_webhook.url"):
+        assert any(key in w for w in warnings), key
+    assert run_cli("check-config", "--config", str(webhook_config(tmp_path, "https://api.github.com"))).stderr == ""
+
+
+def test_finding_8_credentials_in_a_url_are_refused_and_never_echoed(tmp_path: Path) -> None:
+    path = write_webhook_config(tmp_path, webhook__github__api_url="https://bot:s3cr3t-pw@github.example.com")
+    checked = run_cli("check-config", "--config", str(path))
+    assert checked.returncode == 1 and "webhook.github.api_url: holds credentials" in checked.stderr
+    assert "s3cr3t-pw" not in checked.stderr + checked.stdout
+
+
+@pytest.mark.parametrize(("mode", "warned"), [(0o644, True), (0o666, True), (0o600, False), (0o400, False)])
+def test_finding_8_a_token_file_others_can_read_is_warned(tmp_path: Path, mode: int, warned: bool) -> None:
+    token = tmp_path / "webhook-token"
+    token.write_text("secret-value")
+    token.chmod(mode)
+    checked = run_cli("check-config", "--config", str(write_webhook_config(tmp_path, webhook__token=f"file:{token}")))
+    assert checked.returncode == 0
+    assert ("webhook.token" in checked.stderr and f"mode {mode:o}" in checked.stderr) is warned
+    assert "secret-value" not in checked.stderr

@@ -15,6 +15,8 @@ import yaml
 
 from tests.support import IRIS, iris_config, run_cli
 
+pytestmark = pytest.mark.install
+
 
 def one_line_error(result: subprocess.CompletedProcess[str], command: str, *needles: str) -> str:
     assert result.returncode == 1, result.stderr

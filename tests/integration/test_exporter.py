@@ -34,6 +34,8 @@ from tests.support import (
     webhook_config,
 )
 
+pytestmark = pytest.mark.install
+
 
 @pytest.fixture
 def iris(tmp_path: Path) -> Iterator[ExporterProcess]:

@@ -12,11 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from packaging.requirements import Requirement
 
 from tests.support import labelled_churn_frame, target_config
 from tests.support.processes import REPO
+
+pytestmark = pytest.mark.install
 
 EXTRAS = ("evidently", "sklearn", "rich")
 HIDE_EXTRAS = f"import sys; sys.modules.update(dict.fromkeys({EXTRAS!r}))"

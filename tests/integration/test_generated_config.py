@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import subprocess
 import time
 import uuid
@@ -360,3 +361,22 @@ def dashboards_config(tmp_path: Path, dashboards: dict[str, str] | None = None) 
     config_path.write_text(yaml.safe_dump(content))
     assert run_cli("profile", "--config", str(config_path)).returncode == 0
     return config_path, generated(config_path, tmp_path / "out")
+
+
+def test_every_query_of_the_golden_cluster_dashboards_parses_and_selects_the_cluster(tmp_path: Path) -> None:
+    dashboards = sorted((REPO / "tests" / "golden" / "multi-model" / "dashboards").glob("*.json"))
+    variables = {**VARIABLES, "cluster": "eu-west-1"}
+    queries = [q for path in dashboards for q in dashboard_queries(json.loads(path.read_text()), variables)]
+    queries = [(where, expr) for where, expr in queries if not where.endswith("variable cluster")]  # lists them all
+    assert len(queries) > 50
+    for where, expr in queries:
+        for name in metric_names(expr):
+            for at in re.finditer(rf"(?<![\w:]){re.escape(name)}(?![\w:])", expr):
+                after = expr[at.end() :]
+                assert after.startswith('{cluster=~"eu-west-1"'), f"{where}: {name} without the cluster in {expr}"
+    rules = {"groups": [{"name": "q", "rules": [{"record": f"q:{i}", "expr": e} for i, (_, e) in enumerate(queries)]}]}
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules))
+    checked = subprocess.run(
+        ["promtool", "check", "rules", str(tmp_path / "rules.yml")], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -24,6 +24,8 @@ from driftline.demo.data import LABEL, customers
 from tests.support import REPO
 from tests.support.kfp import kfp_module
 
+pytestmark = pytest.mark.install
+
 MONITOR_CONFIG = REPO / "deploy" / "kubernetes" / "base" / "monitor.yaml"
 
 

@@ -12,8 +12,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.support import config_dict, run_cli, write_config
+
+pytestmark = pytest.mark.install
 
 
 def peak_rss_of(args: list[str], cwd: Path) -> int:

@@ -18,6 +18,8 @@ import drift
 from drift.config import S3Config
 from tests.support import churn_frame, config_dict, run_cli, write_config
 
+pytestmark = pytest.mark.install
+
 
 @pytest.fixture(scope="module")
 def reference() -> pd.DataFrame:

@@ -27,6 +27,8 @@ from tests.support import (
     wait_for,
 )
 
+pytestmark = pytest.mark.install
+
 FEATURES = ["tenure", "monthly_charges", "contract", "internet_service"]
 
 

@@ -15,6 +15,8 @@ import drift
 from driftline.demo.data import customers
 from tests.support import REPO, run_cli
 
+pytestmark = pytest.mark.install
+
 OVERLAY_CONFIG = REPO / "deploy" / "kubernetes" / "base" / "monitor.yaml"  # what overlays/example deploys
 
 

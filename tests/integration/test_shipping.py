@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.support import REPO
+from tests.support.packages import OTHERS, drift_modules
 
 BIN = Path(sys.executable).parent
 KUBERNETES = REPO / "deploy" / "kubernetes"
@@ -202,9 +203,14 @@ def test_ci_workflow_ships_the_way_it_should() -> None:
     assert {f"Programming Language :: Python :: {v}" for v in test["strategy"]["matrix"]["python"]} <= set(classifiers)
     steps = [str(step.get("run", "")) for step in test["steps"]]
     targets = make_targets()
-    for needed in ("lint", "typecheck", "check-generated", "pytest"):  # what `make test` runs, step by step
-        assert any(f"make {needed} " in run for run in steps), needed
-        assert needed in targets
+    test_line = re.search(r"^test: (.*)$", (REPO / "Makefile").read_text(), re.M)
+    assert test_line is not None
+    *gates, last = test_line.group(1).split()
+    fast = ["lint", "typecheck", "check-generated", "unit"]
+    assert last == "pytest-core" and gates[:4] == fast, "the fast gate first"
+    # what `make test` runs, step by step and in its order (the core install is a job of its own)
+    assert [run.split()[1] for run in steps if run.startswith("make ")] == gates
+    assert all(gate in targets for gate in gates)
     assert "trivy-action" in " ".join(str(step) for step in test["steps"])
     core = ci["jobs"]["core"]
     assert [step["run"] for step in core["steps"] if "run" in step] == ["make pytest-core PYTHON=python"]
@@ -290,12 +296,13 @@ def make_targets() -> dict[str, str]:
     return {m.group(1): m.group(2) for m in re.finditer(r"^([\w$()/.-]+):[^\n=]*\n((?:\t.*\n)*)", text, re.M)}
 
 
-def test_make_test_runs_the_suite_again_on_the_core_install_and_pandas_3() -> None:
+def test_make_test_runs_what_depends_on_the_install_again_on_the_core_install_and_pandas_3() -> None:
     targets = make_targets()
     test_line = re.search(r"^test: (.*)$", (REPO / "Makefile").read_text(), re.M)
     assert test_line is not None and test_line.group(1).split()[-1] == "pytest-core"
     recipe = targets["pytest-core"]
-    assert "$(CORE_BIN)/pytest -m 'not report'" in recipe
+    assert "$(CORE_BIN)/pytest -m 'not report' tests/unit" in recipe
+    assert "$(CORE_BIN)/pytest -m 'install and not report' tests/integration tests/e2e tests/test_readme.py" in recipe
     assert 'find_spec("evidently") is not None' in recipe, "the run fails if Evidently is installed there"
     install = targets["$(CORE_BIN)/.installed"]
     assert "-e '.[test]' 'pandas>=3'" in install and "report" not in install and "dev" not in install
@@ -342,3 +349,63 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     demo = run(driftline, "demo", "--no-servers", "--duration", "20s", cwd=outside, timeout=300)
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert "summary" in demo.stdout and (outside / "demo-data" / "profile.json").exists()
+
+
+SCHEMA_FILE = REPO / "docs" / "monitor.schema.json"
+EXAMPLES = [
+    REPO / "examples" / "monitor.yaml",
+    REPO / "deploy" / "kubernetes" / "base" / "monitor.yaml",
+    REPO / "deploy" / "kubernetes" / "overlays" / "replicas" / "monitor.yaml",
+    *sorted((REPO / "tests" / "fixtures" / "configs").glob("*.yaml")),
+]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_example_validates_with_check_jsonschema_and_names_the_schema(example: Path) -> None:
+    first = example.read_text().splitlines()[0]
+    assert first.startswith("# yaml-language-server: $schema="), "editors find the schema through this line"
+    named = (example.parent / first.split("=", 1)[1]).resolve()
+    assert named == SCHEMA_FILE
+    check = Path(sys.executable).parent / "check-jsonschema"
+    result = subprocess.run([str(check), "--schemafile", str(named), str(example)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_importing_every_module_of_drift_loads_nothing_else_of_driftline() -> None:
+    modules = drift_modules()
+    assert len(modules) >= 15 and "drift.config.loader" in modules and "drift.quality.adwin" in modules
+    code = (
+        f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {OTHERS!r}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
+    assert out.strip() == "[]"
+
+
+def test_reading_a_config_does_not_import_the_numeric_stack() -> None:
+    code = "import sys, drift; drift.load_config; print('scipy' in sys.modules, 'pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False False"
+
+
+def test_make_clean_restores_a_fresh_clone(tmp_path: Path) -> None:
+    """What the Makefile's targets, the demo and the Quick start leave behind, `make clean` removes: afterwards git
+    sees nothing, ignored files included."""
+    import shutil
+
+    for name in ("Makefile", ".gitignore"):
+        shutil.copyfile(REPO / name, tmp_path / name)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    for command in (["init", "-q"], ["add", "Makefile", ".gitignore"], ["commit", "-q", "-m", "clone"]):
+        subprocess.run([*git, *command], cwd=tmp_path, check=True, capture_output=True)
+    left_behind = [".venv/bin/python", ".venv-demo/bin/python", ".venv-core/bin/python",
+                   "demo-data/monitoring/prometheus/rules.yml", "demo-data/report.html",
+                   ".pytest_cache/v", ".mypy_cache/x", ".ruff_cache/x", ".hypothesis/x", ".peers/x",
+                   "pkg/__pycache__/m.pyc", "driftline.egg-info/PKG-INFO"]  # fmt: skip
+    for left in left_behind:
+        (tmp_path / left).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / left).write_text("x")
+    subprocess.run(["make", "clean"], cwd=tmp_path, check=True, capture_output=True)
+    status = subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=tmp_path, capture_output=True,
+                            text=True, check=True)  # fmt: skip
+    assert status.stdout == "", status.stdout

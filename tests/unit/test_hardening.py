@@ -11,7 +11,6 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -35,7 +34,6 @@ from tests.support import (
     labels,
     logger_headers,
     notification,
-    run_cli,
     webhook_config,
 )
 from tests.support.asgi import AsgiClient, lifespan
@@ -240,54 +238,6 @@ def test_finding_1_a_class_label_of_4_mb_is_invalid(exporter: AsgiClient) -> Non
     label = "l" * (4 * 1024 * 1024)
     answer = exporter.post("/feedback", {"model": "sklearn-iris", "labels": [{"id": "a", "label": label}]})
     assert (answer.status, answer.json()["reason"]) == (400, "invalid_label")
-
-
-def write_webhook_config(tmp_path: Path, **changes: Any) -> Path:
-    path = webhook_config(tmp_path, "https://api.github.com")
-    data = yaml.safe_load(path.read_text())
-    for dotted, value in changes.items():
-        section = data
-        *parents, key = dotted.split("__")
-        for parent in parents:
-            section = section.setdefault(parent, {})
-        section[key] = value
-    path.write_text(yaml.safe_dump(data))
-    return path
-
-
-def test_finding_8_plain_http_urls_that_carry_tokens_are_warned(tmp_path: Path) -> None:
-    kfp = {"host": "http://ml-pipeline.kubeflow:8888", "pipeline_id": "p", "token": "env:KFP"}
-    path = write_webhook_config(
-        tmp_path,
-        webhook__github__api_url="http://github.internal",
-        webhook__kfp=kfp,
-        alerting__retrain_webhook={"url": "http://driftline-webhook:8081/alertmanager", "credentials_file": "/t"},
-    )
-    checked = run_cli("check-config", "--config", str(path))
-    assert checked.returncode == 0 and checked.stdout.startswith("ok: ")
-    warnings = checked.stderr.splitlines()
-    assert len(warnings) == 3 and all(": warning: " in w and "plain HTTP" in w for w in warnings)
-    for key in ("webhook.github.api_url", "webhook.kfp.host", "alerting.retrain_webhook.url"):
-        assert any(key in w for w in warnings), key
-    assert run_cli("check-config", "--config", str(webhook_config(tmp_path, "https://api.github.com"))).stderr == ""
-
-
-def test_finding_8_credentials_in_a_url_are_refused_and_never_echoed(tmp_path: Path) -> None:
-    path = write_webhook_config(tmp_path, webhook__github__api_url="https://bot:s3cr3t-pw@github.example.com")
-    checked = run_cli("check-config", "--config", str(path))
-    assert checked.returncode == 1 and "webhook.github.api_url: holds credentials" in checked.stderr
-    assert "s3cr3t-pw" not in checked.stderr + checked.stdout
-
-
-@pytest.mark.parametrize(("mode", "warned"), [(0o644, True), (0o666, True), (0o600, False), (0o400, False)])
-def test_finding_8_a_token_file_others_can_read_is_warned(tmp_path: Path, mode: int, warned: bool) -> None:
-    token = tmp_path / "webhook-token"
-    token.write_text("secret-value")
-    token.chmod(mode)
-    checked = run_cli("check-config", "--config", str(write_webhook_config(tmp_path, webhook__token=f"file:{token}")))
-    assert checked.returncode == 0
-    assert ("webhook.token" in checked.stderr and f"mode {mode:o}" in checked.stderr) is warned
-    assert "secret-value" not in checked.stderr
 
 
 def test_finding_8_the_webhook_says_so_at_start(

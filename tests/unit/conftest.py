@@ -1,0 +1,18 @@
+"""The unit tier starts no process: `make unit` installs no binary (promtool, git, the services), and a subprocess
+would make the tier as slow as the others. A test that needs one belongs in tests/integration."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def no_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"the unit tier starts no process ({args[1] if len(args) > 1 else kwargs.get('args')!r})"
+                             ": this test belongs in tests/integration")  # fmt: skip
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
