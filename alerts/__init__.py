@@ -1,1 +1,1 @@
-"""Prometheus rules, promtool tests, Alertmanager routing and the retraining webhook (see their issues)."""
+"""Prometheus rules, promtool tests, Alertmanager routing and the retraining webhook (docs/alerts.md)."""

@@ -1,1 +1,1 @@
-"""The exporter service: KServe logger CloudEvents in, drift metrics out on /metrics (see the exporter issue)."""
+"""The exporter service: KServe logger CloudEvents in, drift metrics out on /metrics (docs/exporter.md)."""

@@ -1,4 +1,4 @@
-"""The statistics against independent oracles (scipy, a transcription of the design's formulas) and their properties."""
+"""The statistics against independent oracles (scipy, the formulas of docs/statistics.md) and their properties."""
 
 from __future__ import annotations
 
