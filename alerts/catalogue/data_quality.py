@@ -80,9 +80,10 @@ OUT_OF_RANGE = AlertDefinition(
     scenario=_share_scenario("out_of_range", "out_of_range", numeric=True),
     dashboard=MODEL_DRIFT_DASHBOARD,
     runbook="""
-**Meaning.** More than the threshold (1%) of a numeric feature's values are below the reference's minimum or above
-its maximum (widened by `drift.range_margin` times the range on each side). The model never saw such values in
-training: it extrapolates, and tree models clamp them silently.
+**Meaning.** More than the threshold (`alerting.alerts.out_of_range.threshold`, 1% by default) of a numeric
+feature's values are below the reference's minimum or above its maximum (widened by `drift.range_margin` times the
+range on each side). The model never saw such values in training: it extrapolates, and tree models clamp them
+silently.
 
 **Check.** *Data quality* row of the *Model drift* dashboard: which feature, since when, how many. A sudden jump: a
 unit change (metres → centimetres, a ratio → a percentage), a sentinel such as `-1` or `999999` for "unknown", or an
@@ -108,9 +109,10 @@ UNSEEN_CATEGORIES = AlertDefinition(
     scenario=_share_scenario("unseen_categories", "unseen_category", numeric=False),
     dashboard=MODEL_DRIFT_DASHBOARD,
     runbook="""
-**Meaning.** More than the threshold (1%) of a categorical feature's values are categories the reference data does
-not contain: neither among the profile's kept categories nor among the rare ones it lists. A column with more than
-10,000 rare categories (identifiers, free text) is not checked: a rare known value and a new one look alike there.
+**Meaning.** More than the threshold (`alerting.alerts.unseen_categories.threshold`, 1% by default) of a categorical
+feature's values are categories the reference data does not contain: neither among the profile's kept categories nor
+among the rare ones it lists. A column with more than 10,000 rare categories (identifiers, free text) is not
+checked: a rare known value and a new one look alike there.
 
 **Check.** The live report (`GET /report/{namespace}/{model}`) shows the window's categories; compare with the
 training data's. Typical causes: a new product, country or plan launched; a renamed or re-cased value (`"Monthly"`
@@ -137,10 +139,11 @@ PAYLOAD_ERRORS = AlertDefinition(
     scenario=_share_scenario("payload_errors", "missing", numeric=True, error="type"),
     dashboard=MODEL_DRIFT_DASHBOARD,
     runbook="""
-**Meaning.** More than the threshold (1%) of a feature's values in the logged requests were unreadable: of the
-wrong type (`driftline_feature_payload_errors_total{error="type"}`: a non-numeric string or an object in a numeric
-column, an object in a categorical one) or absent (`error="absent"`: a v1 object row without the key, a v2 request
-without the tensor). The model server received the same payload: the model may have failed or imputed a default.
+**Meaning.** More than the threshold (`alerting.alerts.payload_errors.threshold`, 1% by default) of a feature's
+values in the logged requests were unreadable: of the wrong type
+(`driftline_feature_payload_errors_total{error="type"}`: a non-numeric string or an object in a numeric column, an
+object in a categorical one) or absent (`error="absent"`: a v1 object row without the key, a v2 request without the
+tensor). The model server received the same payload: the model may have failed or imputed a default.
 
 **Check.** The *Data quality* row splits the errors by kind. A deployment of the client or the feature pipeline at
 the start? A renamed feature is absent under its old name (check the config's `features` against the request). A
