@@ -8,7 +8,7 @@ reference's rows (a gauge). The rules, in one group evaluated every ``alerting.p
    where ``S`` is ``X`` as the group recorded it at its previous evaluation (the rule recording ``S`` comes after
    the delta, so at the same instant the delta still reads the previous one). Reading the group's own previous
    reading, not ``X`` one step ago, is what makes a missed evaluation harmless: Prometheus skips an iteration when
-   the group overruns its interval (a loaded server, a restart), and ``X offset step`` would then drop the rows
+   the group overruns its interval (a loaded server), and ``X offset step`` would then drop the rows
    scraped during the skipped step for good. Where the difference is negative (the replica restarted: its counter
    began again at 0) or there is no previous reading within ten steps (a new replica), the whole ``X``. Summed over
    the replicas (``sum by`` the model's and the column's labels, so ``instance`` and ``pod`` go). Unlike
