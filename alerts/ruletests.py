@@ -21,7 +21,7 @@ from drift.stats import psi
 from . import pooling
 from .catalogue import ALERTS, pooled
 from .catalogue.exporter import EXPORTER_DOWN
-from .timeline import BAD, NEAR, OK, Scenario, ScenarioContext, counter, selector, series_notation
+from .scenarios import BAD, NEAR, OK, Scenario, ScenarioContext, counter, selector, series_notation
 
 
 def _steps(seconds: float, step: int) -> int:

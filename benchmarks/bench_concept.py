@@ -4,7 +4,7 @@
    ``--every`` labels the window of the last ``--window`` labelled predictions, ordered by prediction time, is
    tested. Reports the share of no-change streams flagged at least once (false positives) and, for streams whose
    error rate rises from 28% to 45% halfway, the share detected after the change and the median detection delay.
-2. In-process ingest of response events (one row each) through ``ExporterService.ingest_event``, for the same model
+2. In-process ingest of response events (one row each) through ``Intake.event``, for the same model
    with and without a ``target`` (the prediction store), measured in the same run: the ratio is the store's cost.
    Then the feedback path: labels joined per second in batches of 100.
 
@@ -89,7 +89,7 @@ def ingest(events: int) -> None:
             ]
             start = time.perf_counter()
             for event in batch:
-                service.ingest_event(event)
+                service.intake.event(event)
             rates.setdefault(target, []).append(events / (time.perf_counter() - start))
             services[target] = service
         without, with_store = max(rates[False]), max(rates[True])

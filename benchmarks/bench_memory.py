@@ -65,7 +65,7 @@ def main() -> None:
         gc.collect()
         loaded = rss_mb()
         now = time.time()
-        for monitor in service.monitors.values():
+        for monitor in (stream for model in service.models.values() for stream in model.streams):
             for _ in range(2):  # past the window's size: every bucket full, every reservoir full
                 block = rng.normal(0, 1, (args.window, args.features))
                 monitor.features.append_block(block, None, args.window, now)

@@ -62,7 +62,7 @@ class ExporterApp(App):
     def __init__(self, service: ExporterService) -> None:
         super().__init__(service.registry, service.config.exporter.max_body_bytes, "exporter.max_body_bytes")
         self.service = service
-        self.registry.register(DriftCollector(service))
+        self.registry.register(DriftCollector(lambda: service.snapshot, service.config.exporter.bin_counts))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
@@ -116,11 +116,11 @@ class ExporterApp(App):
             await refuse(send, 404, "not_found", "use /report/{namespace}/{model}")
             return
         try:
-            monitor = self.reports.monitor(parts[2], parts[3])
-            report = self.reports.cached(monitor)
+            stream = self.reports.stream(parts[2], parts[3])
+            report = self.reports.cached(stream)
             if report is None:
                 loop = asyncio.get_running_loop()
-                report = await loop.run_in_executor(self.reports.executor, self.reports.build, monitor)
+                report = await loop.run_in_executor(self.reports.executor, self.reports.build, stream)
         except ReportUnavailableError as exc:
             if exc.status < 500:
                 self.refused.labels(exc.reason).inc()
@@ -140,10 +140,10 @@ class ExporterApp(App):
         gc.collect()
         gc.freeze()
         self.service.start()
-        self.log.info("exporter started", extra={"models": [f"{k[1]}/{k[0]}" for k in self.service.monitors]})
+        self.log.info("exporter started", extra={"models": [f"{k[1]}/{k[0]}" for k in self.service.models]})
         for warning in unsafe_settings(self.service.config):
             self.log.warning("unsafe or obsolete setting", extra={"setting": warning})
-        if self.service.checkpoints is None:
+        if self.service.checkpointer is None:
             self.log.info("no exporter.state_dir: a restart starts the windows empty")
 
     def shutdown(self) -> None:

@@ -8,19 +8,16 @@ prometheus-client instruments (:mod:`exporters.instruments`); names, labels and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from drift import catalogue as m
-from drift.catalogue.definition import PAYLOAD_ERRORS, VALUE_QUALITIES
-from drift.reference.profile import NumericProfile
-from drift.sketch import MISSING_BIN, layouts, psi_bins
+from drift.sketch import MISSING_BIN
 
 from .exposition import counter_family, gauge_family
-from .service import EvaluationSnapshot, ExporterService
+from .snapshot import EvaluationSnapshot
 
 FEATURE_STATS = {
     "psi": m.FEATURE_PSI,
@@ -62,11 +59,14 @@ QUALITY = (
 
 
 class DriftCollector(Collector):
-    def __init__(self, service: ExporterService) -> None:
-        self.service = service
+    """The drift, quality and reference families of whatever snapshot ``snapshot()`` returns now."""
+
+    def __init__(self, snapshot: Callable[[], EvaluationSnapshot], bin_counts: bool) -> None:
+        self.snapshot = snapshot
+        self.bin_counts = bin_counts
 
     def collect(self) -> Iterator[Metric]:
-        snapshot = self.service.snapshot
+        snapshot = self.snapshot()
         families = {
             metric.name: gauge_family(metric)
             for metric in (
@@ -93,30 +93,26 @@ class DriftCollector(Collector):
         def add(metric: m.Metric, labels: list[str], value: float) -> None:
             families[metric.name].add_metric(labels, value)
 
-        for key, monitor in self.service.monitors.items():
+        for key, model in snapshot.models.items():
             labels = [key[0], key[1]]
-            config = monitor.model
+            config = model.model
             add(m.PSI_THRESHOLD, labels, config.drift.psi_threshold)
             add(m.SIGNIFICANCE_LEVEL, labels, config.drift.alpha)
             add(m.DRIFT_SHARE_THRESHOLD, labels, config.drift.drift_share)
             add(m.WINDOW_MAX_SAMPLES, labels, float(config.window.size))
             add(m.WINDOW_MIN_SAMPLES, labels, float(config.window.min_rows))
-        for monitor in self.service.windowed():
-            labels = list(monitor.id)
-            config = monitor.model
-            evaluation = snapshot.models.get(monitor.id)
-            profile = monitor.profile
-            if monitor.reference_tried or not monitor.version:  # a version seen a moment ago is loading, not missing
-                add(m.REFERENCE_LOADED, labels, 1.0 if profile is not None else 0.0)
-            if profile is not None:
-                add(m.REFERENCE_SAMPLES, labels, float(profile.rows))
-                add(m.REFERENCE_INFO, [*labels, profile.version, config.reference.profile], 1.0)
-                if (built := _timestamp(profile.created_at)) is not None:
-                    add(m.REFERENCE_CREATED, labels, built)
-            if evaluation is None:
-                continue
+        for stream_id, evaluation in snapshot.streams.items():
+            labels = list(stream_id)
+            reference = evaluation.reference
+            if reference.loaded is not None:  # a version seen a moment ago is loading, not missing
+                add(m.REFERENCE_LOADED, labels, 1.0 if reference.loaded else 0.0)
+            if reference.loaded:
+                add(m.REFERENCE_SAMPLES, labels, float(reference.rows))
+                add(m.REFERENCE_INFO, [*labels, reference.version, reference.uri], 1.0)
+                if reference.created_at is not None:
+                    add(m.REFERENCE_CREATED, labels, reference.created_at)
             add(m.WINDOW_SAMPLES, labels, float(evaluation.window_samples))
-            if monitor.outputs is not None:
+            if evaluation.output_samples is not None:
                 add(m.OUTPUT_WINDOW_SAMPLES, labels, float(evaluation.output_samples))
             result = evaluation.result
             if result is None:
@@ -142,164 +138,140 @@ class DriftCollector(Collector):
             if result.drift_share is not None:
                 add(m.DATASET_DRIFT_SHARE, labels, result.drift_share)
                 add(m.DATASET_DRIFTED, labels, float(result.drifted))
-            if (multivariate := result.multivariate) is not None and profile is not None and profile.multivariate:
+            multivariate = result.multivariate
+            if multivariate is not None and reference.multivariate_error is not None:
                 add(m.MULTIVARIATE_ERROR, labels, multivariate.error)
-                add(m.MULTIVARIATE_REFERENCE_ERROR, labels, profile.multivariate.error_mean)
+                add(m.MULTIVARIATE_REFERENCE_ERROR, labels, reference.multivariate_error)
                 add(m.MULTIVARIATE_ERROR_UPPER, labels, multivariate.upper)
                 add(m.MULTIVARIATE_PVALUE, labels, multivariate.pvalue)
                 add(m.MULTIVARIATE_DRIFTED, labels, float(multivariate.drifted))
         yield from families.values()
-        yield from self._versions(snapshot)
-        yield from self._performance(snapshot)
-        yield from self._estimated(snapshot)
-        yield from self._data_quality()
-        if self.service.config.exporter.bin_counts:
-            yield from self._bins()
+        yield from _versions(snapshot)
+        yield from _performance(snapshot)
+        yield from _estimated(snapshot)
+        yield from _data_quality(snapshot)
+        if self.bin_counts:
+            yield from _bins(snapshot)
 
-    def _versions(self, snapshot: EvaluationSnapshot) -> Iterator[Metric]:
-        """Each version serving beside an older one: its outputs against the older one's."""
-        families = {
-            metric.name: gauge_family(metric)
-            for metric in (m.VERSION_OUTPUT_PSI, m.VERSION_OUTPUT_PSI_PVALUE, m.VERSION_OUTPUT_DRIFTED)
-        }
-        for monitor in self.service.windowed():
-            evaluation = snapshot.models.get(monitor.id)
-            if evaluation is None or evaluation.against_baseline is None:
+
+def _versions(snapshot: EvaluationSnapshot) -> Iterator[Metric]:
+    """Each version serving beside an older one: its outputs against the older one's."""
+    families = {
+        metric.name: gauge_family(metric)
+        for metric in (m.VERSION_OUTPUT_PSI, m.VERSION_OUTPUT_PSI_PVALUE, m.VERSION_OUTPUT_DRIFTED)
+    }
+    for stream_id, evaluation in snapshot.streams.items():
+        if evaluation.against_baseline is None:
+            continue
+        for name, column in evaluation.against_baseline.items():
+            if column.psi is None or column.psi_pvalue is None:
                 continue
-            for name, column in evaluation.against_baseline.items():
-                if column.psi is None or column.psi_pvalue is None:
-                    continue
-                labels = [*monitor.id, evaluation.baseline_version, name]
-                families[m.VERSION_OUTPUT_PSI.name].add_metric(labels, column.psi)
-                families[m.VERSION_OUTPUT_PSI_PVALUE.name].add_metric(labels, column.psi_pvalue)
-                families[m.VERSION_OUTPUT_DRIFTED.name].add_metric(labels, float(column.drifted))
-        yield from families.values()
-
-    def _estimated(self, snapshot: EvaluationSnapshot) -> Iterator[Metric]:
-        """Quality estimated from the output window's scores (CBPE), per model version."""
-        families = {metric.name: gauge_family(metric) for metric in (*ESTIMATED_BY_METRIC, *ESTIMATED)}
-        for monitor in self.service.windowed():
-            evaluation = snapshot.models.get(monitor.id)
-            result = evaluation.result if evaluation is not None else None
-            estimated = result.estimated if result is not None else None
-            if estimated is None:
-                continue
-            labels = list(monitor.id)
-            for metric, values in zip(
-                ESTIMATED_BY_METRIC, (estimated.metrics, estimated.lower, estimated.upper), strict=True
-            ):
-                for name, value in sorted(values.items()):
-                    families[metric.name].add_metric([*labels, name], value)
-            scalars = (
-                float(estimated.samples),
-                estimated.degradation,
-                estimated.error_rate,
-                estimated.pvalue,
-                float(estimated.dropped),
-            )
-            for metric, scalar in zip(ESTIMATED, scalars, strict=True):
-                if scalar is not None:
-                    families[metric.name].add_metric(labels, scalar)
-        yield from families.values()
-
-    def _data_quality(self) -> Iterator[Metric]:
-        """Each feature's values by quality since its profile loaded, and its payload errors (counters: Prometheus
-        takes the shares over any range, summed across replicas). A numeric feature has no unseen category and a
-        categorical one no range: those series are left out."""
-        values, errors = counter_family(m.FEATURE_VALUES), counter_family(m.FEATURE_PAYLOAD_ERRORS)
-        not_applicable = {True: "unseen_category", False: "out_of_range"}
-        for monitor in self.service.windowed():
-            window = monitor.features
-            counted = window.quality()
-            if counted is None or window.layout is None:
-                continue
-            quality, payload = counted
-            labels = list(monitor.id)
-            for profile, row in zip(window.layout.columns, quality, strict=True):
-                skip = not_applicable[isinstance(profile, NumericProfile)]
-                for name, count in zip(VALUE_QUALITIES, row, strict=True):
-                    if name != skip:
-                        values.add_metric([*labels, profile.name, name], float(count))
-            for column, row in zip(window.columns, payload, strict=True):
-                for name, count in zip(PAYLOAD_ERRORS, row, strict=True):
-                    errors.add_metric([*labels, column.name, name], float(count))
-        yield values
-        yield errors
-
-    def _bins(self) -> Iterator[Metric]:
-        """Each column's PSI-bin counts since the profile loaded, and the reference's: what Prometheus sums across
-        the replicas of a model (the pooled rules). Every bin is published from the start, zeros included, so an
-        increase is never missed by a series appearing late."""
-        counters = {metric.name: counter_family(metric) for metric in (m.FEATURE_BIN_ROWS, m.OUTPUT_BIN_ROWS)}
-        reference = {
-            metric.name: gauge_family(metric) for metric in (m.REFERENCE_FEATURE_BIN_ROWS, m.REFERENCE_OUTPUT_BIN_ROWS)
-        }
-        for monitor in self.service.windowed():
-            if monitor.profile is None:
-                continue
-            feature_layout, output_layout = layouts(monitor.profile)
-            windows = [(monitor.features, feature_layout, m.FEATURE_BIN_ROWS, m.REFERENCE_FEATURE_BIN_ROWS)]
-            if monitor.outputs is not None:
-                windows.append((monitor.outputs, output_layout, m.OUTPUT_BIN_ROWS, m.REFERENCE_OUTPUT_BIN_ROWS))
-            for window, layout, counted_metric, reference_metric in windows:
-                counted = window.counted()
-                if counted is None or counted.size != layout.size:
-                    continue  # the window has not switched to this profile yet
-                for column in psi_bins(layout, counted):
-                    labels = [*monitor.id, column.name]
-                    family = counters[counted_metric.name]
-                    for label, count, in_reference in zip(column.labels, column.counts, column.reference, strict=True):
-                        family.add_metric([*labels, label], float(count))
-                        reference[reference_metric.name].add_metric([*labels, label], float(in_reference))
-                    family.add_metric([*labels, MISSING_BIN], float(column.missing))
-        yield from counters.values()
-        yield from reference.values()
-
-    def _performance(self, snapshot: EvaluationSnapshot) -> Iterator[Metric]:
-        """Model quality from labelled predictions, for the models with a ``target``."""
-        current, reference = gauge_family(m.PERFORMANCE), gauge_family(m.REFERENCE_PERFORMANCE)
-        gauges: dict[str, GaugeMetricFamily] = {metric.name: gauge_family(metric) for metric in QUALITY}
-
-        def add(metric: m.Metric, labels: list[str], value: float | None) -> None:
-            if value is not None:
-                gauges[metric.name].add_metric(labels, value)
-
-        for key, monitor in self.service.monitors.items():
-            target = monitor.model.target
-            if target is None:
-                continue
-            labels = [key[0], key[1]]
-            add(m.PERFORMANCE_DEGRADATION_THRESHOLD, labels, target.max_degradation)
-            evaluation = snapshot.models.get(monitor.id)
-            if evaluation is None:
-                continue
-            add(m.LABELLED_WINDOW_SAMPLES, labels, float(evaluation.labelled_samples))
-            result = evaluation.performance
-            if result is None:
-                continue
-            for name, value in sorted(result.reference.items()):
-                reference.add_metric([*labels, name], value)
-            for name, value in sorted(result.metrics.items()):
-                current.add_metric([*labels, name], value)
-            add(m.PERFORMANCE_DEGRADATION, labels, result.degradation)
-            add(m.PERFORMANCE_ERROR_RATE, labels, result.error_rate)
-            add(m.REFERENCE_ERROR_RATE, labels, result.reference_error_rate)
-            add(m.PERFORMANCE_PVALUE, labels, result.pvalue)
-            add(m.PERFORMANCE_DROPPED, labels, float(result.dropped))
-            add(m.CONCEPT_DRIFT, labels, float(result.concept_drift))
-            label = result.label_drift
-            if label is not None and label.psi is not None and label.psi_pvalue is not None:
-                add(m.LABEL_PSI, labels, label.psi)
-                add(m.LABEL_PSI_PVALUE, labels, label.psi_pvalue)
-                add(m.LABEL_DRIFTED, labels, float(label.drifted))
-        yield current
-        yield reference
-        yield from gauges.values()
+            labels = [*stream_id, evaluation.baseline_version, name]
+            families[m.VERSION_OUTPUT_PSI.name].add_metric(labels, column.psi)
+            families[m.VERSION_OUTPUT_PSI_PVALUE.name].add_metric(labels, column.psi_pvalue)
+            families[m.VERSION_OUTPUT_DRIFTED.name].add_metric(labels, float(column.drifted))
+    yield from families.values()
 
 
-def _timestamp(text: str) -> float | None:
-    """``created_at`` of a profile (ISO 8601, UTC) as Unix time; None for a profile written without one."""
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
+def _estimated(snapshot: EvaluationSnapshot) -> Iterator[Metric]:
+    """Quality estimated from the output window's scores (CBPE), per model version."""
+    families = {metric.name: gauge_family(metric) for metric in (*ESTIMATED_BY_METRIC, *ESTIMATED)}
+    for stream_id, evaluation in snapshot.streams.items():
+        estimated = evaluation.result.estimated if evaluation.result is not None else None
+        if estimated is None:
+            continue
+        labels = list(stream_id)
+        for metric, values in zip(
+            ESTIMATED_BY_METRIC, (estimated.metrics, estimated.lower, estimated.upper), strict=True
+        ):
+            for name, value in sorted(values.items()):
+                families[metric.name].add_metric([*labels, name], value)
+        scalars = (
+            float(estimated.samples),
+            estimated.degradation,
+            estimated.error_rate,
+            estimated.pvalue,
+            float(estimated.dropped),
+        )
+        for metric, scalar in zip(ESTIMATED, scalars, strict=True):
+            if scalar is not None:
+                families[metric.name].add_metric(labels, scalar)
+    yield from families.values()
+
+
+def _data_quality(snapshot: EvaluationSnapshot) -> Iterator[Metric]:
+    """Each feature's values by quality since its profile loaded, and its payload errors (counters: Prometheus takes
+    the shares over any range, summed across replicas)."""
+    values, errors = counter_family(m.FEATURE_VALUES), counter_family(m.FEATURE_PAYLOAD_ERRORS)
+    for stream_id, evaluation in snapshot.streams.items():
+        if evaluation.quality is None:
+            continue
+        for column, quality, count in evaluation.quality.values:
+            values.add_metric([*stream_id, column, quality], float(count))
+        for column, error, count in evaluation.quality.payload_errors:
+            errors.add_metric([*stream_id, column, error], float(count))
+    yield values
+    yield errors
+
+
+def _bins(snapshot: EvaluationSnapshot) -> Iterator[Metric]:
+    """Each column's PSI-bin counts since the profile loaded, and the reference's: what Prometheus sums across the
+    replicas of a model (the pooled rules). Every bin is published from the start, zeros included, so an increase is
+    never missed by a series appearing late."""
+    counted = {metric.name: counter_family(metric) for metric in (m.FEATURE_BIN_ROWS, m.OUTPUT_BIN_ROWS)}
+    reference = {
+        metric.name: gauge_family(metric) for metric in (m.REFERENCE_FEATURE_BIN_ROWS, m.REFERENCE_OUTPUT_BIN_ROWS)
+    }
+    kinds = ((m.FEATURE_BIN_ROWS, m.REFERENCE_FEATURE_BIN_ROWS), (m.OUTPUT_BIN_ROWS, m.REFERENCE_OUTPUT_BIN_ROWS))
+    for stream_id, evaluation in snapshot.streams.items():
+        for bins, (counted_metric, reference_metric) in zip(
+            (evaluation.feature_bins, evaluation.output_bins), kinds, strict=True
+        ):
+            family, in_reference = counted[counted_metric.name], reference[reference_metric.name]
+            for column in bins:
+                labels = [*stream_id, column.name]
+                for label, count, expected in zip(column.labels, column.counts, column.reference, strict=True):
+                    family.add_metric([*labels, label], float(count))
+                    in_reference.add_metric([*labels, label], float(expected))
+                family.add_metric([*labels, MISSING_BIN], float(column.missing))
+    yield from counted.values()
+    yield from reference.values()
+
+
+def _performance(snapshot: EvaluationSnapshot) -> Iterator[Metric]:
+    """Model quality from labelled predictions, for the models with a ``target``."""
+    current, reference = gauge_family(m.PERFORMANCE), gauge_family(m.REFERENCE_PERFORMANCE)
+    gauges: dict[str, GaugeMetricFamily] = {metric.name: gauge_family(metric) for metric in QUALITY}
+
+    def add(metric: m.Metric, labels: list[str], value: float | None) -> None:
+        if value is not None:
+            gauges[metric.name].add_metric(labels, value)
+
+    for key, evaluation in snapshot.models.items():
+        target = evaluation.model.target
+        if target is None:
+            continue
+        labels = [key[0], key[1]]
+        add(m.PERFORMANCE_DEGRADATION_THRESHOLD, labels, target.max_degradation)
+        add(m.LABELLED_WINDOW_SAMPLES, labels, float(evaluation.labelled_samples))
+        result = evaluation.performance
+        if result is None:
+            continue
+        for name, value in sorted(result.reference.items()):
+            reference.add_metric([*labels, name], value)
+        for name, value in sorted(result.metrics.items()):
+            current.add_metric([*labels, name], value)
+        add(m.PERFORMANCE_DEGRADATION, labels, result.degradation)
+        add(m.PERFORMANCE_ERROR_RATE, labels, result.error_rate)
+        add(m.REFERENCE_ERROR_RATE, labels, result.reference_error_rate)
+        add(m.PERFORMANCE_PVALUE, labels, result.pvalue)
+        add(m.PERFORMANCE_DROPPED, labels, float(result.dropped))
+        add(m.CONCEPT_DRIFT, labels, float(result.concept_drift))
+        label = result.label_drift
+        if label is not None and label.psi is not None and label.psi_pvalue is not None:
+            add(m.LABEL_PSI, labels, label.psi)
+            add(m.LABEL_PSI_PVALUE, labels, label.psi_pvalue)
+            add(m.LABEL_DRIFTED, labels, float(label.drifted))
+    yield current
+    yield reference
+    yield from gauges.values()

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Counter
 from drift import catalogue as m
 
 from .exposition import counter, gauge, histogram, observe_many, with_known_labels
-from .monitor import ModelKey
+from .stream import ModelKey
 
 
 class ExporterInstruments:

@@ -21,8 +21,8 @@ from drift.evaluation import evaluate_counts
 from drift.report import Sample, read_sample, render_report
 from drift.verdict import counted_bins, verdict_section
 
-from .monitor import ModelMonitor, MonitorId
 from .service import ExporterService
+from .stream import Stream, StreamId
 
 log = logging.getLogger("driftline.exporter")
 
@@ -47,24 +47,23 @@ class ReportBuilder:
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="driftline-report")
         self._lock = threading.Lock()
         self._busy = False
-        self._cache: dict[MonitorId, BuiltReport] = {}
-        self._references: dict[MonitorId, tuple[str, Sample]] = {}
+        self._cache: dict[StreamId, BuiltReport] = {}
+        self._references: dict[StreamId, tuple[str, Sample]] = {}
 
-    def monitor(self, namespace: str, name: str) -> ModelMonitor:
-        monitor = self.service.monitors.get((name, namespace))
-        if monitor is None:
+    def stream(self, namespace: str, name: str) -> Stream:
+        """The model's stream that appeared last: during a rollout, the new version's."""
+        model = self.service.models.get((name, namespace))
+        if model is None:
             raise ReportUnavailableError(404, "unknown_model", f"no configured model {namespace}/{name}")
-        if monitor.versions is not None:  # the version that appeared last: during a rollout, the new one
-            serving = list(monitor.versions)
-            if not serving:
-                raise ReportUnavailableError(409, "empty_window", "no model version has sent traffic yet")
-            return serving[-1]
-        return monitor
+        serving = list(model.streams)
+        if not serving:
+            raise ReportUnavailableError(409, "empty_window", "no model version has sent traffic yet")
+        return serving[-1]
 
-    def cached(self, monitor: ModelMonitor) -> BuiltReport | None:
+    def cached(self, stream: Stream) -> BuiltReport | None:
         """A report young enough to serve again, or None; claims the builder when it returns None."""
         with self._lock:
-            report = self._cache.get(monitor.id)
+            report = self._cache.get(stream.id)
             if report is not None and time.monotonic() - report.built_at < self.interval:
                 return report
             if self._busy:
@@ -72,43 +71,43 @@ class ReportBuilder:
             self._busy = True
             return None
 
-    def build(self, monitor: ModelMonitor) -> BuiltReport:
+    def build(self, stream: Stream) -> BuiltReport:
         """Build (on the worker thread) after :meth:`cached` claimed the builder."""
         try:
-            html = self._render(monitor).encode()
+            html = self._render(stream).encode()
             report = BuiltReport(html, time.monotonic())
             with self._lock:
-                self._cache[monitor.id] = report
+                self._cache[stream.id] = report
             return report
         finally:
             with self._lock:
                 self._busy = False
 
-    def _render(self, monitor: ModelMonitor) -> str:
-        model, profile = monitor.model, monitor.profile
+    def _render(self, stream: Stream) -> str:
+        model, profile = stream.model, stream.profile
         if profile is None:
             raise ReportUnavailableError(503, "reference_not_loaded", "the reference profile is not loaded yet", 30.0)
         now = self.service.clock()
-        features = monitor.features.sample(now, self.max_rows)
+        features = stream.features.sample(now, self.max_rows)
         if features.rows == 0:
             raise ReportUnavailableError(
                 409, "empty_window", "the window holds no sampled rows yet (none since the last start); send traffic"
             )
         rows = features.rows
         columns = dict(features.columns)
-        if monitor.outputs is not None:
+        if stream.outputs is not None:
             # Independent samples of the inputs and the outputs: each column's distribution (all the report compares)
             # is right, so they are shown side by side, cut to the same length.
-            outputs = monitor.outputs.sample(now, self.max_rows)
+            outputs = stream.outputs.sample(now, self.max_rows)
             if outputs.rows:
                 rows = min(rows, outputs.rows)
                 columns = {name: values[:rows] for name, values in {**columns, **outputs.columns}.items()}
         current = Sample(pd.DataFrame(columns), rows)
-        reference = self._reference(monitor, profile.version)
-        quality = self.service.snapshot.models.get((*monitor.key, ""))
+        reference = self._reference(stream, profile.version)
+        quality = self.service.snapshot.models.get(stream.key)
         verdict = ""
-        totals = monitor.features.totals(now)
-        answers = monitor.outputs.totals(now) if monitor.outputs is not None else None
+        totals = stream.features.totals(now)
+        answers = stream.outputs.totals(now) if stream.outputs is not None else None
         if totals.version == profile.version:  # the window as the next evaluation will see it, bars and numbers alike
             answered = answers.counts if answers is not None and answers.version == profile.version else None
             result = evaluate_counts(
@@ -135,7 +134,7 @@ class ReportBuilder:
             decision = "DROPPED" if performance.dropped else "ok"
             quality_rows.append(("quality", decision, f"{performance.samples:,} labelled predictions"))
             quality_rows.append(("concept drift", "DETECTED" if performance.concept_drift else "none", "ADWIN"))
-        evaluation = self.service.snapshot.models.get(monitor.id)
+        evaluation = self.service.snapshot.streams.get(stream.id)
         estimated = evaluation.result.estimated if evaluation is not None and evaluation.result is not None else None
         if estimated is not None:  # CBPE: the quality the scores promise before the labels say
             for metric, value in sorted(estimated.metrics.items()):
@@ -145,8 +144,8 @@ class ReportBuilder:
             decision = "DROP?" if estimated.dropped else "ok"
             quality_rows.append(("estimated quality", decision, f"{estimated.samples:,} scored predictions, no labels"))
         labelled = None
-        if monitor.labelled is not None and model.target is not None:
-            window = monitor.labelled.snapshot(now)
+        if stream.ground_truth is not None and model.target is not None:
+            window = stream.ground_truth.labelled.snapshot(now)
             if window.rows:
                 frame = pd.DataFrame({model.target.name: window.labels, model.target.prediction: window.predictions})
                 labelled = Sample(frame, window.rows)
@@ -163,11 +162,11 @@ class ReportBuilder:
             labelled=labelled,
         )
 
-    def _reference(self, monitor: ModelMonitor, version: str) -> Sample:
-        held = self._references.get(monitor.id)
+    def _reference(self, stream: Stream, version: str) -> Sample:
+        held = self._references.get(stream.id)
         if held is not None and held[0] == version:
             return held[1]
-        model = monitor.model
+        model = stream.model
         try:
             sample = read_sample(
                 model.reference.data, model, self.service.config.s3, self.max_rows, fmt=model.reference.format
@@ -176,7 +175,7 @@ class ReportBuilder:
             raise ReportUnavailableError(
                 503, "reference_unavailable", f"cannot read reference.data: {exc}", 60.0
             ) from None
-        self._references[monitor.id] = (version, sample)
+        self._references[stream.id] = (version, sample)
         return sample
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""Model versions: which serving version an event came from, and one set of windows per version.
+"""Model versions: which serving version an event came from, and the requests that wait for their response to say.
 
 During a rollout two versions of a model serve side by side (a canary, or the old and new pods of a rolling update),
 and after it only the new one. Each version is compared with the reference of the data it was trained on, so its
@@ -20,24 +20,20 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from drift.boundary import InputError, Limits, decode_json, shown
 from drift.coercion import MAX_CATEGORY_LENGTH
-from drift.comparison import compare_outputs
 from drift.config import MODEL_VERSION, VersionsConfig
-from drift.errors import ProfileError
-from drift.evaluation import ColumnDrift
-from drift.reference.profile import ReferenceProfile
 
-from .events import REQUEST, RESPONSE, InferenceEvent, RejectedEventError, stored_id
-from .payloads import Rows, parse_request
+from .events import RESPONSE, InferenceEvent, RejectedEventError, stored_id
+from .payloads import Rows
 
 if TYPE_CHECKING:
-    from .monitor import ModelMonitor
+    pass
 
 _CACHED_LENGTH = 512  # extension strings up to this long are parsed once (bounded: _CACHED_STRINGS of them)
 _CACHED_STRINGS = 256
@@ -196,162 +192,3 @@ class WaitingRequests:
             self.bytes_waiting -= size
             given_up += 1
         return given_up
-
-
-class VersionSet:
-    """The windows of each serving version of one model, created as versions appear and retired when a version has
-    sent nothing for the window's ``max_age`` (its rows have all aged out by then).
-
-    At most ``versions.max_versions`` versions have windows at once. A version nobody configured (not listed under
-    ``versions.references``) whose reference turns out not to exist gives its slot back as soon as the reference
-    thread finds that out, and is refused (counted ``no_reference``) for ``reference_check_every``; when every slot
-    is taken, a new version may take the slot of one whose reference failed to load, never of one that has a
-    reference. So a client inventing versions cannot keep a real version out for longer than it takes to look up
-    a reference."""
-
-    def __init__(self, spec: VersionsConfig, max_age: float, create: Callable[[str], ModelMonitor]) -> None:
-        self.spec = spec
-        self.max_age = max_age
-        self._create = create
-        self._monitors: dict[str, ModelMonitor] = {}
-        self._last_seen: dict[str, float] = {}
-        self._refused: OrderedDict[str, float] = OrderedDict()  # version -> refused until
-        self._listed = frozenset(version for version, _ in spec.references)
-        self._lock = threading.Lock()
-        self.waiting = WaitingRequests(spec.wait.seconds) if spec.source == "response" else None
-
-    def listed(self, version: str) -> bool:
-        return version in self._listed
-
-    def monitor(self, version: str, now: float) -> ModelMonitor | str:
-        """The version's monitor, created on first sight; else why it has none: ``no_reference`` (refused for now)
-        or ``too_many_versions``."""
-        monitor = self._monitors.get(version)
-        if monitor is None:
-            with self._lock:
-                monitor = self._monitors.get(version)
-                if monitor is None:
-                    refused_until = self._refused.get(version)
-                    if refused_until is not None:
-                        if now < refused_until:
-                            return "no_reference"
-                        del self._refused[version]
-                    monitors = self._monitors
-                    if len(monitors) >= self.spec.max_versions:
-                        failed = [v for v, m in monitors.items() if m.profile is None and m.profile_error is not None]
-                        failed = [v for v in failed if not self.listed(v)] or (failed if self.listed(version) else [])
-                        if not failed:
-                            return "too_many_versions"
-                        monitors = {v: m for v, m in monitors.items() if v != failed[0]}
-                        self._last_seen.pop(failed[0], None)
-                    monitor = self._create(version)
-                    self._monitors = {**monitors, version: monitor}  # readers iterate the old dict safely
-        self._last_seen[version] = now
-        return monitor
-
-    def refuse(self, version: str, now: float, seconds: float) -> None:
-        """Take the version's windows away and refuse it for ``seconds``: its reference does not exist."""
-        with self._lock:
-            self._monitors = {v: m for v, m in self._monitors.items() if v != version}
-            self._last_seen.pop(version, None)
-            self._refused[version] = now + seconds
-            self._refused.move_to_end(version)
-            while len(self._refused) > MAX_REFUSED_VERSIONS:
-                self._refused.popitem(last=False)
-
-    def refused(self, now: float) -> list[str]:
-        """The versions refused for now (for /readyz's detail)."""
-        return [v for v, until in list(self._refused.items()) if until > now]
-
-    def __iter__(self) -> Iterator[ModelMonitor]:
-        return iter(list(self._monitors.values()))
-
-    def retire(self, now: float) -> list[str]:
-        """Forget the versions that sent nothing for ``max_age``; returns them."""
-        with self._lock:
-            gone = [v for v in self._monitors if self._last_seen.get(v, now) < now - self.max_age]
-            if gone:
-                self._monitors = {v: m for v, m in self._monitors.items() if v not in gone}
-                for version in gone:
-                    self._last_seen.pop(version, None)
-            for version in [v for v, until in self._refused.items() if until <= now]:
-                del self._refused[version]
-        return gone
-
-
-MAX_REFUSED_VERSIONS = 1024  # versions remembered as refused, per model (the oldest forgotten first)
-
-
-class Routed(NamedTuple):
-    """What became of one event of a model with versions."""
-
-    outcome: str  # "accepted", or why no window took it: "no_version", "too_many_versions", "no_reference"
-    long_values: int = 0
-    given_up: int = 0  # requests that waited too long for their response's version, given up to make room
-
-
-def route(monitor: ModelMonitor, versions: VersionSet, event: InferenceEvent, now: float) -> Routed:
-    """Put the event into its version's windows. Raises RejectedEventError (a bad version) or PayloadError."""
-    version = serving_version(versions.spec, event)
-    waiting = versions.waiting
-    if version is None:
-        if waiting is None or event.kind != REQUEST or not event.event_id:
-            return Routed("no_version")
-        rows = parse_request(event.payload, monitor.feature_columns)
-        version, given_up = waiting.hold(event.event_id, rows, now)
-        if version is None:  # its response will say
-            return Routed("accepted", given_up=given_up)
-        target = versions.monitor(version, now)
-        if isinstance(target, str):
-            return Routed(target, given_up=given_up)
-        return Routed("accepted", target.append_features(rows, now), given_up)
-    target = versions.monitor(version, now)
-    if isinstance(target, str):
-        return Routed(target)
-    long_values = target.append(event, now)
-    if waiting is not None and event.kind == RESPONSE and event.event_id:
-        request = waiting.claim(event.event_id, version, now)
-        if request is not None:
-            long_values += target.append_features(request, now)
-    return Routed("accepted", long_values)
-
-
-def require_version(profile: ReferenceProfile, monitor: ModelMonitor, uri: str) -> None:
-    """A serving version is compared only with a profile of its own: one that records this version, or — listed
-    for it or found by ``{version}`` — one that records none."""
-    recorded = profile.model_version
-    if recorded == monitor.version or (not recorded and not monitor.profile_must_name_version):
-        return
-    if not monitor.profile_must_name_version:
-        raise ProfileError(f"{uri}: built for model version {recorded!r}, not {monitor.version!r}")
-    holds = f"is model version {recorded!r}'s" if recorded else "records no model version"
-    raise ProfileError(
-        f"model version {monitor.version!r} has no reference: reference.profile {uri} {holds}; list the version "
-        "under versions.references, put {version} in reference.profile, or build its profile with --model-version"
-    )
-
-
-def compare_serving(
-    model: ModelMonitor, serving: list[ModelMonitor], now: float, rows: int
-) -> list[tuple[tuple[str, str, str], str, Mapping[str, ColumnDrift]]]:
-    """While versions serve together: each newer one's outputs against the oldest one's (the stable version;
-    versions are kept in the order they appeared), from the windows' row samples. ``(version's id, baseline version,
-    each output's drift)`` for the versions with enough rows on both sides."""
-    if len(serving) < 2:
-        return []
-    stable = serving[0]
-    out: list[tuple[tuple[str, str, str], str, Mapping[str, ColumnDrift]]] = []
-    assert stable.outputs is not None
-    baseline = stable.outputs.sample(now, rows)
-    settings, min_rows = model.model.drift, model.model.window.min_rows
-    for candidate in serving[1:]:
-        assert candidate.outputs is not None
-        sample = candidate.outputs.sample(now, rows)
-        try:
-            compared = compare_outputs(baseline.columns, sample.columns, model.model.outputs, settings, min_rows)
-        except Exception:  # a bug must not stop the drift numbers
-            log.exception("version comparison failed", extra={"model": model.key[0]})
-            continue
-        if compared is not None:
-            out.append((candidate.id, stable.version, compared))
-    return out

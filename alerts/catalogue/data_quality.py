@@ -10,7 +10,7 @@ from collections.abc import Callable
 from drift import catalogue as m
 from drift.config import MonitorConfig
 
-from ..timeline import BAD, NEAR, OK, RATE_WINDOW, Scenario, ScenarioContext, Series, counter, number, selector
+from ..scenarios import BAD, NEAR, OK, RATE_WINDOW, Scenario, ScenarioContext, Series, counter, number, selector
 from .definition import MODEL_DRIFT_DASHBOARD, AlertDefinition, fixed
 from .text import Text
 

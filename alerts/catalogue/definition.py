@@ -9,7 +9,7 @@ from typing import Any
 
 from drift.config import AlertingConfig, AlertSettings, MonitorConfig
 
-from ..timeline import Scenario, ScenarioContext
+from ..scenarios import Scenario, ScenarioContext
 from .text import Text
 
 MODEL_DRIFT_DASHBOARD = "driftline-model-drift"

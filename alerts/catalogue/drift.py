@@ -9,7 +9,7 @@ from drift import catalogue as m
 from drift.config import MonitorConfig
 
 from .. import pooling
-from ..timeline import BAD, OK, Scenario, ScenarioContext, Series, selector
+from ..scenarios import BAD, OK, Scenario, ScenarioContext, Series, selector
 from . import pooled
 from .definition import MODEL_DRIFT_DASHBOARD, AlertDefinition, fixed
 from .text import Query, Text

@@ -8,7 +8,7 @@ from drift import catalogue as m
 from drift.config import MonitorConfig
 
 from .. import promql as q
-from ..timeline import BAD, NEAR, OK, Scenario, ScenarioContext, Series, counter, number, selector
+from ..scenarios import BAD, NEAR, OK, Scenario, ScenarioContext, Series, counter, number, selector
 from .definition import SELF_DASHBOARD, AlertDefinition, fixed
 from .text import IfLabel, Query, Text
 

@@ -14,7 +14,7 @@ from drift.config import ColumnConfig
 from drift.stats import psi
 
 from .. import pooling
-from ..timeline import BAD, NEAR, ScenarioContext, Series, counter, selector
+from ..scenarios import BAD, NEAR, ScenarioContext, Series, counter, selector
 
 REPLICAS = ("driftline-exporter-0:8080", "driftline-exporter-1:8080")
 REFERENCE_ROWS_PER_BIN = 100

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from drift import catalogue as m
 
-from ..timeline import BAD, OK, Scenario, ScenarioContext, Series, selector
+from ..scenarios import BAD, OK, Scenario, ScenarioContext, Series, selector
 from .definition import MODEL_DRIFT_DASHBOARD, AlertDefinition, fixed
 from .drift import KEYS, percent_of
 from .text import Text, humanize_percentage

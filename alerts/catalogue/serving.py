@@ -9,7 +9,7 @@ import re
 from drift.config import MonitorConfig
 
 from .. import promql as q
-from ..timeline import BAD, NEAR, OK, Scenario, ScenarioContext, Series, counter, matching_value, number, selector
+from ..scenarios import BAD, NEAR, OK, Scenario, ScenarioContext, Series, counter, matching_value, number, selector
 from .definition import SERVING_DASHBOARD, AlertDefinition, fixed
 from .text import Constant, Text
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drift import catalogue as m
 from drift.config import Duration
 
-from ..timeline import BAD, WEBHOOK_TARGET, Scenario, ScenarioContext, Series, counter, selector
+from ..scenarios import BAD, WEBHOOK_TARGET, Scenario, ScenarioContext, Series, counter, selector
 from .definition import SELF_DASHBOARD, AlertDefinition, fixed
 from .text import Text
 

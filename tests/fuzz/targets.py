@@ -148,7 +148,7 @@ def s3_log_object(data: bytes) -> None:
         return
     for record in records:
         if not isinstance(record, BadRecord):
-            answered(*exporter().ingest_event(record))
+            answered(*exporter().intake.event(record))
 
 
 def label_file(data: bytes) -> None:
@@ -174,12 +174,14 @@ def label_file(data: bytes) -> None:
 def checkpoint(data: bytes) -> None:
     """A window checkpoint file as the exporter finds it at start, restored into a model with a target."""
     from exporters.checkpoint import CheckpointError, Checkpoints
-    from exporters.monitor import ModelMonitor
+    from exporters.ground_truth import GroundTruth
 
     checkpoints = Checkpoints(str(workdir() / "state"))
     checkpoints.path("default", "sklearn-iris").write_bytes(data)
     with contextlib.suppress(CheckpointError):
-        ModelMonitor(exporter_config().models[0]).restore(checkpoints.load("default", "sklearn-iris"))
+        state = checkpoints.load("default", "sklearn-iris")
+        if state.ground_truth:
+            GroundTruth(exporter_config().models[0]).restore(state.ground_truth)
 
 
 def profile(data: bytes) -> None:

@@ -24,14 +24,14 @@ def test_rss_flat_over_a_million_predictions_with_a_small_ttl(tmp_path: Path) ->
     config = drift.load_config(path)
     now = [1_000_000.0]
     service = ExporterService(config, clock=lambda: now[0])
-    monitor = service.monitors[("churn-model", "default")]
-    assert monitor.store is not None
+    ground_truth = service.models[("churn-model", "default")].ground_truth
+    assert ground_truth is not None
     readings = {}
     labels = {"model": "churn-model", "namespace": "default", "labels": []}
     for i in range(1_000_000):
         now[0] += 0.001  # 1,000 predictions a second: the 20 s TTL holds ~20,000 of them
         event = InferenceEvent(RESPONSE, "churn-model", "default", f"req-{i}", {"predictions": [0.3]})
-        status, _ = service.ingest_event(event)
+        status, _ = service.intake.event(event)
         assert status == 202
         if i % 1000 == 999:  # a label job answers for some predictions of a few seconds ago
             # every 50th prediction of the last 5 s: each is labelled once, then four more times (duplicates)
@@ -41,7 +41,7 @@ def test_rss_flat_over_a_million_predictions_with_a_small_ttl(tmp_path: Path) ->
         if i + 1 in (200_000, 1_000_000):
             gc.collect()
             readings[i + 1] = rss_mb()
-    assert monitor.store.rows() <= 20_001 and len(monitor.store) <= 20_001
+    assert ground_truth.store.rows() <= 20_001 and len(ground_truth.store) <= 20_001
 
     def sample(name: str, **labels: str) -> float:
         model = {"model": "churn-model", "model_namespace": "default"}

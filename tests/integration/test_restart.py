@@ -27,6 +27,7 @@ from tests.support import (
     target_config,
     wait_for,
 )
+from tests.support.service import only_stream
 
 MODEL = {"model": "churn-model", "model_namespace": "default"}
 FEATURES = ["tenure", "monthly_charges", "contract", "internet_service"]
@@ -199,7 +200,8 @@ def test_a_full_disk_keeps_the_last_checkpoint_whole_and_is_counted(tmp_path: Pa
         assert run_cli("profile", "--config", str(config)).returncode == 0
         service = ExporterService(drift.load_config(config))
         service.refresh_references()
-        monitor = service.monitors[("churn-model", "default")]
+        monitor = service.models[("churn-model", "default")].stream()
+        assert monitor is not None
         frame = churn_frame(500, seed=4)
         numeric = frame[["tenure", "monthly_charges"]].to_numpy()
         categorical = frame[["contract", "internet_service"]].to_numpy(dtype=object)
@@ -244,7 +246,7 @@ def test_rows_not_yet_counted_are_in_the_next_checkpoint(tmp_path: Path) -> None
     frame = churn_frame(10, seed=4)
     numeric = frame[["tenure", "monthly_charges"]].to_numpy()
     categorical = frame[["contract", "internet_service"]].to_numpy(dtype=object)
-    service.monitors[("churn-model", "default")].features.append_block(numeric, categorical, 10, time.time())
+    only_stream(service).features.append_block(numeric, categorical, 10, time.time())
     service.checkpoint()
     saved = Checkpoints(str(tmp_path / "state")).load("default", "churn-model")
     assert saved.windows["features"].rows.sum() == 10

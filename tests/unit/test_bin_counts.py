@@ -16,6 +16,7 @@ from exporters.app import ExporterApp
 from exporters.service import ExporterService
 from tests.support import IRIS, iris_config, logger_headers
 from tests.support.asgi import AsgiClient
+from tests.support.service import only_stream
 
 
 def _app(tmp_path: Path, **exporter: object) -> tuple[ExporterApp, AsgiClient]:
@@ -49,7 +50,7 @@ def _samples(client: AsgiClient, name: str) -> dict[tuple[str, str], float]:
 
 def test_bins_are_published_from_the_start_and_count_what_was_posted(tmp_path: Path) -> None:
     app, client = _app(tmp_path)
-    profile = app.service.monitors[("sklearn-iris", "default")].profile
+    profile = only_stream(app.service).profile
     assert profile is not None
     before = _samples(client, FEATURE_BIN_ROWS.series)
     assert before and set(before.values()) == {0.0}  # every bin, before any event
@@ -66,6 +67,8 @@ def test_bins_are_published_from_the_start_and_count_what_was_posted(tmp_path: P
         response = logger_headers("sklearn-iris", "response", event_id=f"e{i}")
         assert client.post("/", {"predictions": classes[i : i + 30].tolist()}, response).status == 202
 
+    assert set(_samples(client, FEATURE_BIN_ROWS.series).values()) == {0.0}, "a scrape reads the last evaluation"
+    app.service.evaluate_all()
     counted = _samples(client, FEATURE_BIN_ROWS.series)
     reference = _samples(client, REFERENCE_FEATURE_BIN_ROWS.series)
     for j, name in enumerate(IRIS):

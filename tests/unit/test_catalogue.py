@@ -65,9 +65,9 @@ def evaluated_exporter(config: drift.MonitorConfig) -> ExporterApp:
     rng = np.random.default_rng(1)
     for i in range(300):
         row = rng.normal(size=20).tolist()
-        service.ingest_event(InferenceEvent("request", "churn-model", "default", f"id-{i}", {"instances": [row]}))
+        service.intake.event(InferenceEvent("request", "churn-model", "default", f"id-{i}", {"instances": [row]}))
         prediction = {"predictions": [float(rng.random())]}
-        service.ingest_event(InferenceEvent("response", "churn-model", "default", f"id-{i}", prediction))
+        service.intake.event(InferenceEvent("response", "churn-model", "default", f"id-{i}", prediction))
     if config.models[0].target is not None:
         labels = [{"id": f"id-{i}", "label": int(rng.random() < 0.3)} for i in range(300)]
         body = json.dumps({"model": "churn-model", "labels": labels}).encode()

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from drift.config import TargetConfig
-from exporters.feedback import FeedbackError, LabelledWindow, PredictionStore, label_value, read_labels
+from exporters.feedback import FeedbackError, label_value, read_labels
+from exporters.ground_truth import LabelledWindow, PredictionStore
 
 
 def test_join_duplicate_and_unmatched() -> None:

@@ -90,8 +90,8 @@ def test_finding_4_an_integer_of_5000_digits_in_feedback_is_a_counted_400(export
 
 def kept_id(client: AsgiClient) -> str:
     """An event id that ``sampling.rate`` keeps."""
-    monitor = client.app.service.monitors[("sklearn-iris", "default")]
-    return next(f"id-{i}" for i in range(100) if monitor.keeps_id(f"id-{i}"))
+    model = client.app.service.models[("sklearn-iris", "default")]
+    return next(f"id-{i}" for i in range(100) if model.keeps(f"id-{i}"))
 
 
 def test_finding_4_a_categorical_cell_nested_1000_deep_is_refused_by_the_boundary(exporter: AsgiClient) -> None:

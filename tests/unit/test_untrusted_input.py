@@ -22,6 +22,7 @@ from exporters.payloads import Columns, Rows, parse_request
 from exporters.service import ExporterService
 from tests.support import IRIS, IRIS_MODEL, IRIS_REQUEST, iris_config, labels, logger_headers
 from tests.support.asgi import AsgiClient
+from tests.support.service import only_stream
 
 FEATURES = Columns(tuple(drift.ColumnConfig(n, "numeric") for n in IRIS))
 
@@ -201,7 +202,8 @@ def test_review2_finding_8_one_bad_profile_leaves_the_other_models_loaded(iris: 
     assert not ready and list(detail["waiting_for"]) == ["default/other-model"]
     why = detail["waiting_for"]["default/other-model"]
     assert "profile" in why and len(why) < 400
-    assert service.monitors[("sklearn-iris", "default")].profile is not None
+    loaded = service.models[("sklearn-iris", "default")].reference
+    assert loaded is not None and loaded.profile is not None
 
 
 # --- 10: a smaller window.size across a restart ---
@@ -221,13 +223,13 @@ def test_review2_finding_10_a_window_restored_into_a_smaller_layout_starts_empty
     content["models"][0]["window"] = {"size": 5000, "max_age": "1h"}
     iris.write_text(yaml.safe_dump(content))
     restarted = service_of(iris)
-    monitor = restarted.monitors[("sklearn-iris", "default")]
+    monitor = only_stream(restarted)
     assert monitor.features.rows(time.time()) == 0, "the 70,000 rows do not fit 5,000: the window starts empty"
     counted = restarted.instruments.window_resets.labels("sklearn-iris", "default", "layout_changed")
     assert counted._value.get() == 1.0
     content["models"][0]["window"] = {"size": 10_000_000, "max_age": "1h"}  # the same layout restores as before
     iris.write_text(yaml.safe_dump(content))
-    assert service_of(iris).monitors[("sklearn-iris", "default")].features.rows(time.time()) == 70_000
+    assert only_stream(service_of(iris)).features.rows(time.time()) == 70_000
 
 
 # --- 13: a legal 10 MB body ---
@@ -306,5 +308,5 @@ def test_limits_of_the_exporter_are_its_configured_body_size(iris: Path) -> None
     from drift.boundary import Limits
 
     service = service_of(iris)
-    assert service.limits == Limits(drift.load_config(iris).exporter.max_body_bytes)
+    assert service.intake.limits == Limits(drift.load_config(iris).exporter.max_body_bytes)
     assert isinstance(parse_request({"instances": [[1, 2, 3, 4]]}, FEATURES), Rows)

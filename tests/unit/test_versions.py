@@ -19,9 +19,11 @@ from drift.config import ColumnConfig, VersionsConfig
 from exporters.app import ExporterApp
 from exporters.events import InferenceEvent, RejectedEventError
 from exporters.service import ExporterService
+from exporters.streams import VersionStreams
 from exporters.versions import serving_version
 from tests.support import IRIS, logger_headers
 from tests.support.asgi import AsgiClient
+from tests.support.service import stream_versions
 
 ANNOTATION = "driftline.io/model-version"
 
@@ -142,7 +144,7 @@ def test_review2_finding_6_made_up_versions_cannot_take_the_slot_of_a_version_wi
     for squatter in ("0", "CON", "y1", "y2", "y3", "y4"):  # new made-up versions take free slots, never version 7's
         client.post("/", {"instances": _rows(0.0, 5)}, _annotated(squatter))
     service.refresh_references()
-    assert [m.version for m in service.windowed()] == ["7"]
+    assert stream_versions(service) == ["7"]
     assert client.post("/", {"instances": _rows(0.0, 5)}, _annotated("0")).json()["reason"] == "no_reference"
     clock[0] += 121  # exporter.reference_check_every: a refused version is looked up again
     assert client.post("/", {"instances": _rows(0.0, 5)}, _annotated("0")).json() == {"status": "accepted"}
@@ -163,7 +165,7 @@ def test_a_fixed_reference_serves_only_the_version_it_records(tmp_path: Path) ->
     app.service.refresh_references()
     app.service.evaluate_all()
     assert _by_version(client, "driftline_reference_loaded") == {"2": 1.0}  # version 1: refused, not compared
-    assert [m.version for m in app.service.windowed()] == ["2"]
+    assert stream_versions(app.service) == ["2"]
     assert app.service.ready()[1]["versions_without_reference"] == {"default/sklearn-iris": ["1"]}
     listed = _config(
         tmp_path,
@@ -176,8 +178,9 @@ def test_a_fixed_reference_serves_only_the_version_it_records(tmp_path: Path) ->
         json.dumps({"instances": _rows(0.0)}).encode(),
     )
     service.refresh_references()
-    version_1 = next(m for m in service.windowed() if m.version == "1")
-    assert version_1.profile is None and "built for model version '2', not '1'" in (version_1.profile_error or "")
+    version_1 = service.models[("sklearn-iris", "default")].stream("1")
+    assert version_1 is not None and version_1.profile is None
+    assert "built for model version '2', not '1'" in (version_1.reference.error or "")
 
 
 def test_the_v2_response_names_the_version_and_the_request_waits_for_it(tmp_path: Path) -> None:
@@ -198,8 +201,8 @@ def test_the_v2_response_names_the_version_and_the_request_waits_for_it(tmp_path
     assert _by_version(client, "driftline_output_window_samples") == {"7": 100.0}
     # a request whose response never comes is given up after versions.wait, and counted
     client.post("/", request, logger_headers("sklearn-iris", "request", "r3"))
-    waiting = app.service.monitors[("sklearn-iris", "default")].versions
-    assert waiting is not None and waiting.waiting is not None
+    waiting = app.service.models[("sklearn-iris", "default")].streams
+    assert isinstance(waiting, VersionStreams) and waiting.waiting is not None
     assert waiting.waiting.expire(app.service.clock() + 31) == 1
     assert waiting.waiting.rows_waiting == 0
 
@@ -227,10 +230,10 @@ def test_a_silent_version_is_retired_after_the_window_age(tmp_path: Path) -> Non
     service = ExporterService(config, clock=lambda: clock[0])
     headers = {k.lower(): v for k, v in _annotated("1").items()}
     service.ingest(headers, json.dumps({"instances": _rows(0.0, 5)}).encode())
-    assert [m.version for m in service.windowed()] == ["1"]
+    assert stream_versions(service) == ["1"]
     clock[0] += 3601
     service.evaluate_all()
-    assert service.windowed() == []
+    assert stream_versions(service) == []
 
 
 @pytest.mark.parametrize(
@@ -321,6 +324,6 @@ def test_a_versions_window_survives_a_restart(tmp_path: Path) -> None:
     headers = {k.lower(): v for k, v in _annotated("1").items()}
     again.ingest(headers, json.dumps({"instances": _rows(0.0, 5)}).encode())
     again.refresh_references()
-    evaluated = again.evaluate_all().models
+    evaluated = again.evaluate_all().streams
     assert evaluated[("sklearn-iris", "default", "1")].window_samples == 305
     assert ("sklearn-iris", "default", "2") not in evaluated, "version 2 comes back when it sends again"

@@ -8,13 +8,10 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from drift.config import AlertSettings, ModelConfig, MonitorConfig
 from drift.errors import ConfigError
-
-if TYPE_CHECKING:
-    from .catalogue.definition import AlertDefinition
 
 OK, BAD, NEAR = "ok", "bad", "near"
 INSTANCE = "driftline-exporter:8080"
@@ -22,6 +19,20 @@ WEBHOOK_TARGET = {"job": "driftline-webhook", "instance": "driftline-webhook:808
 RATE_WINDOW = 300  # seconds: every rate() in the rules looks back 5m
 
 Series = list[tuple[str, list[float]]]
+
+
+class AlertDefinition(Protocol):
+    """What a scenario needs of the alert it drives (:class:`alerts.catalogue.definition.AlertDefinition`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def labels(self) -> dict[str, str]: ...
+
+    def settings(self, config: MonitorConfig) -> AlertSettings: ...
+
+    def expected_annotations(self, config: MonitorConfig, scenario: Scenario, t: int) -> dict[str, str]: ...
 
 
 @dataclass
