@@ -35,7 +35,8 @@ _EXPORTS = {
     "errors": ("ConfigError", "DataError", "DriftlineError", "ProfileError", "StorageError"),
     "evaluation": ("ColumnDrift", "DriftResult", "evaluate", "evaluate_counts", "evaluate_window"),
     "quality.evaluation": ("PerformanceResult", "evaluate_performance"),
-    "reference.profile": ("CategoricalProfile", "NumericProfile", "ReferenceProfile"),
+    "reference.columns": ("CategoricalProfile", "NumericProfile"),
+    "reference.profile": ("ReferenceProfile",),
     "reference.builder": ("ProfileBuilder", "build_profile", "profile_from_source"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -88,4 +89,5 @@ if TYPE_CHECKING:
     from .evaluation import ColumnDrift, DriftResult, evaluate, evaluate_counts, evaluate_window
     from .quality.evaluation import PerformanceResult, evaluate_performance
     from .reference.builder import ProfileBuilder, build_profile, profile_from_source
-    from .reference.profile import CategoricalProfile, NumericProfile, ReferenceProfile
+    from .reference.columns import CategoricalProfile, NumericProfile
+    from .reference.profile import ReferenceProfile

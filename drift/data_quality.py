@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .catalogue.definition import PAYLOAD_ERRORS, VALUE_QUALITIES
-from .reference.profile import CategoricalProfile, NumericProfile
+from .reference.columns import CategoricalProfile, NumericProfile
 from .sketch import Layout
 from .stats import FloatArray, IntArray
 

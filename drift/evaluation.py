@@ -25,7 +25,8 @@ from .config import ColumnConfig, DriftSettings, ModelConfig
 from .errors import DataError
 from .multivariate import ReconstructionDrift, window_drift
 from .quality.estimation import EstimatedPerformance, estimate_window
-from .reference.profile import ColumnProfile, NumericProfile, ReferenceProfile
+from .reference.columns import ColumnProfile, NumericProfile
+from .reference.profile import ReferenceProfile
 from .sketch import Layout, column_statistics, layouts
 from .stats import IntArray
 

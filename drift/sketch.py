@@ -24,7 +24,8 @@ from numpy.typing import NDArray
 
 from . import stats
 from .coercion import category_values, numeric_values
-from .reference.profile import ColumnProfile, NumericProfile, ReferenceProfile
+from .reference.columns import ColumnProfile, NumericProfile
+from .reference.profile import ReferenceProfile
 from .stats import FloatArray, IntArray
 
 

@@ -17,7 +17,8 @@ import pandas as pd
 
 from .config import DriftSettings, ModelConfig
 from .evaluation import ColumnDrift, DriftResult, column_values
-from .reference.profile import NumericProfile, ReferenceProfile
+from .reference.columns import NumericProfile
+from .reference.profile import ReferenceProfile
 from .sketch import ColumnBins, layouts, psi_bins
 
 DRIFTED, STABLE, UNDECIDED = "DRIFTED", "stable", "not decided"

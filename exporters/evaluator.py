@@ -24,7 +24,8 @@ from drift.evaluation import ColumnDrift
 from drift.multivariate import ReconstructionDrift, window_drift
 from drift.quality.estimation import EstimatedPerformance, estimate_window
 from drift.quality.evaluation import PerformanceResult, evaluate_performance
-from drift.reference.profile import NumericProfile, ReferenceProfile
+from drift.reference.columns import NumericProfile
+from drift.reference.profile import ReferenceProfile
 from drift.sketch import ColumnBins, layouts, psi_bins
 
 from .instruments import ExporterInstruments

@@ -19,15 +19,8 @@ from ..errors import DataError
 from ..multivariate import ReconstructionModel, fit_encoding, fit_reconstruction
 from ..quality.metrics import ReferencePerformance, reference_performance
 from ..stats import FloatArray
-from .profile import (
-    MAX_RARE,
-    CategoricalProfile,
-    ColumnProfile,
-    NumericProfile,
-    ReferenceProfile,
-    fine_bins_for,
-    frozen,
-)
+from .columns import MAX_RARE, CategoricalProfile, ColumnProfile, NumericProfile, fine_bins_for, frozen
+from .profile import ReferenceProfile
 from .reader import MeterFactory, SourceInfo, reference_batches
 
 

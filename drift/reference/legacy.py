@@ -11,7 +11,7 @@ import numpy as np
 from .. import stats
 from ..config import NUMERIC
 from ..errors import ProfileError
-from .profile import content_hash
+from .hashing import content_hash
 
 _FORMAT_1_CONTENT = ("format_version", "rows", "settings", "features", "outputs", "target", "performance")
 

@@ -11,7 +11,7 @@ import pytest
 
 import drift
 from drift.catalogue import FEATURE_BIN_ROWS, OUTPUT_BIN_ROWS, REFERENCE_FEATURE_BIN_ROWS, REFERENCE_OUTPUT_BIN_ROWS
-from drift.reference.profile import CategoricalProfile, NumericProfile
+from drift.reference.columns import CategoricalProfile, NumericProfile
 from exporters.app import ExporterApp
 from exporters.service import ExporterService
 from tests.support import IRIS, iris_config, logger_headers

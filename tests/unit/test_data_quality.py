@@ -13,7 +13,7 @@ import drift
 from drift.config import ColumnConfig, DriftSettings
 from drift.data_quality import VALUE_QUALITIES, QualityBounds, quality_counts
 from drift.errors import ProfileError
-from drift.reference.profile import CategoricalProfile
+from drift.reference.columns import CategoricalProfile
 from drift.sketch import layouts
 from exporters.payloads import Columns, parse_request
 from exporters.windows import SketchWindow

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import drift
-from drift.reference.profile import CategoricalProfile, NumericProfile
+from drift.reference.columns import CategoricalProfile, NumericProfile
 from tests.support import churn_frame, model_config, write_config_dict
 
 

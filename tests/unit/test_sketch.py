@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from drift import stats
-from drift.reference.profile import CategoricalProfile, NumericProfile
+from drift.reference.columns import CategoricalProfile, NumericProfile
 from drift.sketch import Layout, column_statistics
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)

@@ -7,7 +7,7 @@ import numpy as np
 
 import drift
 from drift.evaluation import ColumnDrift
-from drift.reference.profile import CategoricalProfile
+from drift.reference.columns import CategoricalProfile
 from drift.verdict import DRIFTED, STABLE, UNDECIDED, decision, evidence_order, verdict_section, window_bins
 from tests.support import churn_frame, model_config
 
