@@ -11,7 +11,8 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from . import values as v
-from .values import Duration, Section
+from .reader import Section
+from .values import Duration
 
 PROM_LABEL = r"[a-zA-Z_][a-zA-Z0-9_]*"
 _PROM_METRIC = r"[a-zA-Z_:][a-zA-Z0-9_:]*"

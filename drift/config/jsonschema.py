@@ -20,7 +20,8 @@ from typing import Any
 
 from ..errors import ConfigError
 from .loader import parse_config
-from .values import Blueprint, Duration, Field, JsonSchema, ListenAddress, SecretRef, schema_of
+from .reader import Blueprint, Field
+from .values import Duration, JsonSchema, ListenAddress, SecretRef, schema_of
 
 SCHEMA_URL = "https://raw.githubusercontent.com/driftline/driftline/main/docs/monitor.schema.json"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

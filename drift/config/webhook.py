@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from . import values as v
-from .values import Duration, ListenAddress, SecretRef, Section
+from .reader import Section
+from .values import Duration, ListenAddress, SecretRef
 
 
 @dataclass(frozen=True)
