@@ -20,6 +20,8 @@ from drift import catalogue as m
 SCHEMA_VERSION = 39
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 MODEL_SELECTOR = 'model="$model", model_namespace="$model_namespace"'
+VERSIONS = f'{MODEL_SELECTOR}, model_version=~"$model_version"'  # during a rollout, each serving version's series
+FEATURES = f'{VERSIONS}, feature=~"$feature"'
 TAG = "driftline"
 _LEGACY_KEYS = {"rows", "style", "sharedCrosshair", "hideControls", "span", "height", "minSpan", "error", "gnetId"}
 _LEGACY_TARGET_KEYS = {"target", "metric", "step", "intervalFactor", "query"}
@@ -298,3 +300,14 @@ def _panel(panel: dict[str, Any]) -> dict[str, Any]:
         panel.pop("datasource", None)
         panel["panels"] = []
     return panel
+
+
+def psi_panel(title: str, description: str, psi: str, legend: str) -> g.TimeSeries:
+    """PSI series with the model's psi_threshold as a dashed line."""
+    return timeseries(
+        title,
+        description,
+        [target(psi, legend, "A"), target(f"max({m.PSI_THRESHOLD.series}{{{MODEL_SELECTOR}}})", "psi_threshold", "B")],
+        "none",
+        overrides=[dashed_series("psi_threshold")],
+    )

@@ -15,12 +15,15 @@ from drift.sketch import MISSING_BIN
 
 from .common import (
     DATASOURCE,
+    FEATURES,
     MODEL_SELECTOR,
+    VERSIONS,
     Layout,
     dashboard,
     dashed_series,
     datasource_variable,
     model_variables,
+    psi_panel,
     stat,
     steps,
     table,
@@ -29,12 +32,12 @@ from .common import (
     value_map,
 )
 from .data_quality import add_data_quality_row
+from .multivariate import add_multivariate_row
 from .performance import add_estimated_row, add_quality_row, estimates, metric_variable
+from .pooled import WINDOW, add_pooled_row
+from .versions import add_versions_row
 
-VERSIONS = f'{MODEL_SELECTOR}, model_version=~"$model_version"'  # during a rollout, each serving version's series
-FEATURES = f'{VERSIONS}, feature=~"$feature"'
 SERVING = "job, instance, model, model_namespace"  # a version's series meet the model's settings on these
-WINDOW = "$window"  # a pooled window's name in a recording rule, chosen on the dashboard
 
 
 def _any_of(name: str, label: str, query: str) -> g.Template:
@@ -115,108 +118,6 @@ def _bin_shares(config: MonitorConfig) -> g.Table:
         columns={"A": ("live share", "percentunit"), "B": ("reference share", "percentunit")},
         hidden=["model", "model_namespace"],
         sort_by="live share",
-    )
-
-
-def _psi_panel(title: str, description: str, psi: str, legend: str) -> g.TimeSeries:
-    """PSI series with the model's psi_threshold as a dashed line."""
-    return timeseries(
-        title,
-        description,
-        [target(psi, legend, "A"), target(f"max({m.PSI_THRESHOLD.series}{{{MODEL_SELECTOR}}})", "psi_threshold", "B")],
-        "none",
-        overrides=[dashed_series("psi_threshold")],
-    )
-
-
-def _versions_row(layout: Layout) -> None:
-    """While versions serve together (a canary, a rolling update): does the newer one answer differently?"""
-    layout.row("Model versions: canary against stable")
-    layout.add(
-        _psi_panel(
-            "Outputs against the stable version (PSI)",
-            "PSI of each serving version's outputs against those of the version serving longest, window against "
-            "window: both see the same traffic, so a difference is the model's, not the data's. Dashed: "
-            "psi_threshold.",
-            f"{m.VERSION_OUTPUT_PSI.series}{{{VERSIONS}}}",
-            "{{output}} {{model_version}} vs {{baseline_version}}",
-        ),
-        16,
-        8,
-    )
-    layout.add(
-        stat(
-            "Answers differently",
-            "1 when a version's outputs differ significantly from the stable version's (corrected p-value below "
-            "alpha and PSI at least psi_threshold) — same rule as prediction drift.",
-            f"max by (model_version) ({m.VERSION_OUTPUT_DRIFTED.series}{{{VERSIONS}}})",
-            "none",
-            thresholds=steps(("green", None), ("red", 1)),
-            mappings=value_map(("0", "same", "green"), ("1", "DIFFERENT", "red")),
-        ),
-        8,
-        8,
-    )
-
-
-def _multivariate_row(layout: Layout) -> None:
-    """PCA reconstruction: a change in how the features move together (``multivariate:`` in the config)."""
-    layout.row("Multivariate drift")
-    layout.add(
-        timeseries(
-            "Reconstruction error",
-            "Mean distance the window's rows travel through the reference's principal components and back, against "
-            "the reference's own (out of sample) and the largest a window of this size shows without drift at "
-            "alpha. Above the band: the features no longer move together as in training.",
-            [
-                target(f"{m.MULTIVARIATE_ERROR.series}{{{VERSIONS}}}", "window {{model_version}}", "A"),
-                target(f"{m.MULTIVARIATE_REFERENCE_ERROR.series}{{{VERSIONS}}}", "reference {{model_version}}", "B"),
-                target(f"{m.MULTIVARIATE_ERROR_UPPER.series}{{{VERSIONS}}}", "no-drift band {{model_version}}", "C"),
-            ],
-            "none",
-        ),
-        16,
-        8,
-    )
-    layout.add(
-        stat(
-            "Multivariate drift",
-            "1 when the window's mean reconstruction error is significantly above the reference's (one-sided, at "
-            "alpha): DriftlineMultivariateDrift.",
-            f"max by (model_version) ({m.MULTIVARIATE_DRIFTED.series}{{{VERSIONS}}})",
-            "none",
-            thresholds=steps(("green", None), ("red", 1)),
-            mappings=value_map(("0", "no drift", "green"), ("1", "DRIFT", "red")),
-        ),
-        8,
-        8,
-    )
-
-
-def _pooled_row(layout: Layout) -> None:
-    """The drift Prometheus pools from every replica's bin counts (``exporter.replicas`` > 1)."""
-    layout.row("Pooled across replicas ($window)")
-    psi = pooling.FEATURES.psi(WINDOW)
-    layout.add(
-        _psi_panel(
-            "Pooled PSI per feature",
-            "PSI of every replica's rows together over the chosen window (alerting.pooling.windows), recorded by "
-            "Prometheus from the replicas' bin counts; the alerts read the first window. Dashed: psi_threshold.",
-            f"{psi}{{{FEATURES}}}",
-            "{{feature}} {{model_version}}",
-        ),
-        16,
-        8,
-    )
-    layout.add(
-        stat(
-            "Pooled rows",
-            "Valid rows of the first feature in the pooled window, all replicas together.",
-            f"max(topk(1, {pooling.FEATURES.rows(WINDOW)}{{{VERSIONS}}}))",
-            "none",
-        ),
-        8,
-        8,
     )
 
 
@@ -301,7 +202,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         4,
     )
     layout.add(
-        _psi_panel(
+        psi_panel(
             "PSI per feature",
             "Population Stability Index of each feature, current window vs reference. The dashed line is the "
             "model's psi_threshold; a feature drifts when its PSI is above it and its test is significant.",
@@ -372,7 +273,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         9,
     )
     layout.add(
-        _psi_panel(
+        psi_panel(
             "Prediction drift (PSI per output)",
             "PSI of each model output (from response events) against the outputs on the reference data. The "
             "dashed line is psi_threshold.",
@@ -437,12 +338,12 @@ def build(config: MonitorConfig) -> dict[str, Any]:
     )
     versioned = [model for model in config.models if model.versions is not None]
     if any(model.outputs for model in versioned):
-        _versions_row(layout)
+        add_versions_row(layout)
     if any(model.multivariate is not None for model in config.models):
-        _multivariate_row(layout)
+        add_multivariate_row(layout)
     add_data_quality_row(layout)
     if pooled:
-        _pooled_row(layout)
+        add_pooled_row(layout)
     if config.exporter.bin_counts:
         layout.add(_bin_shares(config), 24, 9)
     if any(model.target is not None for model in config.models):
