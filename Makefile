@@ -83,9 +83,10 @@ pytest: $(BIN)/.installed system-deps browser-deps balancer-deps
 	$(BIN)/pytest
 
 # deploy/generated is what `driftline generate` writes for the example config, docs/metrics.md and docs/runbooks.md
-# what the metric and alert catalogues say, the two monitor.schema.json what the config loader reads; CI fails when any of them is stale.
+# what the metric and alert catalogues say, the two monitor.schema.json what the config loader reads, the table in
+# docs/statistics.md what the statistics registry holds; CI fails when any of them is stale.
 GENERATED := deploy/generated deploy/kubernetes/overlays/replicas/generated docs/metrics.md docs/runbooks.md \
-  docs/monitor.schema.json drift/config/monitor.schema.json
+  docs/monitor.schema.json drift/config/monitor.schema.json docs/statistics.md
 generated: $(BIN)/.installed
 	$(BIN)/driftline generate --config examples/monitor.yaml --out deploy/generated
 	$(BIN)/driftline generate --config deploy/kubernetes/overlays/replicas/monitor.yaml \

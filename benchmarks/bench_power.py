@@ -16,6 +16,7 @@ import argparse
 
 import numpy as np
 import pandas as pd
+import scipy.stats
 
 import drift
 from drift import stats
@@ -34,7 +35,7 @@ def exact_path(
     for name in FEATURES:
         column = profile.features[name]
         psis.append(stats.psi(column.counts, stats.bin_counts(window[name], column.edges)))
-        pvalues.append(stats.ks_2samp(sample, window[name])[1])
+        pvalues.append(float(scipy.stats.ks_2samp(sample, window[name]).pvalue))
     adjusted = stats.adjust_pvalues(pvalues, settings.correction)
     significant = [bool(p < settings.alpha) for p in adjusted]
     return significant, [s and psi >= settings.psi_threshold for s, psi in zip(significant, psis, strict=True)]

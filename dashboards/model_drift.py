@@ -12,6 +12,7 @@ from alerts.catalogue import MODEL_DRIFT_DASHBOARD, report_link
 from drift import catalogue as m
 from drift.config import MonitorConfig
 from drift.sketch import MISSING_BIN
+from drift.statistics import STATISTICS
 
 from .common import (
     DATASOURCE,
@@ -35,6 +36,7 @@ from .data_quality import add_data_quality_row
 from .multivariate import add_multivariate_row
 from .performance import add_estimated_row, add_quality_row, estimates, metric_variable
 from .pooled import WINDOW, add_pooled_row
+from .statistics import add_statistic_panel
 from .versions import add_versions_row
 
 SERVING = "job, instance, model, model_namespace"  # a version's series meet the model's settings on these
@@ -298,17 +300,9 @@ def build(config: MonitorConfig) -> dict[str, Any]:
         12,
         8,
     )
-    layout.add(
-        timeseries(
-            "Jensen-Shannon distance",
-            "Jensen-Shannon distance (base 2, 0 = identical, 1 = disjoint) of each feature's binned distribution.",
-            [target(f"{m.FEATURE_JS_DISTANCE.series}{{{FEATURES}}}", "{{feature}} {{model_version}}")],
-            "none",
-            max_value=1,
-        ),
-        12,
-        8,
-    )
+    for statistic in STATISTICS:  # the statistics that declare a panel: one time series per feature each
+        if statistic.panel is not None:
+            add_statistic_panel(layout, statistic.panel, statistic.published)
     layout.add(
         timeseries(
             "Missing or invalid values",

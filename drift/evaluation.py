@@ -12,8 +12,9 @@ decided the same way, corrected across the outputs; they do not count towards th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -25,27 +26,23 @@ from .config import ColumnConfig, DriftSettings, ModelConfig
 from .errors import DataError
 from .multivariate import ReconstructionDrift, window_drift
 from .quality.estimation import EstimatedPerformance, estimate_window
-from .reference.columns import ColumnProfile, NumericProfile
+from .reference.columns import ColumnProfile
 from .reference.profile import ReferenceProfile
-from .sketch import Layout, column_statistics, layouts
+from .sketch import Layout, layouts
+from .statistics import column_statistics
 from .stats import IntArray
 
 
 @dataclass(frozen=True)
 class ColumnDrift:
-    """The drift of one feature or output. Statistics are None when the window has no valid value for it."""
+    """The drift of one feature or output: every registered statistic that has a value for it
+    (:mod:`drift.statistics`; none when the window has no valid value for the column) and the decision."""
 
     name: str
     type: str
     samples: int
     missing_ratio: float | None
-    psi: float | None = None
-    psi_pvalue: float | None = None
-    js_distance: float | None = None
-    ks_statistic: float | None = None
-    ks_pvalue: float | None = None
-    chi2_statistic: float | None = None
-    chi2_pvalue: float | None = None
+    statistics: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     adjusted_pvalue: float | None = None
     drifted: bool = False
 
@@ -53,6 +50,46 @@ class ColumnDrift:
     def pvalue(self) -> float | None:
         """The test p-value before correction: KS for numeric columns, chi-square for categorical ones."""
         return self.ks_pvalue if self.type == "numeric" else self.chi2_pvalue
+
+    @property
+    def psi(self) -> float | None:
+        return self.statistics.get("psi")
+
+    @property
+    def psi_pvalue(self) -> float | None:
+        return self.statistics.get("psi_pvalue")
+
+    @property
+    def js_distance(self) -> float | None:
+        return self.statistics.get("js_distance")
+
+    @property
+    def ks_statistic(self) -> float | None:
+        return self.statistics.get("ks_statistic")
+
+    @property
+    def ks_pvalue(self) -> float | None:
+        return self.statistics.get("ks_pvalue")
+
+    @property
+    def chi2_statistic(self) -> float | None:
+        return self.statistics.get("chi2_statistic")
+
+    @property
+    def chi2_pvalue(self) -> float | None:
+        return self.statistics.get("chi2_pvalue")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The column as plain values: its statistics beside its name, samples and decision."""
+        return {
+            "name": self.name,
+            "type": self.type,
+            "samples": self.samples,
+            "missing_ratio": self.missing_ratio,
+            **self.statistics,
+            "adjusted_pvalue": self.adjusted_pvalue,
+            "drifted": self.drifted,
+        }
 
 
 @dataclass(frozen=True)
@@ -79,30 +116,14 @@ class DriftResult:
 def column_drifts(layout: Layout, counts: IntArray, rows: int) -> dict[str, ColumnDrift]:
     """Every statistic of each column of a window given as its count vector (before the multiple-testing decision)."""
     found = column_statistics(layout, counts)
+    values = {name: array.tolist() for name, array in found.values.items()}
     out: dict[str, ColumnDrift] = {}
-    for profile, samples, missing, psi, psi_p, js, ks, ks_p, chi2, chi2_p in zip(
-        layout.columns,
-        found.samples.tolist(),
-        found.missing.tolist(),
-        found.psi.tolist(),
-        found.psi_pvalue.tolist(),
-        found.js_distance.tolist(),
-        found.ks_statistic.tolist(),
-        found.ks_pvalue.tolist(),
-        found.chi2_statistic.tolist(),
-        found.chi2_pvalue.tolist(),
-        strict=True,
+    for i, (profile, samples, missing) in enumerate(
+        zip(layout.columns, found.samples.tolist(), found.missing.tolist(), strict=True)
     ):
         ratio = (missing / rows) if rows else None
-        if samples == 0:
-            out[profile.name] = ColumnDrift(profile.name, profile.type, 0, ratio)
-            continue
-        numeric = isinstance(profile, NumericProfile)
-        out[profile.name] = ColumnDrift(
-            profile.name, profile.type, samples, ratio, psi, psi_p, js,
-            ks if numeric else None, ks_p if numeric else None,
-            None if numeric else chi2, None if numeric else chi2_p,
-        )  # fmt: skip
+        known = {name: value for name, column in values.items() if not math.isnan(value := column[i])}
+        out[profile.name] = ColumnDrift(profile.name, profile.type, samples, ratio, MappingProxyType(known))
     return out
 
 
@@ -120,7 +141,7 @@ def decide(columns: Mapping[str, ColumnDrift], settings: DriftSettings) -> dict[
     for name, p in zip(tested, adjusted, strict=True):
         column = columns[name]
         drifted = bool(p < settings.alpha and column.psi is not None and column.psi >= settings.psi_threshold)
-        out[name] = ColumnDrift(**{**vars(column), "adjusted_pvalue": float(p), "drifted": drifted})
+        out[name] = replace(column, adjusted_pvalue=float(p), drifted=drifted)
     return out
 
 

@@ -1,28 +1,23 @@
-"""A window as bin counts: how a model's columns map onto one flat count vector, and every statistic from it.
+"""A window as bin counts: how a model's columns map onto one flat count vector.
 
 A :class:`Layout` lays a set of profiled columns (a model's features, or its outputs) side by side: each column owns
 a segment of fine bins (numeric: the profile's fine quantile bins; categorical: one bin per category and
 ``__other__``) and one missing slot. Counting a batch of rows adds one vector of that shape; a window is a sum of
 such vectors, whatever its size, so evaluating it costs the same for 1,000 rows as for 1,000,000.
 
-:func:`column_statistics` computes PSI and its p-value, the Jensen–Shannon distance, the binned KS test and the
-chi-square test for all columns at once, as segmented numpy operations over the flat vectors. Each is the formula of
-the per-column function of the same name in :mod:`drift.stats` (the tests hold them to each other).
+The statistics over such a vector, all columns at once, are registered in :mod:`drift.statistics`.
 """
 
 from __future__ import annotations
 
-import math
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.special
 from numpy.typing import NDArray
 
-from . import stats
 from .coercion import category_values, numeric_values
 from .reference.columns import ColumnProfile, NumericProfile
 from .reference.profile import ReferenceProfile
@@ -34,7 +29,7 @@ def _starts(sizes: Sequence[int]) -> IntArray:
 
 
 @dataclass(frozen=True)
-class _Reference:
+class ReferenceBins:
     """The reference's side of the statistics and the index arrays that cut a flat count vector into columns."""
 
     fine_index: IntArray  # the fine-bin entries of a count vector (its missing slots left out)
@@ -53,7 +48,7 @@ class _Reference:
     numeric: NDArray[np.bool_]
 
     @classmethod
-    def of(cls, columns: tuple[ColumnProfile, ...], offsets: IntArray, fine: IntArray) -> _Reference:
+    def of(cls, columns: tuple[ColumnProfile, ...], offsets: IntArray, fine: IntArray) -> ReferenceBins:
         if not columns:
             empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
             return cls(empty_i, empty_i, empty_i, empty_f, empty_i, empty_i, empty_i, empty_f, empty_f, empty_i,
@@ -85,7 +80,7 @@ class _Reference:
             bins=bins,
             rows=rows,
             ks_rows=ks_rows,
-            ks_shares=_cumulative_shares(fine_counts, fine_starts, fine_segment),
+            ks_shares=cumulative_shares(fine_counts, fine_starts, fine_segment),
             numeric=np.array([isinstance(c, NumericProfile) for c in columns], dtype=bool),
         )
 
@@ -103,7 +98,7 @@ class Layout:
     fine: IntArray = field(init=False)
     offsets: IntArray = field(init=False)
     size: int = field(init=False)
-    reference: _Reference = field(init=False, repr=False)
+    reference: ReferenceBins = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         fine = np.array([c.fine_counts.size for c in self.columns], dtype=np.int64)
@@ -111,7 +106,7 @@ class Layout:
         object.__setattr__(self, "fine", fine)
         object.__setattr__(self, "offsets", offsets)
         object.__setattr__(self, "size", int((fine + 1).sum()))
-        object.__setattr__(self, "reference", _Reference.of(self.columns, offsets, fine))
+        object.__setattr__(self, "reference", ReferenceBins.of(self.columns, offsets, fine))
 
     def count(self, columns: Mapping[str, Any]) -> IntArray:
         """The count vector of a batch given as one array or list per column (any values; bad ones are missing).
@@ -192,79 +187,13 @@ def psi_bins(layout: Layout, counts: IntArray) -> list[ColumnBins]:
     return out
 
 
-@dataclass(frozen=True)
-class ColumnStatistics:
-    """Every statistic of each column of a layout, as arrays in column order (NaN where not applicable)."""
-
-    samples: IntArray
-    missing: IntArray
-    psi: FloatArray
-    psi_pvalue: FloatArray
-    js_distance: FloatArray
-    ks_statistic: FloatArray
-    ks_pvalue: FloatArray
-    chi2_statistic: FloatArray
-    chi2_pvalue: FloatArray
-
-
 def _segments(sizes: IntArray) -> tuple[IntArray, IntArray]:
     """``(starts, segment id of every element)`` of consecutive segments of the given sizes (all > 0)."""
     starts = _starts(list(sizes))
     return starts, np.repeat(np.arange(sizes.size), sizes)
 
 
-def column_statistics(layout: Layout, counts: IntArray) -> ColumnStatistics:
-    """All columns' statistics from one count vector of the window, against the reference counts in the profiles.
-
-    PSI (:func:`drift.stats.psi`), its p-value (:func:`drift.stats.psi_pvalue`) and the JS distance
-    (:func:`drift.stats.js_distance`) over each column's PSI bins; the binned KS test (:func:`drift.stats.binned_ks`)
-    over a numeric column's fine bins; the chi-square test (:func:`drift.stats.chi2_test`) over a categorical
-    column's bins. A column without a valid value in the window has NaN statistics.
-    """
-    ref = layout.reference
-    current_fine = counts[ref.fine_index].astype(np.float64)
-    samples = np.add.reduceat(current_fine, ref.fine_starts) if current_fine.size else np.zeros(0)
-    missing = counts[layout.offsets + layout.fine].astype(np.int64)
-    current_psi = np.add.reduceat(current_fine, ref.psi_starts) if current_fine.size else np.zeros(0)
-
-    p_ref, by_psi = ref.shares, ref.psi_column_starts
-    p_cur = (current_psi + 0.5) / (samples + 0.5 * ref.bins)[ref.psi_segment]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        psi = np.maximum(_by_column(np.add, (p_cur - p_ref) * np.log(p_cur / p_ref), ref.psi_column_starts), 0.0)
-        psi_pvalue = np.where(
-            ref.bins >= 2, scipy.special.chdtrc(ref.bins - 1, psi / (1 / ref.rows + 1 / samples)), 1.0
-        )
-        mid = (p_ref + p_cur) / 2.0
-        divergence = _by_column(np.add, p_ref * np.log(p_ref / mid) + p_cur * np.log(p_cur / mid), by_psi)
-        js = np.sqrt(np.maximum(divergence / 2.0 / math.log(2.0), 0.0))
-        gap = np.abs(ref.ks_shares - _cumulative_shares(current_fine, ref.fine_starts, ref.fine_segment))
-        d = _by_column(np.maximum, np.nan_to_num(gap, nan=0.0), ref.fine_starts)
-        ks_statistic = np.where(ref.numeric, d, np.nan)
-        ks_pvalue = np.where(ref.numeric, stats.ks_pvalue(d, ref.ks_rows, samples), np.nan)
-        chi2_statistic, chi2_pvalue = _chi2(ref, current_psi, samples)
-
-    empty = samples == 0
-    for array in (psi, psi_pvalue, js, ks_statistic, ks_pvalue, chi2_statistic, chi2_pvalue):
-        array[empty] = np.nan
-    chi2_statistic[ref.numeric] = chi2_pvalue[ref.numeric] = np.nan
-    return ColumnStatistics(
-        samples=samples.astype(np.int64),
-        missing=missing,
-        psi=psi,
-        psi_pvalue=psi_pvalue,
-        js_distance=js,
-        ks_statistic=ks_statistic,
-        ks_pvalue=ks_pvalue,
-        chi2_statistic=chi2_statistic,
-        chi2_pvalue=chi2_pvalue,
-    )
-
-
-def _by_column(ufunc: np.ufunc, values: FloatArray, starts: IntArray) -> FloatArray:
-    return ufunc.reduceat(values, starts) if values.size else np.zeros(0)  # type: ignore[no-any-return]
-
-
-def _cumulative_shares(counts: FloatArray, starts: IntArray, segment: IntArray) -> FloatArray:
+def cumulative_shares(counts: FloatArray, starts: IntArray, segment: IntArray) -> FloatArray:
     """Each column's running share of its own total (its empirical CDF at the bin edges)."""
     if counts.size == 0:
         return counts
@@ -273,27 +202,6 @@ def _cumulative_shares(counts: FloatArray, starts: IntArray, segment: IntArray) 
     totals = np.add.reduceat(counts, starts)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (running - before[segment]) / totals[segment]  # type: ignore[no-any-return]
-
-
-def _chi2(ref: _Reference, current: FloatArray, samples: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """:func:`drift.stats.chi2_test` of every column over its PSI bins, as ``scipy.stats.chi2_contingency``
-    computes it: bins empty in both samples dropped, Yates' correction at one degree of freedom."""
-    observed_ref, observed_cur = ref.psi_counts, current
-    totals = observed_ref + observed_cur
-    used = totals > 0
-    grand = (ref.rows + samples)[ref.psi_segment]
-    expected_ref = ref.rows[ref.psi_segment] * totals / grand
-    expected_cur = samples[ref.psi_segment] * totals / grand
-    dof = _by_column(np.add, used.astype(np.float64), ref.psi_column_starts) - 1
-    yates = (dof == 1)[ref.psi_segment]
-    terms = np.zeros_like(totals)
-    for observed, expected in ((observed_ref, expected_ref), (observed_cur, expected_cur)):
-        deviation = np.abs(observed - expected)
-        deviation = np.where(yates, deviation - np.minimum(0.5, deviation), deviation)
-        terms += np.where(used, deviation**2 / np.where(used, expected, 1.0), 0.0)
-    statistic = _by_column(np.add, terms, ref.psi_column_starts)
-    pvalue = np.where(dof >= 1, scipy.special.chdtrc(np.maximum(dof, 1), statistic), 1.0)
-    return np.where(dof >= 1, statistic, 0.0), pvalue
 
 
 _layouts: dict[int, tuple[Layout, Layout]] = {}
@@ -310,4 +218,4 @@ def layouts(profile: ReferenceProfile) -> tuple[Layout, Layout]:
     return held
 
 
-__all__ = ["ColumnStatistics", "Layout", "column_statistics", "layouts"]
+__all__ = ["ColumnBins", "Layout", "ReferenceBins", "cumulative_shares", "layouts", "psi_bins"]

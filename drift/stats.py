@@ -1,7 +1,7 @@
-"""Drift statistics: small pure functions over numpy arrays and bin counts.
-
-Every function here implements one formula of docs/statistics.md, so a
-user can reproduce each number the exporter serves with numpy and scipy alone.
+"""The building blocks of the statistics: small pure functions over numpy arrays and bin counts — quantile edges,
+bin counts, smoothed shares and PSI, the KS p-value, the multiple-testing corrections. The statistics themselves,
+vectorised over all columns of a window, are registered in :mod:`drift.statistics`; docs/statistics.md has the
+formulas.
 
 Notation: ``r`` is a reference column (N values), ``c`` the current window's column (M values), ``B`` the
 requested number of bins, ``k`` the actual number of bins.
@@ -9,23 +9,12 @@ requested number of bins, ``k`` the actual number of bins.
 
 from __future__ import annotations
 
-import math
-import warnings
-
 import numpy as np
 import scipy.special
-import scipy.stats
 from numpy.typing import ArrayLike, NDArray
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-
-# When scipy's exact KS p-value fails numerically it falls back to the asymptotic one and says so each time; the
-# fallback is the documented behaviour we reproduce, so the warning is only noise in a service's log.
-warnings.filterwarnings("ignore", message="ks_2samp: Exact calculation unsuccessful", category=RuntimeWarning)
-
-#: scipy.stats.ks_2samp(method="auto") uses the exact distribution up to this sample size, the asymptotic above.
-KS_EXACT_MAX_N = 10_000
 
 
 def quantile_edges(reference: FloatArray, bins: int) -> FloatArray:
@@ -107,128 +96,18 @@ def psi(reference_counts: ArrayLike, current_counts: ArrayLike) -> float:
     return max(float(np.sum((p_cur - p_ref) * np.log(p_cur / p_ref))), 0.0)
 
 
-def psi_pvalue(psi_value: float, n_reference: int, n_current: int, nbins: int) -> float:
-    """Sample-size-aware p-value of a PSI: ``chi2.sf(PSI / (1/N + 1/M), k − 1)``.
-
-    Under no drift, ``PSI ≈ (1/N + 1/M) · χ²(k − 1)`` (Yurdakul 2018), so this p-value keeps the false-alarm rate
-    near α at every window size, where a fixed PSI threshold flags noise in small windows.
-    """
-    if n_reference <= 0 or n_current <= 0 or nbins < 2:
-        return 1.0
-    scale = 1.0 / n_reference + 1.0 / n_current
-    return float(scipy.special.chdtrc(nbins - 1, psi_value / scale))  # = scipy.stats.chi2.sf, without its overhead
-
-
-def js_distance(reference_counts: ArrayLike, current_counts: ArrayLike) -> float:
-    """Jensen–Shannon distance in bits of the smoothed shares, as ``scipy.spatial.distance.jensenshannon(p, q, 2)``.
-
-    ``JS = sqrt((KL(p ‖ m) + KL(q ‖ m)) / 2 / ln 2)`` with ``m = (p + q) / 2``; in [0, 1].
-    Reference: Endres & Schindelin (2003), "A new metric for probability distributions", IEEE Trans. Inf. Theory.
-    """
-    p, q = shares(reference_counts), shares(current_counts)
-    m = (p + q) / 2.0
-    divergence = (np.sum(p * np.log(p / m)) + np.sum(q * np.log(q / m))) / 2.0 / math.log(2.0)
-    return math.sqrt(max(float(divergence), 0.0))
-
-
-def ks_2samp(
-    reference_sorted: FloatArray, current: FloatArray, *, current_is_sorted: bool = False
-) -> tuple[float, float]:
-    """Two-sample Kolmogorov–Smirnov test, two-sided: ``(D, p)`` equal to ``scipy.stats.ks_2samp(r, c)``.
-
-    ``D = sup_x |F_r(x) − F_c(x)|`` over the empirical CDFs, evaluated at every sample point. Like scipy's
-    ``method="auto"``, the p-value is exact when both samples have at most 10,000 values (scipy computes it) and
-    otherwise Smirnov's asymptotic ``kstwo.sf(D, round(N·M / (N + M)))``. That branch is computed here with the same
-    integer counts and divisions as scipy (:func:`ks_statistic`), but on the presorted reference, so an evaluation
-    only sorts the window.
-    Reference: Hodges (1958), "The significance probability of the Smirnov two-sample test", Ark. Mat. 3, 469–486.
-    """
-    n1, n2 = reference_sorted.size, current.size
-    if n1 == 0 or n2 == 0:
-        raise ValueError("ks_2samp needs values in both samples")
-    if max(n1, n2) <= KS_EXACT_MAX_N:
-        result = scipy.stats.ks_2samp(reference_sorted, current)
-        return float(result.statistic), float(result.pvalue)
-    cur = current if current_is_sorted else np.sort(current)
-    statistic = ks_statistic(reference_sorted, cur)
-    m, n = sorted((float(n1), float(n2)), reverse=True)
-    pvalue = float(np.clip(scipy.stats.kstwo.sf(statistic, np.round(m * n / (m + n))), 0.0, 1.0))
-    return statistic, pvalue
-
-
-def ks_statistic(reference_sorted: FloatArray, current_sorted: FloatArray) -> float:
-    """``D = sup_x |F_r(x) − F_c(x)|`` of two sorted samples, bit for bit what scipy.stats.ks_2samp computes.
-
-    scipy evaluates ``#r ≤ x / N − #c ≤ x / M`` at all N + M points. Between two consecutive window values F_c is
-    constant, so among the reference points there F_r − F_c peaks at the last one (``#r < c_k``) and F_c − F_r at
-    the window value before them; evaluating only those 2M candidates finds the same extreme, from the same
-    integers, in O(M log N) instead of O((N + M) log(N + M)).
-    """
-    n1, n2 = reference_sorted.size, current_sorted.size
-    ref_le = np.searchsorted(reference_sorted, current_sorted, side="right")  # #r ≤ c_k
-    ref_lt = np.searchsorted(reference_sorted, current_sorted, side="left")  # #r < c_k
-    cur_le, cur_lt = right_ranks(current_sorted), left_ranks(current_sorted)
-    at_current = ref_le / n1 - cur_le / n2
-    below_current = ref_lt / n1 - cur_lt / n2
-    d_plus = max(float(at_current.max()), float(below_current.max()))
-    d_minus = float(-at_current.min())
-    return max(d_plus, d_minus, 0.0)
-
-
-def left_ranks(ordered: FloatArray) -> IntArray:
-    """``searchsorted(x, x, side="left")`` of a sorted array in O(n): for each value, how many values are < it."""
-    if ordered.size == 0:
-        return np.empty(0, dtype=np.int64)
-    group_starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    sizes = np.diff(np.append(group_starts, ordered.size))
-    return np.repeat(group_starts, sizes).astype(np.int64, copy=False)
-
-
-def right_ranks(ordered: FloatArray) -> IntArray:
-    """``searchsorted(x, x, side="right")`` of a sorted array in O(n): for each value, how many values are ≤ it."""
-    if ordered.size == 0:
-        return np.empty(0, dtype=np.int64)
-    group_ends = np.flatnonzero(np.append(ordered[1:] != ordered[:-1], True))
-    sizes = np.diff(np.append(-1, group_ends))
-    return np.repeat(group_ends + 1, sizes).astype(np.int64, copy=False)
-
-
-def finite_bin_counts(values: FloatArray, edges: FloatArray) -> tuple[IntArray, int]:
-    """``(counts per bin of the finite values, how many are not finite)``, as :func:`bin_counts` of the finite ones.
-
-    Sorts the values and cuts the sorted array at the edges: numpy's vectorised sort makes this several times faster
-    than looking each value up with ``searchsorted``. NaN and +∞ sort last and −∞ first, so the finite values are one
-    slice of the sorted array, found by the same cut at −DBL_MAX and +∞ (:func:`cut_points`).
-    """
-    return counts_at_cuts(np.sort(values), cut_points(edges))
-
-
 def cut_points(edges: FloatArray) -> FloatArray:
     """``[−DBL_MAX, *edges, +∞]``: where :func:`counts_at_cuts` cuts a sorted column."""
     return np.concatenate(([-np.finfo(np.float64).max], edges, [np.inf]))
 
 
 def counts_at_cuts(ordered: FloatArray, cuts: FloatArray) -> tuple[IntArray, int]:
-    """:func:`finite_bin_counts` of an already sorted column, given its :func:`cut_points`."""
+    """``(counts per bin of the finite values, how many are not finite)`` of a sorted column, given its
+    :func:`cut_points`: :func:`bin_counts` of its finite values, by cutting the sorted array at the edges (numpy's
+    vectorised sort makes this several times faster than looking each value up with ``searchsorted``). NaN and +∞
+    sort last and −∞ first, so the finite values are one slice, found by the cuts at −DBL_MAX and +∞."""
     bounds = np.searchsorted(ordered, cuts, side="left")
     return np.diff(bounds), int(ordered.size - (bounds[-1] - bounds[0]))
-
-
-def binned_ks(reference_counts: ArrayLike, current_counts: ArrayLike) -> tuple[float, float]:
-    """Kolmogorov–Smirnov from counts over the same fine bins: ``(D_b, p)``.
-
-    ``D_b = max_j |R_j / N − C_j / M|`` over the cumulative counts ``R_j``, ``C_j`` at each bin edge: the exact
-    two-sample statistic evaluated at the edges only, so ``D_b ≤ D ≤ D_b + max_j max(r_j / N, c_j / M)`` (inside a
-    bin both empirical CDFs move by at most that bin's share). The p-value is :func:`ks_pvalue` of ``D_b``; as
-    ``D_b ≤ D`` it is never smaller than the p-value of the exact statistic, so the test stays at or below α.
-    """
-    r = np.cumsum(np.asarray(reference_counts, dtype=np.float64))
-    c = np.cumsum(np.asarray(current_counts, dtype=np.float64))
-    n, m = r[-1], c[-1]
-    if n <= 0 or m <= 0:
-        raise ValueError("binned_ks needs counts in both samples")
-    statistic = float(np.max(np.abs(r / n - c / m)))
-    return statistic, float(ks_pvalue(statistic, n, m))
 
 
 def ks_pvalue(statistic: ArrayLike, n: ArrayLike, m: ArrayLike) -> FloatArray:
@@ -243,22 +122,6 @@ def ks_pvalue(statistic: ArrayLike, n: ArrayLike, m: ArrayLike) -> FloatArray:
     ne = np.asarray(n, dtype=np.float64) * np.asarray(m, dtype=np.float64) / (np.asarray(n) + np.asarray(m))
     root = np.sqrt(ne)
     return np.clip(scipy.special.kolmogorov((root + 0.12 + 0.11 / root) * d), 0.0, 1.0)  # type: ignore[no-any-return]
-
-
-def chi2_test(reference_counts: ArrayLike, current_counts: ArrayLike) -> tuple[float, float]:
-    """Chi-square test of homogeneity: ``scipy.stats.chi2_contingency([ref, cur])`` over the bins whose total is > 0.
-
-    Returns ``(statistic, p-value)``. scipy applies Yates' continuity correction when only two bins remain
-    (one degree of freedom); with a single non-empty bin there is nothing to test and the p-value is 1.
-    """
-    table = np.vstack([np.asarray(reference_counts), np.asarray(current_counts)]).astype(np.float64)
-    if table[0].sum() <= 0 or table[1].sum() <= 0:
-        raise ValueError("chi2_test needs counts in both samples")
-    table = table[:, table.sum(axis=0) > 0]
-    if table.shape[1] < 2:
-        return 0.0, 1.0
-    result = scipy.stats.chi2_contingency(table)
-    return float(result.statistic), float(result.pvalue)
 
 
 def adjust_pvalues(pvalues: ArrayLike, method: str) -> FloatArray:

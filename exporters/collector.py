@@ -19,14 +19,6 @@ from drift.sketch import MISSING_BIN
 from .exposition import counter_family, gauge_family
 from .snapshot import EvaluationSnapshot
 
-FEATURE_STATS = {
-    "psi": m.FEATURE_PSI,
-    "psi_pvalue": m.FEATURE_PSI_PVALUE,
-    "ks_statistic": m.FEATURE_KS_STATISTIC,
-    "ks_pvalue": m.FEATURE_KS_PVALUE,
-    "chi2_pvalue": m.FEATURE_CHI2_PVALUE,
-    "js_distance": m.FEATURE_JS_DISTANCE,
-}
 MULTIVARIATE = (
     m.MULTIVARIATE_ERROR,
     m.MULTIVARIATE_REFERENCE_ERROR,
@@ -70,7 +62,7 @@ class DriftCollector(Collector):
         families = {
             metric.name: gauge_family(metric)
             for metric in (
-                *FEATURE_STATS.values(),
+                *m.FEATURE_STATISTICS.values(),
                 m.FEATURE_DRIFTED,
                 m.FEATURE_MISSING_RATIO,
                 m.PREDICTION_PSI,
@@ -124,8 +116,8 @@ class DriftCollector(Collector):
                     add(m.FEATURE_MISSING_RATIO, [*labels, name], column.missing_ratio)
                 if column.psi is None:
                     continue
-                for stat, metric in FEATURE_STATS.items():
-                    value = getattr(column, stat)
+                for stat, metric in m.FEATURE_STATISTICS.items():
+                    value = column.statistics.get(stat)
                     if value is not None:
                         add(metric, [*labels, name], value)
                 add(m.FEATURE_DRIFTED, [*labels, name], float(column.drifted))

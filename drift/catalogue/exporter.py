@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..statistics import STATISTICS
 from .definition import (
     COMPARED,
     COUNTER,
@@ -27,48 +28,21 @@ from .definition import (
 )
 
 _DRIFT = "Drift"
-FEATURE_PSI = declare(
-    "driftline_feature_psi",
-    GAUGE,
-    "Population Stability Index of the feature, current window vs reference.",
-    (*VERSIONED, "feature"),
-    section=_DRIFT,
-)
-FEATURE_PSI_PVALUE = declare(
-    "driftline_feature_psi_pvalue",
-    GAUGE,
-    "Sample-size-aware p-value of the feature's PSI.",
-    (*VERSIONED, "feature"),
-    section=_DRIFT,
-)
-FEATURE_KS_STATISTIC = declare(
-    "driftline_feature_ks_statistic",
-    GAUGE,
-    "Two-sample Kolmogorov-Smirnov statistic (numeric features).",
-    (*VERSIONED, "feature"),
-    section=_DRIFT,
-)
-FEATURE_KS_PVALUE = declare(
-    "driftline_feature_ks_pvalue",
-    GAUGE,
-    "Kolmogorov-Smirnov p-value (numeric features).",
-    (*VERSIONED, "feature"),
-    section=_DRIFT,
-)
-FEATURE_CHI2_PVALUE = declare(
-    "driftline_feature_chi2_pvalue",
-    GAUGE,
-    "Chi-square test p-value (categorical features).",
-    (*VERSIONED, "feature"),
-    section=_DRIFT,
-)
-FEATURE_JS_DISTANCE = declare(
-    "driftline_feature_js_distance",
-    GAUGE,
-    "Jensen-Shannon distance (base 2) of the binned distributions.",
-    (*VERSIONED, "feature"),
-    section=_DRIFT,
-)
+# One gauge per published output of each registered statistic (drift.statistics), in the registry's order.
+FEATURE_STATISTICS = {
+    output.name: declare(
+        f"driftline_feature_{output.name}", GAUGE, output.help, (*VERSIONED, "feature"), section=_DRIFT
+    )
+    for statistic in STATISTICS
+    for output in statistic.published
+    if output.help is not None
+}
+FEATURE_PSI = FEATURE_STATISTICS["psi"]
+FEATURE_PSI_PVALUE = FEATURE_STATISTICS["psi_pvalue"]
+FEATURE_KS_STATISTIC = FEATURE_STATISTICS["ks_statistic"]
+FEATURE_KS_PVALUE = FEATURE_STATISTICS["ks_pvalue"]
+FEATURE_CHI2_PVALUE = FEATURE_STATISTICS["chi2_pvalue"]
+FEATURE_JS_DISTANCE = FEATURE_STATISTICS["js_distance"]
 FEATURE_DRIFTED = declare(
     "driftline_feature_drifted",
     GAUGE,

@@ -39,8 +39,8 @@ def test_the_bars_are_the_bins_the_statistics_used() -> None:
 
 
 def _column(name: str, drifted: bool, adjusted: float | None, psi: float) -> ColumnDrift:
-    return ColumnDrift(name, "numeric", 100, 0.0, psi=psi, ks_pvalue=adjusted, adjusted_pvalue=adjusted,
-                       drifted=drifted)  # fmt: skip
+    statistics = {"psi": psi} if adjusted is None else {"psi": psi, "ks_pvalue": adjusted}
+    return ColumnDrift(name, "numeric", 100, 0.0, statistics, adjusted_pvalue=adjusted, drifted=drifted)
 
 
 def test_columns_are_ordered_by_evidence_and_decided_as_the_statistics_say() -> None:
