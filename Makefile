@@ -68,19 +68,26 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
+# Tests run in parallel (pytest-xdist): the unit tier on both cores; the tiers that start real processes on four
+# workers, since most of their time is spent waiting on those processes. Tests that must not share the machine with
+# each other carry one xdist_group (--dist loadgroup runs a group on one worker).
+UNIT_WORKERS ?= 2
+WORKERS ?= 4
+PARALLEL := -n $(WORKERS) --dist loadgroup
+
 # The fast tier: statistics, config, generation and both services' ASGI apps in process, no subprocess and no
 # binary (tests/unit/conftest.py refuses one), so it needs nothing installed but the venv.
 unit: $(BIN)/.installed
-	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q -n $(UNIT_WORKERS) tests/unit
 
 # The tiers that start real processes: the services, Prometheus, Alertmanager, HAProxy, Chromium, the command line;
 # the slowest tests are listed at the end.
 integration: $(BIN)/.installed system-deps browser-deps balancer-deps
-	$(BIN)/pytest --durations=15 tests/integration tests/e2e tests/test_readme.py
+	$(BIN)/pytest -q $(PARALLEL) --durations=15 tests/integration tests/e2e tests/test_readme.py
 
 # Every tier at once. pytest exits 5 when it collects no test; make treats that as a failure like any other.
 pytest: $(BIN)/.installed system-deps browser-deps balancer-deps
-	$(BIN)/pytest
+	$(BIN)/pytest $(PARALLEL)
 
 # deploy/generated is what `driftline generate` writes for the example config, docs/metrics.md and docs/runbooks.md
 # what the metric and alert catalogues say, the two monitor.schema.json what the config loader reads, the table in
@@ -104,8 +111,8 @@ check-generated: generated
 # the extras, the demo) — not the services and rules, whose code is the same on both.
 pytest-core: $(CORE_BIN)/.installed system-deps browser-deps balancer-deps
 	$(CORE_BIN)/python -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("evidently") is not None)'
-	$(CORE_BIN)/pytest -m 'not report' tests/unit
-	$(CORE_BIN)/pytest -m 'install and not report' tests/integration tests/e2e tests/test_readme.py
+	$(CORE_BIN)/pytest -q -n $(UNIT_WORKERS) -m 'not report' tests/unit
+	$(CORE_BIN)/pytest -q $(PARALLEL) -m 'install and not report' tests/integration tests/e2e tests/test_readme.py
 
 # The fast gate first (lint, types, generated files, the unit tier: a few minutes), then the slow tiers.
 test: lint typecheck check-generated unit integration pytest-core

@@ -97,6 +97,9 @@ def pooled_decisions(tmp: Path, size: int) -> tuple[dict[str, dict[str, float]],
     return out, pooled_flags(reference, pooled, ALPHA)
 
 
+# One worker runs the three sizes one after another (make test runs tests in parallel): each loads Prometheus with
+# 20,000 replica series, and the pooling group must keep up with its step.
+@pytest.mark.xdist_group("pooling-calibration")
 @pytest.mark.parametrize("size", SIZES)
 def test_quiet_windows_raise_few_false_alarms(tmp_path: Path, size: int) -> None:
     flagged, expected = pooled_decisions(tmp_path, size)
