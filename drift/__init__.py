@@ -33,7 +33,8 @@ _EXPORTS = {
     "config.values": ("Duration", "ListenAddress", "SecretRef"),
     "comparison": ("compare_outputs",),
     "errors": ("ConfigError", "DataError", "DriftlineError", "ProfileError", "StorageError"),
-    "evaluation": ("ColumnDrift", "DriftResult", "evaluate", "evaluate_counts", "evaluate_window"),
+    "evaluation": ("ColumnDrift", "DriftResult", "evaluate_counts"),
+    "detector": ("Detector", "Window", "evaluate", "evaluate_window"),
     "quality.evaluation": ("PerformanceResult", "evaluate_performance"),
     "reference.columns": ("CategoricalProfile", "NumericProfile"),
     "reference.profile": ("ReferenceProfile",),
@@ -46,6 +47,7 @@ __all__ = [
     "ColumnDrift",
     "ConfigError",
     "DataError",
+    "Detector",
     "DriftResult",
     "DriftSettings",
     "DriftlineError",
@@ -60,6 +62,7 @@ __all__ = [
     "ReferenceProfile",
     "SecretRef",
     "StorageError",
+    "Window",
     "build_profile",
     "compare_outputs",
     "evaluate",
@@ -70,6 +73,11 @@ __all__ = [
     "parse_config",
     "profile_from_source",
 ]
+
+
+def __dir__() -> list[str]:
+    """The public API, loaded or not (the names are imported on first use)."""
+    return sorted({*globals(), *__all__})
 
 
 def __getattr__(name: str) -> Any:
@@ -85,8 +93,9 @@ if TYPE_CHECKING:
     from .comparison import compare_outputs
     from .config import ColumnConfig, DriftSettings, ModelConfig, MonitorConfig, load_config, parse_config
     from .config.values import Duration, ListenAddress, SecretRef
+    from .detector import Detector, Window, evaluate, evaluate_window
     from .errors import ConfigError, DataError, DriftlineError, ProfileError, StorageError
-    from .evaluation import ColumnDrift, DriftResult, evaluate, evaluate_counts, evaluate_window
+    from .evaluation import ColumnDrift, DriftResult, evaluate_counts
     from .quality.evaluation import PerformanceResult, evaluate_performance
     from .reference.builder import ProfileBuilder, build_profile, profile_from_source
     from .reference.columns import CategoricalProfile, NumericProfile

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .config import ColumnConfig, DriftSettings, ModelConfig, ReferenceConfig
-from .evaluation import ColumnDrift, evaluate_window
+from .detector import evaluate_window
+from .evaluation import ColumnDrift
 from .reference.builder import ProfileBuilder
 
 

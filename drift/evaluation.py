@@ -1,8 +1,6 @@
-"""Evaluating a window of current data against a reference profile: every statistic and the drift decision.
-
-:func:`evaluate_window` works on plain column arrays and is what the exporter calls on each evaluation;
-:func:`evaluate` is the same for a pandas DataFrame, for notebooks. Both return a :class:`DriftResult` holding
-exactly the numbers the exporter serves.
+"""A window's count vectors against a reference profile: every registered statistic per column and the drift
+decision (:func:`evaluate_counts`), and the results' types. The complete evaluation — with multivariate drift and
+CBPE, from a DataFrame, columns or the exporter's windows — is :class:`drift.detector.Detector`'s.
 
 Decision: each feature's test p-value (KS for numeric, chi-square for categorical) is corrected across the model's
 features (``fdr``, ``bonferroni`` or ``none``); a feature drifted when its corrected p-value < α **and** its
@@ -12,25 +10,25 @@ decided the same way, corrected across the outputs; they do not count towards th
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from . import stats
-from .coercion import category_values, numeric_values
-from .config import ColumnConfig, DriftSettings, ModelConfig
-from .errors import DataError
-from .multivariate import ReconstructionDrift, window_drift
-from .quality.estimation import EstimatedPerformance, estimate_window
+from .config import DriftSettings
+from .multivariate import ReconstructionDrift
+from .quality.estimation import EstimatedPerformance
 from .reference.columns import ColumnProfile
 from .reference.profile import ReferenceProfile
 from .sketch import Layout, layouts
 from .statistics import column_statistics
 from .stats import IntArray
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -112,6 +110,43 @@ class DriftResult:
     def drifted_features(self) -> tuple[str, ...]:
         return tuple(name for name, f in self.features.items() if f.drifted)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The whole result as plain values (JSON-ready): the decision, each column, multivariate drift and CBPE."""
+        return {
+            "model": self.model,
+            "namespace": self.namespace,
+            "profile_version": self.profile_version,
+            "window_samples": self.window_samples,
+            "output_samples": self.output_samples,
+            "drift_share": self.drift_share,
+            "drifted": self.drifted,
+            "features": {name: column.to_dict() for name, column in self.features.items()},
+            "outputs": {name: column.to_dict() for name, column in self.outputs.items()},
+            "multivariate": _plain(self.multivariate),
+            "estimated": _plain(self.estimated),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per feature and output (``kind``), with every statistic and the decision: for a notebook."""
+        import pandas as pd
+
+        rows = [{"kind": kind, **column.to_dict()} for kind, columns in (("feature", self.features),
+                ("output", self.outputs)) for column in columns.values()]  # fmt: skip
+        return pd.DataFrame(rows).set_index(["kind", "name"]) if rows else pd.DataFrame()
+
+    def _repr_html_(self) -> str:
+        if self.drift_share is None:
+            headline = "not decided: too few rows in the window"
+        else:
+            headline = f"{'DRIFTED' if self.drifted else 'no dataset drift'} (drift share {self.drift_share:.0%})"
+        title = html.escape(f"{self.namespace}/{self.model}: {headline}; {self.window_samples:,} rows against "
+                            f"profile {self.profile_version}")  # fmt: skip
+        return f"<p><b>{title}</b></p>{self.to_frame().to_html()}"
+
+
+def _plain(value: Any) -> dict[str, Any] | None:
+    return None if value is None else {k: dict(v) if isinstance(v, Mapping) else v for k, v in vars(value).items()}
+
 
 def column_drifts(layout: Layout, counts: IntArray, rows: int) -> dict[str, ColumnDrift]:
     """Every statistic of each column of a window given as its count vector (before the multiple-testing decision)."""
@@ -181,87 +216,11 @@ def evaluate_counts(
     )
 
 
-def evaluate_window(
-    profile: ReferenceProfile,
-    settings: DriftSettings,
-    features: Mapping[str, Any],
-    outputs: Mapping[str, Any] | None = None,
-    *,
-    rows: int | None = None,
-    output_rows: int | None = None,
-) -> DriftResult:
-    """Evaluate a window given as columns (arrays or lists keyed by feature/output name) against ``profile``.
-
-    The columns are counted in the profile's fine bins and evaluated by :func:`evaluate_counts`, the exporter's own
-    path, so the numbers are the exporter's. Numeric columns may be float64 arrays (NaN = missing) and categorical
-    ones object arrays (None = missing); anything else is normalised first. A feature of the profile absent from
-    ``features`` raises DataError; outputs absent from ``outputs`` are left out of the result.
-    """
-    absent = [name for name in profile.features if name not in features]
-    if absent:
-        raise DataError(f"the window has no column {', '.join(map(repr, absent))}")
-    rows = _rows(features, rows)
-    feature_layout, output_layout = layouts(profile)
-    present = {name: values for name, values in (outputs or {}).items() if name in profile.outputs}
-    output_result: IntArray | None = None
-    if present:
-        output_rows = _rows(present, output_rows)
-        output_result = output_layout.count(present)
-    result = evaluate_counts(profile, settings, feature_layout.count(features), rows, output_result, output_rows or 0)
-    if present and len(present) < len(profile.outputs):
-        result = replace(result, outputs=MappingProxyType({n: c for n, c in result.outputs.items() if n in present}))
-    return result
-
-
-def _rows(columns: Mapping[str, Any], rows: int | None) -> int:
-    if rows is not None:
-        return rows
-    lengths = {len(v) for v in columns.values()}
-    if len(lengths) > 1:
-        raise DataError(f"window columns have different lengths: {sorted(lengths)}")
-    return lengths.pop() if lengths else 0
-
-
-def evaluate(profile: ReferenceProfile, current: pd.DataFrame, model: ModelConfig) -> DriftResult:
-    """Evaluate a DataFrame of current data (features, and outputs where present) against ``profile``.
-
-    The same numbers the exporter serves for a window holding these rows.
-    """
-    profile.require_compatible(model)
-    missing = [c.name for c in model.features if c.name not in current.columns]
-    if missing:
-        raise DataError(f"current data: no column {', '.join(map(repr, missing))} (a configured feature)")
-    features = {c.name: column_values(current[c.name], c) for c in model.features}
-    result = evaluate_window(
-        profile,
-        model.drift,
-        features,
-        {c.name: column_values(current[c.name], c) for c in model.outputs if c.name in current.columns},
-        rows=len(current),
-        output_rows=len(current),
-    )
-    if profile.multivariate is not None and len(current):
-        multivariate = window_drift(profile.multivariate, features, len(current), model.drift.alpha)
-        result = replace(result, multivariate=multivariate)
-    target = model.target
-    if target is not None and target.prediction in current.columns:
-        result = replace(result, estimated=estimate_window(profile, model, numeric_values(current[target.prediction])))
-    return result
-
-
-def column_values(series: pd.Series, column: ColumnConfig) -> Any:
-    """A DataFrame column as the window counts it: float64 with NaN for a numeric column, categories otherwise."""
-    return numeric_values(series) if column.is_numeric else category_values(series)
-
-
 __all__ = [
     "ColumnDrift",
     "DriftResult",
     "column_drifts",
-    "column_values",
     "decide",
-    "evaluate",
     "evaluate_column",
     "evaluate_counts",
-    "evaluate_window",
 ]

@@ -22,8 +22,8 @@ import pyarrow as pa
 
 from .coercion import category_values, numeric_values
 from .config import CLASSIFICATION, ColumnConfig, ModelConfig, MonitorConfig, S3Config
+from .detector import evaluate
 from .errors import DriftlineError
-from .evaluation import evaluate
 from .extras import REPORT, missing
 from .reference.profile import ReferenceProfile
 from .reference.reader import reference_batches

@@ -3,7 +3,7 @@
 First the dataset decision (the retraining trigger), then every feature and output sorted by evidence — drifted ones
 first, then by corrected p-value — each with its reference and current distribution drawn on driftline's own PSI
 bins, its PSI, its test's p-value before and after the correction, and the decision. The numbers are the ones
-``/metrics`` and the alerts use (:func:`drift.evaluation.evaluate`), so the page and the pager agree.
+``/metrics`` and the alerts use (:func:`drift.detector.evaluate`), so the page and the pager agree.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from .config import DriftSettings, ModelConfig
-from .evaluation import ColumnDrift, DriftResult, column_values
+from .detector import column_values
+from .evaluation import ColumnDrift, DriftResult
 from .reference.columns import NumericProfile
 from .reference.profile import ReferenceProfile
 from .sketch import ColumnBins, layouts, psi_bins

@@ -1,9 +1,10 @@
 """The evaluator: every model's windows turned into one complete :class:`~exporters.snapshot.EvaluationSnapshot`.
 
-The counted statistics come from the windows' bin counts (:func:`drift.evaluate_counts`); multivariate drift and the
-performance estimated from the output scores (CBPE) from the raw rows each window bucket keeps as a uniform
-reservoir, of which an evaluation draws at most ``exporter.report_max_rows``. The samples are not checkpointed:
-after a restart those numbers return as the window refills, while the counted statistics are restored at once.
+Each stream's detector (:class:`drift.detector.Detector`, the one ``drift.evaluate`` uses) judges its window: the
+counted statistics from the windows' bin counts; multivariate drift and the performance estimated from the output
+scores (CBPE) from the raw rows each window bucket keeps as a uniform reservoir, of which an evaluation draws at most
+``exporter.report_max_rows``. The samples are not checkpointed: after a restart those numbers return as the window
+refills, while the counted statistics are restored at once.
 """
 
 from __future__ import annotations
@@ -15,14 +16,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
-import drift
 from drift.comparison import compare_outputs
 from drift.config import MonitorConfig
 from drift.data_quality import PAYLOAD_ERRORS, VALUE_QUALITIES
+from drift.detector import Window
 from drift.evaluation import ColumnDrift
-from drift.multivariate import ReconstructionDrift, window_drift
-from drift.quality.estimation import EstimatedPerformance, estimate_window
 from drift.quality.evaluation import PerformanceResult, evaluate_performance
 from drift.reference.columns import NumericProfile
 from drift.reference.profile import ReferenceProfile
@@ -75,31 +75,21 @@ class Evaluator:
             )
 
     def _stream(self, stream: Stream, now: float) -> StreamEvaluation:
-        profile = stream.profile
+        profile, detector = stream.profile, stream.detector
         reference = _reference_state(stream)
         features = stream.features.totals(now)
         outputs = stream.outputs.totals(now) if stream.outputs is not None else None
         output_rows = outputs.rows if outputs is not None else None
         window_rows = features.rows if features.version is not None else stream.features.rows(now)
-        if profile is None:
+        if profile is None or detector is None:
             return StreamEvaluation(stream.id, reference, None, window_rows, output_rows)
         result = None
         if features.version == profile.version:
             start = time.perf_counter()
             try:
-                result = drift.evaluate_counts(
-                    profile,
-                    stream.model.drift,
-                    features.counts,
-                    features.rows,
-                    outputs.counts if outputs is not None and outputs.version == profile.version else None,
-                    output_rows or 0,
-                    min_rows=stream.model.window.min_rows,
-                )
-                result = dataclasses.replace(
-                    result,
-                    multivariate=self._multivariate(stream, profile, now),
-                    estimated=self._estimated(stream, profile, now),
+                counted = outputs.counts if outputs is not None and outputs.version == profile.version else None
+                result = detector.evaluate(
+                    Window(features.counts, features.rows, counted, output_rows or 0, *self._samples(stream, now))
                 )
             except Exception:  # a bug must not stop the other models or the next evaluation
                 log.exception("evaluation failed", extra={"model": stream.key[0], "model_namespace": stream.key[1]})
@@ -118,22 +108,19 @@ class Evaluator:
             output_bins=output_bins,
         )
 
-    def _multivariate(self, stream: Stream, profile: ReferenceProfile, now: float) -> ReconstructionDrift | None:
-        """Multivariate drift of the window's sampled rows; none without the profile's PCA or below min_rows."""
-        if profile.multivariate is None:
-            return None
-        sample = stream.features.sample(now, self.sample_rows)
-        if sample.rows < max(stream.model.window.min_rows, 2):
-            return None
-        return window_drift(profile.multivariate, sample.columns, sample.rows, stream.model.drift.alpha)
-
-    def _estimated(self, stream: Stream, profile: ReferenceProfile, now: float) -> EstimatedPerformance | None:
-        """CBPE on the output window's sampled scores (:func:`drift.quality.estimation.estimate_window`)."""
-        target = stream.model.target
-        if target is None or stream.outputs is None or target.prediction not in stream.outputs.numeric_names:
-            return None
-        sample = stream.outputs.sample(now, self.sample_rows)
-        return estimate_window(profile, stream.model, sample.columns[target.prediction])
+    def _samples(self, stream: Stream, now: float) -> tuple[Mapping[str, Any] | None, int, Any | None]:
+        """What the detector reads besides the counts, drawn from the windows' reservoirs only when it wants them:
+        ``(feature rows, their number, the prediction scores)``."""
+        detector = stream.detector
+        assert detector is not None
+        columns, rows, scores = None, 0, None
+        if detector.wants_feature_rows:
+            sample = stream.features.sample(now, self.sample_rows)
+            columns, rows = sample.columns, sample.rows
+        score = detector.score_column
+        if score is not None and stream.outputs is not None and score in stream.outputs.numeric_names:
+            scores = stream.outputs.sample(now, self.sample_rows).columns[score]
+        return columns, rows, scores
 
     @staticmethod
     def _bins(stream: Stream, profile: ReferenceProfile) -> tuple[tuple[ColumnBins, ...], tuple[ColumnBins, ...]]:

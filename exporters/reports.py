@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from drift.detector import Window
 from drift.errors import DriftlineError
-from drift.evaluation import evaluate_counts
 from drift.report import Sample, read_sample, render_report
 from drift.verdict import counted_bins, verdict_section
 
@@ -108,17 +108,10 @@ class ReportBuilder:
         verdict = ""
         totals = stream.features.totals(now)
         answers = stream.outputs.totals(now) if stream.outputs is not None else None
-        if totals.version == profile.version:  # the window as the next evaluation will see it, bars and numbers alike
+        detector = stream.detector
+        if detector is not None and totals.version == profile.version:  # the window as the next evaluation sees it
             answered = answers.counts if answers is not None and answers.version == profile.version else None
-            result = evaluate_counts(
-                profile,
-                model.drift,
-                totals.counts,
-                totals.rows,
-                answered,
-                answers.rows if answers is not None else 0,
-                min_rows=model.window.min_rows,
-            )
+            result = detector.evaluate(Window(totals.counts, totals.rows, answered, answers.rows if answers else 0))
             verdict = verdict_section(result, counted_bins(profile, totals.counts, answered), profile, model.drift)
         quality_rows: list[tuple[str, str, str]] = []
         notes = [

@@ -4,6 +4,7 @@ apart), counted in its own feature and output windows against its own reference 
 from __future__ import annotations
 
 from drift.config import ModelConfig
+from drift.detector import Detector
 from drift.reference.profile import ReferenceProfile
 from drift.sketch import layouts
 
@@ -42,6 +43,7 @@ class Stream:
         self.feature_columns = Columns(model.features)
         self.output_columns = Columns(model.outputs)
         self.reference = Reference(model, version, self.use_profile, must_name_version)
+        self.detector: Detector | None = None  # the profile fitted to judge this stream's windows
         self.restored: dict[str, WindowState] = {}  # a checkpoint waiting for its profile
 
     @property
@@ -61,6 +63,7 @@ class Stream:
             output_outcome = self.outputs.set_layout(output_layout, profile.version, self.restored.get("outputs"))
             outcome = "layout_changed" if output_outcome == "layout_changed" else outcome
         self.restored = {}
+        self.detector = Detector(profile, self.model, min_rows=self.model.window.min_rows)
         return outcome
 
     def append(self, event: InferenceEvent, now: float) -> int:
