@@ -18,7 +18,8 @@ from drift.config import VersionsConfig
 from .events import REQUEST, RESPONSE, InferenceEvent
 from .payloads import Columns, parse_request
 from .stream import Stream
-from .versions import WaitingRequests, serving_version
+from .versions import serving_version
+from .waiting import WaitingRequests
 
 MAX_REFUSED_VERSIONS = 1024  # versions remembered as refused, per model (the oldest forgotten first)
 

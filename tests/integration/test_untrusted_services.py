@@ -52,7 +52,7 @@ def test_review2_finding_1_events_with_long_ids_and_no_rows_stay_within_the_wait
     """18,000 events — requests with 64 KB ids, half of them of no rows, that a model with versions.source: response
     keeps until their response names a version — took a real exporter from 202 to 1,270 MB. Now what they hold is
     bounded in bytes: the process grows by at most the waiting budget and the slack, whatever the events."""
-    from exporters.versions import MAX_REMEMBERED_BYTES, MAX_WAITING_BYTES
+    from exporters.waiting import MAX_REMEMBERED_BYTES, MAX_WAITING_BYTES
 
     config = iris_config(tmp_path)
     content = yaml.safe_load(config.read_text())

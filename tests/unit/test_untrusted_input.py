@@ -61,7 +61,7 @@ def test_review2_finding_1_waiting_requests_are_bounded_in_bytes_and_keyed_by_sh
     request of no rows not at all): 18,000 events took 1 GB. Now every held request is weighed — its key, its
     entry, its rows — and the oldest leave when the budget is spent."""
     from exporters.events import stored_id
-    from exporters.versions import MAX_WAITING_BYTES, WaitingRequests, held_bytes
+    from exporters.waiting import MAX_WAITING_BYTES, WaitingRequests, held_bytes
 
     waiting = WaitingRequests(wait=3600.0, max_bytes=1 << 20)
     empty = parse_request({"instances": []}, FEATURES)
