@@ -39,7 +39,7 @@ from scipy import stats as scipy_stats
 
 from drift import catalogue as m
 from drift.config import Duration, ModelConfig, MonitorConfig
-from drift.sketch import MISSING_BIN
+from drift.layout import MISSING_BIN
 
 from .promql import string
 

@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 
 import drift
-from drift.sketch import layouts
-from exporters.windows import SketchWindow
+from drift.layout import layouts
+from exporters.windows import CountWindow
 
 REFERENCE_ROWS = 100_000
 CATEGORIES = np.array(["a", "b", "c", "d", "e"])
@@ -97,15 +97,15 @@ class Driftline:
         self.profile = drift.build_profile(reference, self.model)
         self.window = window
         self.rng = rng
-        self.sketch = SketchWindow(self.model.features, case.window, self.model.window.max_age.seconds)
-        self.sketch.set_layout(layouts(self.profile)[0], self.profile.version)
+        self.window = CountWindow(self.model.features, case.window, self.model.window.max_age.seconds)
+        self.window.set_layout(layouts(self.profile)[0], self.profile.version)
         self.now = 1.0e9
         self._append(case.window)
 
     def _append(self, rows: int) -> None:
         numeric, categorical = draw(self.rng, rows, self.case, self.case.shifted)
         self.now += 1.0
-        self.sketch.append_block(numeric, categorical.astype(object), rows, self.now)
+        self.window.append_block(numeric, categorical.astype(object), rows, self.now)
 
     def offline(self) -> drift.DriftResult:
         return drift.evaluate(self.profile, self.window, self.model)
@@ -114,7 +114,7 @@ class Driftline:
         """One evaluation cycle after 1% new rows arrived (their arrival is ingestion, outside the timer)."""
         self._append(self.case.window // 100)
         start = time.perf_counter()
-        totals = self.sketch.totals(self.now)
+        totals = self.window.totals(self.now)
         drift.evaluate_counts(self.profile, self.model.drift, totals.counts, totals.rows)
         return time.perf_counter() - start
 

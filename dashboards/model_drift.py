@@ -11,7 +11,7 @@ from alerts import promql as q
 from alerts.catalogue import MODEL_DRIFT_DASHBOARD, report_link
 from drift import catalogue as m
 from drift.config import MonitorConfig
-from drift.sketch import MISSING_BIN
+from drift.layout import MISSING_BIN
 from drift.statistics import STATISTICS
 
 from .common import (

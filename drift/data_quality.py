@@ -9,7 +9,7 @@
   and both count as valid.
 
 The counts add up to the rows counted, so every share has one denominator. :func:`quality_counts` works on the
-window's blocks and their count-vector codes (:meth:`drift.sketch.Layout.codes`): the numeric columns as one 2-D
+window's blocks and their count-vector codes (:meth:`drift.layout.Layout.codes`): the numeric columns as one 2-D
 block, the categorical ones by their codes.
 """
 
@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from .catalogue.definition import PAYLOAD_ERRORS, VALUE_QUALITIES
+from .layout import Layout
 from .reference.columns import CategoricalProfile, NumericProfile
-from .sketch import Layout
 from .stats import FloatArray, IntArray
 
 VALID, MISSING, OUT_OF_RANGE, UNSEEN = range(len(VALUE_QUALITIES))

@@ -20,10 +20,10 @@ from .coercion import category_values, numeric_values
 from .config import ColumnConfig, DriftSettings, ModelConfig, ReferenceConfig
 from .errors import DataError
 from .evaluation import DriftResult, evaluate_counts
+from .layout import layouts
 from .multivariate import window_drift
 from .quality.estimation import estimate_window
 from .reference.profile import ReferenceProfile
-from .sketch import layouts
 from .stats import IntArray
 
 

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from . import stats
 from .config import DriftSettings
+from .layout import Layout, layouts
 from .multivariate import ReconstructionDrift
 from .quality.estimation import EstimatedPerformance
 from .reference.columns import ColumnProfile
 from .reference.profile import ReferenceProfile
-from .sketch import Layout, layouts
 from .statistics import column_statistics
 from .stats import IntArray
 
@@ -190,7 +190,7 @@ def evaluate_counts(
     *,
     min_rows: int = 0,
 ) -> DriftResult:
-    """Evaluate a window held as count vectors (over :func:`drift.sketch.layouts` of ``profile``) — what the
+    """Evaluate a window held as count vectors (over :func:`drift.layout.layouts` of ``profile``) — what the
     exporter does on each evaluation. Below ``min_rows`` rows the statistics are computed but nothing is decided:
     no column and not the model is drifted, and the drift share is None."""
     feature_layout, output_layout = layouts(profile)

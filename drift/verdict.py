@@ -18,9 +18,9 @@ import pandas as pd
 from .config import DriftSettings, ModelConfig
 from .detector import column_values
 from .evaluation import ColumnDrift, DriftResult
+from .layout import ColumnBins, layouts, psi_bins
 from .reference.columns import NumericProfile
 from .reference.profile import ReferenceProfile
-from .sketch import ColumnBins, layouts, psi_bins
 
 DRIFTED, STABLE, UNDECIDED = "DRIFTED", "stable", "not decided"
 _COLOURS = {DRIFTED: "#c62828", STABLE: "#2e7d32", UNDECIDED: "#757575"}
@@ -52,7 +52,7 @@ def window_bins(profile: ReferenceProfile, model: ModelConfig, frame: pd.DataFra
 
 
 def counted_bins(profile: ReferenceProfile, features: Any, outputs: Any | None) -> dict[str, ColumnBins]:
-    """The same from count vectors a window already holds (over :func:`drift.sketch.layouts` of ``profile``)."""
+    """The same from count vectors a window already holds (over :func:`drift.layout.layouts` of ``profile``)."""
     feature_layout, output_layout = layouts(profile)
     out = {b.name: b for b in psi_bins(feature_layout, features)}
     if outputs is not None:

@@ -14,7 +14,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from drift import catalogue as m
-from drift.sketch import MISSING_BIN
+from drift.layout import MISSING_BIN
 
 from .exposition import counter_family, gauge_family
 from .snapshot import EvaluationSnapshot

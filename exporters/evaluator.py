@@ -23,16 +23,16 @@ from drift.config import MonitorConfig
 from drift.data_quality import PAYLOAD_ERRORS, VALUE_QUALITIES
 from drift.detector import Window
 from drift.evaluation import ColumnDrift
+from drift.layout import ColumnBins, layouts, psi_bins
 from drift.quality.evaluation import PerformanceResult, evaluate_performance
 from drift.reference.columns import NumericProfile
 from drift.reference.profile import ReferenceProfile
-from drift.sketch import ColumnBins, layouts, psi_bins
 
 from .instruments import ExporterInstruments
 from .model import MonitoredModel
 from .snapshot import EvaluationSnapshot, ModelEvaluation, ReferenceState, StreamEvaluation, WindowQuality
 from .stream import Stream, StreamId
-from .windows import SketchWindow
+from .windows import CountWindow
 
 log = logging.getLogger("driftline.exporter")
 NOT_APPLICABLE = {True: "unseen_category", False: "out_of_range"}  # by "is the column numeric?"
@@ -190,7 +190,7 @@ def _reference_state(stream: Stream) -> ReferenceState:
     )
 
 
-def _window_quality(window: SketchWindow) -> WindowQuality | None:
+def _window_quality(window: CountWindow) -> WindowQuality | None:
     """Each feature's values by quality since its profile loaded, and its payload errors."""
     counted = window.quality()
     if counted is None or window.layout is None:

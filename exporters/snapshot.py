@@ -13,8 +13,8 @@ from types import MappingProxyType
 
 from drift.config import ModelConfig
 from drift.evaluation import ColumnDrift, DriftResult
+from drift.layout import ColumnBins
 from drift.quality.evaluation import PerformanceResult
-from drift.sketch import ColumnBins
 
 from .stream import ModelKey, StreamId
 

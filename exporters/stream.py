@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from drift.config import ModelConfig
 from drift.detector import Detector
+from drift.layout import layouts
 from drift.reference.profile import ReferenceProfile
-from drift.sketch import layouts
 
 from .events import REQUEST, InferenceEvent
 from .ground_truth import GroundTruth
 from .payloads import Columns, Rows, parse_request, parse_response
 from .reference import Reference
-from .windows import SketchWindow, WindowState
+from .windows import CountWindow, WindowState
 
 ModelKey = tuple[str, str]  # (name, namespace)
 StreamId = tuple[str, str, str]  # (name, namespace, model version; "" for a model whose versions are not told apart)
@@ -38,8 +38,8 @@ class Stream:
         self.id: StreamId = (model.name, model.namespace, version)
         self.ground_truth = ground_truth
         size, max_age = model.window.size, model.window.max_age.seconds
-        self.features = SketchWindow(model.features, size, max_age, sample_rows, model.drift.range_margin)
-        self.outputs = SketchWindow(model.outputs, size, max_age, sample_rows) if model.outputs else None
+        self.features = CountWindow(model.features, size, max_age, sample_rows, model.drift.range_margin)
+        self.outputs = CountWindow(model.outputs, size, max_age, sample_rows) if model.outputs else None
         self.feature_columns = Columns(model.features)
         self.output_columns = Columns(model.outputs)
         self.reference = Reference(model, version, self.use_profile, must_name_version)

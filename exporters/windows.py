@@ -1,7 +1,7 @@
 """Live windows as bin counts in time buckets: memory and evaluation cost fixed by the config, not by the traffic.
 
-A :class:`SketchWindow` holds one model's features (or outputs) as counts over the profile's fine bins
-(:class:`drift.sketch.Layout`) in a ring of ``BUCKETS`` buckets. A bucket closes after ``max_age / BUCKETS`` seconds
+A :class:`CountWindow` holds one model's features (or outputs) as counts over the profile's fine bins
+(:class:`drift.layout.Layout`) in a ring of ``BUCKETS`` buckets. A bucket closes after ``max_age / BUCKETS`` seconds
 or ``size / BUCKETS`` rows (the slots' capacities add up to ``size``), whichever comes first; the window is the sum of
 the buckets whose newest row is no older than ``max_age``. So it holds at most ``size`` rows (a burst replaces the
 oldest buckets), ages out in steps of ``max_age / BUCKETS``, and under heavy traffic holds from ``size − size/BUCKETS``
@@ -25,7 +25,7 @@ import numpy as np
 
 from drift.config import ColumnConfig
 from drift.data_quality import PAYLOAD_ERRORS, VALUE_QUALITIES, QualityBounds, quality_counts
-from drift.sketch import Layout
+from drift.layout import Layout
 
 BUCKETS = 60
 STAGING_ROWS = 512
@@ -60,7 +60,7 @@ class WindowState:
     current: int
 
 
-class SketchWindow:
+class CountWindow:
     """One model's features (or outputs) over the last ``size`` rows and ``max_age`` seconds, as bin counts."""
 
     def __init__(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..sketch import Layout
+from ..layout import Layout
 from ..stats import FloatArray, IntArray
 from .registry import BOTH, CATEGORICAL, NUMERIC, Output, Panel, Statistic, register, registered
 from .window import BinnedWindow

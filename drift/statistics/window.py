@@ -11,7 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..sketch import Layout, ReferenceBins, cumulative_shares
+from ..layout import Layout, ReferenceBins, cumulative_shares
 from ..stats import FloatArray, IntArray
 
 

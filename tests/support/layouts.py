@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from drift import stats
+from drift.layout import Layout
 from drift.reference.columns import CategoricalProfile, NumericProfile
-from drift.sketch import Layout
 
 
 def numeric_column(name: str, reference: np.ndarray, bins: int = 10, fine_bins: int = 100) -> NumericProfile:

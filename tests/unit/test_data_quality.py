@@ -13,10 +13,10 @@ import drift
 from drift.config import ColumnConfig, DriftSettings
 from drift.data_quality import VALUE_QUALITIES, QualityBounds, quality_counts
 from drift.errors import ProfileError
+from drift.layout import layouts
 from drift.reference.columns import CategoricalProfile
-from drift.sketch import layouts
 from exporters.payloads import Columns, parse_request
-from exporters.windows import SketchWindow
+from exporters.windows import CountWindow
 from tests.support import model_config
 
 COLUMNS = (ColumnConfig("x", "numeric"), ColumnConfig("plan", "categorical"), ColumnConfig("city", "categorical"))
@@ -113,7 +113,7 @@ def test_the_parser_counts_type_errors_and_absent_columns_per_column() -> None:
 def test_the_window_counts_quality_once_per_value_and_payload_errors_across_profiles(
     profile: drift.ReferenceProfile,
 ) -> None:
-    window = SketchWindow(COLUMNS, 1000, 3600.0, margin=0.0)
+    window = CountWindow(COLUMNS, 1000, 3600.0, margin=0.0)
     assert window.quality() is None, "no profile: nothing to count against"
     window.append_block(None, None, 0, 0.0)
     errors = np.array([[1, 0], [0, 2], [0, 0]])
@@ -135,7 +135,7 @@ def test_the_window_counts_quality_once_per_value_and_payload_errors_across_prof
     quality, payload = window.quality()  # type: ignore[misc]
     assert not quality.any(), "the values are counted against the new profile from its start"
     assert payload.tolist() == (errors * 2).tolist(), "payload errors do not depend on the profile"
-    outputs = SketchWindow(COLUMNS, 1000, 3600.0)  # no margin: an output window, whose quality is not counted
+    outputs = CountWindow(COLUMNS, 1000, 3600.0)  # no margin: an output window, whose quality is not counted
     outputs.set_layout(layouts(profile)[0], profile.version)
     outputs.append_block(numeric, categorical, 3, 11.0)
     assert outputs.quality() is None

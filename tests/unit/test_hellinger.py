@@ -9,8 +9,8 @@ import scipy.spatial.distance
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from drift.layout import Layout
 from drift.reference.columns import NumericProfile
-from drift.sketch import Layout
 from drift.statistics import column_statistics
 from tests.support.layouts import categorical_column, random_layout, window_of
 

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from drift.layout import Layout
 from drift.reference.columns import NumericProfile
-from drift.sketch import Layout
 from drift.statistics import STATISTICS, column_statistics
 from tests.support import oracles
 from tests.support.layouts import categorical_column, random_layout, window_of

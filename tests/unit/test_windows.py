@@ -1,4 +1,4 @@
-"""SketchWindow: the counts of exactly the rows the documented bucket rule keeps, aging by time, a bounded sample,
+"""CountWindow: the counts of exactly the rows the documented bucket rule keeps, aging by time, a bounded sample,
 and a state that round-trips and never mixes two profiles' bins."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import drift
 from drift.config import ColumnConfig
-from drift.sketch import layouts
-from exporters.windows import BUCKETS, STAGING_ROWS, SketchWindow
+from drift.layout import layouts
+from exporters.windows import BUCKETS, STAGING_ROWS, CountWindow
 from tests.support import model_config
 
 COLUMNS = (ColumnConfig("x", "numeric"), ColumnConfig("c", "categorical"))
@@ -55,7 +55,7 @@ def test_the_window_counts_exactly_the_newest_rows_the_bucket_rule_keeps(
     profile: drift.ReferenceProfile, size: int, batches: list[int]
 ) -> None:
     layout = layouts(profile)[0]
-    window = SketchWindow(COLUMNS, size=size, max_age=3600)
+    window = CountWindow(COLUMNS, size=size, max_age=3600)
     window.set_layout(layout, "v1")
     total = 0
     for n in batches:
@@ -70,7 +70,7 @@ def test_the_window_counts_exactly_the_newest_rows_the_bucket_rule_keeps(
 
 
 def test_rows_leave_in_steps_of_a_bucket_span(profile: drift.ReferenceProfile) -> None:
-    window = SketchWindow(COLUMNS, size=10_000, max_age=600)  # buckets of 10 s
+    window = CountWindow(COLUMNS, size=10_000, max_age=600)  # buckets of 10 s
     window.set_layout(layouts(profile)[0], profile.version)
     for second in range(0, 600, 5):
         window.append_block(*rows_of(second, 2), 2, timestamp=1000.0 + second)
@@ -81,13 +81,13 @@ def test_rows_leave_in_steps_of_a_bucket_span(profile: drift.ReferenceProfile) -
 
 
 def test_rows_before_the_profile_wait_and_are_counted_when_it_loads(profile: drift.ReferenceProfile) -> None:
-    window = SketchWindow(COLUMNS, size=100_000, max_age=3600)
+    window = CountWindow(COLUMNS, size=100_000, max_age=3600)
     window.append_block(*rows_of(0, 100), 100, timestamp=1.0)
     assert window.totals(now=1.0).rows == 0 and window.rows(now=1.0) == 100
     assert window.set_layout(layouts(profile)[0], profile.version) == "empty"
     assert window.totals(now=1.0).rows == 100
     # more than the staging block before a profile: the newest rows wait
-    late = SketchWindow(COLUMNS, size=100_000, max_age=3600)
+    late = CountWindow(COLUMNS, size=100_000, max_age=3600)
     late.append_block(*rows_of(0, 3 * STAGING_ROWS), 3 * STAGING_ROWS, timestamp=1.0)
     late.set_layout(layouts(profile)[0], profile.version)
     assert STAGING_ROWS // 2 <= late.totals(now=1.0).rows <= STAGING_ROWS
@@ -95,22 +95,22 @@ def test_rows_before_the_profile_wait_and_are_counted_when_it_loads(profile: dri
 
 def test_state_round_trips_and_another_profile_starts_empty(profile: drift.ReferenceProfile) -> None:
     layout = layouts(profile)[0]
-    window = SketchWindow(COLUMNS, size=5000, max_age=3600)
+    window = CountWindow(COLUMNS, size=5000, max_age=3600)
     window.set_layout(layout, profile.version)
     window.append_block(*rows_of(0, 3000), 3000, timestamp=50.0)
     state = window.state()
     assert state is not None
-    again = SketchWindow(COLUMNS, size=5000, max_age=3600)
+    again = CountWindow(COLUMNS, size=5000, max_age=3600)
     assert again.set_layout(layout, profile.version, restored=state) == "restored"
     assert again.totals(now=60.0).counts.tolist() == window.totals(now=60.0).counts.tolist()
-    other = SketchWindow(COLUMNS, size=5000, max_age=3600)
+    other = CountWindow(COLUMNS, size=5000, max_age=3600)
     assert other.set_layout(layout, "another-version", restored=state) == "reset"
     assert other.totals(now=60.0).rows == 0
     assert window.set_layout(layout, "another-version") == "reset" and window.totals(now=60.0).rows == 0
 
 
 def test_the_sample_is_bounded_and_drawn_from_the_window(profile: drift.ReferenceProfile) -> None:
-    window = SketchWindow(COLUMNS, size=6000, max_age=3600, sample_rows=600)
+    window = CountWindow(COLUMNS, size=6000, max_age=3600, sample_rows=600)
     window.set_layout(layouts(profile)[0], profile.version)
     window.append_block(*rows_of(0, 20_000), 20_000, timestamp=5.0)
     sample = window.sample(now=5.0, rows=600)
@@ -126,7 +126,7 @@ def test_the_sample_is_bounded_and_drawn_from_the_window(profile: drift.Referenc
 def test_the_running_total_is_the_sum_of_the_live_buckets(
     profile: drift.ReferenceProfile, steps: list[tuple[int, float, float]]
 ) -> None:
-    window = SketchWindow(COLUMNS, size=600, max_age=60)
+    window = CountWindow(COLUMNS, size=600, max_age=60)
     window.set_layout(layouts(profile)[0], profile.version)
     clock, total, now = 0.0, 0, 0.0
     for rows, advance, look_ahead in steps:
@@ -150,7 +150,7 @@ def test_float_rows_kept_as_lists_count_like_arrays_and_huge_integers_never_reac
     numeric_only = replace(model_config(), features=(ColumnConfig("x", "numeric"),), outputs=())
     layout = layouts(drift.build_profile(pd.DataFrame({"x": np.arange(100.0)}), numeric_only))[0]
     columns = Columns(numeric_only.features)
-    window = SketchWindow(numeric_only.features, size=1000, max_age=3600)
+    window = CountWindow(numeric_only.features, size=1000, max_age=3600)
     window.set_layout(layout, "v")
     parsed = [
         parse_request({"instances": [[1.5], [2.5]]}, columns),  # floats: kept as the parser's lists

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from drift import stats
+from drift.layout import Layout
 from drift.reference.columns import NumericProfile
-from drift.sketch import Layout
 from drift.statistics import column_statistics
 from tests.support.layouts import numeric_column, random_layout, window_of
 
