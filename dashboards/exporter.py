@@ -28,7 +28,7 @@ from .common import (
 def build(config: MonitorConfig) -> dict[str, Any]:
     alerting = config.alerting
     job = f"job={q.string(alerting.exporter_job)}"
-    reject = alerting.alerts.reject_rate.threshold or 0.05
+    reject = alerting.alerts.reject_rate.limit
     layout = Layout()
     layout.add(
         stat(
@@ -59,7 +59,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Time since the reference profile was built.",
             f"time() - {m.REFERENCE_CREATED.series}{{{MODEL_SELECTOR}}}",
             "s",
-            thresholds=steps(("green", None), ("orange", alerting.alerts.reference_stale.threshold or 7776000.0)),
+            thresholds=steps(("green", None), ("orange", alerting.alerts.reference_stale.limit)),
         ),
         6,
         4,

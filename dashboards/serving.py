@@ -17,7 +17,7 @@ from .common import MODEL_SELECTOR, Layout, dashboard, datasource_variable, mode
 
 def build(config: MonitorConfig) -> dict[str, Any]:
     alerting = config.alerting
-    errors = alerting.alerts.serving_errors.threshold or 0.05
+    errors = alerting.alerts.serving_errors.limit
     latency = alerting.alerts.serving_latency
     quantiles = "|".join(q.quantile_label(x) for x in q.latency_quantiles(config))
     layout = Layout()
@@ -59,7 +59,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             f"DriftlineServingLatency threshold on p{q.quantile_label((latency.quantile or 0.99) * 100)}.",
             [target(f'{q.SERVING_LATENCY}{{{MODEL_SELECTOR}, quantile=~"{quantiles}"}}', "q{{quantile}}")],
             "s",
-            thresholds=steps(("green", None), ("red", latency.threshold or 1.0)),
+            thresholds=steps(("green", None), ("red", latency.limit)),
         ),
         12,
         8,

@@ -29,7 +29,7 @@ PAYLOAD_ERROR_SHARE = _share(m.FEATURE_PAYLOAD_ERRORS.series)
 
 
 def _threshold(key: str) -> Callable[[MonitorConfig], float]:
-    return lambda config: getattr(config.alerting.alerts, key).threshold or 0.0
+    return lambda config: getattr(config.alerting.alerts, key).limit
 
 
 def _share_scenario(key: str, quality: str, numeric: bool, error: str | None = None):  # type: ignore[no-untyped-def]

@@ -146,7 +146,7 @@ pipeline builds the new version's profile next to the model (`deploy/kfp/`).
 
 def _reference_stale(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     labels = {**ctx.target, **ctx.model_labels}
-    max_age = ctx.alerting.alerts.reference_stale.threshold or 0.0
+    max_age = ctx.alerting.alerts.reference_stale.limit
     # Test time starts at the Unix epoch, so a profile "built max_age ago" has a negative timestamp:
     # BAD is just past max_age at t=0, NEAR one day younger than max_age throughout the test.
     created = {OK: 0.0, BAD: -max_age, NEAR: -max_age + 86400.0}
@@ -171,7 +171,7 @@ REFERENCE_STALE = AlertDefinition(
         )
     ),
     expr=lambda config: (
-        f"time() - {m.REFERENCE_CREATED.series} > {number(config.alerting.alerts.reference_stale.threshold or 0.0)}"
+        f"time() - {m.REFERENCE_CREATED.series} > {number(config.alerting.alerts.reference_stale.limit)}"
     ),
     scenario=_reference_stale,
     dashboard=SELF_DASHBOARD,
@@ -189,7 +189,7 @@ do this with every new model — or retrain.
 
 
 def _reject_rate(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
-    threshold = ctx.alerting.alerts.reject_rate.threshold or 0.0
+    threshold = ctx.alerting.alerts.reject_rate.limit
     total = 1000
     rejected = {
         OK: 0,
@@ -231,7 +231,7 @@ REJECT_RATE = AlertDefinition(
             reject_reasons=REJECT_REASONS,
         )
     ),
-    expr=lambda config: f"{q.REJECTED_RATIO} > {number(config.alerting.alerts.reject_rate.threshold or 0.0)}",
+    expr=lambda config: f"{q.REJECTED_RATIO} > {number(config.alerting.alerts.reject_rate.limit)}",
     scenario=_reject_rate,
     dashboard=SELF_DASHBOARD,
     runbook="""

@@ -16,7 +16,7 @@ from .text import Constant, Text
 
 def _serving_errors(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     serving = ctx.alerting.serving
-    limit = ctx.alerting.alerts.serving_errors.threshold or 0.0
+    limit = ctx.alerting.alerts.serving_errors.limit
     error_code = matching_value(serving.error_codes, ["5xx", "500", "503", "error"], "alerting.serving.error_codes")
     ok_code = next(c for c in ("2xx", "200", "ok") if not re.fullmatch(serving.error_codes, c))
     total = 1000
@@ -53,8 +53,7 @@ SERVING_ERRORS = AlertDefinition(
         )
     ),
     expr=lambda config: (
-        f"{q.configured_models(config, q.SERVING_ERROR_RATIO)} > "
-        f"{number(config.alerting.alerts.serving_errors.threshold or 0.0)}"
+        f"{q.configured_models(config, q.SERVING_ERROR_RATIO)} > {number(config.alerting.alerts.serving_errors.limit)}"
     ),
     scenario=_serving_errors,
     dashboard=SERVING_DASHBOARD,
@@ -79,7 +78,7 @@ def _quantile(config: MonitorConfig) -> float:
 
 def _serving_latency(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     serving = ctx.alerting.serving
-    limit = ctx.alerting.alerts.serving_latency.threshold or 1.0
+    limit = ctx.alerting.alerts.serving_latency.limit
     quantile = _quantile(ctx.config)
     scale = 1000.0 if serving.latency_unit == "milliseconds" else 1.0
     bounds = [limit / 2, limit, limit * 2, limit * 4]
@@ -117,7 +116,7 @@ SERVING_LATENCY = AlertDefinition(
     ),
     expr=lambda config: (
         q.configured_models(config, q.SERVING_LATENCY, f'quantile="{q.quantile_label(_quantile(config))}"')
-        + f" > {number(config.alerting.alerts.serving_latency.threshold or 0.0)}"
+        + f" > {number(config.alerting.alerts.serving_latency.limit)}"
     ),
     scenario=_serving_latency,
     dashboard=SERVING_DASHBOARD,

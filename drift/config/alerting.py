@@ -28,6 +28,13 @@ class AlertSettings:
     threshold: float | None = None
     quantile: float | None = None
 
+    @property
+    def limit(self) -> float:
+        """The threshold of an alert that has one (every parsed config sets it: the default or the user's)."""
+        if self.threshold is None:
+            raise ValueError("this alert has no threshold")
+        return self.threshold
+
 
 def _m(minutes: float) -> Duration:
     return Duration(minutes * 60.0)

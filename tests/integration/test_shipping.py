@@ -301,8 +301,11 @@ def test_make_test_runs_what_depends_on_the_install_again_on_the_core_install_an
     test_line = re.search(r"^test: (.*)$", (REPO / "Makefile").read_text(), re.M)
     assert test_line is not None and test_line.group(1).split()[-1] == "pytest-core"
     recipe = targets["pytest-core"]
-    assert "$(CORE_BIN)/pytest -m 'not report' tests/unit" in recipe
-    assert "$(CORE_BIN)/pytest -m 'install and not report' tests/integration tests/e2e tests/test_readme.py" in recipe
+    assert "$(CORE_BIN)/pytest -q -n $(UNIT_WORKERS) -m 'not report' tests/unit" in recipe
+    assert (
+        "$(CORE_BIN)/pytest -q $(PARALLEL) -m 'install and not report' tests/integration tests/e2e tests/test_readme.py"
+        in recipe
+    )
     assert 'find_spec("evidently") is not None' in recipe, "the run fails if Evidently is installed there"
     install = targets["$(CORE_BIN)/.installed"]
     assert "-e '.[test]' 'pandas>=3'" in install and "report" not in install and "dev" not in install
