@@ -114,8 +114,12 @@ pytest-core: $(CORE_BIN)/.installed system-deps browser-deps balancer-deps
 	$(CORE_BIN)/pytest -q -n $(UNIT_WORKERS) -m 'not report' tests/unit
 	$(CORE_BIN)/pytest -q $(PARALLEL) -m 'install and not report' tests/integration tests/e2e tests/test_readme.py
 
-# The fast gate first (lint, types, generated files, the unit tier: a few minutes), then the slow tiers.
-test: lint typecheck check-generated unit integration pytest-core
+# The fast gate first (lint, types, generated files, the unit tier: about two minutes), then the tiers that start real
+# processes and, beside them on the other job slot, the core install's pass (as CI's two jobs do). The system packages
+# come first, one apt-get at a time.
+test: lint typecheck check-generated unit
+	$(MAKE) --no-print-directory system-deps browser-deps balancer-deps
+	$(MAKE) --no-print-directory -j2 --output-sync=target integration pytest-core
 
 # The image's dependencies pinned (deploy/image/constraints.txt): the core and the report extra, resolved afresh on
 # Python 3.11 as in the image. Run it to take new releases; the shipping test checks the pins still resolve.
