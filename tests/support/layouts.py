@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import NamedTuple
+
 import numpy as np
 
 from drift import stats
@@ -52,3 +55,26 @@ def window_of(layout: Layout, column: int, counts: np.ndarray) -> np.ndarray:
     start = int(layout.offsets[column])
     vector[start : start + counts.size] = counts
     return vector
+
+
+def random_window(seed: int, kinds: list[bool]) -> tuple[Layout, np.ndarray]:
+    """A :func:`random_layout` and a count vector over it, sparse (about half its bins empty, whole columns too)."""
+    rng = np.random.default_rng(seed)
+    layout = random_layout(rng, kinds)
+    return layout, rng.integers(0, 30, layout.size) * rng.integers(0, 2, layout.size)
+
+
+class ColumnWindow(NamedTuple):
+    index: int
+    profile: NumericProfile | CategoricalProfile
+    fine: np.ndarray  # the window's counts in the column's fine bins
+    missing: int
+    binned: np.ndarray  # …summed into its PSI bins (what PSI, JS, chi-square and Hellinger compare)
+
+
+def column_windows(layout: Layout, counts: np.ndarray) -> Iterator[ColumnWindow]:
+    """Each column's part of a count vector, one column at a time: what a per-column oracle reads."""
+    for i, (profile, offset, fine) in enumerate(zip(layout.columns, layout.offsets, layout.fine, strict=True)):
+        window = counts[offset : offset + fine]
+        binned = np.add.reduceat(window, profile.psi_starts) if isinstance(profile, NumericProfile) else window
+        yield ColumnWindow(i, profile, window, int(counts[offset + fine]), binned)

@@ -10,9 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drift.layout import Layout
-from drift.reference.columns import NumericProfile
 from drift.statistics import column_statistics
-from tests.support.layouts import categorical_column, random_layout, window_of
+from tests.support.layouts import categorical_column, column_windows, random_window, window_of
 
 
 def oracle(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
@@ -24,17 +23,13 @@ def oracle(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.booleans(), min_size=1, max_size=8), st.integers(0, 2**32 - 1))
 def test_hellinger_of_every_column_is_scipys(kinds: list[bool], seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    layout = random_layout(rng, kinds)
-    counts = rng.integers(0, 30, layout.size) * rng.integers(0, 2, layout.size)
+    layout, counts = random_window(seed, kinds)
     found = column_statistics(layout, counts).values["hellinger_distance"]
-    for i, (profile, offset, fine) in enumerate(zip(layout.columns, layout.offsets, layout.fine, strict=True)):
-        window = counts[offset : offset + fine]
-        if window.sum() == 0:
-            assert np.isnan(found[i])
-            continue
-        binned = np.add.reduceat(window, profile.psi_starts) if isinstance(profile, NumericProfile) else window
-        assert found[i] == pytest.approx(oracle(profile.counts, binned), abs=1e-12)
+    for column in column_windows(layout, counts):
+        if column.fine.sum() == 0:
+            assert np.isnan(found[column.index])
+        else:
+            assert found[column.index] == pytest.approx(oracle(column.profile.counts, column.binned), abs=1e-12)
 
 
 def test_hellinger_is_0_for_identical_and_1_for_disjoint_distributions() -> None:

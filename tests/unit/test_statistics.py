@@ -16,24 +16,20 @@ from drift.layout import Layout
 from drift.reference.columns import NumericProfile
 from drift.statistics import STATISTICS, column_statistics
 from tests.support import oracles
-from tests.support.layouts import categorical_column, random_layout, window_of
+from tests.support.layouts import categorical_column, column_windows, random_window, window_of
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.booleans(), min_size=1, max_size=8), st.integers(0, 2**32 - 1))
 def test_all_columns_at_once_equal_the_per_column_oracles(kinds: list[bool], seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    layout = random_layout(rng, kinds)
-    counts = rng.integers(0, 30, layout.size) * rng.integers(0, 2, layout.size)
+    layout, counts = random_window(seed, kinds)
     found = column_statistics(layout, counts)
     value = {name: array.tolist() for name, array in found.values.items()}
-    for i, (profile, offset, fine) in enumerate(zip(layout.columns, layout.offsets, layout.fine, strict=True)):
-        window, missing = counts[offset : offset + fine], counts[offset + fine]
+    for i, profile, window, missing, psi_counts in column_windows(layout, counts):
         assert found.samples[i] == window.sum() and found.missing[i] == missing
         if window.sum() == 0:
             assert all(np.isnan(column[i]) for column in value.values())
             continue
-        psi_counts = np.add.reduceat(window, profile.psi_starts) if isinstance(profile, NumericProfile) else window
         psi = oracles.psi(profile.counts, psi_counts)
         assert value["psi"][i] == pytest.approx(psi, rel=1e-9, abs=1e-12)
         expected_p = oracles.psi_pvalue(psi, int(profile.counts.sum()), int(window.sum()), profile.nbins)
