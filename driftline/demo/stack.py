@@ -69,7 +69,7 @@ class ServerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_until(self, path: str, status: int = 200, timeout: float = 30.0) -> None:
+    def wait_until(self, path: str, status: int = 200, timeout: float = 120.0) -> None:
         """Until ``GET path`` answers ``status``; RuntimeError with the log's tail if the process exits."""
 
         def answered() -> bool:
@@ -82,7 +82,7 @@ class ServerProcess:
 
         wait(answered, timeout, f"{self.name} to answer {status} on {path}", interval=0.05)
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = 120.0) -> None:
         self.wait_until(self.ready_path, timeout=timeout)
 
     def stop(self) -> int:
@@ -254,7 +254,7 @@ class ThreadedServer:
         self.url = f"http://127.0.0.1:{port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
-        wait(lambda: self.server.started or not self.thread.is_alive(), 30, "an in-process server to start")
+        wait(lambda: self.server.started or not self.thread.is_alive(), 120, "an in-process server to start")
         if not self.server.started:
             raise RuntimeError(f"the server on port {port} did not start")
 

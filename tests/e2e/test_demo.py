@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import wait
+from tests.support import HANG_TIMEOUT, wait
 
 pytestmark = pytest.mark.install
 
@@ -72,11 +72,11 @@ def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
         assert demo.poll() is None, "".join(lines)
         assert leftovers(data), "Prometheus and Alertmanager should be running"
         demo.send_signal(signal.SIGINT)
-        output, _ = demo.communicate(timeout=60)
+        output, _ = demo.communicate(timeout=HANG_TIMEOUT)
         assert demo.returncode == 130, output
         assert "interrupted: everything the demo started is stopped" in output
         assert "summary" in output
-        wait(lambda: leftovers(data) == [], 10, "no process of the demo left")
+        wait(lambda: leftovers(data) == [], 120, "no process of the demo left")
     finally:
         if demo.poll() is None:
             demo.kill()
@@ -88,7 +88,7 @@ def test_exporter_only(tmp_path: Path) -> None:
         [DRIFTLINE, "demo", "--duration", "15s", "--no-servers", "--drift", "none", "--data-dir", str(tmp_path / "d")],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_TIMEOUT,
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -115,7 +115,7 @@ def test_data_and_profile_in_s3(tmp_path: Path, s3: Any, s3_endpoint: str) -> No
         ],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=HANG_TIMEOUT,
         cwd=tmp_path,
         env=env,
     )

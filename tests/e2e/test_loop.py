@@ -165,7 +165,7 @@ def test_the_loop(tmp_path: Path, s3: Any, s3_endpoint: str) -> None:
         )
         traffic.send(600)
         # 600 rows through a 500-row window of 60 buckets: the oldest bucket left whole when the newest opened
-        wait(lambda: (value("driftline_window_samples") or 0) >= 500 - 9, 30, "a full window in Prometheus")
+        wait(lambda: (value("driftline_window_samples") or 0) >= 500 - 9, 120, "a full window in Prometheus")
         wait(
             lambda: (value('driftline_log_objects_total{outcome="processed"}') or 0) >= 1,
             30,
@@ -181,7 +181,7 @@ def test_the_loop(tmp_path: Path, s3: Any, s3_endpoint: str) -> None:
         assert value("max(driftline_feature_drifted)") == 0
         # the churn labels of the quiet traffic arrive: the model is as good as on its training data
         assert traffic.send_labels() == 600
-        wait(lambda: value("driftline_labelled_window_samples") == 600, 30, "the labelled window in Prometheus")
+        wait(lambda: value("driftline_labelled_window_samples") == 600, 120, "the labelled window in Prometheus")
         accuracy = value('driftline_performance{metric="accuracy"}') or 0.0
         assert abs(accuracy - (value('driftline_reference_performance{metric="accuracy"}') or 0.0)) < 0.08
         assert value("driftline_performance_dropped") == 0 and value("driftline_concept_drift_detected") == 0

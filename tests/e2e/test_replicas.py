@@ -187,7 +187,9 @@ def test_three_replicas_pooled_by_prometheus(tmp_path: Path) -> None:
         pooled_equals_offline("one replica dead")
         replicas[1] = ExporterProcess(config_path, tmp_path / "exporter-1.log", port=ports[1])
         replicas[1].wait_until("/readyz")
-        wait(lambda: values(f'up{{instance="127.0.0.1:{ports[1]}"}}').get(f"127.0.0.1:{ports[1]}") == 1, 30, "a scrape")
+        wait(
+            lambda: values(f'up{{instance="127.0.0.1:{ports[1]}"}}').get(f"127.0.0.1:{ports[1]}") == 1, 120, "a scrape"
+        )
         sent.send(300)
         pooled_equals_offline("after the restart")
         restarted = values(f'sum(driftline_events_total{{instance="127.0.0.1:{ports[1]}", outcome="accepted"}})')

@@ -137,7 +137,7 @@ def test_a_retrained_version_rolls_out_with_its_own_reference(tmp_path: Path, s3
         # --- 1. version 1 serves; its traffic drifts: one alert, one retraining
         version_1 = Serving(exporter.url, "1", model_1, seed=11)
         version_1.send(600, Drift(0.0))
-        wait(lambda: series("driftline_window_samples").get("1", 0) >= 450, 30, "version 1's window in Prometheus")
+        wait(lambda: series("driftline_window_samples").get("1", 0) >= 450, 120, "version 1's window in Prometheus")
         assert series("driftline_dataset_drifted") == {"1": 0.0}
         version_1.send(600, SHIFT)
         fired = wait(
@@ -170,13 +170,13 @@ def test_a_retrained_version_rolls_out_with_its_own_reference(tmp_path: Path, s3
         for _ in range(6):
             version_1.send(100, SHIFT)
             version_2.send(100, SHIFT)
-        wait(lambda: set(series("driftline_dataset_drift_share")) == {"1", "2"}, 30, "both versions evaluated")
+        wait(lambda: set(series("driftline_dataset_drift_share")) == {"1", "2"}, 120, "both versions evaluated")
         info = prometheus.query('driftline_reference_info{model_version="2"}')["data"]["result"]
         assert [(r["metric"]["source"], r["metric"]["version"]) for r in info] == [(published, profile_version)]
         dashboard = json.loads((out / "dashboards" / "driftline-model-drift.json").read_text())
         panels = {p["title"]: p for p in dashboard["panels"]}
         variables = {"model_namespace": loop.NAMESPACE, "model": loop.MODEL, "model_version": ".*", "feature": ".*"}
-        wait(lambda: series('driftline_version_output_psi{baseline_version="1"}'), 30, "the canary comparison")
+        wait(lambda: series('driftline_version_output_psi{baseline_version="1"}'), 120, "the canary comparison")
         for title in ("PSI per feature", "Dataset drift", "Prediction drift (PSI per output)", "Window samples"):
             expr = panels[title]["targets"][0]["expr"]
             for name, value in sorted(variables.items(), key=lambda kv: -len(kv[0])):  # $model_version before $model

@@ -21,7 +21,7 @@ import yaml
 import drift
 from alerts.alertmanagerconfig import SECRET, SLACK_URL_KEY, WEBHOOK_TOKEN_KEY
 from driftline.generate import generate, write_files
-from tests.support import REPO
+from tests.support import HANG_TIMEOUT, REPO
 
 CRD_SCHEMA = REPO / "tests" / "fixtures" / "crds" / "alertmanagerconfigs.monitoring.coreos.com-v1alpha1.json"
 CONFIGS = [
@@ -111,7 +111,7 @@ def as_operator_would(resource: dict[str, Any]) -> dict[str, Any]:
 def receivers_of(config: Path, labels: dict[str, str]) -> list[str]:
     shown = subprocess.run(
         ["amtool", "config", "routes", "test", f"--config.file={config}", *(f"{k}={v}" for k, v in labels.items())],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=HANG_TIMEOUT,
     )  # fmt: skip
     assert shown.returncode == 0, shown.stdout + shown.stderr
     return sorted(name.removeprefix(f"{CR_KEY}/") for name in shown.stdout.strip().split(","))
@@ -137,7 +137,9 @@ def test_the_resource_routes_and_inhibits_like_alertmanager_yml(config_path: Pat
     assert "_file" not in text, "secrets are Secret keys in the resource, never file paths"
     built = tmp_path / "operator.yml"
     built.write_text(yaml.safe_dump(as_operator_would(resource)))
-    checked = subprocess.run(["amtool", "check-config", str(built)], capture_output=True, text=True, timeout=60)
+    checked = subprocess.run(
+        ["amtool", "check-config", str(built)], capture_output=True, text=True, timeout=HANG_TIMEOUT
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     plain_file = tmp_path / "out" / "alertmanager" / "alertmanager.yml"
     for case, labels in LABEL_SETS.items():

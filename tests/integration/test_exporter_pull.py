@@ -61,7 +61,7 @@ def test_archived_payloads_feed_the_windows(tmp_path: Path, s3: Any, s3_endpoint
             Bucket="kserve-logs", Key=f"{PREFIX}/bad2-request.json", Body=b'[{"bytes": "%%%", "reqType": "x"}]'
         )
         # independent count: single 1 row; batch 2 request rows + 1 response row; CSV 2 + 2; Parquet 1
-        wait_for(lambda: rows(exporter.url) == (6.0, 3.0), timeout=30)
+        wait_for(lambda: rows(exporter.url) == (6.0, 3.0), timeout=120)
         metrics = wait_for(
             lambda: (
                 (m := scrape(exporter.url))
@@ -85,7 +85,7 @@ def test_archived_payloads_feed_the_windows(tmp_path: Path, s3: Any, s3_endpoint
             Key=f"{PREFIX}/n1-request.json",
             Body=json.dumps(archived_record({"instances": [[5.5, 2.5, 4.0, 1.3]]}, "request", "n1")),
         )
-        wait_for(lambda: rows(exporter.url)[0] == 1.0, timeout=30)
+        wait_for(lambda: rows(exporter.url)[0] == 1.0, timeout=120)
         metrics = scrape(exporter.url)
         assert metrics["driftline_log_objects_total"][labels(**IRIS_MODEL, outcome="processed")] == 1
         assert metrics["driftline_log_objects_total"][labels(**IRIS_MODEL, outcome="quarantined")] == 0

@@ -73,7 +73,7 @@ def test_profile_from_s3_is_swapped_when_it_changes(tmp_path: Path, s3: Any, s3_
             "version"
         ]
         assert second != first
-        wait_for(lambda: version_of(exporter.url) == second, timeout=30)
+        wait_for(lambda: version_of(exporter.url) == second, timeout=120)
         # the next evaluation after the swap sees the window empty
         metrics = wait_for(lambda: (m := scrape(exporter.url))["driftline_window_samples"][labels(**MODEL)] == 0 and m)
         assert metrics["driftline_window_resets_total"][labels(**MODEL, reason="new_profile")] == 1

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from tests.support import labelled_churn_frame, target_config
+from tests.support import HANG_TIMEOUT, labelled_churn_frame, target_config
 from tests.support.processes import REPO
 
 pytestmark = pytest.mark.install
@@ -47,7 +47,9 @@ for package in ("drift", "exporters", "alerts", "dashboards", "driftline"):
             names.append(info.name)
 print(len(names))
 """
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=HANG_TIMEOUT
+    )
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) > 40  # the walk saw the packages, not nothing
 

@@ -27,6 +27,7 @@ import yaml
 import drift
 from driftline.generate import generate, write_files
 from tests.support import (
+    HANG_TIMEOUT,
     REPO,
     AlertmanagerProcess,
     ExporterProcess,
@@ -54,7 +55,7 @@ CONFIGS = [
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, timeout=HANG_TIMEOUT)
 
 
 def generated(config_path: Path, out: Path) -> Path:
@@ -226,8 +227,8 @@ def test_alertmanager_inhibits_and_delivers(tmp_path: Path) -> None:
                     am_alert("DriftlineDatasetDrift", {**churn, **retrain}),
                 ]
             )
-            wait(lambda: sink.requests("/slack"), 20, "the Slack notification of the exporter being down")
-            drifted = wait(lambda: am.alerts(alertname="DriftlineDatasetDrift"), 10, "the drift alert in Alertmanager")
+            wait(lambda: sink.requests("/slack"), 120, "the Slack notification of the exporter being down")
+            drifted = wait(lambda: am.alerts(alertname="DriftlineDatasetDrift"), 120, "the drift alert in Alertmanager")
             assert drifted[0]["status"]["state"] == "suppressed" and drifted[0]["status"]["inhibitedBy"]
             time.sleep(3)  # three group_intervals: nothing else may be sent
             slack = sink.requests("/slack")
@@ -251,8 +252,8 @@ def test_alertmanager_inhibits_and_delivers(tmp_path: Path) -> None:
                     )
                 ]
             )
-            hook = wait(lambda: sink.requests("/retrain"), 20, "the retraining webhook call")
-            wait(lambda: len(sink.requests("/slack")) == 2, 20, "the Slack notification of the drift")
+            hook = wait(lambda: sink.requests("/retrain"), 120, "the retraining webhook call")
+            wait(lambda: len(sink.requests("/slack")) == 2, 120, "the Slack notification of the drift")
             time.sleep(3)
             assert len(sink.requests("/retrain")) == 1
             assert hook[0].headers["Authorization"] == f"Bearer {token}"

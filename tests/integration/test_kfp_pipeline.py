@@ -21,7 +21,7 @@ from kfp.dsl import Artifact, Dataset, Metrics, Model
 
 import drift
 from driftline.demo.data import LABEL, customers
-from tests.support import REPO
+from tests.support import HANG_TIMEOUT, REPO
 from tests.support.kfp import kfp_module
 
 pytestmark = pytest.mark.install
@@ -141,7 +141,7 @@ def test_the_container_component_runs_driftline_profile(components: ModuleType, 
     assert shutil.which("driftline", path=env["PATH"])
     result = subprocess.run(
         _filled([*container["command"], *container["args"]], values),
-        capture_output=True, text=True, env=env, timeout=120, check=False,
+        capture_output=True, text=True, env=env, timeout=HANG_TIMEOUT, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     built = drift.ReferenceProfile.load(str(output))

@@ -16,7 +16,7 @@ import pytest
 
 import drift
 from drift.config import S3Config
-from tests.support import churn_frame, config_dict, run_cli, write_config
+from tests.support import HANG_TIMEOUT, churn_frame, config_dict, run_cli, write_config
 
 pytestmark = pytest.mark.install
 
@@ -185,7 +185,11 @@ def test_a_process_that_read_a_csv_exits_with_its_own_status(tmp_path: Path) -> 
     def read_then_exit(path: str) -> tuple[int, str]:
         try:
             done = subprocess.run(
-                [sys.executable, "-c", READ_THEN_EXIT, path], capture_output=True, text=True, timeout=60, check=False
+                [sys.executable, "-c", READ_THEN_EXIT, path],
+                capture_output=True,
+                text=True,
+                timeout=HANG_TIMEOUT,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             return -1, f"{path}: hung at exit"

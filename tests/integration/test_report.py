@@ -17,6 +17,7 @@ import requests
 from PIL import Image
 
 from tests.support import (
+    HANG_TIMEOUT,
     ExporterProcess,
     label_entries,
     labelled_churn_frame,
@@ -67,7 +68,7 @@ def rendered_tables(page: Path) -> list[list[list[str]]]:
     result = subprocess.run(
         [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
          "--virtual-time-budget=15000", "--dump-dom", page.resolve().as_uri()],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=HANG_TIMEOUT,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     parser = Tables()
@@ -87,7 +88,7 @@ def screenshot(page: Path, out: Path, width: int = 1280, height: int = 900) -> I
         [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
          "--virtual-time-budget=15000", f"--window-size={width},{height}", f"--screenshot={out}",
          page.resolve().as_uri()],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=HANG_TIMEOUT,
     )  # fmt: skip
     assert result.returncode == 0 and out.exists(), result.stderr[-2000:]
     return Image.open(out).convert("RGB")
@@ -198,7 +199,7 @@ def test_exporter_serves_the_live_window_report(tmp_path: Path) -> None:
             samples = requests.get(exporter.url + "/metrics", timeout=5).text
             return 'driftline_labelled_window_samples{model="churn-model",model_namespace="default"} 600.0' in samples
 
-        wait_for(labelled, 20)
+        wait_for(labelled, 120)
         first = requests.get(exporter.url + "/report/default/churn-model", timeout=120)
         assert first.status_code == 200 and first.headers["content-type"].startswith("text/html")
         again = requests.get(exporter.url + "/report/default/churn-model", timeout=60)

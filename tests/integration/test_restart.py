@@ -74,7 +74,7 @@ def send(url: str, rows: int, seed: int, shift: float) -> None:
 
 def drift_numbers(url: str, rows: int) -> dict[str, Any]:
     """The drift families once the evaluator has seen ``rows`` rows (and one more evaluation for a stable scrape)."""
-    wait_for(lambda: scrape(url).get("driftline_window_samples", {}).get(labels(**MODEL)) == rows, timeout=30)
+    wait_for(lambda: scrape(url).get("driftline_window_samples", {}).get(labels(**MODEL)) == rows, timeout=120)
     time.sleep(0.5)
     metrics = scrape(url)
     return {name: metrics.get(name, {}) for name in DRIFT_FAMILIES}
@@ -92,7 +92,7 @@ def test_sigkill_then_restart_serves_the_same_drift_numbers(config: Path, tmp_pa
         send(exporter.url, 1500, seed=4, shift=1.0)
         before = drift_numbers(exporter.url, 1500)
         sent = time.time()
-        wait_for(lambda: checkpointed_after(exporter.url, sent), timeout=10)
+        wait_for(lambda: checkpointed_after(exporter.url, sent), timeout=120)
         exporter.kill()
     assert before["driftline_feature_drifted"][labels(**MODEL, feature="monthly_charges")] == 1.0  # worth restoring
     with ExporterProcess(config, log) as exporter:
@@ -163,7 +163,7 @@ def test_finding_11_sigkill_loses_neither_the_labelled_window_nor_the_prediction
         scraped = scrape(exporter.url)
         before_quality = {name: scraped[name] for name in quality}
         sent = time.time()
-        wait_for(lambda: checkpointed_after(exporter.url, sent), timeout=10)
+        wait_for(lambda: checkpointed_after(exporter.url, sent), timeout=120)
         exporter.kill()
     with ExporterProcess(path, log) as exporter:
         exporter.wait_until("/readyz")

@@ -19,6 +19,7 @@ import yaml
 from tests.support import (
     ENV,
     GITHUB_TOKEN,
+    HANG_TIMEOUT,
     REPO,
     TOKEN,
     Answer,
@@ -57,7 +58,7 @@ def settle(github: FakeGitHub, seconds: float = 1.5) -> None:
 def test_one_firing_retrain_alert_is_one_dispatch(webhook: WebhookProcess, github: FakeGitHub) -> None:
     answer = webhook.notify(notification(alert()))
     assert answer.status_code == 200 and answer.json()["outcomes"] == {"dispatched": 1}
-    wait(github.delivered, 10, "the dispatch")
+    wait(github.delivered, 120, "the dispatch")
     settle(github)
     (call,) = github.calls
     assert call.path == "/repos/my-org/churn-model/dispatches"
@@ -74,7 +75,7 @@ def test_one_firing_retrain_alert_is_one_dispatch(webhook: WebhookProcess, githu
     assert payload["alertmanager_url"] == "http://alertmanager:9093"
     assert payload["dashboard_url"].startswith("https://grafana.example.org/d/driftline-model-drift")
     assert len(payload["dispatch_id"]) == 36
-    wait(lambda: webhook.outcome("dispatched") == 1, 5, "the dispatched counter")
+    wait(lambda: webhook.outcome("dispatched") == 1, 120, "the dispatched counter")
     metrics = webhook.metrics()
     assert metrics['driftline_retrain_outbox_dispatches{"state": "delivered"}'] == 1
     assert metrics['driftline_retrain_dispatch_attempts_total{"result": "delivered", "target": "github"}'] == 1
@@ -98,7 +99,7 @@ def test_repeats_resolves_other_alerts_two_models_and_the_cooldown(webhook: Webh
     # the alert resolves and fires again within the cooldown: a new incident, but not a new retraining
     refired = notification(alert(starts_at="2026-11-27T07:45:00Z"))
     assert webhook.notify(refired).json()["outcomes"] == {"cooldown": 1}
-    wait(lambda: len(github.delivered()) == 3, 10, "three dispatches")
+    wait(lambda: len(github.delivered()) == 3, 120, "three dispatches")
     settle(github)
     assert len(github.calls) == 3
     assert sorted(c.path for c in github.calls) == [
@@ -117,7 +118,7 @@ def test_repeats_resolves_other_alerts_two_models_and_the_cooldown(webhook: Webh
 def test_github_down_then_back(webhook: WebhookProcess, github: FakeGitHub) -> None:
     github.answer(Answer(500), Answer(502), Answer(503), Answer(500))
     assert webhook.notify(notification(alert())).status_code == 200
-    wait(github.delivered, 20, "the dispatch after GitHub recovers")
+    wait(github.delivered, 120, "the dispatch after GitHub recovers")
     settle(github)
     assert [c.status for c in github.calls] == [500, 502, 503, 500, 204]
     assert len(github.delivered()) == 1
@@ -131,7 +132,7 @@ def test_rate_limits_are_waited_out_as_told(webhook: WebhookProcess, github: Fak
         Answer(429, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 4)}),
     )
     assert webhook.notify(notification(alert())).status_code == 200
-    wait(github.delivered, 30, "the dispatch after the rate limits")
+    wait(github.delivered, 120, "the dispatch after the rate limits")
     first, second, third = github.calls
     assert second.at - first.at >= 2.0, "retry-after: 2 was not honoured"
     assert third.at >= int(first.at) + 4 - 1.0, "x-ratelimit-reset was not honoured"  # reset has 1 s resolution
@@ -141,7 +142,7 @@ def test_rate_limits_are_waited_out_as_told(webhook: WebhookProcess, github: Fak
 def test_a_final_client_error_is_not_retried(webhook: WebhookProcess, github: FakeGitHub, tmp_path: Path) -> None:
     github.answer(Answer(422, {"content-type": "application/json"}, b'{"message": "Invalid request: event_type"}'))
     assert webhook.notify(notification(alert())).status_code == 200
-    wait(lambda: webhook.outcome("failed") == 1, 10, "the failed outcome")
+    wait(lambda: webhook.outcome("failed") == 1, 120, "the failed outcome")
     settle(github)
     assert len(github.calls) == 1 and not github.delivered()
     log = (tmp_path / "webhook.log").read_text()
@@ -151,7 +152,7 @@ def test_a_final_client_error_is_not_retried(webhook: WebhookProcess, github: Fa
 def test_a_hanging_github_times_out_and_is_retried(webhook: WebhookProcess, github: FakeGitHub) -> None:
     github.answer(Answer(504, hang=2.5))  # longer than webhook.github.timeout (1 s)
     assert webhook.notify(notification(alert())).status_code == 200
-    wait(github.delivered, 20, "the dispatch after the timeout")
+    wait(github.delivered, 120, "the dispatch after the timeout")
     assert len(github.delivered()) == 1
 
 
@@ -163,7 +164,7 @@ def test_killed_between_accepting_and_dispatching(tmp_path: Path, github: FakeGi
     try:
         first.wait_ready()
         assert first.notify(notification(alert())).status_code == 200
-        wait(lambda: github.calls, 10, "a first delivery attempt")
+        wait(lambda: github.calls, 120, "a first delivery attempt")
         first.kill()
     finally:
         first.stop()
@@ -174,7 +175,7 @@ def test_killed_between_accepting_and_dispatching(tmp_path: Path, github: FakeGi
         second.wait_ready()
         # Alertmanager did get its 200; its next repeat is a duplicate, not a second retraining
         assert second.notify(notification(alert())).json()["outcomes"] == {"duplicate": 1}
-        wait(github.delivered, 20, "the dispatch after the restart")
+        wait(github.delivered, 120, "the dispatch after the restart")
         settle(github)
         assert len(github.delivered()) == 1
         assert len(github.calls) == attempts + 1
@@ -193,14 +194,14 @@ def test_killed_while_the_request_is_in_flight(tmp_path: Path, github: FakeGitHu
         first.wait_ready()
         assert first.notify(notification(alert())).status_code == 200
         sending = 'driftline_retrain_outbox_dispatches{"state": "sending"}'
-        wait(lambda: first.metrics()[sending] == 1, 10, "the dispatch to be in flight")
+        wait(lambda: first.metrics()[sending] == 1, 120, "the dispatch to be in flight")
         first.kill()
     finally:
         first.stop()
     second = WebhookProcess(config, tmp_path / "webhook.log")
     try:
         second.wait_ready()
-        wait(github.delivered, 20, "the dispatch after the restart")
+        wait(github.delivered, 120, "the dispatch after the restart")
         settle(github, 4.0)  # the lost request's late 502 arrives too; nothing else may
         assert len(github.delivered()) == 1
         assert [c.status for c in sorted(github.calls, key=lambda c: c.status)] == [204, 502]
@@ -227,7 +228,7 @@ def test_killed_before_the_first_attempt(tmp_path: Path) -> None:
         second = WebhookProcess(config, tmp_path / "webhook.log")
         try:
             second.wait_ready()
-            wait(github.delivered, 20, "the dispatch after the restart")
+            wait(github.delivered, 120, "the dispatch after the restart")
             settle(github)
             assert len(github.calls) == 1
         finally:
@@ -253,7 +254,7 @@ def test_token_from_secrets_manager(tmp_path: Path, github: FakeGitHub, s3_endpo
         process.wait_ready()
         assert process.notify(notification(alert()), token="sm-token-77").status_code == 200
         assert process.notify(notification(alert()), token=TOKEN).status_code == 401
-        wait(github.delivered, 10, "the dispatch")
+        wait(github.delivered, 120, "the dispatch")
     finally:
         process.stop()
 
@@ -282,7 +283,7 @@ def test_the_example_workflow_is_a_valid_github_workflow() -> None:
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_TIMEOUT,
     )
     assert check.returncode == 0, check.stdout + check.stderr
     document = yaml.safe_load(workflow.read_text())
@@ -326,7 +327,7 @@ def test_kfp_and_github_each_start_one_retraining(tmp_path: Path, github: FakeGi
             process.wait_ready()
             for _ in range(3):
                 assert process.notify(notification(alert())).status_code == 200
-            wait(lambda: kfp.runs and github.delivered(), 10, "a KFP run and a dispatch")
+            wait(lambda: kfp.runs and github.delivered(), 120, "a KFP run and a dispatch")
             settle(github)
             assert len(github.delivered()) == 1
             (run,) = kfp.runs
@@ -362,7 +363,7 @@ def test_kfp_retries_and_never_starts_a_run_twice(tmp_path: Path) -> None:
             process.wait_ready()
             assert process.notify(notification(alert())).json()["outcomes"] == {"dispatched": 1}
             metric = 'driftline_retrain_dispatch_attempts_total{"result": "delivered", "target": "kfp"}'
-            wait(lambda: process.metrics().get(metric) == 1, 30, "the run to be confirmed")
+            wait(lambda: process.metrics().get(metric) == 1, 120, "the run to be confirmed")
             assert len(kfp.runs) == 1
             log = (tmp_path / "webhook.log").read_text()
             assert "Kubeflow Pipelines answered 503: try later" in log
@@ -381,8 +382,8 @@ def test_kfp_refusing_the_run_is_final(tmp_path: Path, github: FakeGitHub) -> No
         try:
             process.wait_ready()
             process.notify(notification(alert()))
-            wait(lambda: process.outcome("failed") == 1, 10, "the failed KFP run")
-            wait(github.delivered, 10, "the GitHub dispatch, unaffected")
+            wait(lambda: process.outcome("failed") == 1, 120, "the failed KFP run")
+            wait(github.delivered, 120, "the GitHub dispatch, unaffected")
             assert kfp.runs == []
             assert "Invalid input: unknown parameter" in (tmp_path / "webhook.log").read_text()
         finally:

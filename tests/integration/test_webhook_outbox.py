@@ -77,7 +77,7 @@ def test_finding_2_a_disk_that_fills_during_a_delivery_costs_neither_the_worker_
             webhook.wait_ready()
             assert stat.S_IMODE(os.stat(small_disk / "webhook.sqlite").st_mode) == 0o600  # finding 8: not 0644
             assert webhook.notify(notification(alert())).json()["outcomes"] == {"dispatched": 1}
-            wait(lambda: outbox_states(webhook)["sending"] == 1, 10, "the delivery in flight")
+            wait(lambda: outbox_states(webhook)["sending"] == 1, 120, "the delivery in flight")
             filler = fill(small_disk)
 
             # GitHub answers 204; the outbox cannot record it. The worker lives on and says so.
@@ -93,11 +93,11 @@ def test_finding_2_a_disk_that_fills_during_a_delivery_costs_neither_the_worker_
             assert len(github.calls) == 1, "the delivered dispatch was sent again while its outcome was unwritten"
 
             filler.unlink()  # space returns
-            wait(lambda: outbox_states(webhook)["delivered"] == 1, 15, "the outcome to be written")
+            wait(lambda: outbox_states(webhook)["delivered"] == 1, 120, "the outcome to be written")
             assert requests.get(webhook.url + "/healthz", timeout=5).json() == {"status": "ok"}
             again = webhook.notify(notification(alert(model="price", namespace="retail"), group="price"))
             assert again.json()["outcomes"] == {"dispatched": 1}  # Alertmanager's retry of the refused one
-            wait(lambda: len(github.delivered()) == 2, 10, "the second model's dispatch")
+            wait(lambda: len(github.delivered()) == 2, 120, "the second model's dispatch")
         finally:
             assert webhook.stop() in (0, -15), (tmp_path / "webhook.log").read_text()
 
@@ -154,9 +154,9 @@ def test_finding_7_github_trickling_its_answer_holds_the_worker_for_github_timeo
             assert webhook.notify(notification(alert())).json()["outcomes"] == {"dispatched": 1}
             other = notification(alert(model="price", namespace="retail"), group="price")
             assert webhook.notify(other).json()["outcomes"] == {"dispatched": 1}
-            wait(lambda: len(github.delivered()) == 2, 30, "both dispatches, the trickled one retried")
+            wait(lambda: len(github.delivered()) == 2, 120, "both dispatches, the trickled one retried")
             assert github.trickles_finished == 0  # cut long before its last byte
-            wait(lambda: github.trickles_cut == 1, 30, "the trickling answer to see the client hang up")
+            wait(lambda: github.trickles_cut == 1, 120, "the trickling answer to see the client hang up")
         finally:
             webhook.stop()
         models = sorted(call.body["client_payload"]["model"] for call in github.delivered())

@@ -40,6 +40,7 @@ from .fakes import (
     Sink,
 )
 from .processes import (
+    HANG_TIMEOUT,
     REPO,
     DriftlineProcess,
     ExporterProcess,
@@ -61,6 +62,7 @@ __all__ = [
     "FEEDBACK",
     "FIXTURES",
     "GITHUB_TOKEN",
+    "HANG_TIMEOUT",
     "IRIS",
     "IRIS_MODEL",
     "IRIS_REQUEST",

@@ -26,6 +26,11 @@ REPO = Path(__file__).resolve().parent.parent.parent
 __all__ = ["wait"]
 
 
+# How long a test lets a subprocess run before calling it stuck: a guard against hangs, not a speed limit (make test
+# runs tiers side by side on two cores, where promtool, Chromium or a KFP step can take minutes).
+HANG_TIMEOUT = 600
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -36,7 +41,7 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     """Run the installed ``driftline`` console script as a user would."""
     exe = shutil.which("driftline", path=str(Path(sys.executable).parent)) or "driftline"
     full_env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", **(env or {})}
-    return subprocess.run([exe, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([exe, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=HANG_TIMEOUT)
 
 
 class DriftlineProcess(ServerProcess):
@@ -123,6 +128,6 @@ def alerting_stack(
     return alertmanager, prometheus
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+def wait_for(check: Callable[[], Any], timeout: float = 60.0) -> Any:
     """``check()``'s first truthy value within ``timeout`` seconds."""
     return wait(check, timeout, getattr(check, "__name__", "a condition"), interval=0.05)

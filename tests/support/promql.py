@@ -119,7 +119,7 @@ def check_dashboards(
         60,
         "drift metrics and recording rules in Prometheus",
     )
-    wait(lambda: has(f"increase({m.RETRAIN_NOTIFICATIONS.series}[1m])"), 30, "the webhook's counters in Prometheus")
+    wait(lambda: has(f"increase({m.RETRAIN_NOTIFICATIONS.series}[1m])"), 120, "the webhook's counters in Prometheus")
     known = {"up", "ALERTS"} | rule_names
     for url in targets.values():
         known |= exposed_names(requests.get(url + "/metrics", timeout=5).text)
