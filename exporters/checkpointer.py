@@ -60,15 +60,19 @@ class Checkpointer:
     def save(self, models: Iterable[MonitoredModel]) -> None:
         """Write the checkpoint of every model and stream whose windows or ground truth changed since the last."""
         failed = False
+        present: set[tuple[str, str]] = set()
         for model in models:
             own = model.own_stream
             truth = model.ground_truth
             generations = (*(own.generations if own else ()), *(truth.generations if truth else ()))
             failed |= not self._save(model.key[1], model.model.name, generations, partial(_model_state, model))
+            present.add((model.key[1], model.model.name))
             for stream in model.streams:
+                present.add((stream.key[1], stream.checkpoint_name))
                 if stream is not own:
                     state = partial(_stream_state, stream)
                     failed |= not self._save(stream.key[1], stream.checkpoint_name, stream.generations, state)
+        self._written = {name: written for name, written in self._written.items() if name in present}  # retired
         if not failed:
             self.instruments.checkpoint_timestamp.set(self.clock())
 

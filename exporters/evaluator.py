@@ -45,8 +45,11 @@ class Evaluator:
         self.instruments = instruments
         self.clock = clock
         self._lock = threading.Lock()  # the evaluator thread and a profile swap: one snapshot at a time, in order
+        self.snapshot = EvaluationSnapshot()  # the latest, swapped in whole: what a scrape reads
 
     def evaluate(self, models: Iterable[MonitoredModel]) -> EvaluationSnapshot:
+        """Evaluate every model and publish the snapshot. Under the lock, so that of two evaluations racing (the
+        evaluator thread, a profile swap) the later one is the one that stays published."""
         with self._lock:
             now = self.clock()
             evaluated: dict[tuple[str, str], ModelEvaluation] = {}
@@ -62,7 +65,8 @@ class Evaluator:
                             found[candidate], baseline_version=baseline, against_baseline=MappingProxyType(compared)
                         )
                 streams.update(found)
-            return EvaluationSnapshot(MappingProxyType(evaluated), MappingProxyType(streams))
+            self.snapshot = EvaluationSnapshot(MappingProxyType(evaluated), MappingProxyType(streams))
+            return self.snapshot
 
     def _retire(self, model: MonitoredModel, now: float) -> None:
         retired, given_up = model.streams.retire(now)

@@ -60,9 +60,9 @@ class MonitoredModel:
 
     def keeps(self, event_id: str | None) -> bool:
         """Sampling by event id, so a request, its response and its label are kept or dropped together."""
-        rate = self.model.sampling.rate
-        if rate >= 1.0:
+        if self.keeps_all:
             return True
+        rate = self.model.sampling.rate
         if event_id:
             # surrogatepass: a structured event's id may hold a lone surrogate (valid JSON, not valid UTF-8)
             return zlib.crc32(event_id.encode("utf-8", "surrogatepass")) / 0xFFFFFFFF < rate
@@ -70,7 +70,7 @@ class MonitoredModel:
 
     def take(self, event: InferenceEvent, now: float) -> Routed:
         """Sample the event and put it into its stream's windows. Raises RejectedEventError or PayloadError."""
-        if not self.keeps_all and not self.keeps(event.event_id):
+        if not self.keeps_all and not self.keeps(event.event_id):  # the common case without a call
             return Routed("sampled_out")
         return self.streams.route(event, now)
 

@@ -59,10 +59,13 @@ class ExporterService:
             self.models[key] = monitored
         self.intake = Intake(self.models, self.instruments, Limits(config.exporter.max_body_bytes),
                              config.exporter.component, clock)  # fmt: skip
+        # What the HTTP app calls, bound once: the ingest path takes no extra call through the service.
+        self.ingest: Callable[[Mapping[str, str], bytes], Answer] = self.intake.ingest
+        self.feedback: Callable[[Mapping[str, str], bytes], Answer] = self.intake.feedback
         self.pulls = Pulls(config, self.models, self.instruments, self.intake, clock())
         self.references = ReferenceLoader(config, self.instruments)
         self.evaluator = Evaluator(config, self.instruments, clock)
-        self.snapshot: EvaluationSnapshot = self.evaluator.evaluate(self.models.values())
+        self.evaluator.evaluate(self.models.values())
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -73,14 +76,6 @@ class ExporterService:
             "new model version: its own windows, compared with its own reference",
             extra={"model": stream.key[0], "model_namespace": stream.key[1], "model_version": stream.version},
         )
-
-    # --- what the HTTP app calls ---
-
-    def ingest(self, headers: Mapping[str, str], body: bytes) -> Answer:
-        return self.intake.ingest(headers, body)
-
-    def feedback(self, headers: Mapping[str, str], body: bytes) -> Answer:
-        return self.intake.feedback(headers, body)
 
     def ready(self) -> tuple[bool, dict[str, Any]]:
         """Ready when every model's own reference is loaded (a model that names each version's has none)."""
@@ -102,9 +97,13 @@ class ExporterService:
 
     # --- the background steps ---
 
+    @property
+    def snapshot(self) -> EvaluationSnapshot:
+        """The latest evaluation, what a scrape reads."""
+        return self.evaluator.snapshot
+
     def evaluate_all(self) -> EvaluationSnapshot:
-        self.snapshot = self.evaluator.evaluate(self.models.values())
-        return self.snapshot
+        return self.evaluator.evaluate(self.models.values())
 
     def refresh_references(self) -> None:
         """Load the profiles that are due; a new profile (or a new failure) is published at once."""

@@ -67,10 +67,6 @@ class ModelEvaluation:
     performance: PerformanceResult | None = None
     labelled_samples: int = 0
 
-    @property
-    def key(self) -> ModelKey:
-        return self.model.name, self.model.namespace
-
 
 @dataclass(frozen=True)
 class EvaluationSnapshot:

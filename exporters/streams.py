@@ -32,6 +32,9 @@ class Routed(NamedTuple):
     given_up: int = 0  # requests that waited too long for their response's version, given up to make room
 
 
+ACCEPTED = Routed("accepted")  # the common answer, made once: the ingest path allocates nothing for it
+
+
 class Streams(Protocol):
     def route(self, event: InferenceEvent, now: float) -> Routed:
         """Put the event into its stream's windows. Raises RejectedEventError (a bad version) or PayloadError."""
@@ -60,7 +63,8 @@ class OneStream:
         self.stream = stream
 
     def route(self, event: InferenceEvent, now: float) -> Routed:
-        return Routed("accepted", self.stream.append(event, now))
+        long_values = self.stream.append(event, now)
+        return Routed("accepted", long_values) if long_values else ACCEPTED
 
     def __iter__(self) -> Iterator[Stream]:
         return iter((self.stream,))
