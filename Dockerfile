@@ -9,6 +9,7 @@ FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE deploy/image/constraints.txt ./
 COPY drift ./drift
+COPY httpserver ./httpserver
 COPY exporters ./exporters
 COPY dashboards ./dashboards
 COPY alerts ./alerts

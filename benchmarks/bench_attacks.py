@@ -31,8 +31,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from exporters.asgi import LARGE_BODIES  # noqa: E402
 from exporters.waiting import MAX_REMEMBERED_BYTES, MAX_WAITING_BYTES  # noqa: E402
+from httpserver.asgi import LARGE_BODIES  # noqa: E402
 from tests.support import ENV, TOKEN, alert, iris_config, notification, webhook_config  # noqa: E402
 
 MB = 1 << 20

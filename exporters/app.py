@@ -1,4 +1,4 @@
-"""The exporter's HTTP interface (the shared ASGI layer of :mod:`exporters.asgi`).
+"""The exporter's HTTP interface (the shared ASGI layer of :mod:`httpserver.asgi`).
 
 * ``POST /`` — KServe logger CloudEvents; 202 when accepted, sampled out or for an unconfigured model,
   4xx with ``{"error", "reason"}`` for a body that cannot be used, 413 above ``exporter.max_body_bytes``.
@@ -22,8 +22,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from drift.config.safety import unsafe_settings
-
-from .asgi import (
+from httpserver.asgi import (
     INLINE_BODY_BYTES,
     JSON,
     READ,
@@ -39,8 +38,9 @@ from .asgi import (
     respond,
     send_fixed,
 )
+from httpserver.exposition import build_info
+
 from .collector import DriftCollector
-from .exposition import build_info
 from .reports import ReportBuilder, ReportUnavailableError
 from .service import ExporterService
 

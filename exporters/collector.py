@@ -15,8 +15,8 @@ from prometheus_client.registry import Collector
 
 from drift import catalogue as m
 from drift.layout import MISSING_BIN
+from httpserver.exposition import counter_family, gauge_family
 
-from .exposition import counter_family, gauge_family
 from .snapshot import EvaluationSnapshot
 
 MULTIVARIATE = (

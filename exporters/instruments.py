@@ -9,8 +9,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter
 
 from drift import catalogue as m
+from httpserver.exposition import counter, gauge, histogram, observe_many, with_known_labels
 
-from .exposition import counter, gauge, histogram, observe_many, with_known_labels
 from .stream import ModelKey
 
 

@@ -4,9 +4,9 @@ stops the evaluator and reference threads."""
 from __future__ import annotations
 
 from drift.config import ListenAddress, MonitorConfig
+from httpserver.asgi import serve as serve_app
 
 from .app import ExporterApp
-from .asgi import serve as serve_app
 from .service import ExporterService
 
 

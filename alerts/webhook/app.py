@@ -1,4 +1,4 @@
-"""The webhook's HTTP interface (the shared ASGI layer of :mod:`exporters.asgi`).
+"""The webhook's HTTP interface (the shared ASGI layer of :mod:`httpserver.asgi`).
 
 * ``POST /alertmanager`` — Alertmanager webhook notifications (v4). 401 without a valid bearer token (and no hint
   why), 400 with a reason for anything that is not a v4 notification, 413 above ``webhook.max_body_bytes``, 200 with
@@ -12,7 +12,7 @@ import asyncio
 
 from prometheus_client.process_collector import ProcessCollector
 
-from exporters.asgi import (
+from httpserver.asgi import (
     INLINE_BODY_BYTES,
     READ,
     App,
@@ -24,7 +24,7 @@ from exporters.asgi import (
     refuse,
     request_headers,
 )
-from exporters.exposition import build_info
+from httpserver.exposition import build_info
 
 from .collector import OutboxCollector
 from .service import WebhookService

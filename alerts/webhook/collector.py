@@ -9,7 +9,7 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from drift import catalogue
-from exporters.exposition import gauge_family
+from httpserver.exposition import gauge_family
 
 from .service import WebhookService
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drift.config import ListenAddress, MonitorConfig
-from exporters.asgi import serve as serve_app
+from httpserver.asgi import serve as serve_app
 
 from .app import WebhookApp
 from .service import WebhookService

@@ -26,7 +26,7 @@ from drift import catalogue
 from drift.config import MonitorConfig, WebhookConfig
 from drift.config.safety import unsafe_settings
 from drift.errors import DriftlineError
-from exporters.exposition import counter, histogram, with_known_labels
+from httpserver.exposition import counter, histogram, with_known_labels
 
 from . import github
 from .kfp import KfpTarget, PipelinePackageError, run_request

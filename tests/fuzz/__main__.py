@@ -143,7 +143,7 @@ def run_atheris(target: str, runs: int, timeout: float, rss_limit: float, seed: 
 def atheris_child(target: str, libfuzzer_args: list[str]) -> None:
     import atheris
 
-    with atheris.instrument_imports(include=["drift", "exporters", "alerts"]):
+    with atheris.instrument_imports(include=["drift", "httpserver", "exporters", "alerts"]):
         import alerts.webhook.service  # noqa: F401 - instrumented before the targets import them
         import drift.boundary  # noqa: F401
         import exporters.service  # noqa: F401

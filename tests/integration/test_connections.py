@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from exporters.protocol import BODY_TIMEOUT, HEADER_TIMEOUT
+from httpserver.protocol import BODY_TIMEOUT, HEADER_TIMEOUT
 from tests.support import (
     TOKEN,
     ExporterProcess,

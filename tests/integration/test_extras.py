@@ -38,7 +38,7 @@ def test_every_core_module_imports_without_the_extras() -> None:
     code = f"""{HIDE_EXTRAS}
 import importlib, pkgutil
 names = []
-for package in ("drift", "exporters", "alerts", "dashboards", "driftline"):
+for package in ("drift", "httpserver", "exporters", "alerts", "dashboards", "driftline"):
     module = importlib.import_module(package)
     for info in pkgutil.walk_packages(module.__path__, package + "."):
         # the demo is the demo extra; __main__ runs the command line when imported

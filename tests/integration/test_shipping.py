@@ -320,7 +320,7 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     source.mkdir()
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(REPO / name, source / name)
-    for package in ("drift", "exporters", "dashboards", "alerts", "driftline"):
+    for package in ("drift", "httpserver", "exporters", "dashboards", "alerts", "driftline"):
         shutil.copytree(REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
     wheels = tmp_path / "wheels"
     built = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(wheels), str(source), timeout=600)
@@ -330,7 +330,7 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     assert "tests/" not in listing and "drift/stats.py" in listing and "alerts/webhook/outbox.py" in listing
     assert "licenses/LICENSE" in listing, "the license travels with the wheel"
     assert "drift/config/monitor.schema.json" in listing, "the config's JSON Schema travels with the package"
-    for package in ("drift", "exporters", "dashboards", "alerts", "driftline"):
+    for package in ("drift", "httpserver", "exporters", "dashboards", "alerts", "driftline"):
         assert f"{package}/py.typed" in listing, f"{package} is marked typed (PEP 561)"
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)

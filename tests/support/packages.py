@@ -7,7 +7,7 @@ import pkgutil
 
 import drift
 
-OTHERS = ("exporters", "dashboards", "alerts", "driftline", "tests", "benchmarks")
+OTHERS = ("httpserver", "exporters", "dashboards", "alerts", "driftline", "tests", "benchmarks")
 
 
 def drift_modules() -> list[str]:

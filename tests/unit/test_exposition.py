@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.exposition import generate_latest
 
 from drift import catalogue
-from exporters.exposition import histogram, observe_many
+from httpserver.exposition import histogram, observe_many
 
 
 @pytest.mark.parametrize(

@@ -177,7 +177,7 @@ class App:
         slot: LargeBodySlot | None = None,
     ) -> bytes | None:
         """The whole request body, or None after answering 413 (and calling ``on_too_large``) or a disconnect (the
-        protocol's body deadline ends a body that does not arrive: :mod:`exporters.protocol`). Never holds more than
+        protocol's body deadline ends a body that does not arrive: :mod:`httpserver.protocol`). Never holds more than
         ``max_body`` bytes; a body larger than ``INLINE_BODY_BYTES`` takes ``slot`` first (waiting for one while
         LARGE_BODIES are read or handled), so large bodies in memory are bounded whatever the clients send.
         ``headers`` from :func:`request_headers`."""
@@ -276,7 +276,7 @@ def bind(address: ListenAddress) -> socket.socket:
 def serve(make_app: Callable[[], App], address: ListenAddress, log_level: str) -> None:
     """Bind the address, configure logging, build the app and run it under uvicorn until SIGTERM or SIGINT: stop
     accepting, finish in-flight requests, then the lifespan shutdown. Connections are bounded as
-    :mod:`exporters.protocol` says. Raises ListenError before anything starts when the address cannot be bound."""
+    :mod:`httpserver.protocol` says. Raises ListenError before anything starts when the address cannot be bound."""
     sock = bind(address)
     configure_logging(log_level)
     app = make_app()

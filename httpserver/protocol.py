@@ -40,7 +40,7 @@ def _ignore(reason: str) -> None:
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     """:class:`HttpToolsProtocol` with header and body deadlines and a header size limit."""
 
-    on_refused: Callable[[str], None] = staticmethod(_ignore)  # set by exporters.asgi.serve to count refusals
+    on_refused: Callable[[str], None] = staticmethod(_ignore)  # set by httpserver.asgi.serve to count refusals
     header_timeout = HEADER_TIMEOUT
     body_timeout = BODY_TIMEOUT
     max_header_bytes = MAX_HEADER_BYTES
