@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from drift.config import AlertingConfig, MonitorConfig
-
 from .catalogue import DRIFT_ALERTS, drift, exporter, quality, serving
+from .config import AlertingConfig, DeploymentConfig
 
 SLACK = "slack"
 RETRAIN = "retrain-webhook"
@@ -108,7 +107,7 @@ def _inhibit_rules() -> list[dict[str, Any]]:
     ]
 
 
-def alertmanager_config(config: MonitorConfig) -> dict[str, Any]:
+def alertmanager_config(config: DeploymentConfig) -> dict[str, Any]:
     alerting = config.alerting
     routing = alerting.routing
     receivers: list[dict[str, Any]] = []

@@ -15,9 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from drift.config import MonitorConfig
-
 from .alertmanager import alertmanager_config
+from .config import DeploymentConfig
 
 SECRET = "driftline-alertmanager"  # noqa: S105 - the name of a Kubernetes Secret, not a secret
 SLACK_URL_KEY = "slack-api-url"
@@ -27,7 +26,7 @@ _MATCHER = re.compile(r'^(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)(?P<op>=~|!~|!=|=)"(?P<
 _DRIFTLINE = 'alertname=~"Driftline.+"'
 
 
-def alertmanager_config_resource(config: MonitorConfig, labels: dict[str, str]) -> dict[str, Any]:
+def alertmanager_config_resource(config: DeploymentConfig, labels: dict[str, str]) -> dict[str, Any]:
     plain = alertmanager_config(config)
     route = _route(plain["route"])
     route["matchers"] = [_matcher(_DRIFTLINE), *route.get("matchers", [])]

@@ -38,9 +38,10 @@ from typing import Any
 from scipy import stats as scipy_stats
 
 from drift import catalogue as m
-from drift.config import Duration, ModelConfig, MonitorConfig
+from drift.config import Duration, ModelConfig
 from drift.layout import MISSING_BIN
 
+from .config import DeploymentConfig
 from .promql import string
 
 LOOKBACK_STEPS = 10  # how many steps back the group's previous reading is looked for, across missed evaluations
@@ -125,12 +126,12 @@ def dataset_drifted(window: Duration | str) -> str:
     return f"model:{m.DATASET_DRIFTED.name}:pooled{window}"
 
 
-def pooled(config: MonitorConfig) -> bool:
+def pooled(config: DeploymentConfig) -> bool:
     """Whether the alerts read the pooled decision: the config says a model's traffic is spread over replicas."""
     return config.exporter.replicas > 1
 
 
-def alert_window(config: MonitorConfig) -> Duration:
+def alert_window(config: DeploymentConfig) -> Duration:
     """The pooled window the alerts read: the first one listed."""
     return config.alerting.pooling.windows[0]
 
@@ -164,7 +165,7 @@ def _psi(kind: Kind, window: Duration | str) -> str:
     return f"clamp_min(sum by ({kind.by_column}) ({terms}), 0) and {kind.rows(window)} > 0"
 
 
-def _critical(config: MonitorConfig, kind: Kind) -> str:
+def _critical(config: DeploymentConfig, kind: Kind) -> str:
     """Each column's critical value, from its bin count. Models that share ``α``, the number of tests and the bins
     they can have share one lookup (a fleet has few such groups), selected by name per namespace."""
     groups: dict[tuple[float, int, int], dict[str, list[str]]] = {}
@@ -204,7 +205,7 @@ def _union(parts: Iterable[str]) -> str:
     return " or ".join(f"({part})" for part in parts)
 
 
-def recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
+def recording_rules(config: DeploymentConfig) -> list[dict[str, Any]]:
     """The pooling group's rules, in evaluation order (a rule reads those above it at the same instant)."""
     step = config.alerting.pooling.step
     kinds = [FEATURES] + ([OUTPUTS] if any(model.outputs for model in config.models) else [])
@@ -245,7 +246,7 @@ def recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
     return rules
 
 
-def rule_group(config: MonitorConfig) -> dict[str, Any] | None:
+def rule_group(config: DeploymentConfig) -> dict[str, Any] | None:
     """The pooling group, when the config pools replicas."""
     if not pooled(config):
         return None

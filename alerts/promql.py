@@ -8,7 +8,7 @@ InferenceService (Knative queue-proxy or KServe's model server); they are relabe
 
 from __future__ import annotations
 
-from drift.config import MonitorConfig, ServingMetrics
+from .config import DeploymentConfig, ServingMetrics
 
 MODEL_LABELS = "model, model_namespace"
 
@@ -59,16 +59,15 @@ def serving_latency_quantile(serving: ServingMetrics, q: float) -> str:
     return f"{expr} / 1000" if serving.latency_unit == "milliseconds" else expr
 
 
-def latency_quantiles(config: MonitorConfig) -> tuple[float, ...]:
-    """The quantiles recorded for dashboards, plus the one the latency alert watches."""
+def latency_quantiles(alert_q: float | None) -> tuple[float, ...]:
+    """The quantiles recorded for dashboards, plus ``alert_q``, the one the latency alert watches."""
     quantiles = list(LATENCY_QUANTILES)
-    alert_q = config.alerting.alerts.serving_latency.quantile
     if alert_q is not None and alert_q not in quantiles:
         quantiles.append(alert_q)
     return tuple(sorted(quantiles))
 
 
-def configured_models(config: MonitorConfig, metric: str, extra: str = "") -> str:
+def configured_models(config: DeploymentConfig, metric: str, extra: str = "") -> str:
     """``metric`` restricted to the configured models, each by its own name and namespace (a namespace of ``*``
     matches any): ``(m{model="a", model_namespace="x"} or m{model="b"})``."""
     selectors = []

@@ -11,14 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from drift import catalogue as m
-from drift.config import MonitorConfig
 
 from . import pooling
 from . import promql as q
 from .catalogue import GROUPS, AlertDefinition
+from .catalogue.serving import SERVING_LATENCY
+from .config import DeploymentConfig
 
 
-def recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
+def recording_rules(config: DeploymentConfig) -> list[dict[str, Any]]:
     rejected = f"sum by (job) (rate({m.EVENTS_REJECTED.series}[5m]))"
     kept = f'sum by (job) (rate({m.EVENTS.series}{{outcome!="rejected"}}[5m]))'
     return [
@@ -33,7 +34,7 @@ def recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
     ]
 
 
-def serving_recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
+def serving_recording_rules(config: DeploymentConfig) -> list[dict[str, Any]]:
     serving = config.alerting.serving
     rules: list[dict[str, Any]] = [
         {"record": q.SERVING_REQUESTS, "expr": q.serving_requests(serving)},
@@ -50,16 +51,16 @@ def serving_recording_rules(config: MonitorConfig) -> list[dict[str, Any]]:
             "expr": q.serving_latency_quantile(serving, quantile),
             "labels": {"quantile": q.quantile_label(quantile)},
         }
-        for quantile in q.latency_quantiles(config)
+        for quantile in q.latency_quantiles(SERVING_LATENCY.settings(config).quantile)
     ]
     return rules
 
 
-def alerting_rules(config: MonitorConfig, alerts: tuple[AlertDefinition, ...]) -> list[dict[str, Any]]:
+def alerting_rules(config: DeploymentConfig, alerts: tuple[AlertDefinition, ...]) -> list[dict[str, Any]]:
     return [alert.rule(config) for alert in alerts if alert.settings(config).enabled]
 
 
-def rule_groups(config: MonitorConfig) -> list[dict[str, Any]]:
+def rule_groups(config: DeploymentConfig) -> list[dict[str, Any]]:
     """The ``groups`` of the rules file. Groups evaluate independently; an alert reading a recording rule of another
     group sees it at most one evaluation interval late."""
     groups = [

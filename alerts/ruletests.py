@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from drift.config import Duration, MonitorConfig
+from drift.config import Duration
 from drift.stats import psi
 
 from . import pooling
 from .catalogue import ALERTS, pooled
 from .catalogue.exporter import EXPORTER_DOWN
+from .config import DeploymentConfig
 from .scenarios import BAD, NEAR, OK, Scenario, ScenarioContext, counter, selector, series_notation
 
 
@@ -141,9 +142,9 @@ def _pooled_counts(ctx: ScenarioContext) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def rule_tests(config: MonitorConfig, rule_file: str = "rules.yml") -> dict[str, Any]:
+def rule_tests(config: DeploymentConfig, rule_file: str = "rules.yml") -> dict[str, Any]:
     """The ``promtool test rules`` document for ``rule_groups(config)`` written to ``rule_file`` beside it."""
-    ctx = ScenarioContext(config)
+    ctx = ScenarioContext(config, ALERTS)
     tests: list[dict[str, Any]] = []
     for alert in ALERTS:
         if alert.settings(config).enabled:

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from drift.config import AlertSettings, ModelConfig, MonitorConfig
+from drift.config import ModelConfig
 from drift.errors import ConfigError
+
+from .config import DeploymentConfig
+from .settings import AlertSettings
 
 OK, BAD, NEAR = "ok", "bad", "near"
 INSTANCE = "driftline-exporter:8080"
@@ -30,9 +33,9 @@ class AlertDefinition(Protocol):
     @property
     def labels(self) -> dict[str, str]: ...
 
-    def settings(self, config: MonitorConfig) -> AlertSettings: ...
+    def settings(self, config: DeploymentConfig) -> AlertSettings: ...
 
-    def expected_annotations(self, config: MonitorConfig, scenario: Scenario, t: int) -> dict[str, str]: ...
+    def expected_annotations(self, config: DeploymentConfig, scenario: Scenario, t: int) -> dict[str, str]: ...
 
 
 @dataclass
@@ -100,8 +103,9 @@ def matching_value(pattern: str, candidates: list[str], what: str, group: str | 
 class ScenarioContext:
     """The config a scenario is written against: its first model, the exporter's target labels, the test's step."""
 
-    def __init__(self, config: MonitorConfig) -> None:
+    def __init__(self, config: DeploymentConfig, alerts: Sequence[AlertDefinition] = ()) -> None:
         self.config = config
+        self.alerts = alerts  # whose timings the step must place exactly
         self.alerting = config.alerting
         self.model: ModelConfig = config.models[0]
         namespace = self.model.namespace if self.model.namespace != "*" else "default"
@@ -145,7 +149,7 @@ class ScenarioContext:
         if self.config.exporter.replicas > 1:
             return max(1, round(self.alerting.pooling.step.seconds))
         seconds = [60]
-        for f in fields(self.alerting.alerts):
-            s: AlertSettings = getattr(self.alerting.alerts, f.name)
+        for alert in self.alerts:
+            s = alert.settings(self.config)
             seconds += [int(s.for_.seconds)] + ([int(s.keep_firing_for.seconds)] if s.keep_firing_for else [])
         return max(1, math.gcd(*seconds))

@@ -24,7 +24,7 @@ import requests
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-import drift  # noqa: E402
+from alerts.loader import parse_deployment  # noqa: E402
 from driftline.demo.stack import PrometheusProcess  # noqa: E402
 from driftline.generate import generate, write_files  # noqa: E402
 from tests.support.promql import last_group_evaluation  # noqa: E402
@@ -53,7 +53,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="driftline-pooling-"))
     document = simulation_config(args.models, args.features, replicas=args.replicas)
     document["alerting"]["pooling"] = {"windows": ["1h", "24h"], "step": f"{args.step}s"}
-    config = drift.parse_config(document)
+    config = parse_deployment(document)
     write_files(generate(config), work / "out")
     rng = np.random.default_rng(0)
     settings = {"driftline_psi_threshold": 0.1, "driftline_drift_share_threshold": 0.5,

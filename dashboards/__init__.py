@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from drift.config import MonitorConfig
+from alerts.config import DeploymentConfig
 
 
-def build_dashboards(config: MonitorConfig) -> dict[str, dict[str, Any]]:
+def build_dashboards(config: DeploymentConfig) -> dict[str, dict[str, Any]]:
     from . import exporter, model_drift, serving
     from .clusters import for_clusters
 

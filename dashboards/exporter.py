@@ -7,8 +7,10 @@ from typing import Any
 
 from alerts import promql as q
 from alerts.catalogue import SELF_DASHBOARD
+from alerts.catalogue.exporter import REFERENCE_STALE, REJECT_RATE
+from alerts.config import DeploymentConfig
+from alerts.webhook.metrics import RETRAIN_NOTIFICATIONS
 from drift import catalogue as m
-from drift.config import MonitorConfig
 
 from .common import (
     MODEL_SELECTOR,
@@ -25,10 +27,10 @@ from .common import (
 )
 
 
-def build(config: MonitorConfig) -> dict[str, Any]:
+def build(config: DeploymentConfig) -> dict[str, Any]:
     alerting = config.alerting
     job = f"job={q.string(alerting.exporter_job)}"
-    reject = alerting.alerts.reject_rate.limit
+    reject = REJECT_RATE.settings(config).limit
     layout = Layout()
     layout.add(
         stat(
@@ -59,7 +61,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Time since the reference profile was built.",
             f"time() - {m.REFERENCE_CREATED.series}{{{MODEL_SELECTOR}}}",
             "s",
-            thresholds=steps(("green", None), ("orange", alerting.alerts.reference_stale.limit)),
+            thresholds=steps(("green", None), ("orange", REFERENCE_STALE.settings(config).limit)),
         ),
         6,
         4,
@@ -170,7 +172,7 @@ def build(config: MonitorConfig) -> dict[str, Any]:
             "Retraining notifications",
             "Alertmanager notifications the retraining webhook handled in the last hour, by outcome "
             "(dispatched: a repository_dispatch was sent).",
-            [target(f"sum by (outcome) (increase({m.RETRAIN_NOTIFICATIONS.series}[1h]))", "{{outcome}}")],
+            [target(f"sum by (outcome) (increase({RETRAIN_NOTIFICATIONS.series}[1h]))", "{{outcome}}")],
             "short",
         ),
         12,

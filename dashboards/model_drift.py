@@ -9,8 +9,9 @@ from grafanalib import core as g
 from alerts import pooling
 from alerts import promql as q
 from alerts.catalogue import MODEL_DRIFT_DASHBOARD, report_link
+from alerts.config import DeploymentConfig
+from alerts.signals import decisions
 from drift import catalogue as m
-from drift.config import MonitorConfig
 from drift.layout import MISSING_BIN
 from drift.statistics import STATISTICS
 
@@ -85,7 +86,7 @@ def version_annotation() -> dict[str, Any]:
     }
 
 
-def _window_variable(config: MonitorConfig) -> g.Template:
+def _window_variable(config: DeploymentConfig) -> g.Template:
     windows = [str(w) for w in config.alerting.pooling.windows]
     return g.Template(
         name="window",
@@ -96,7 +97,7 @@ def _window_variable(config: MonitorConfig) -> g.Template:
     )
 
 
-def _bin_shares(config: MonitorConfig) -> g.Table:
+def _bin_shares(config: DeploymentConfig) -> g.Table:
     """Each bin's share of the valid rows, live and in the reference, per feature."""
     keys = "model, model_namespace, model_version, feature"
     valid = f'{FEATURES}, bin!="{MISSING_BIN}"'
@@ -123,15 +124,12 @@ def _bin_shares(config: MonitorConfig) -> g.Table:
     )
 
 
-def build(config: MonitorConfig) -> dict[str, Any]:
+def build(config: DeploymentConfig) -> dict[str, Any]:
     layout = Layout()
-    pooled = pooling.pooled(config)
-    dataset_drifted = (
-        f"{pooling.dataset_drifted(WINDOW)}{{{VERSIONS}}}" if pooled else f"{m.DATASET_DRIFTED.series}{{{VERSIONS}}}"
-    )
-    drift_share = (
-        f"{pooling.share(WINDOW)}{{{VERSIONS}}}" if pooled else f"{m.DATASET_DRIFT_SHARE.series}{{{VERSIONS}}}"
-    )
+    signal = decisions(config, WINDOW)  # what the alerts read, over the window chosen on the dashboard
+    pooled = signal.pooled
+    dataset_drifted = f"{signal.dataset_drifted}{{{VERSIONS}}}"
+    drift_share = f"{signal.drift_share}{{{VERSIONS}}}"
     layout.add(
         stat(
             "Dataset drift",

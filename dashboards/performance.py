@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import grafanalib.core as g
 
+from alerts.config import DeploymentConfig
 from drift import catalogue as m
-from drift.config import CLASSIFICATION, MonitorConfig
+from drift.config import CLASSIFICATION
 
 from .common import DATASOURCE, MODEL_SELECTOR, Layout, dashed_series, stat, steps, target, timeseries, value_map
 
@@ -17,7 +18,7 @@ REALISED = f'{{{MODEL_SELECTOR}, metric="$metric"}}'
 VERSIONS = f'{{{MODEL_SELECTOR}, model_version=~"$model_version"}}'
 
 
-def estimates(config: MonitorConfig) -> bool:
+def estimates(config: DeploymentConfig) -> bool:
     """Whether a model's quality is estimated before its labels: a binary classifier whose prediction is a score."""
     return any(
         model.target is not None

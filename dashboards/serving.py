@@ -10,16 +10,17 @@ from typing import Any
 
 from alerts import promql as q
 from alerts.catalogue import SERVING_DASHBOARD
-from drift.config import MonitorConfig
+from alerts.catalogue.serving import SERVING_ERRORS, SERVING_LATENCY
+from alerts.config import DeploymentConfig
 
 from .common import MODEL_SELECTOR, Layout, dashboard, datasource_variable, model_variables, steps, target, timeseries
 
 
-def build(config: MonitorConfig) -> dict[str, Any]:
+def build(config: DeploymentConfig) -> dict[str, Any]:
     alerting = config.alerting
-    errors = alerting.alerts.serving_errors.limit
-    latency = alerting.alerts.serving_latency
-    quantiles = "|".join(q.quantile_label(x) for x in q.latency_quantiles(config))
+    errors = SERVING_ERRORS.settings(config).limit
+    latency = SERVING_LATENCY.settings(config)
+    quantiles = "|".join(q.quantile_label(x) for x in q.latency_quantiles(latency.quantile))
     layout = Layout()
     layout.add(
         timeseries(

@@ -11,8 +11,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 import drift
+from alerts.loader import load_deployment, unsafe_settings
 from drift.config import MODEL_VERSION
-from drift.config.safety import unsafe_settings
 from drift.errors import ConfigError, DriftlineError
 from drift.extras import DEMO, REPORT, missing, require
 
@@ -22,7 +22,7 @@ from .progress import Progress
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
     try:
-        config = drift.load_config(args.config)
+        config = load_deployment(args.config)
     except ConfigError as exc:
         prefix = f"{exc.source}: " if exc.source else ""
         for problem in exc.problems:
@@ -62,7 +62,7 @@ def _data_problems(config: drift.MonitorConfig, read_s3: bool) -> tuple[list[str
 def _cmd_profile(args: argparse.Namespace) -> int:
     from drift.config.schema import VERSION_PLACEHOLDER, data_format
 
-    config = drift.load_config(args.config)
+    config = load_deployment(args.config)
     if (args.data or args.output) and not args.model:
         raise ConfigError(["--data and --output build one model's profile: name it with --model"], args.config)
     if args.model_version and not re.fullmatch(MODEL_VERSION, args.model_version):
@@ -121,7 +121,7 @@ def _cmd_set_reference(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from exporters.server import serve
 
-    config = drift.load_config(args.config)
+    config = load_deployment(args.config)
     serve(config, args.listen, args.log_level)
     return 0
 
@@ -129,7 +129,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_webhook(args: argparse.Namespace) -> int:
     from alerts.webhook.server import serve
 
-    config = drift.load_config(args.config)
+    config = load_deployment(args.config)
     if config.webhook is None:
         raise DriftlineError(f"{args.config}: has no webhook: section; add one (see the README's config reference)")
     serve(config, args.listen, args.log_level)
@@ -164,7 +164,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     from .generate import generate, write_files
 
-    config = drift.load_config(args.config)
+    config = load_deployment(args.config)
     files = generate(config)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -184,7 +184,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from drift.reference.storage import write_bytes
     from drift.report import file_report
 
-    config = drift.load_config(args.config)
+    config = load_deployment(args.config)
     model = config.model(args.model)
     page = file_report(config, model, args.current, args.max_rows)
     try:

@@ -5,12 +5,10 @@ bad data is fixed upstream, not by retraining."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from drift import catalogue as m
-from drift.config import MonitorConfig
 
 from ..scenarios import BAD, NEAR, OK, RATE_WINDOW, Scenario, ScenarioContext, Series, counter, number, selector
+from ..settings import RATIO, Knob, minutes
 from .definition import MODEL_DRIFT_DASHBOARD, AlertDefinition, fixed
 from .text import Text
 
@@ -28,16 +26,12 @@ UNSEEN_SHARE = _share(f'{m.FEATURE_VALUES.series}{{quality="unseen_category"}}')
 PAYLOAD_ERROR_SHARE = _share(m.FEATURE_PAYLOAD_ERRORS.series)
 
 
-def _threshold(key: str) -> Callable[[MonitorConfig], float]:
-    return lambda config: getattr(config.alerting.alerts, key).limit
-
-
-def _share_scenario(key: str, quality: str, numeric: bool, error: str | None = None):  # type: ignore[no-untyped-def]
+def _share_scenario(quality: str, numeric: bool, error: str | None = None):  # type: ignore[no-untyped-def]
     """Per step, 1,000 values of the model's first numeric (or categorical) feature: the bad ones above the
     threshold while BAD, just below it while NEAR."""
 
     def scenario(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
-        threshold = _threshold(key)(ctx.config)
+        threshold = alert.settings(ctx.config).limit
         total = 1000
         bad = {OK: 0, BAD: min(total, int(threshold * total) + 1), NEAR: max(0, int(threshold * total) - 1)}
         columns = [c for c in ctx.model.features if c.is_numeric == numeric] or list(ctx.model.features)
@@ -65,9 +59,16 @@ def _share_scenario(key: str, quality: str, numeric: bool, error: str | None = N
     return scenario
 
 
-OUT_OF_RANGE = AlertDefinition(
+OUT_OF_RANGE: AlertDefinition = AlertDefinition(
     name="DriftlineFeatureOutOfRange",
     settings_key="out_of_range",
+    for_=minutes(15),
+    keep_firing_for=minutes(15),
+    knobs=(
+        Knob(
+            "threshold", RATIO, 0.01, "a numeric feature's share of values beyond the reference's range over 5 minutes"
+        ),
+    ),
     severity="warning",
     summary="A feature's live values fall outside the range the model was trained on.",
     description=fixed(
@@ -76,11 +77,11 @@ OUT_OF_RANGE = AlertDefinition(
             "reference's range (with drift.range_margin)."
         )
     ),
-    expr=lambda config: f"{OUT_OF_RANGE_SHARE} > {number(_threshold('out_of_range')(config))}",
-    scenario=_share_scenario("out_of_range", "out_of_range", numeric=True),
+    expr=lambda config: f"{OUT_OF_RANGE_SHARE} > {number(OUT_OF_RANGE.settings(config).limit)}",
+    scenario=_share_scenario("out_of_range", numeric=True),
     dashboard=MODEL_DRIFT_DASHBOARD,
     runbook="""
-**Meaning.** More than the threshold (`alerting.alerts.out_of_range.threshold`, 1% by default) of a numeric
+**Meaning.** More than the threshold (`alerting.alerts.out_of_range.threshold`: {threshold}) of a numeric
 feature's values are below the reference's minimum or above its maximum (widened by `drift.range_margin` times the
 range on each side). The model never saw such values in training: it extrapolates, and tree models clamp them
 silently.
@@ -94,9 +95,19 @@ upstream bug. A slow climb: the population moves beyond the training data — lo
 """,
 )
 
-UNSEEN_CATEGORIES = AlertDefinition(
+UNSEEN_CATEGORIES: AlertDefinition = AlertDefinition(
     name="DriftlineUnseenCategories",
     settings_key="unseen_categories",
+    for_=minutes(15),
+    keep_firing_for=minutes(15),
+    knobs=(
+        Knob(
+            "threshold",
+            RATIO,
+            0.01,
+            "a categorical feature's share of categories the reference never saw over 5 minutes",
+        ),
+    ),
     severity="warning",
     summary="A categorical feature carries categories the model never saw in training.",
     description=fixed(
@@ -105,11 +116,11 @@ UNSEEN_CATEGORIES = AlertDefinition(
             "the reference data does not have."
         )
     ),
-    expr=lambda config: f"{UNSEEN_SHARE} > {number(_threshold('unseen_categories')(config))}",
-    scenario=_share_scenario("unseen_categories", "unseen_category", numeric=False),
+    expr=lambda config: f"{UNSEEN_SHARE} > {number(UNSEEN_CATEGORIES.settings(config).limit)}",
+    scenario=_share_scenario("unseen_category", numeric=False),
     dashboard=MODEL_DRIFT_DASHBOARD,
     runbook="""
-**Meaning.** More than the threshold (`alerting.alerts.unseen_categories.threshold`, 1% by default) of a categorical
+**Meaning.** More than the threshold (`alerting.alerts.unseen_categories.threshold`: {threshold}) of a categorical
 feature's values are categories the reference data does not contain: neither among the profile's kept categories nor
 among the rare ones it lists. A column with more than 10,000 rare categories (identifiers, free text) is not
 checked: a rare known value and a new one look alike there.
@@ -123,9 +134,19 @@ with data that includes them.
 """,
 )
 
-PAYLOAD_ERRORS = AlertDefinition(
+PAYLOAD_ERRORS: AlertDefinition = AlertDefinition(
     name="DriftlineFeaturePayloadErrors",
     settings_key="payload_errors",
+    for_=minutes(15),
+    keep_firing_for=minutes(15),
+    knobs=(
+        Knob(
+            "threshold",
+            RATIO,
+            0.01,
+            "a feature's share of values that could not be read (missing, wrong type) over 5 minutes",
+        ),
+    ),
     severity="warning",
     summary="Requests carry a feature with the wrong type, or without it.",
     description=fixed(
@@ -135,11 +156,11 @@ PAYLOAD_ERRORS = AlertDefinition(
             "count as missing."
         )
     ),
-    expr=lambda config: f"{PAYLOAD_ERROR_SHARE} > {number(_threshold('payload_errors')(config))}",
-    scenario=_share_scenario("payload_errors", "missing", numeric=True, error="type"),
+    expr=lambda config: f"{PAYLOAD_ERROR_SHARE} > {number(PAYLOAD_ERRORS.settings(config).limit)}",
+    scenario=_share_scenario("missing", numeric=True, error="type"),
     dashboard=MODEL_DRIFT_DASHBOARD,
     runbook="""
-**Meaning.** More than the threshold (`alerting.alerts.payload_errors.threshold`, 1% by default) of a feature's
+**Meaning.** More than the threshold (`alerting.alerts.payload_errors.threshold`: {threshold}) of a feature's
 values in the logged requests were unreadable: of the wrong type
 (`driftline_feature_payload_errors_total{error="type"}`: a non-numeric string or an object in a numeric column, an
 object in a categorical one) or absent (`error="absent"`: a v1 object row without the key, a v2 request without the

@@ -1,5 +1,5 @@
-"""One alert, defined in one place: the rule (expression, labels, annotations), the promtool test scenario generated
-with it, and its runbook section."""
+"""One alert, defined in one place: its settings and their defaults, the rule (expression, labels, annotations),
+the promtool test scenario generated with it, and its runbook section."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from drift.config import AlertingConfig, AlertSettings, MonitorConfig
+from drift.config.values import Duration
 
+from ..config import AlertingConfig, DeploymentConfig
 from ..scenarios import Scenario, ScenarioContext
+from ..settings import AlertSettings, Knob, default_settings
 from .text import Text
 
 MODEL_DRIFT_DASHBOARD = "driftline-model-drift"
@@ -23,24 +25,41 @@ class AlertDefinition:
     settings_key: str  # under alerting.alerts
     severity: str
     summary: str
-    description: Callable[[MonitorConfig], Text]
-    expr: Callable[[MonitorConfig], str]
+    description: Callable[[DeploymentConfig], Text]
+    expr: Callable[[DeploymentConfig], str]
     scenario: Callable[[AlertDefinition, ScenarioContext], Scenario]
     runbook: str  # the Markdown of its section in docs/runbooks.md: Meaning, Check, Act
     retrain: bool = False  # labelled action="retrain": Alertmanager sends it to the retraining webhook
-    annotations: tuple[tuple[str, Callable[[MonitorConfig], Text]], ...] = ()  # besides summary, description…
+    annotations: tuple[tuple[str, Callable[[DeploymentConfig], Text]], ...] = ()  # besides summary, description…
     dashboard: str | None = None  # uid of the dashboard to link, with the alert's model selected
     report: bool = False  # links the exporter's live drift report of the alert's model (alerting.exporter_url)
+    # alerting.alerts.<settings_key>: how long the condition holds before it fires and the alert outlasts it, and
+    # the alert's other tunable values (its threshold…), with their defaults
+    for_: Duration = Duration(0.0)
+    keep_firing_for: Duration | None = None
+    knobs: tuple[Knob, ...] = ()
 
-    def settings(self, config: MonitorConfig) -> AlertSettings:
-        settings: AlertSettings = getattr(config.alerting.alerts, self.settings_key)
-        return settings
+    @property
+    def defaults(self) -> AlertSettings:
+        return default_settings(self.for_, self.keep_firing_for, self.knobs)
+
+    def settings(self, config: DeploymentConfig) -> AlertSettings:
+        return config.alerting.alerts.of(self)
+
+    def runbook_text(self, settings: AlertSettings) -> str:
+        """The runbook section with each ``{knob}`` placeholder replaced by its value in ``settings`` (``1%``,
+        ``90d``)."""
+        text = self.runbook
+        for knob in self.knobs:
+            value = getattr(settings, knob.field)
+            text = text.replace("{" + knob.key + "}", knob.text(value if value is not None else knob.default))
+        return text
 
     @property
     def labels(self) -> dict[str, str]:
         return {"severity": self.severity, **({"action": "retrain"} if self.retrain else {})}
 
-    def rule(self, config: MonitorConfig) -> dict[str, Any]:
+    def rule(self, config: DeploymentConfig) -> dict[str, Any]:
         alerting, settings = config.alerting, self.settings(config)
         rule: dict[str, Any] = {"alert": self.name, "expr": self.expr(config)}
         if settings.for_.seconds > 0:
@@ -67,7 +86,7 @@ class AlertDefinition:
             links["report_url"] = report_link(alerting.exporter_url, namespace, model)
         return links
 
-    def expected_annotations(self, config: MonitorConfig, scenario: Scenario, t: int) -> dict[str, str]:
+    def expected_annotations(self, config: DeploymentConfig, scenario: Scenario, t: int) -> dict[str, str]:
         """What Prometheus must render for this alert in ``scenario`` at eval time ``t`` (seconds)."""
         values = {**scenario.labels, **scenario.values(t)}
         annotations = {
@@ -94,6 +113,6 @@ def report_link(
     return f"{exporter_url.rstrip('/')}/report/{namespace}/{model}"
 
 
-def fixed(text: Text) -> Callable[[MonitorConfig], Text]:
+def fixed(text: Text) -> Callable[[DeploymentConfig], Text]:
     """A description that does not depend on the config."""
     return lambda config: text

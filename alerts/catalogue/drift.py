@@ -6,16 +6,17 @@ pooled decision of :mod:`alerts.pooling` instead — same names, labels and rout
 from __future__ import annotations
 
 from drift import catalogue as m
-from drift.config import MonitorConfig
 
 from .. import pooling
+from ..config import DeploymentConfig
 from ..scenarios import BAD, OK, Scenario, ScenarioContext, Series, selector
+from ..settings import minutes
+from ..signals import EXPORTER_KEYS, Decisions, decisions
 from . import pooled
 from .definition import MODEL_DRIFT_DASHBOARD, AlertDefinition, fixed
 from .text import Query, Text
 
-KEYS = "job, instance, model, model_namespace, model_version"
-POOLED_KEYS = pooling.VERSION_KEY
+KEYS = EXPORTER_KEYS
 
 
 # The alert's model version: an absent model_version label is "" in $labels and matches series without one.
@@ -23,23 +24,19 @@ _ALERTS_MODEL = "model=%q,model_namespace=%q,model_version=%q"
 _ALERT_LABELS = "$labels.model $labels.model_namespace $labels.model_version"
 
 
-def _decision_series(config: MonitorConfig, kind: pooling.Kind, psi: m.Metric, drifted: m.Metric) -> tuple[str, str]:
-    """The PSI and decision series an alert reads: the exporter's, or the pooled ones of the alerts' window."""
-    if pooling.pooled(config):
-        window = pooling.alert_window(config)
-        return kind.psi(window), kind.drifted(window)
-    return psi.series, drifted.series
+def _column_expr(config: DeploymentConfig, kind: pooling.Kind) -> str:
+    signal = decisions(config)
+    psi, drifted = signal.column(kind)
+    return f"{psi} and on ({signal.keys}, {kind.column}) ({drifted} == 1)"
 
 
-def _column_expr(config: MonitorConfig, kind: pooling.Kind, psi: m.Metric, drifted: m.Metric) -> str:
-    psi_series, drifted_series = _decision_series(config, kind, psi, drifted)
-    keys = POOLED_KEYS if pooling.pooled(config) else KEYS
-    return f"{psi_series} and on ({keys}, {kind.column}) ({drifted_series} == 1)"
+def _dataset_expr(signal: Decisions) -> str:
+    return f"{signal.drift_share} and on ({signal.keys}) ({signal.dataset_drifted} == 1)"
 
 
-def drifted_features(config: MonitorConfig) -> Query:
+def drifted_features(config: DeploymentConfig) -> Query:
     """The drifted features of the alert's model with their PSI, ``a=0.310, b=0.205``."""
-    psi, drifted = _decision_series(config, pooling.FEATURES, m.FEATURE_PSI, m.FEATURE_DRIFTED)
+    psi, drifted = decisions(config).column(pooling.FEATURES)
     return Query(
         "{{ range $i, $f := query (printf "
         f'"{psi}{{{_ALERTS_MODEL}}} and on (model, model_namespace, model_version, feature) '
@@ -105,9 +102,11 @@ def _feature_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     return _column_drift(alert, ctx, m.FEATURE_PSI, m.FEATURE_DRIFTED, labels, 0.25)
 
 
-FEATURE_DRIFT = AlertDefinition(
+FEATURE_DRIFT: AlertDefinition = AlertDefinition(
     name="DriftlineFeatureDrift",
     settings_key="feature_drift",
+    for_=minutes(15),
+    keep_firing_for=minutes(15),
     severity="warning",
     summary="A model input feature drifted away from its training data.",
     description=fixed(
@@ -116,7 +115,7 @@ FEATURE_DRIFT = AlertDefinition(
             "features."
         )
     ),
-    expr=lambda config: _column_expr(config, pooling.FEATURES, m.FEATURE_PSI, m.FEATURE_DRIFTED),
+    expr=lambda config: _column_expr(config, pooling.FEATURES),
     scenario=_feature_drift,
     dashboard=MODEL_DRIFT_DASHBOARD,
     report=True,
@@ -189,9 +188,11 @@ def _dataset_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     )
 
 
-DATASET_DRIFT = AlertDefinition(
+DATASET_DRIFT: AlertDefinition = AlertDefinition(
     name="DriftlineDatasetDrift",
     settings_key="dataset_drift",
+    for_=minutes(15),
+    keep_firing_for=minutes(30),
     severity="critical",
     summary="A model's input data drifted away from its training data; retraining is due.",
     description=lambda config: Text(
@@ -199,12 +200,7 @@ DATASET_DRIFT = AlertDefinition(
         "A retraining is requested.",
         drifted_features=drifted_features(config),
     ),
-    expr=lambda config: (
-        f"{pooling.share(pooling.alert_window(config))} and on ({POOLED_KEYS}) "
-        f"({pooling.dataset_drifted(pooling.alert_window(config))} == 1)"
-        if pooling.pooled(config)
-        else f"{m.DATASET_DRIFT_SHARE.series} and on ({KEYS}) ({m.DATASET_DRIFTED.series} == 1)"
-    ),
+    expr=lambda config: _dataset_expr(decisions(config)),
     scenario=_dataset_drift,
     retrain=True,
     annotations=(
@@ -261,9 +257,11 @@ def _multivariate_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenari
     )
 
 
-MULTIVARIATE_DRIFT = AlertDefinition(
+MULTIVARIATE_DRIFT: AlertDefinition = AlertDefinition(
     name="DriftlineMultivariateDrift",
     settings_key="multivariate_drift",
+    for_=minutes(15),
+    keep_firing_for=minutes(30),
     severity="critical",
     summary="How a model's input features move together changed; retraining is due.",
     description=fixed(
@@ -310,13 +308,15 @@ def _prediction_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     return _column_drift(alert, ctx, m.PREDICTION_PSI, m.PREDICTION_DRIFTED, labels, 0.4)
 
 
-PREDICTION_DRIFT = AlertDefinition(
+PREDICTION_DRIFT: AlertDefinition = AlertDefinition(
     name="DriftlinePredictionDrift",
     settings_key="prediction_drift",
+    for_=minutes(15),
+    keep_firing_for=minutes(15),
     severity="warning",
     summary="A model's predictions drifted away from those on its training data.",
     description=fixed(Text("Output {output} of {model} drifted: PSI {value:.3f}.")),
-    expr=lambda config: _column_expr(config, pooling.OUTPUTS, m.PREDICTION_PSI, m.PREDICTION_DRIFTED),
+    expr=lambda config: _column_expr(config, pooling.OUTPUTS),
     scenario=_prediction_drift,
     dashboard=MODEL_DRIFT_DASHBOARD,
     report=True,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 
 from drift import catalogue as m
-from drift.config import MonitorConfig
 
 from .. import promql as q
+from ..config import DeploymentConfig
 from ..scenarios import BAD, NEAR, OK, Scenario, ScenarioContext, Series, counter, number, selector
+from ..settings import DURATION, RATIO, Knob, minutes
 from .definition import SELF_DASHBOARD, AlertDefinition, fixed
 from .text import IfLabel, Query, Text
 
@@ -18,7 +19,7 @@ REJECT_REASONS = Query(
 )
 
 
-def _job(config: MonitorConfig) -> str:
+def _job(config: DeploymentConfig) -> str:
     return f"job={q.string(config.alerting.exporter_job)}"
 
 
@@ -26,9 +27,11 @@ def _exporter_down(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     return ctx.flag(alert, "up", ctx.target, bad=0.0, ok=1.0)
 
 
-EXPORTER_DOWN = AlertDefinition(
+EXPORTER_DOWN: AlertDefinition = AlertDefinition(
     name="DriftlineExporterDown",
     settings_key="exporter_down",
+    for_=minutes(5),
+    keep_firing_for=None,
     severity="warning",
     summary="The driftline exporter is not being scraped; drift is not monitored.",
     description=fixed(
@@ -76,9 +79,11 @@ def _no_traffic(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     return ctx.scenario(alert, series=series, labels={**labels, **alert.labels}, has_near=False)
 
 
-NO_TRAFFIC = AlertDefinition(
+NO_TRAFFIC: AlertDefinition = AlertDefinition(
     name="DriftlineNoTraffic",
     settings_key="no_traffic",
+    for_=minutes(30),
+    keep_firing_for=minutes(10),
     severity="warning",
     summary="A monitored model receives no logged requests; its drift cannot be measured.",
     description=fixed(
@@ -112,9 +117,11 @@ def _reference_not_loaded(alert: AlertDefinition, ctx: ScenarioContext) -> Scena
     return ctx.flag(alert, m.REFERENCE_LOADED.series, {**ctx.target, **ctx.model_labels}, bad=0.0, ok=1.0)
 
 
-REFERENCE_NOT_LOADED = AlertDefinition(
+REFERENCE_NOT_LOADED: AlertDefinition = AlertDefinition(
     name="DriftlineReferenceNotLoaded",
     settings_key="reference_not_loaded",
+    for_=minutes(10),
+    keep_firing_for=None,
     severity="warning",
     summary="The exporter has no reference profile for a model; its drift is not evaluated.",
     description=fixed(
@@ -146,7 +153,7 @@ pipeline builds the new version's profile next to the model (`deploy/kfp/`).
 
 def _reference_stale(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     labels = {**ctx.target, **ctx.model_labels}
-    max_age = ctx.alerting.alerts.reference_stale.limit
+    max_age = alert.settings(ctx.config).limit
     # Test time starts at the Unix epoch, so a profile "built max_age ago" has a negative timestamp:
     # BAD is just past max_age at t=0, NEAR one day younger than max_age throughout the test.
     created = {OK: 0.0, BAD: -max_age, NEAR: -max_age + 86400.0}
@@ -159,9 +166,12 @@ def _reference_stale(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     )
 
 
-REFERENCE_STALE = AlertDefinition(
+REFERENCE_STALE: AlertDefinition = AlertDefinition(
     name="DriftlineReferenceStale",
     settings_key="reference_stale",
+    for_=minutes(60),
+    keep_firing_for=None,
+    knobs=(Knob("max_age", DURATION, 90 * 86400.0, "the age of the reference profile at which it is stale"),),
     severity="warning",
     summary="A model's reference profile is old; drift is measured against outdated data.",
     description=fixed(
@@ -170,14 +180,12 @@ REFERENCE_STALE = AlertDefinition(
             "profile from current training data."
         )
     ),
-    expr=lambda config: (
-        f"time() - {m.REFERENCE_CREATED.series} > {number(config.alerting.alerts.reference_stale.limit)}"
-    ),
+    expr=lambda config: f"time() - {m.REFERENCE_CREATED.series} > {number(REFERENCE_STALE.settings(config).limit)}",
     scenario=_reference_stale,
     dashboard=SELF_DASHBOARD,
     runbook="""
-**Meaning.** The loaded reference profile was built longer ago than `alerting.alerts.reference_stale.max_age` (90
-days). Drift measured against an old snapshot of the training data says less and less.
+**Meaning.** The loaded reference profile was built longer ago than `alerting.alerts.reference_stale.max_age`
+({max_age}). Drift measured against an old snapshot of the training data says less and less.
 
 **Check.** `driftline_reference_info` shows the profile's `version` and `source`; the *Exporter* dashboard shows its
 age. Has the model been retrained since without the profile being rebuilt?
@@ -189,7 +197,7 @@ do this with every new model — or retrain.
 
 
 def _reject_rate(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
-    threshold = ctx.alerting.alerts.reject_rate.limit
+    threshold = alert.settings(ctx.config).limit
     total = 1000
     rejected = {
         OK: 0,
@@ -219,9 +227,12 @@ def _reject_rate(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     )
 
 
-REJECT_RATE = AlertDefinition(
+REJECT_RATE: AlertDefinition = AlertDefinition(
     name="DriftlineHighRejectRate",
     settings_key="reject_rate",
+    for_=minutes(15),
+    keep_firing_for=minutes(10),
+    knobs=(Knob("threshold", RATIO, 0.05, "the share of the exporter's requests refused (a 4xx) over 5 minutes"),),
     severity="warning",
     summary="The driftline exporter rejects many inference logger events.",
     description=fixed(
@@ -231,12 +242,12 @@ REJECT_RATE = AlertDefinition(
             reject_reasons=REJECT_REASONS,
         )
     ),
-    expr=lambda config: f"{q.REJECTED_RATIO} > {number(config.alerting.alerts.reject_rate.limit)}",
+    expr=lambda config: f"{q.REJECTED_RATIO} > {number(REJECT_RATE.settings(config).limit)}",
     scenario=_reject_rate,
     dashboard=SELF_DASHBOARD,
     runbook="""
-**Meaning.** More than the threshold (5%) of the events sent to this exporter are rejected. The description lists
-the reasons with their rates.
+**Meaning.** More than the threshold (`alerting.alerts.reject_rate.threshold`: {threshold}) of the events sent to
+this exporter are rejected. The description lists the reasons with their rates.
 
 **Check.** By reason: `bad_json`, `unsupported_payload` — a body that is not a KServe v1/v2 JSON payload;
 `binary_payload` — the v2 binary tensor extension, which cannot be decoded without a header the logger does not
@@ -284,9 +295,11 @@ def _objects_quarantined(alert: AlertDefinition, ctx: ScenarioContext) -> Scenar
     return _counters_rise(alert, ctx, rising, {"kind": "payload"})
 
 
-OBJECTS_QUARANTINED = AlertDefinition(
+OBJECTS_QUARANTINED: AlertDefinition = AlertDefinition(
     name="DriftlineObjectsQuarantined",
     settings_key="objects_quarantined",
+    for_=minutes(0),
+    keep_firing_for=minutes(60),
     severity="warning",
     summary="The exporter skipped archived objects in S3 it could not use.",
     description=fixed(
@@ -321,9 +334,11 @@ def _version_without_reference(alert: AlertDefinition, ctx: ScenarioContext) -> 
     return _counters_rise(alert, ctx, [(m.UNVERSIONED_EVENTS.series, {"reason": "no_reference"}, 30.0)], {})
 
 
-VERSION_WITHOUT_REFERENCE = AlertDefinition(
+VERSION_WITHOUT_REFERENCE: AlertDefinition = AlertDefinition(
     name="DriftlineVersionWithoutReference",
     settings_key="version_without_reference",
+    for_=minutes(10),
+    keep_firing_for=minutes(10),
     severity="warning",
     summary="A model version serves traffic but has no reference profile; its drift is not measured.",
     description=fixed(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from drift import catalogue as m
 
 from ..scenarios import BAD, OK, Scenario, ScenarioContext, Series, selector
+from ..settings import minutes
 from .definition import MODEL_DRIFT_DASHBOARD, AlertDefinition, fixed
 from .drift import KEYS, percent_of
 from .text import Text, humanize_percentage
@@ -37,9 +38,11 @@ def _performance_drop(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     )
 
 
-PERFORMANCE_DROP = AlertDefinition(
+PERFORMANCE_DROP: AlertDefinition = AlertDefinition(
     name="DriftlinePerformanceDrop",
     settings_key="performance_drop",
+    for_=minutes(30),
+    keep_firing_for=minutes(30),
     severity="critical",
     summary="A model got worse on its labelled predictions than on its training data; retraining is due.",
     description=fixed(
@@ -86,9 +89,11 @@ def _concept_drift(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     return ctx.flag(alert, m.CONCEPT_DRIFT.series, {**ctx.target, **ctx.model_labels}, bad=1.0, ok=0.0)
 
 
-CONCEPT_DRIFT = AlertDefinition(
+CONCEPT_DRIFT: AlertDefinition = AlertDefinition(
     name="DriftlineConceptDrift",
     settings_key="concept_drift",
+    for_=minutes(15),
+    keep_firing_for=minutes(30),
     severity="warning",
     summary="A model's error rate rose within its recent labelled predictions: the concept changed.",
     description=fixed(
@@ -138,9 +143,11 @@ def _estimated_drop(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     )
 
 
-ESTIMATED_PERFORMANCE_DROP = AlertDefinition(
+ESTIMATED_PERFORMANCE_DROP: AlertDefinition = AlertDefinition(
     name="DriftlineEstimatedPerformanceDrop",
     settings_key="estimated_performance_drop",
+    for_=minutes(30),
+    keep_firing_for=minutes(30),
     severity="warning",
     summary="A model's quality, estimated from its scores before the labels arrive, fell below its training data's.",
     description=fixed(

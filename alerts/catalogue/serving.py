@@ -6,17 +6,17 @@ from __future__ import annotations
 import math
 import re
 
-from drift.config import MonitorConfig
-
 from .. import promql as q
+from ..config import DeploymentConfig
 from ..scenarios import BAD, NEAR, OK, Scenario, ScenarioContext, Series, counter, matching_value, number, selector
+from ..settings import DURATION, RATIO, Knob, minutes
 from .definition import SERVING_DASHBOARD, AlertDefinition, fixed
 from .text import Constant, Text
 
 
 def _serving_errors(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     serving = ctx.alerting.serving
-    limit = ctx.alerting.alerts.serving_errors.limit
+    limit = alert.settings(ctx.config).limit
     error_code = matching_value(serving.error_codes, ["5xx", "500", "503", "error"], "alerting.serving.error_codes")
     ok_code = next(c for c in ("2xx", "200", "ok") if not re.fullmatch(serving.error_codes, c))
     total = 1000
@@ -41,9 +41,19 @@ def _serving_errors(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     )
 
 
-SERVING_ERRORS = AlertDefinition(
+SERVING_ERRORS: AlertDefinition = AlertDefinition(
     name="DriftlineServingErrors",
     settings_key="serving_errors",
+    for_=minutes(10),
+    keep_firing_for=minutes(10),
+    knobs=(
+        Knob(
+            "threshold",
+            RATIO,
+            0.05,
+            "the share of the InferenceService's requests answered with an error code over 5 minutes",
+        ),
+    ),
     severity="critical",
     summary="A monitored model answers many requests with server errors.",
     description=fixed(
@@ -53,15 +63,15 @@ SERVING_ERRORS = AlertDefinition(
         )
     ),
     expr=lambda config: (
-        f"{q.configured_models(config, q.SERVING_ERROR_RATIO)} > {number(config.alerting.alerts.serving_errors.limit)}"
+        f"{q.configured_models(config, q.SERVING_ERROR_RATIO)} > {number(SERVING_ERRORS.settings(config).limit)}"
     ),
     scenario=_serving_errors,
     dashboard=SERVING_DASHBOARD,
     runbook="""
-**Meaning.** More than the threshold (5%) of the model's requests fail with a server error (from the configured
-serving metrics; Knative's queue-proxy by default). Severity `critical`: users are affected. The model's drift and
-no-traffic alerts are inhibited meanwhile — KServe's logger only records successful responses, so drift measured now
-would describe the few requests that got through.
+**Meaning.** More than the threshold (`alerting.alerts.serving_errors.threshold`: {threshold}) of the model's
+requests fail with a server error (from the configured serving metrics; Knative's queue-proxy by default).
+Severity `critical`: users are affected. The model's drift and no-traffic alerts are inhibited meanwhile — KServe's
+logger only records successful responses, so drift measured now would describe the few requests that got through.
 
 **Check.** *Serving health* dashboard; `kubectl get inferenceservice`; the predictor pod's logs and events (OOMKilled,
 image pull, model download from storage).
@@ -72,13 +82,13 @@ deployment caused it.
 )
 
 
-def _quantile(config: MonitorConfig) -> float:
-    return config.alerting.alerts.serving_latency.quantile or 0.99
+def _quantile(config: DeploymentConfig) -> float:
+    return SERVING_LATENCY.settings(config).quantile or 0.99
 
 
 def _serving_latency(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     serving = ctx.alerting.serving
-    limit = ctx.alerting.alerts.serving_latency.limit
+    limit = alert.settings(ctx.config).limit
     quantile = _quantile(ctx.config)
     scale = 1000.0 if serving.latency_unit == "milliseconds" else 1.0
     bounds = [limit / 2, limit, limit * 2, limit * 4]
@@ -105,9 +115,15 @@ def _serving_latency(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     )
 
 
-SERVING_LATENCY = AlertDefinition(
+SERVING_LATENCY: AlertDefinition = AlertDefinition(
     name="DriftlineServingLatency",
     settings_key="serving_latency",
+    for_=minutes(10),
+    keep_firing_for=minutes(10),
+    knobs=(
+        Knob("threshold", DURATION, 1.0, "the request latency at `quantile` above which the alert fires"),
+        Knob("quantile", RATIO, 0.99, "the latency quantile compared with the threshold", field="quantile"),
+    ),
     severity="warning",
     summary="A monitored model answers slowly.",
     description=lambda config: Text(
@@ -116,12 +132,13 @@ SERVING_LATENCY = AlertDefinition(
     ),
     expr=lambda config: (
         q.configured_models(config, q.SERVING_LATENCY, f'quantile="{q.quantile_label(_quantile(config))}"')
-        + f" > {number(config.alerting.alerts.serving_latency.limit)}"
+        + f" > {number(SERVING_LATENCY.settings(config).limit)}"
     ),
     scenario=_serving_latency,
     dashboard=SERVING_DASHBOARD,
     runbook="""
-**Meaning.** The model's latency at the configured quantile (p99) is above the threshold (1s).
+**Meaning.** The model's latency at the configured quantile (`alerting.alerts.serving_latency.quantile`:
+{quantile}) is above the threshold (`alerting.alerts.serving_latency.threshold`: {threshold}).
 
 **Check.** *Serving health*: did request rate rise (scale-out lagging: check the autoscaler's `minReplicas`, the
 concurrency target) or did latency rise at constant load (a new model version, a slow feature store, CPU throttling

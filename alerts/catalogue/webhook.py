@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from drift import catalogue as m
 from drift.config import Duration
 
 from ..scenarios import BAD, WEBHOOK_TARGET, Scenario, ScenarioContext, Series, counter, selector
+from ..settings import minutes
+from ..webhook import metrics as wm
 from .definition import SELF_DASHBOARD, AlertDefinition, fixed
 from .text import Text
 
@@ -18,7 +19,7 @@ def _retraining_failed(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario
     def series(states: list[str]) -> Series:
         # one more failed retraining every step while BAD
         failed = counter([1.0 if s == BAD else 0.0 for s in states])
-        return [(selector(m.RETRAIN_NOTIFICATIONS.series, {**WEBHOOK_TARGET, "outcome": "failed"}), failed)]
+        return [(selector(wm.RETRAIN_NOTIFICATIONS.series, {**WEBHOOK_TARGET, "outcome": "failed"}), failed)]
 
     return ctx.scenario(
         alert,
@@ -31,9 +32,11 @@ def _retraining_failed(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario
     )
 
 
-RETRAINING_FAILED = AlertDefinition(
+RETRAINING_FAILED: AlertDefinition = AlertDefinition(
     name="DriftlineRetrainingFailed",
     settings_key="retraining_failed",
+    for_=minutes(0),
+    keep_firing_for=minutes(60),
     severity="critical",
     summary="The retraining webhook gave up starting a retraining; a drifted model is not being retrained.",
     description=fixed(
@@ -43,7 +46,7 @@ RETRAINING_FAILED = AlertDefinition(
             "hand once the cause is fixed."
         )
     ),
-    expr=lambda config: f'increase({m.RETRAIN_NOTIFICATIONS.series}{{outcome="failed"}}[{FAILED_WINDOW}]) > 0',
+    expr=lambda config: f'increase({wm.RETRAIN_NOTIFICATIONS.series}{{outcome="failed"}}[{FAILED_WINDOW}]) > 0',
     scenario=_retraining_failed,
     dashboard=SELF_DASHBOARD,
     runbook="""
@@ -68,7 +71,7 @@ def _retraining_stuck(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
         # one row waits for its next attempt, one is in flight (or was, when the outbox stopped taking writes)
         return [
             (
-                selector(m.OUTBOX_DISPATCHES.series, {**WEBHOOK_TARGET, "state": state}),
+                selector(wm.OUTBOX_DISPATCHES.series, {**WEBHOOK_TARGET, "state": state}),
                 [1.0 if s == BAD else 0.0 for s in states],
             )
             for state in ("pending", "sending")
@@ -79,9 +82,11 @@ def _retraining_stuck(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
     )
 
 
-RETRAINING_STUCK = AlertDefinition(
+RETRAINING_STUCK: AlertDefinition = AlertDefinition(
     name="DriftlineRetrainingStuck",
     settings_key="retraining_stuck",
+    for_=minutes(60),
+    keep_firing_for=None,
     severity="warning",
     summary="Retraining starts wait in the webhook's outbox: the target keeps failing or rate-limiting.",
     description=fixed(
@@ -90,7 +95,7 @@ RETRAINING_STUCK = AlertDefinition(
             "its log says what GitHub or Kubeflow Pipelines answers."
         )
     ),
-    expr=lambda config: f'sum without (state) ({m.OUTBOX_DISPATCHES.series}{{state=~"pending|sending"}}) > 0',
+    expr=lambda config: f'sum without (state) ({wm.OUTBOX_DISPATCHES.series}{{state=~"pending|sending"}}) > 0',
     scenario=_retraining_stuck,
     dashboard=SELF_DASHBOARD,
     runbook="""

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from drift import catalogue
 from httpserver.exposition import gauge_family
 
+from . import metrics
 from .service import WebhookService
 
 
@@ -19,8 +19,8 @@ class OutboxCollector(Collector):
         self.service = service
 
     def collect(self) -> Iterator[Metric]:
-        depth = gauge_family(catalogue.OUTBOX_DISPATCHES)
+        depth = gauge_family(metrics.OUTBOX_DISPATCHES)
         counts = self.service.outbox.counts() if self.service.outbox is not None else {}
-        for state in catalogue.OUTBOX_STATES:
+        for state in metrics.OUTBOX_STATES:
             depth.add_metric([state], float(counts.get(state, 0)))
         yield depth

@@ -16,9 +16,8 @@ from typing import Any
 
 import requests
 
-from drift.config import GitHubConfig, RetryConfig
-
 from . import deadline
+from .config import GitHubConfig, RetryConfig
 from .notifications import Alert, Notification, drifted_features
 
 API_VERSION = "2022-11-28"

@@ -16,9 +16,8 @@ from typing import Any
 import requests
 import yaml
 
-from drift.config import KfpConfig, RetryConfig
-
 from . import deadline
+from .config import KfpConfig, RetryConfig
 from .github import Outcome, backoff
 
 API = "/apis/v2beta1"

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from drift.config import ListenAddress, MonitorConfig
+from drift.config import ListenAddress
 from httpserver.asgi import serve as serve_app
 
+from ..config import DeploymentConfig
 from .app import WebhookApp
 from .service import WebhookService
 
 
-def serve(config: MonitorConfig, listen: ListenAddress | None = None, log_level: str = "info") -> None:
+def serve(config: DeploymentConfig, listen: ListenAddress | None = None, log_level: str = "info") -> None:
     assert config.webhook is not None
 
     def make_app() -> WebhookApp:

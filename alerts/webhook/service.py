@@ -21,14 +21,14 @@ from typing import Any
 import requests
 from prometheus_client import CollectorRegistry
 
+from alerts.loader import unsafe_settings
 from alerts.webhook.secrets import CachedSecret, SecretError
-from drift import catalogue
-from drift.config import MonitorConfig, WebhookConfig
-from drift.config.safety import unsafe_settings
 from drift.errors import DriftlineError
 from httpserver.exposition import counter, histogram, with_known_labels
 
-from . import github
+from ..config import DeploymentConfig
+from . import github, metrics
+from .config import WebhookConfig
 from .kfp import KfpTarget, PipelinePackageError, run_request
 from .notifications import InvalidNotification, Notification, parse_notification, wants_retraining
 from .outbox import Dispatch, Outbox
@@ -42,16 +42,16 @@ class WebhookInstruments:
     """Notification outcomes, delivery attempts and dispatch latency (prometheus-client, from the catalogue)."""
 
     def __init__(self, registry: CollectorRegistry, targets: list[str]) -> None:
-        self.notifications = counter(catalogue.RETRAIN_NOTIFICATIONS, registry)
-        self.attempts = counter(catalogue.RETRAIN_ATTEMPTS, registry)
-        self.latency = histogram(catalogue.RETRAIN_LATENCY, registry)
-        with_known_labels(self.notifications, catalogue.RETRAIN_NOTIFICATIONS)
-        with_known_labels(self.attempts, catalogue.RETRAIN_ATTEMPTS, [(target,) for target in targets])
-        self.outbox_errors = counter(catalogue.OUTBOX_ERRORS, registry)
+        self.notifications = counter(metrics.RETRAIN_NOTIFICATIONS, registry)
+        self.attempts = counter(metrics.RETRAIN_ATTEMPTS, registry)
+        self.latency = histogram(metrics.RETRAIN_LATENCY, registry)
+        with_known_labels(self.notifications, metrics.RETRAIN_NOTIFICATIONS)
+        with_known_labels(self.attempts, metrics.RETRAIN_ATTEMPTS, [(target,) for target in targets])
+        self.outbox_errors = counter(metrics.OUTBOX_ERRORS, registry)
 
 
 class WebhookService:
-    def __init__(self, config: MonitorConfig) -> None:
+    def __init__(self, config: DeploymentConfig) -> None:
         if config.webhook is None:
             raise ValueError("the config has no webhook section")
         self.config = config

@@ -13,7 +13,7 @@ own).
 from .definition import *  # noqa: F403
 from .definition import CATALOGUE, Metric
 from .exporter import *  # noqa: F403
-from .webhook import *  # noqa: F403
+from .http import *  # noqa: F403
 
 
 def by_series() -> dict[str, Metric]:

@@ -50,30 +50,16 @@ FEEDBACK_REJECT_REASONS = (
 )
 EVICTION_REASONS = ("size", "ttl")
 OBJECT_OUTCOMES = ("processed", "quarantined")
-NOTIFICATION_OUTCOMES = (
-    "dispatched",
-    "duplicate",
-    "cooldown",
-    "resolved_ignored",
-    "not_retrain",
-    "failed",
-    "unauthorized",
-    "invalid",
-    "unknown_model",
-)
 WINDOW_RESET_REASONS = ("new_profile", "unreadable_checkpoint", "layout_changed")
 # Refused before or outside an endpoint's own counters: the connection, routing, and GET /report.
 HTTP_REFUSAL_REASONS = ("header_timeout", "headers_too_large", "body_timeout", "not_found", "method_not_allowed",
                         "unknown_model", "empty_window", "busy")  # fmt: skip
-ATTEMPT_RESULTS = ("delivered", "retry", "rate_limited", "failed")
-OUTBOX_STATES = ("pending", "sending", "delivered", "failed")
 
 # Histogram buckets (seconds).
 EVALUATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # Ground truth arrives from seconds (clicks) to months (churn).
 LABEL_DELAY_BUCKETS = (60.0, 600.0, 3600.0, 6 * 3600.0, 86400.0, 3 * 86400.0, 7 * 86400.0, 14 * 86400.0,
                        30 * 86400.0, 90 * 86400.0)  # fmt: skip
-DISPATCH_LATENCY_BUCKETS = (0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 6 * 3600.0, 86400.0)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import ConfigError
@@ -27,11 +28,12 @@ SCHEMA_URL = "https://raw.githubusercontent.com/driftline/driftline/main/docs/mo
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
-def config_schema() -> JsonSchema:
-    """The JSON Schema (draft 2020-12) of a monitor config, as the loader reads one."""
+def config_schema(parse: Callable[[Any], object] = parse_config) -> JsonSchema:
+    """The JSON Schema (draft 2020-12) of a monitor config, as ``parse`` reads one: drift's part by default, the
+    whole file with :func:`alerts.loader.parse_deployment`."""
     root = Blueprint()
     with contextlib.suppress(ConfigError):  # a blueprint has no values: every required one is "missing"
-        parse_config(root)
+        parse(root)
     return {
         "$schema": DIALECT,
         "$id": SCHEMA_URL,
@@ -42,8 +44,8 @@ def config_schema() -> JsonSchema:
     }
 
 
-def schema_text() -> str:
-    return json.dumps(config_schema(), indent=2, ensure_ascii=False) + "\n"
+def schema_text(parse: Callable[[Any], object] = parse_config) -> str:
+    return json.dumps(config_schema(parse), indent=2, ensure_ascii=False) + "\n"
 
 
 def _object(blueprint: Blueprint) -> JsonSchema:

@@ -3,18 +3,22 @@ raises :class:`~drift.errors.ConfigError` listing every problem with its key pat
 
 Relative local paths (``reference.data``, ``reference.profile``, ``webhook.state``) are resolved against the config
 file's folder, so a config works the same from any working directory.
+
+The ``alerting:`` and ``webhook:`` sections (:data:`COMPONENT_SECTIONS`) belong to the components that read them:
+:func:`parse_config` lets them be and :func:`parse_with` hands the same reader to a component's parser, so one
+``driftline check-config`` lists the problems of every section at once (:mod:`alerts.loader`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..boundary import InputError, Limits, load_yaml, read_regular, shown
 from ..errors import ConfigError
 from . import values as v
-from .alerting import PROM_LABEL, parse_alerting
 from .models import read_model
 from .reader import Section
 from .schema import (
@@ -26,8 +30,11 @@ from .schema import (
     MonitorConfig,
     S3Config,
 )
-from .webhook import parse_webhook
 
+T = TypeVar("T")
+
+# Top-level sections other components read (alerts.config, alerts.webhook.config): a notebook leaves them alone.
+COMPONENT_SECTIONS = ("alerting", "webhook")
 # A config is a few KB; a team's file with hundreds of models a few hundred. Anchors and aliases are fine, an
 # expansion past this many values is not.
 CONFIG_LIMITS = Limits(max_bytes=4 * 1024 * 1024, max_depth=64, max_nodes=200_000)
@@ -35,6 +42,11 @@ CONFIG_LIMITS = Limits(max_bytes=4 * 1024 * 1024, max_depth=64, max_nodes=200_00
 
 def load_config(path: str | os.PathLike[str]) -> MonitorConfig:
     """Read and validate a monitor config file."""
+    return parse_config_text(read_config_text(path), path)
+
+
+def read_config_text(path: str | os.PathLike[str]) -> str:
+    """The text of a config file, read within :data:`CONFIG_LIMITS`; ConfigError naming the file when it cannot be."""
     source = str(path)
     try:
         data = read_regular(path, CONFIG_LIMITS.max_bytes)
@@ -48,21 +60,36 @@ def load_config(path: str | os.PathLike[str]) -> MonitorConfig:
         raise ConfigError([f"not UTF-8 text (byte {exc.start:,} is {byte})"], source) from None
     except OSError as exc:
         raise ConfigError([f"cannot read the file: {exc.strerror or exc}"], source) from None
-    return parse_config_text(text, path)
+    return text
+
+
+def config_data(text: str, source: str) -> Any:
+    """The YAML document of a config, decoded within :data:`CONFIG_LIMITS`."""
+    try:
+        return load_yaml(text, CONFIG_LIMITS)
+    except InputError as exc:
+        raise ConfigError([f"invalid YAML: {exc}"], source) from None
 
 
 def parse_config_text(text: str, path: str | os.PathLike[str]) -> MonitorConfig:
     """Validate the text of the config file at ``path`` (for paths relative to it and error messages)."""
-    source = str(path)
-    try:
-        data = load_yaml(text, CONFIG_LIMITS)
-    except InputError as exc:
-        raise ConfigError([f"invalid YAML: {exc}"], source) from None
-    return parse_config(data, base_dir=Path(path).resolve().parent, source=source)
+    return parse_config(config_data(text, str(path)), base_dir=Path(path).resolve().parent, source=str(path))
 
 
 def parse_config(data: Any, base_dir: str | os.PathLike[str] = ".", source: str | None = None) -> MonitorConfig:
     """Validate an already-parsed config mapping. Relative paths resolve against ``base_dir``."""
+    config, _ = parse_with(data, lambda root, base: None, base_dir, source)
+    return config
+
+
+def parse_with(
+    data: Any,
+    components: Callable[[Section, Path], T],
+    base_dir: str | os.PathLike[str] = ".",
+    source: str | None = None,
+) -> tuple[MonitorConfig, T]:
+    """drift's part of a config and what ``components`` reads of the same root (the sections it owns), with the
+    problems of both in one ConfigError."""
     problems: list[str] = []
     root = Section(data, "", problems)
     if data is None:
@@ -78,31 +105,25 @@ def parse_config(data: Any, base_dir: str | os.PathLike[str] = ".", source: str 
     listed = root.items("models", if_empty="must list at least one model")
     models = tuple(read_model(Section(item, path, problems), Path(base_dir)) for path, item in listed)
     _check_unique_models(models, problems)
-    alerting = parse_alerting(root.section("alerting"))
-    webhook = parse_webhook(root.section("webhook"), Path(base_dir)) if root.has("webhook") else None
+    theirs = components(root, Path(base_dir))
     dashboards = _dashboards(root.section("dashboards"))
+    root.leave(*COMPONENT_SECTIONS)
     root.finish()
     if problems:
         raise ConfigError(problems, source)
-    return MonitorConfig(
-        models=models,
-        version=version,
-        s3=s3,
-        exporter=exporter,
-        alerting=alerting,
-        webhook=webhook,
-        dashboards=dashboards,
-        source=source,
+    config = MonitorConfig(
+        models=models, version=version, s3=s3, exporter=exporter, dashboards=dashboards, source=source
     )
+    return config, theirs
 
 
 # labels the dashboards already select or group by: a cluster label cannot be one of them
 _DRIFTLINE_LABELS = ("model", "model_namespace", "model_version", "feature", "output", "job", "instance", "le")
 
 
-@v.accepts({"type": "string", "pattern": v.fullmatch(PROM_LABEL), "not": {"enum": list(_DRIFTLINE_LABELS)}})
+@v.accepts({"type": "string", "pattern": v.fullmatch(v.PROM_LABEL), "not": {"enum": list(_DRIFTLINE_LABELS)}})
 def _cluster_label(value: Any) -> str:
-    label = v.matching(PROM_LABEL, "a Prometheus label name")(value)
+    label = v.matching(v.PROM_LABEL, "a Prometheus label name")(value)
     if label in _DRIFTLINE_LABELS:
         raise v.InvalidValueError(f"{label!r} is one of driftline's own labels; name the label your clusters differ by")
     return label

@@ -115,6 +115,10 @@ class Section:
             self.problem(self.key_path(key), str(exc))
             return default if default is not _MISSING else None  # type: ignore[return-value]
 
+    def leave(self, *keys: str) -> None:
+        """Accept ``keys`` unread: sections another component reads (and a blueprint does not record)."""
+        self._seen.update(keys)
+
     def section(self, key: str) -> Section:
         self._seen.add(key)
         if isinstance(self.data, Blueprint):

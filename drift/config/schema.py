@@ -1,7 +1,7 @@
 """The monitor config (version 1) as typed, immutable values: models, their columns, windows and thresholds.
 
-The ``alerting:`` and ``webhook:`` sections have their own modules (:mod:`.alerting`, :mod:`.webhook`);
-:mod:`.loader` reads a YAML file into these types.
+The ``alerting:`` and ``webhook:`` sections belong to the components that read them (:mod:`alerts.config`,
+:mod:`alerts.webhook.config`); :mod:`.loader` reads a YAML file into these types and leaves those sections to them.
 """
 
 from __future__ import annotations
@@ -9,9 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from .alerting import AlertingConfig
 from .values import Duration, ListenAddress
-from .webhook import WebhookConfig
 
 CONFIG_VERSION = 1
 NUMERIC = "numeric"
@@ -210,8 +208,6 @@ class MonitorConfig:
     version: int = CONFIG_VERSION
     s3: S3Config = field(default_factory=S3Config)
     exporter: ExporterConfig = field(default_factory=ExporterConfig)
-    alerting: AlertingConfig = field(default_factory=AlertingConfig)
-    webhook: WebhookConfig | None = None
     dashboards: DashboardsConfig = field(default_factory=DashboardsConfig)
     source: str | None = None
 

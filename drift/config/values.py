@@ -24,6 +24,7 @@ _DURATION_RE = re.compile(f"^{_DURATION}$")
 # what the schema accepts: a duration with a non-zero digit (the parser also refuses zero and the empty string)
 DURATION_SCHEMA: JsonSchema = {"type": "string", "pattern": f"^(?=[0-9a-z]*[1-9])(?:{_DURATION})$"}
 _HTTP_URL = r"https?://[^\s/@]+(?:/\S*)?"
+PROM_LABEL = r"[a-zA-Z_][a-zA-Z0-9_]*"  # a Prometheus label name
 
 
 class InvalidValueError(ValueError):

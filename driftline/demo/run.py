@@ -32,7 +32,8 @@ from rich.console import Console
 from rich.live import Live
 
 import drift
-from drift.catalogue import NOTIFICATION_OUTCOMES, RETRAIN_NOTIFICATIONS
+from alerts.loader import load_deployment
+from alerts.webhook.metrics import NOTIFICATION_OUTCOMES, RETRAIN_NOTIFICATIONS
 from drift.logs import JsonFormatter
 
 from . import kserve, loop
@@ -176,7 +177,7 @@ def run_demo(
         )
         config_path = data_dir / "monitor.yaml"
         config_path.write_text(yaml.safe_dump(content, sort_keys=False))
-        config = drift.load_config(config_path)
+        config = load_deployment(config_path)
         model_config = config.models[0]
         profile = drift.build_profile(train, model_config)
         profile.save(profile_uri, config.s3)

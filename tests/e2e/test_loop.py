@@ -22,7 +22,7 @@ import numpy as np
 import requests
 import yaml
 
-import drift
+from alerts.loader import load_deployment
 from driftline.demo import kserve, loop
 from driftline.demo.data import FEATURES, LABEL, NO_DRIFT, Drift, customers, predict, training_set
 from driftline.generate import generate, write_files
@@ -142,7 +142,7 @@ def test_the_loop(tmp_path: Path, s3: Any, s3_endpoint: str) -> None:
         profiled = run_cli("profile", "--config", str(config_path))
         assert profiled.returncode == 0, profiled.stderr
         out = tmp_path / "generated"
-        write_files(generate(drift.load_config(config_path)), out)
+        write_files(generate(load_deployment(config_path)), out)
 
         exporter = stack.enter_context(ExporterProcess(config_path, tmp_path / "exporter.log", port=exporter_port))
         webhook = WebhookProcess(config_path, tmp_path / "webhook.log", port=webhook_port)
@@ -214,7 +214,7 @@ def test_the_loop(tmp_path: Path, s3: Any, s3_endpoint: str) -> None:
         assert len(github.delivered()) == 1 and len(github.calls) == 1
 
         # --- 3. every dashboard query has data in Prometheus (a panel empty in Grafana fails here)
-        check_dashboards(prometheus, out, drift.load_config(config_path), targets, allow_empty=None)
+        check_dashboards(prometheus, out, load_deployment(config_path), targets, allow_empty=None)
 
         # --- 4. the exporter dies: DriftlineExporterDown fires, the drift alert it left behind is inhibited
         exporter.process.send_signal(signal.SIGKILL)

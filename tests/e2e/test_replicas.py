@@ -23,6 +23,7 @@ import requests
 import yaml
 
 import drift
+from alerts.loader import load_deployment
 from driftline.demo import kserve, loop
 from driftline.demo.data import FEATURES, NO_DRIFT, OUTPUT, Drift, customers, predict, training_set
 from driftline.demo.stack import ServerProcess
@@ -120,7 +121,7 @@ def test_three_replicas_pooled_by_prometheus(tmp_path: Path) -> None:
         config_path.write_text(yaml.safe_dump(content, sort_keys=False))
         profiled = run_cli("profile", "--config", str(config_path))
         assert profiled.returncode == 0, profiled.stderr
-        config = drift.load_config(config_path)
+        config = load_deployment(config_path)
         out = tmp_path / "generated"
         write_files(generate(config), out)
         assert "driftline-pooling.rules" in (out / "prometheus" / "rules.yml").read_text()

@@ -25,7 +25,7 @@ import requests
 import yaml
 from kfp.dsl import Artifact, Dataset
 
-import drift
+from alerts.loader import load_deployment
 from driftline.demo import kserve, loop
 from driftline.demo.data import FEATURES, OUTPUT, Drift, customers, predict, train, training_set
 from driftline.generate import generate, write_files
@@ -110,7 +110,7 @@ def test_a_retrained_version_rolls_out_with_its_own_reference(tmp_path: Path, s3
         assert built.returncode == 0, built.stderr
         assert "runs/1/driftline-profile.json" in built.stdout
         out = tmp_path / "generated"
-        write_files(generate(drift.load_config(config_path)), out)
+        write_files(generate(load_deployment(config_path)), out)
 
         exporter = stack.enter_context(ExporterProcess(config_path, tmp_path / "exporter.log", port=exporter_port))
         webhook = WebhookProcess(config_path, tmp_path / "webhook.log", port=webhook_port)

@@ -66,7 +66,7 @@ def workdir() -> Path:
 @cache
 def exporter_config() -> Any:
     """The iris model of the KServe fixtures with a target, versions read from a header, and a state folder."""
-    import drift
+    from alerts.loader import load_deployment
     from tests.support import iris_config
 
     path = iris_config(workdir(), cli=False)
@@ -80,7 +80,7 @@ def exporter_config() -> Any:
     versioned = {**model, "name": "versioned-iris", "versions": {"source": "header", "name": "X-Model-Version"}}
     content["models"].append(versioned)
     path.write_text(yaml.safe_dump(content))
-    return drift.load_config(path)
+    return load_deployment(path)
 
 
 @cache
@@ -99,9 +99,9 @@ def webhook() -> Any:
 
     os.environ.update(ENV)
     (workdir() / "webhook").mkdir(exist_ok=True)
-    import drift
+    from alerts.loader import load_deployment
 
-    service = WebhookService(drift.load_config(webhook_config(workdir() / "webhook", "http://127.0.0.1:9")))
+    service = WebhookService(load_deployment(webhook_config(workdir() / "webhook", "http://127.0.0.1:9")))
     service.prepare()  # the outbox, not the delivery worker: nothing is sent from a fuzz run
     return service
 

@@ -18,8 +18,8 @@ import jsonschema
 import pytest
 import yaml
 
-import drift
 from alerts.alertmanagerconfig import SECRET, SLACK_URL_KEY, WEBHOOK_TOKEN_KEY
+from alerts.loader import load_deployment
 from driftline.generate import generate, write_files
 from tests.support import HANG_TIMEOUT, REPO
 
@@ -54,7 +54,7 @@ def strict(schema: Any) -> Any:
 
 
 def resource_and_plain(config_path: Path, out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    write_files(generate(drift.load_config(config_path)), out)
+    write_files(generate(load_deployment(config_path)), out)
     resource = yaml.safe_load((out / "alertmanager" / "alertmanagerconfig.yaml").read_text())
     plain = yaml.safe_load((out / "alertmanager" / "alertmanager.yml").read_text())
     return resource, plain

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-import drift
+from alerts.loader import load_deployment
 from driftline.generate import generate
 from exporters.service import ExporterService
 from tests.support import (
@@ -69,7 +69,7 @@ def test_a_missing_profile_says_how_to_build_it(tmp_path: Path, caplog: pytest.L
     """The exporter retries a missing profile; /readyz and the log say which command builds it."""
     config_path = iris_config(tmp_path, cli=False)
     (tmp_path / "iris-profile.json").unlink()
-    service = ExporterService(drift.load_config(config_path))
+    service = ExporterService(load_deployment(config_path))
     with caplog.at_level(logging.WARNING, logger="driftline.exporter"):
         service.refresh_references()
     logged = [r for r in caplog.records if r.getMessage() == "reference profile not loaded; retrying"]
@@ -85,7 +85,7 @@ def test_check_config_reads_the_reference_data_header(tmp_path: Path, s3: Any, s
     """What `driftline profile` would refuse, check-config says first: a missing file, a configured column the data
     lacks; S3 objects only with --s3 (it needs the network and credentials), and said so."""
     config = write_config(tmp_path, config_dict())
-    model = drift.load_config(config).models[0]
+    model = load_deployment(config).models[0]
     churn_frame(50).to_csv(model.reference.data, index=False)
     assert run_cli("check-config", "--config", str(config)).stdout.startswith("ok: ")
     churn_frame(50).drop(columns=["contract"]).to_csv(model.reference.data, index=False)
@@ -136,7 +136,7 @@ def test_generate_command_writes_every_file(tmp_path: Path) -> None:
     result = run_cli("generate", "--config", str(EXAMPLE), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file())
-    assert written == sorted(generate(drift.load_config(EXAMPLE)))
+    assert written == sorted(generate(load_deployment(EXAMPLE)))
     assert not list((tmp_path / "out").rglob("*.tmp")), "temporary files left behind"
     for expected in (
         "dashboards/driftline-model-drift.json",

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-import drift
+from alerts.loader import load_deployment
 from driftline.generate import generate, write_files
 from tests.support import (
     HANG_TIMEOUT,
@@ -59,7 +59,7 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 
 
 def generated(config_path: Path, out: Path) -> Path:
-    write_files(generate(drift.load_config(config_path)), out)
+    write_files(generate(load_deployment(config_path)), out)
     return out
 
 
@@ -306,7 +306,7 @@ def test_every_dashboard_query_runs_on_prometheus(tmp_path: Path) -> None:
         targets = stack.enter_context(exporter_and_webhook(tmp_path, config_path))
         prometheus = stack.enter_context(PrometheusProcess(tmp_path / "prometheus", prometheus_config(out, targets)))
         prometheus.wait_ready()
-        check_dashboards(prometheus, out, drift.load_config(config_path), targets)
+        check_dashboards(prometheus, out, load_deployment(config_path), targets)
 
 
 def test_with_a_cluster_label_every_query_runs_on_a_federating_prometheus_and_selects_the_cluster(
@@ -335,7 +335,7 @@ def test_with_a_cluster_label_every_query_runs_on_a_federating_prometheus_and_se
             }  # fmt: skip
             with PrometheusProcess(tmp_path / "global-prometheus", federate) as central:
                 central.wait_ready()
-                check_dashboards(central, out, drift.load_config(config_path), targets, cluster="eu-west-1")
+                check_dashboards(central, out, load_deployment(config_path), targets, cluster="eu-west-1")
                 queries = dashboard_queries(model_drift, {**VARIABLES, "cluster": "us-1"})
                 # the Cluster variable lists every cluster; every other query is the chosen cluster's
                 elsewhere = [expr for where, expr in queries if not where.endswith("variable cluster")]

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-import drift
+from alerts.loader import parse_deployment
 from drift import catalogue as m
 from driftline.generate import generate, write_files
 from tests.support import PrometheusProcess, wait
@@ -43,7 +43,7 @@ def pooled_decisions(tmp: Path, size: int) -> tuple[dict[str, dict[str, float]],
     models = WINDOWS_PER_SIZE
     document = simulation_config(models, FEATURES, replicas=2, psi_threshold=0.0, alpha=ALPHA, drift_share=0.5)
     document["alerting"]["pooling"]["step"] = STEP
-    config = drift.parse_config(document)
+    config = parse_deployment(document)
     write_files(generate(config), tmp / "out")
     rng = np.random.default_rng(size)
     shares = np.full(BINS, 1 / BINS)

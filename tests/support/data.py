@@ -13,6 +13,8 @@ import pandas as pd
 import yaml
 
 import drift
+from alerts.config import DeploymentConfig
+from alerts.loader import load_deployment, parse_deployment
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -71,8 +73,8 @@ def config_dict(
     }
 
 
-def write_config_dict(directory: Path | None = None, **kwargs: Any) -> drift.MonitorConfig:
-    return drift.parse_config(config_dict(**kwargs), base_dir=directory or Path("."))
+def write_config_dict(directory: Path | None = None, **kwargs: Any) -> DeploymentConfig:
+    return parse_deployment(config_dict(**kwargs), base_dir=directory or Path("."))
 
 
 def write_config(directory: Path, content: dict[str, Any]) -> Path:
@@ -168,7 +170,7 @@ def iris_config(tmp_path: Path, *, cli: bool = True, **exporter: Any) -> Path:
 
         assert run_cli("profile", "--config", str(path)).returncode == 0
     else:
-        model = drift.load_config(path).models[0]
+        model = load_deployment(path).models[0]
         drift.profile_from_source(model).save(model.reference.profile)
     return path
 

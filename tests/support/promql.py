@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import drift
 from alerts import promql as q
+from alerts.webhook.metrics import RETRAIN_NOTIFICATIONS
 from drift import catalogue as m
 
 from .fakes import PrometheusProcess, wait
@@ -119,7 +120,11 @@ def check_dashboards(
         60,
         "drift metrics and recording rules in Prometheus",
     )
-    wait(lambda: has(f"increase({m.RETRAIN_NOTIFICATIONS.series}[1m])"), 120, "the webhook's counters in Prometheus")
+    wait(
+        lambda: has(f"increase({RETRAIN_NOTIFICATIONS.series}[1m])"),
+        120,
+        "the webhook's counters in Prometheus",
+    )
     known = {"up", "ALERTS"} | rule_names
     for url in targets.values():
         known |= exposed_names(requests.get(url + "/metrics", timeout=5).text)

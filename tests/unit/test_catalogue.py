@@ -16,6 +16,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 import drift
+from alerts.loader import load_deployment, parse_deployment
 from alerts.webhook.app import WebhookApp
 from alerts.webhook.service import WebhookService
 from drift import catalogue
@@ -52,7 +53,7 @@ def labelled_model_config(
     if pull:
         model["source"] = {"s3_logs": "s3://bucket/logs"}
         model["feedback"] = {"s3_labels": "s3://bucket/labels"}
-    config = drift.parse_config({"version": 1, "models": [model], "exporter": {"bin_counts": bin_counts}})
+    config = parse_deployment({"version": 1, "models": [model], "exporter": {"bin_counts": bin_counts}})
     drift.profile_from_source(config.models[0]).save(config.models[0].reference.profile)
     return config
 
@@ -118,7 +119,7 @@ def test_the_webhook_exports_only_catalogued_metrics_as_declared(
 ) -> None:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    service = WebhookService(drift.load_config(webhook_config(tmp_path, "http://127.0.0.1:9")))
+    service = WebhookService(load_deployment(webhook_config(tmp_path, "http://127.0.0.1:9")))
     app = WebhookApp(service)
     seen = check_against_catalogue(exported(app.registry))
     webhook_metrics = {m.name for m in catalogue.CATALOGUE if m.served_by != catalogue.EXPORTER}
@@ -164,7 +165,7 @@ def unknown_names(text: str, recorded: set[str]) -> set[str]:
 @pytest.mark.parametrize("config_path", ["examples/monitor.yaml", *sorted(
     str(p.relative_to(REPO)) for p in (REPO / "tests" / "fixtures" / "configs").glob("*.yaml"))])  # fmt: skip
 def test_rules_and_dashboards_query_only_catalogued_names(config_path: str) -> None:
-    files = generate(drift.load_config(REPO / config_path))
+    files = generate(load_deployment(REPO / config_path))
     rules = next(text for name, text in files.items() if name.endswith("prometheus/rules.yml"))
     recorded = set(re.findall(r"record: (\S+)", rules))
     queried = set()

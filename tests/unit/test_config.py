@@ -9,7 +9,10 @@ import pytest
 import yaml
 
 import drift
-from drift.config import AlertingConfig, Duration, ListenAddress, SecretRef
+from alerts.catalogue import ALERTS
+from alerts.config import AlertingConfig
+from alerts.loader import load_deployment, parse_deployment
+from drift.config import Duration, ListenAddress, SecretRef
 from tests.support import REPO, config_dict, write_config
 
 
@@ -17,7 +20,7 @@ def problems(content: Any, tmp_path: Path) -> list[str]:
     path = tmp_path / "monitor.yaml"
     path.write_text(content if isinstance(content, str) else yaml.safe_dump(content))
     with pytest.raises(drift.ConfigError) as info:
-        drift.load_config(path)
+        load_deployment(path)
     return info.value.problems
 
 
@@ -28,7 +31,7 @@ def with_model(**changes: Any) -> dict[str, Any]:
 
 
 def test_example_config_loads_with_every_value() -> None:
-    cfg = drift.load_config(REPO / "examples" / "monitor.yaml")
+    cfg = load_deployment(REPO / "examples" / "monitor.yaml")
     model = cfg.models[0]
     assert (model.name, model.namespace) == ("churn-model", "default")
     assert model.reference.data == "s3://churn-model-bucket/data/train.csv"
@@ -56,12 +59,15 @@ def test_defaults_fill_in_optional_sections(tmp_path: Path) -> None:
             }
         ],
     }
-    cfg = drift.load_config(write_config(tmp_path, content))
+    cfg = load_deployment(write_config(tmp_path, content))
     model = cfg.models[0]
     assert model.namespace == "default" and model.outputs == ()
     assert model.drift == drift.DriftSettings()
     assert model.window.size == 5000 and model.sampling.rate == 1.0
-    assert cfg.alerting == AlertingConfig() and cfg.alerting.slack is None and cfg.webhook is None
+    assert cfg.alerting.slack is None and cfg.webhook is None and cfg.alerting.routing == AlertingConfig().routing
+    # every alert's settings are there, each the defaults its definition declares
+    assert set(cfg.alerting.alerts) == {alert.settings_key for alert in ALERTS}
+    assert all(cfg.alerting.alerts[alert.settings_key] == alert.defaults for alert in ALERTS)
     # relative paths resolve against the config file's folder, whatever the working directory
     assert model.reference.data == str(tmp_path / "d.parquet")
 
@@ -208,7 +214,7 @@ def test_listen_addresses() -> None:
 
 
 def test_model_lookup_names_the_known_models() -> None:
-    cfg = drift.parse_config(config_dict())
+    cfg = parse_deployment(config_dict())
     assert cfg.model("churn-model").name == "churn-model"
     with pytest.raises(drift.ConfigError, match=r"no model named 'fraud' .*churn-model"):
         cfg.model("fraud")
@@ -257,7 +263,7 @@ def test_target_and_feedback_problems(tmp_path: Path, change: dict[str, Any], ex
 def test_target_defaults(tmp_path: Path) -> None:
     path = tmp_path / "monitor.yaml"
     path.write_text(yaml.safe_dump(with_model(target={"name": "churned", "task": "classification", "positive": True})))
-    model = drift.load_config(path).models[0]
+    model = load_deployment(path).models[0]
     assert model.target is not None and model.target.prediction == "churn_probability"
     assert model.target.positive == "true" and model.target.metric == "accuracy" and model.target.threshold == 0.5
     assert model.target.window.max_age == Duration(30 * 86400.0) and model.feedback.ttl == Duration(7 * 86400.0)
@@ -265,11 +271,11 @@ def test_target_defaults(tmp_path: Path) -> None:
 
 
 def test_obsolete_reference_sampling_keys_load_and_are_warned_about() -> None:
-    from drift.config.safety import unsafe_settings
+    from alerts.loader import unsafe_settings
 
     content = config_dict()
     content["models"][0]["reference"].update(sample_size=20000, seed=3)
-    warnings = unsafe_settings(drift.parse_config(content))
+    warnings = unsafe_settings(parse_deployment(content))
     assert [w.split(":")[0] for w in warnings] == ["models[0].reference.sample_size", "models[0].reference.seed"]
     assert all("has no effect since profile format 2" in w for w in warnings)
 
@@ -279,9 +285,9 @@ def test_window_min_rows_and_state_dir_are_validated(tmp_path: Path) -> None:
     content["models"][0]["window"] = {"min_rows": -1}
     content["exporter"] = {"state_dir": "s3://bucket/state", "checkpoint_every": "soon"}
     with pytest.raises(drift.ConfigError) as info:
-        drift.parse_config(content, base_dir=tmp_path)
+        parse_deployment(content, base_dir=tmp_path)
     text = "\n".join(info.value.problems)
     assert "models[0].window.min_rows" in text and "exporter.state_dir" in text and "exporter.checkpoint_every" in text
     content = config_dict()
     content["exporter"] = {"state_dir": "state"}
-    assert drift.parse_config(content, base_dir=tmp_path).exporter.state_dir == str(tmp_path / "state")
+    assert parse_deployment(content, base_dir=tmp_path).exporter.state_dir == str(tmp_path / "state")

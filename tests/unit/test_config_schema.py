@@ -19,13 +19,14 @@ import jsonschema
 import pytest
 import yaml
 
-import drift
+from alerts.loader import parse_deployment
 from drift.config.jsonschema import config_schema, schema_text
 from drift.errors import ConfigError
+from driftline.docs import ALERTS_BEGIN, ALERTS_END
 from tests.support import REPO
 
 SCHEMA_FILE = REPO / "docs" / "monitor.schema.json"
-VALIDATOR = jsonschema.Draft202012Validator(config_schema())
+VALIDATOR = jsonschema.Draft202012Validator(config_schema(parse_deployment))
 
 # Every section present: the corpus breaks one key of it at a time.
 FULL: dict[str, Any] = {
@@ -95,7 +96,7 @@ PARSER_ONLY = {
 
 def parses(config: Any) -> bool:
     try:
-        drift.parse_config(copy.deepcopy(config), base_dir="/srv")
+        parse_deployment(copy.deepcopy(config), base_dir="/srv")
     except ConfigError:
         return False
     return True
@@ -171,7 +172,7 @@ def wrong_values(schema: dict[str, Any]) -> list[Any]:
 
 
 def corpus() -> Iterator[tuple[str, dict[str, Any]]]:
-    schema = config_schema()
+    schema = config_schema(parse_deployment)
     for path, sub in leaves(schema, FULL):
         where = ".".join(map(str, path))
         for value in wrong_values(_object(sub) if "anyOf" in sub and "properties" in _object(sub) else sub):
@@ -196,9 +197,9 @@ def _at(config: Any, path: tuple[Any, ...]) -> Any:
 
 
 def test_the_schema_is_a_valid_draft_2020_12_schema_and_the_files_are_fresh() -> None:
-    jsonschema.Draft202012Validator.check_schema(config_schema())
-    assert SCHEMA_FILE.read_text() == schema_text(), "run make generated"
-    assert (REPO / "drift" / "config" / "monitor.schema.json").read_text() == schema_text()
+    jsonschema.Draft202012Validator.check_schema(config_schema(parse_deployment))
+    assert SCHEMA_FILE.read_text() == schema_text(parse_deployment), "run make generated"
+    assert (REPO / "drift" / "config" / "monitor.schema.json").read_text() == schema_text(parse_deployment)
 
 
 def test_the_monitor_configs_in_the_docs_validate() -> None:
@@ -217,7 +218,7 @@ def test_the_monitor_configs_in_the_docs_validate() -> None:
 
 def test_the_full_config_and_its_defaults_are_valid_to_both() -> None:
     assert parses(FULL) and schema_accepts(FULL)
-    for path, sub in leaves(config_schema(), FULL):
+    for path, sub in leaves(config_schema(parse_deployment), FULL):
         if "default" in sub:
             config = replaced(FULL, path, sub["default"])
             assert parses(config) == schema_accepts(config), path
@@ -255,6 +256,7 @@ def documented_keys() -> dict[str, str]:
     (`` `a.b`, `.c` | `1s`, `10m` ``): each gets its own key and, when the defaults are listed alike, its own."""
     found: dict[str, str] = {}
     text = (REPO / "docs" / "config.md").read_text()
+    text = text[: text.index(ALERTS_BEGIN)] + text[text.index(ALERTS_END) :]  # keyed by alert: its own test below
     for keys, defaults in re.findall(r"^\| (`[a-z_][\w.\[\]]*`(?:, `\.\w+`)*) \| ([^|]*) \|", text, re.M):
         names = re.findall(r"`([^`]+)`", keys)
         parent = names[0].rsplit(".", 1)[0]
@@ -285,7 +287,7 @@ def is_section(schema: dict[str, Any]) -> bool:
 
 
 def test_the_docs_key_table_has_the_schemas_keys_and_defaults() -> None:
-    schema = config_schema()
+    schema = config_schema(parse_deployment)
     documented = documented_keys()
     for key, default in documented.items():
         if "NAME" in key:
@@ -307,3 +309,20 @@ def test_the_docs_key_table_has_the_schemas_keys_and_defaults() -> None:
         and not key.startswith(("models[].features[]", "models[].outputs[]"))  # one row: {name, type}
     )
     assert not missing, f"keys the loader reads and docs/config.md does not list: {missing}"
+
+
+def test_the_docs_table_of_alert_settings_lists_every_key_the_loader_reads_with_its_default() -> None:
+    schema = config_schema(parse_deployment)
+    alerts = schema_at(schema, "alerting.alerts")
+    assert alerts is not None
+    text = (REPO / "docs" / "config.md").read_text()
+    table = text[text.index(ALERTS_BEGIN) : text.index(ALERTS_END)]
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `(\w+)` \| (.*)$", table, re.M)}
+    assert set(rows) == set(_object(alerts)["properties"])
+    for name, settings in _object(alerts)["properties"].items():
+        keys = _object(settings)["properties"]
+        assert {"enabled", "for", "keep_firing_for"} <= set(keys), name
+        for key, sub in keys.items():
+            if key in ("enabled", "for", "keep_firing_for"):
+                continue
+            assert f"`{key}`: `{sub['default']}`" in rows[name], (name, key)

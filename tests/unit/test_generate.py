@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 import drift
+from alerts.loader import load_deployment, parse_deployment
 from alerts.rules import rule_groups
 from drift.config import VersionsConfig
 from driftline.generate import generate, write_files
@@ -34,7 +35,7 @@ ALL_CONFIGS = list(GOLDEN)
 
 
 def load(path: Path) -> drift.MonitorConfig:
-    return drift.load_config(path)
+    return load_deployment(path)
 
 
 def alerts_of(groups: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -72,7 +73,7 @@ def _with(config_path: Path, change: dict[str, Any]) -> drift.MonitorConfig:
                 into[key] = value
 
     merge(data, copy.deepcopy(change))
-    return drift.parse_config(data)
+    return parse_deployment(data)
 
 
 def _rule_diff(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, set[str]]:
@@ -290,7 +291,7 @@ def test_every_alert_has_a_runbook_section() -> None:
     headings = re.findall(r"^## (\w+)$", (REPO / "docs" / "runbooks.md").read_text(), flags=re.MULTILINE)
     alerts = set(alerts_of(rule_groups(load(EXAMPLE))))
     assert alerts <= set(headings), f"runbooks missing for {alerts - set(headings)}"
-    default = drift.parse_config({"models": yaml.safe_load(EXAMPLE.read_text())["models"]})
+    default = parse_deployment({"models": yaml.safe_load(EXAMPLE.read_text())["models"]})
     assert default.alerting.runbook("DriftlineDatasetDrift").endswith("docs/runbooks.md#driftlinedatasetdrift")
 
 

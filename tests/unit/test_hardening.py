@@ -16,12 +16,12 @@ import pytest
 import requests
 import yaml
 
-import drift
+from alerts.loader import load_deployment
 from alerts.webhook import github
 from alerts.webhook.app import WebhookApp
+from alerts.webhook.config import RetryConfig
 from alerts.webhook.notifications import drifted_features
 from alerts.webhook.service import WebhookService
-from drift.config import RetryConfig
 from exporters.app import ExporterApp
 from exporters.service import ExporterService
 from tests.support import (
@@ -55,7 +55,7 @@ def iris_sampled(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def exporter(iris_sampled: Path) -> AsgiClient:
-    app = ExporterApp(ExporterService(drift.load_config(iris_sampled)))
+    app = ExporterApp(ExporterService(load_deployment(iris_sampled)))
     app.service.refresh_references()
     return AsgiClient(app)
 
@@ -65,7 +65,7 @@ def webhook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AsgiCli
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     config = webhook_config(tmp_path, "http://127.0.0.1:9", max_body_bytes=8 * 1024 * 1024)
-    service = WebhookService(drift.load_config(config))
+    service = WebhookService(load_deployment(config))
     with lifespan(WebhookApp(service)) as client:
         yield client
 
@@ -245,7 +245,7 @@ def test_finding_8_the_webhook_says_so_at_start(
 ) -> None:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    service = WebhookService(drift.load_config(webhook_config(tmp_path, "http://github.internal")))
+    service = WebhookService(load_deployment(webhook_config(tmp_path, "http://github.internal")))
     with caplog.at_level(logging.WARNING, logger="driftline.webhook"):
         service.prepare()
     warnings = [r for r in caplog.records if r.getMessage() == "unsafe setting"]

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-import drift
+from alerts.loader import load_deployment
 from alerts.webhook.app import WebhookApp
 from alerts.webhook.service import WebhookService
 from exporters.app import ExporterApp
@@ -300,7 +300,7 @@ def exporter(tmp_path: Path) -> AsgiClient:
     content = yaml.safe_load(path.read_text())
     content["models"][0]["target"] = {"name": "species", "task": "classification"}
     path.write_text(yaml.safe_dump(content))
-    app = ExporterApp(ExporterService(drift.load_config(path)))
+    app = ExporterApp(ExporterService(load_deployment(path)))
     app.service.refresh_references()
     return AsgiClient(app)
 
@@ -324,7 +324,7 @@ def test_the_webhook_answers_1200_hostile_requests_below_500_each_refusal_counte
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     config = webhook_config(tmp_path, "http://127.0.0.1:9", max_body_bytes=4 * MB)
-    with lifespan(WebhookApp(WebhookService(drift.load_config(config)))) as client:
+    with lifespan(WebhookApp(WebhookService(load_deployment(config)))) as client:
         statuses = run_suite(
             "webhook",
             client,

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import drift
+from alerts.loader import load_deployment
 from alerts.webhook.app import WebhookApp
+from alerts.webhook.metrics import NOTIFICATION_OUTCOMES
 from alerts.webhook.service import WebhookService
-from drift.catalogue import NOTIFICATION_OUTCOMES
 from tests.support import ENV, GITHUB_TOKEN, TOKEN, FakeGitHub, alert, labels, notification, wait, webhook_config
 from tests.support.asgi import AsgiClient, lifespan
 
@@ -30,7 +30,7 @@ def github() -> Iterator[FakeGitHub]:
 def client(tmp_path: Path, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> Iterator[AsgiClient]:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    config = drift.load_config(webhook_config(tmp_path, github.url, max_body_bytes=4096))
+    config = load_deployment(webhook_config(tmp_path, github.url, max_body_bytes=4096))
     service = WebhookService(config)
     service.prepare()
     with lifespan(WebhookApp(service)) as client:

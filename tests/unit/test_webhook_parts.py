@@ -11,10 +11,12 @@ import pytest
 import requests
 
 import drift
+from alerts.loader import parse_deployment
 from alerts.webhook import github
+from alerts.webhook.config import RetryConfig
 from alerts.webhook.notifications import InvalidNotification, drifted_features, parse_notification
 from alerts.webhook.outbox import Outbox
-from drift.config import Duration, RetryConfig
+from drift.config import Duration
 
 
 def body(**overrides: Any) -> bytes:
@@ -210,7 +212,7 @@ def webhook_section(**webhook: Any) -> dict[str, Any]:
 
 
 def test_webhook_config() -> None:
-    config = drift.parse_config(
+    config = parse_deployment(
         webhook_section(
             github={"repository": "o/r", "token": "env:G", "repositories": {"fraud": "o/fraud"}},
             retry={"initial_backoff": "2s"},
@@ -220,7 +222,7 @@ def test_webhook_config() -> None:
     assert config.webhook.github.repository_for("fraud") == "o/fraud"
     assert config.webhook.github.repository_for("m") == "o/r"
     assert config.webhook.retry.initial_backoff.seconds == 2.0 and config.webhook.kfp is None
-    kfp_only = drift.parse_config(webhook_section(kfp={"host": "http://kfp", "pipeline_id": "p"}))
+    kfp_only = parse_deployment(webhook_section(kfp={"host": "http://kfp", "pipeline_id": "p"}))
     assert kfp_only.webhook is not None and kfp_only.webhook.github is None
     assert kfp_only.webhook.kfp is not None and kfp_only.webhook.kfp.experiment == "driftline-retraining"
 
@@ -244,5 +246,5 @@ def test_webhook_config() -> None:
 )
 def test_webhook_config_problems(webhook: dict[str, Any], problem: str) -> None:
     with pytest.raises(drift.ConfigError) as caught:
-        drift.parse_config(webhook_section(**webhook))
+        parse_deployment(webhook_section(**webhook))
     assert any(p.startswith(problem) for p in caught.value.problems), caught.value.problems

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import values as v
-from .reader import Section
-from .values import Duration, ListenAddress, SecretRef
+from drift.config import values as v
+from drift.config.reader import Section
+from drift.config.values import Duration, ListenAddress, SecretRef
 
 
 @dataclass(frozen=True)

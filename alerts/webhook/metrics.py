@@ -1,21 +1,26 @@
-"""The retraining webhook's metrics, and those both services export."""
+"""The retraining webhook's metrics, declared in driftline's metric catalogue (:mod:`drift.catalogue`) like every
+other: the webhook fills them, the webhook's alerts and the *Exporter* dashboard read them, ``docs/metrics.md`` lists
+them. They live with the webhook: a notebook never needs them."""
 
 from __future__ import annotations
 
-from .definition import (
-    ATTEMPT_RESULTS,
-    COUNTER,
-    DISPATCH_LATENCY_BUCKETS,
-    EXPORTER,
-    GAUGE,
-    HISTOGRAM,
-    HTTP_REFUSAL_REASONS,
-    INFO,
-    NOTIFICATION_OUTCOMES,
-    OUTBOX_STATES,
-    WEBHOOK,
-    declare,
+from drift.catalogue import COUNTER, GAUGE, HISTOGRAM, WEBHOOK, declare
+
+NOTIFICATION_OUTCOMES = (
+    "dispatched",
+    "duplicate",
+    "cooldown",
+    "resolved_ignored",
+    "not_retrain",
+    "failed",
+    "unauthorized",
+    "invalid",
+    "unknown_model",
 )
+ATTEMPT_RESULTS = ("delivered", "retry", "rate_limited", "failed")
+OUTBOX_STATES = ("pending", "sending", "delivered", "failed")
+# seconds
+DISPATCH_LATENCY_BUCKETS = (0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 6 * 3600.0, 86400.0)
 
 _WEBHOOK = "Retraining webhook"
 RETRAIN_NOTIFICATIONS = declare(
@@ -62,24 +67,4 @@ OUTBOX_ERRORS = declare(
     (),
     served_by=WEBHOOK,
     section=_WEBHOOK,
-)
-
-_BUILD = "Build"
-HTTP_REFUSED = declare(
-    "driftline_http_refused",
-    COUNTER,
-    "Requests refused outside an endpoint's own counters: slow or large headers, a slow body, no such endpoint or "
-    "method, a report that cannot be built now.",
-    ("reason",),
-    served_by=f"{EXPORTER} and {WEBHOOK}",
-    section=_BUILD,
-    reason=HTTP_REFUSAL_REASONS,
-)
-BUILD_INFO = declare(
-    "driftline_build",
-    INFO,
-    "The driftline version and the Python it runs on (always 1).",
-    ("version", "python_version"),
-    served_by=f"{EXPORTER} and {WEBHOOK}",
-    section=_BUILD,
 )

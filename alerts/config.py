@@ -1,82 +1,48 @@
-"""The ``alerting:`` section of the monitor config: what ``driftline generate`` needs to write rules and routing.
+"""The monitor config as the alerting side reads it: :class:`DeploymentConfig` is drift's :class:`MonitorConfig`
+(models, exporter) with the ``alerting:`` section — what ``driftline generate`` writes rules and routing from — and
+the ``webhook:`` section (:mod:`alerts.webhook.config`). :mod:`alerts.loader` reads one.
 
-Every alert has ``enabled``, ``for`` and ``keep_firing_for``; some have a threshold. The defaults are chosen so
-that a drift alert neither flaps on one noisy evaluation nor lingers for hours after the data came back.
+Each alert's own settings (``alerting.alerts.NAME``) and their defaults are declared by the alert in
+:mod:`alerts.catalogue` (:mod:`.settings`); the defaults are chosen so that a drift alert neither flaps on one noisy
+evaluation nor lingers for hours after the data came back.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from . import values as v
-from .reader import Section
-from .values import Duration
+from drift.config import MonitorConfig
+from drift.config import values as v
+from drift.config.reader import Section
+from drift.config.values import Duration
 
-PROM_LABEL = r"[a-zA-Z_][a-zA-Z0-9_]*"
+from .settings import AlertSettings, Tunable, read_settings
+from .webhook.config import WebhookConfig
+
 _PROM_METRIC = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 
 
-@dataclass(frozen=True)
-class AlertSettings:
-    """One alert's knobs. ``threshold`` is a ratio, or seconds for latency and reference age."""
+class AlertRules(Mapping[str, AlertSettings]):
+    """Every alert's settings, keyed like ``alerting.alerts.dataset_drift``: the configured ones, and for an alert
+    the config does not mention, the defaults its definition declares (:mod:`alerts.catalogue`)."""
 
-    for_: Duration
-    keep_firing_for: Duration | None = None
-    enabled: bool = True
-    threshold: float | None = None
-    quantile: float | None = None
+    def __init__(self, settings: Mapping[str, AlertSettings] | None = None) -> None:
+        self._settings = dict(settings or {})
 
-    @property
-    def limit(self) -> float:
-        """The threshold of an alert that has one (every parsed config sets it: the default or the user's)."""
-        if self.threshold is None:
-            raise ValueError("this alert has no threshold")
-        return self.threshold
+    def __getitem__(self, key: str) -> AlertSettings:
+        return self._settings[key]
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._settings)
 
-def _m(minutes: float) -> Duration:
-    return Duration(minutes * 60.0)
+    def __len__(self) -> int:
+        return len(self._settings)
 
-
-@dataclass(frozen=True)
-class AlertRules:
-    """Per-alert settings, keyed like ``alerting.alerts.dataset_drift``."""
-
-    feature_drift: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(15))
-    dataset_drift: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(30))
-    multivariate_drift: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(30))
-    prediction_drift: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(15))
-    performance_drop: AlertSettings = AlertSettings(for_=_m(30), keep_firing_for=_m(30))
-    concept_drift: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(30))
-    estimated_performance_drop: AlertSettings = AlertSettings(for_=_m(30), keep_firing_for=_m(30))
-    out_of_range: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(15), threshold=0.01)
-    unseen_categories: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(15), threshold=0.01)
-    payload_errors: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(15), threshold=0.01)
-    exporter_down: AlertSettings = AlertSettings(for_=_m(5))
-    no_traffic: AlertSettings = AlertSettings(for_=_m(30), keep_firing_for=_m(10))
-    reference_not_loaded: AlertSettings = AlertSettings(for_=_m(10))
-    reference_stale: AlertSettings = AlertSettings(for_=_m(60), threshold=90 * 86400.0)
-    reject_rate: AlertSettings = AlertSettings(for_=_m(15), keep_firing_for=_m(10), threshold=0.05)
-    objects_quarantined: AlertSettings = AlertSettings(for_=Duration(0.0), keep_firing_for=_m(60))
-    version_without_reference: AlertSettings = AlertSettings(for_=_m(10), keep_firing_for=_m(10))
-    serving_errors: AlertSettings = AlertSettings(for_=_m(10), keep_firing_for=_m(10), threshold=0.05)
-    serving_latency: AlertSettings = AlertSettings(for_=_m(10), keep_firing_for=_m(10), threshold=1.0, quantile=0.99)
-    retraining_failed: AlertSettings = AlertSettings(for_=Duration(0.0), keep_firing_for=_m(60))
-    retraining_stuck: AlertSettings = AlertSettings(for_=_m(60))
-
-
-# How each alert's threshold is written in the config: a ratio, or a duration.
-_THRESHOLDS = {
-    "reference_stale": ("max_age", "duration"),
-    "reject_rate": ("threshold", "ratio"),
-    "out_of_range": ("threshold", "ratio"),
-    "unseen_categories": ("threshold", "ratio"),
-    "payload_errors": ("threshold", "ratio"),
-    "serving_errors": ("threshold", "ratio"),
-    "serving_latency": ("threshold", "duration"),
-}
+    def of(self, alert: Tunable) -> AlertSettings:
+        return self._settings.get(alert.settings_key, alert.defaults)
 
 
 @dataclass(frozen=True)
@@ -144,7 +110,17 @@ class AlertingConfig:
         return self.runbook_url.replace("{alertname_lower}", alertname.lower()).replace("{alertname}", alertname)
 
 
-def parse_alerting(sec: Section) -> AlertingConfig:
+@dataclass(frozen=True)
+class DeploymentConfig(MonitorConfig):
+    """The whole monitor config: drift's part (what a notebook and the exporter read) and the sections only the
+    alerting side reads."""
+
+    alerting: AlertingConfig = field(default_factory=AlertingConfig)
+    webhook: WebhookConfig | None = None
+
+
+def parse_alerting(sec: Section, alerts: Sequence[Tunable]) -> AlertingConfig:
+    """The ``alerting:`` section; ``alerts`` are the alert definitions whose settings ``alerting.alerts`` holds."""
     d = AlertingConfig()
     slack = retrain = None
     if sec.has("slack"):
@@ -166,7 +142,7 @@ def parse_alerting(sec: Section) -> AlertingConfig:
         exporter_job=sec.get("exporter_job", v.string, d.exporter_job),
         slack=slack,
         retrain_webhook=retrain,
-        alerts=_alert_rules(sec.section("alerts")),
+        alerts=_alert_rules(sec.section("alerts"), alerts),
         routing=_routing(sec.section("routing")),
         serving=_serving(sec.section("serving")),
         pooling=_pooling(sec.section("pooling")),
@@ -182,36 +158,15 @@ def _pooling(sec: Section) -> PoolingConfig:
     return config
 
 
-def _alert_rules(sec: Section) -> AlertRules:
-    defaults = AlertRules()
-    settings: dict[str, AlertSettings] = {}
-    for f in fields(AlertRules):
-        default: AlertSettings = getattr(defaults, f.name)
-        settings[f.name] = _alert_settings(sec.section(f.name), f.name, default) if sec.has(f.name) else default
+def _alert_rules(sec: Section, alerts: Sequence[Tunable]) -> AlertRules:
+    settings = {
+        alert.settings_key: read_settings(sec.section(alert.settings_key), alert)
+        if sec.has(alert.settings_key)
+        else alert.defaults
+        for alert in alerts
+    }
     sec.finish()
-    return AlertRules(**settings)
-
-
-def _alert_settings(sec: Section, name: str, default: AlertSettings) -> AlertSettings:
-    keep: Any = sec.get("keep_firing_for", _duration_or_zero, default.keep_firing_for or Duration(0.0))
-    result = replace(
-        default,
-        enabled=sec.get("enabled", _boolean, default.enabled),
-        for_=sec.get("for", _duration_or_zero, default.for_),
-        keep_firing_for=keep if keep.seconds > 0 else None,
-    )
-    if name in _THRESHOLDS:
-        key, kind = _THRESHOLDS[name]
-        if kind == "ratio":
-            threshold = sec.get(key, v.number(0, 1, low_open=True, high_open=True), default.threshold)
-        else:
-            parsed = sec.get(key, v.duration, Duration(default.threshold or 0.0))
-            threshold = parsed.seconds
-        result = replace(result, threshold=threshold)
-    if name == "serving_latency":
-        result = replace(result, quantile=sec.get("quantile", v.number(0, 1, low_open=True, high_open=True), 0.99))
-    sec.finish()
-    return result
+    return AlertRules(settings)
 
 
 def _routing(sec: Section) -> RoutingConfig:
@@ -228,7 +183,7 @@ def _routing(sec: Section) -> RoutingConfig:
 def _serving(sec: Section) -> ServingMetrics:
     d = ServingMetrics()
     metric = v.matching(_PROM_METRIC, "a Prometheus metric name")
-    label = v.matching(PROM_LABEL, "a Prometheus label name")
+    label = v.matching(v.PROM_LABEL, "a Prometheus label name")
     config = ServingMetrics(
         requests_metric=sec.get("requests_metric", metric, d.requests_metric),
         latency_metric=sec.get("latency_metric", _histogram_name, d.latency_metric),
@@ -241,17 +196,6 @@ def _serving(sec: Section) -> ServingMetrics:
     )
     sec.finish()
     return config
-
-
-_boolean = v.boolean
-
-
-@v.accepts({"anyOf": [{"enum": [0, "0", "0s"]}, v.DURATION_SCHEMA]})
-def _duration_or_zero(value: Any) -> Duration:
-    """A duration, where ``0s`` (or 0) is allowed and means "immediately" / "off"."""
-    if value in ("0", "0s") or (type(value) is int and value == 0):
-        return Duration(0.0)
-    return v.duration(value)
 
 
 @v.accepts({"type": "string", "pattern": v.fullmatch(_PROM_METRIC), "not": {"pattern": "_(?:bucket|count|sum)$"}})
