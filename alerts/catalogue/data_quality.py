@@ -26,6 +26,11 @@ UNSEEN_SHARE = _share(f'{m.FEATURE_VALUES.series}{{quality="unseen_category"}}')
 PAYLOAD_ERROR_SHARE = _share(m.FEATURE_PAYLOAD_ERRORS.series)
 
 
+def _share_threshold(meaning: str) -> tuple[Knob, ...]:
+    """The one knob of a data-quality alert: the share of bad values that fires it, 1% by default."""
+    return (Knob("threshold", RATIO, 0.01, meaning),)
+
+
 def _share_scenario(quality: str, numeric: bool, error: str | None = None):  # type: ignore[no-untyped-def]
     """Per step, 1,000 values of the model's first numeric (or categorical) feature: the bad ones above the
     threshold while BAD, just below it while NEAR."""
@@ -64,11 +69,7 @@ OUT_OF_RANGE: AlertDefinition = AlertDefinition(
     settings_key="out_of_range",
     for_=minutes(15),
     keep_firing_for=minutes(15),
-    knobs=(
-        Knob(
-            "threshold", RATIO, 0.01, "a numeric feature's share of values beyond the reference's range over 5 minutes"
-        ),
-    ),
+    knobs=_share_threshold("a numeric feature's share of values beyond the reference's range over 5 minutes"),
     severity="warning",
     summary="A feature's live values fall outside the range the model was trained on.",
     description=fixed(
@@ -100,14 +101,7 @@ UNSEEN_CATEGORIES: AlertDefinition = AlertDefinition(
     settings_key="unseen_categories",
     for_=minutes(15),
     keep_firing_for=minutes(15),
-    knobs=(
-        Knob(
-            "threshold",
-            RATIO,
-            0.01,
-            "a categorical feature's share of categories the reference never saw over 5 minutes",
-        ),
-    ),
+    knobs=_share_threshold("a categorical feature's share of categories the reference never saw over 5 minutes"),
     severity="warning",
     summary="A categorical feature carries categories the model never saw in training.",
     description=fixed(
@@ -139,14 +133,7 @@ PAYLOAD_ERRORS: AlertDefinition = AlertDefinition(
     settings_key="payload_errors",
     for_=minutes(15),
     keep_firing_for=minutes(15),
-    knobs=(
-        Knob(
-            "threshold",
-            RATIO,
-            0.01,
-            "a feature's share of values that could not be read (missing, wrong type) over 5 minutes",
-        ),
-    ),
+    knobs=_share_threshold("a feature's share of values that could not be read (missing, wrong type) over 5 minutes"),
     severity="warning",
     summary="Requests carry a feature with the wrong type, or without it.",
     description=fixed(
