@@ -64,6 +64,13 @@ class AlertSettings:
             raise ValueError("this alert has no threshold")
         return self.threshold
 
+    @property
+    def at_quantile(self) -> float:
+        """The quantile of an alert that has one (the latency alert: its default or the user's)."""
+        if self.quantile is None:
+            raise ValueError("this alert has no quantile")
+        return self.quantile
+
 
 class Tunable(Protocol):
     """What the config needs of an alert definition: where its settings live, their defaults and its knobs."""

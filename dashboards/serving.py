@@ -57,7 +57,7 @@ def build(config: DeploymentConfig) -> dict[str, Any]:
         timeseries(
             "Latency",
             f"Request latency percentiles from {alerting.serving.latency_metric}. The line is the "
-            f"DriftlineServingLatency threshold on p{q.quantile_label((latency.quantile or 0.99) * 100)}.",
+            f"DriftlineServingLatency threshold on p{q.quantile_label(latency.at_quantile * 100)}.",
             [target(f'{q.SERVING_LATENCY}{{{MODEL_SELECTOR}, quantile=~"{quantiles}"}}', "q{{quantile}}")],
             "s",
             thresholds=steps(("green", None), ("red", latency.limit)),

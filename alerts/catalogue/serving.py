@@ -83,7 +83,7 @@ deployment caused it.
 
 
 def _quantile(config: DeploymentConfig) -> float:
-    return SERVING_LATENCY.settings(config).quantile or 0.99
+    return SERVING_LATENCY.settings(config).at_quantile
 
 
 def _serving_latency(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
