@@ -22,19 +22,29 @@ from .config import AlertingConfig, DeploymentConfig, parse_alerting
 from .webhook.config import WebhookConfig, parse_webhook
 
 
-def load_deployment(path: str | os.PathLike[str]) -> DeploymentConfig:
-    """Read and validate a monitor config file, every section of it."""
-    return parse_deployment_text(read_config_text(path), path)
+def load_deployment(path: str | os.PathLike[str], *, lenient_model_files: bool = False) -> DeploymentConfig:
+    """Read and validate a monitor config file, every section of it (``lenient_model_files``: see
+    :func:`drift.load_config`)."""
+    return parse_deployment_text(read_config_text(path), path, lenient_model_files=lenient_model_files)
 
 
-def parse_deployment_text(text: str, path: str | os.PathLike[str]) -> DeploymentConfig:
+def parse_deployment_text(
+    text: str, path: str | os.PathLike[str], *, lenient_model_files: bool = False
+) -> DeploymentConfig:
     """Validate the text of the config file at ``path`` (for paths relative to it and error messages)."""
-    return parse_deployment(config_data(text, str(path)), Path(path).resolve().parent, str(path))
+    data = config_data(text, str(path))
+    return parse_deployment(data, Path(path).resolve().parent, str(path), lenient_model_files=lenient_model_files)
 
 
-def parse_deployment(data: Any, base_dir: str | os.PathLike[str] = ".", source: str | None = None) -> DeploymentConfig:
+def parse_deployment(
+    data: Any,
+    base_dir: str | os.PathLike[str] = ".",
+    source: str | None = None,
+    *,
+    lenient_model_files: bool = False,
+) -> DeploymentConfig:
     """Validate an already-parsed config mapping. Relative paths resolve against ``base_dir``."""
-    core, (alerting, webhook) = parse_with(data, _sections, base_dir, source)
+    core, (alerting, webhook) = parse_with(data, _sections, base_dir, source, lenient_model_files=lenient_model_files)
     return with_sections(core, alerting, webhook)
 
 

@@ -19,10 +19,11 @@ reference's rows (a gauge). The rules, in one group evaluated every ``alerting.p
    the exporter's PSI over Jeffreys-smoothed shares ``(c + 0.5) / (n + 0.5 k)`` and its chi-square statistic
    ``PSI / (1/N + 1/M)`` (``≈ χ²(k − 1)`` under no drift; see :func:`drift.stats.psi_pvalue`).
 3. **Decisions.** A column drifted when its PSI ≥ ``drift.psi_threshold``, its statistic exceeds the chi-square
-   critical value at ``α / m`` (Bonferroni over the model's ``m`` features or outputs; computed here with scipy for
-   every bin count the column can have) and the window holds ``window.min_rows`` rows; the model drifted when the
-   share of drifted features ≥ ``drift.drift_share``. The thresholds are the ones the replicas publish
-   (``driftline_psi_threshold`` and its siblings), so one rule serves every model.
+   critical value at ``α / m`` (Bonferroni over the model's ``m`` features or outputs; each replica publishes it per
+   column as ``driftline_feature_chi2_critical``, from the column's bin count) and the window holds
+   ``window.min_rows`` rows; the model drifted when the share of drifted features ≥ ``drift.drift_share``. Every
+   threshold is one the replicas publish (``driftline_psi_threshold`` and its siblings), so the rules never name a
+   model: one rule set serves every model present and future.
 
 Bonferroni, not the exporter's FDR: Benjamini–Hochberg ranks the features' p-values, and PromQL can neither compute a
 chi-square p-value nor rank series within a group; Bonferroni needs only one critical value per bin count and keeps
@@ -31,18 +32,14 @@ the false-alarm rate at most α (it is the more conservative of the two).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from scipy import stats as scipy_stats
-
 from drift import catalogue as m
-from drift.config import Duration, ModelConfig
+from drift.config import Duration
 from drift.layout import MISSING_BIN
 
 from .config import DeploymentConfig
-from .promql import string
 
 LOOKBACK_STEPS = 10  # how many steps back the group's previous reading is looked for, across missed evaluations
 MODEL_KEY = "job, model, model_namespace"  # what the settings are published by
@@ -56,6 +53,7 @@ class Kind:
     column: str  # the label naming the column
     counted: m.Metric
     reference: m.Metric
+    critical_value: m.Metric  # per column, from its bin count and the model's α and correction
     psi_metric: str  # the exporter's PSI metric, whose pooled twin the rules record
     drifted_metric: str
 
@@ -66,9 +64,6 @@ class Kind:
     @property
     def by_bin(self) -> str:
         return f"{self.by_column}, bin"
-
-    def columns(self, model: ModelConfig) -> tuple[Any, ...]:
-        return model.features if self.column == "feature" else model.outputs
 
     # recording-rule names: level:metric:operations
     @property
@@ -112,10 +107,10 @@ class Kind:
         return f"model_{self.column}:{self.drifted_metric}:pooled{window}"
 
 
-FEATURES = Kind("feature", m.FEATURE_BIN_ROWS, m.REFERENCE_FEATURE_BIN_ROWS, m.FEATURE_PSI.name,
-                m.FEATURE_DRIFTED.name)  # fmt: skip
-OUTPUTS = Kind("output", m.OUTPUT_BIN_ROWS, m.REFERENCE_OUTPUT_BIN_ROWS, m.PREDICTION_PSI.name,
-               m.PREDICTION_DRIFTED.name)  # fmt: skip
+FEATURES = Kind("feature", m.FEATURE_BIN_ROWS, m.REFERENCE_FEATURE_BIN_ROWS, m.FEATURE_CHI2_CRITICAL,
+                m.FEATURE_PSI.name, m.FEATURE_DRIFTED.name)  # fmt: skip
+OUTPUTS = Kind("output", m.OUTPUT_BIN_ROWS, m.REFERENCE_OUTPUT_BIN_ROWS, m.OUTPUT_CHI2_CRITICAL,
+               m.PREDICTION_PSI.name, m.PREDICTION_DRIFTED.name)  # fmt: skip
 
 
 def share(window: Duration | str) -> str:
@@ -136,17 +131,6 @@ def alert_window(config: DeploymentConfig) -> Duration:
     return config.alerting.pooling.windows[0]
 
 
-def critical_value(alpha: float, tests: int, bins: int) -> float:
-    """The chi-square critical value a column's PSI statistic must exceed: ``χ²⁻¹(1 − α/m; k − 1)``."""
-    return float(scipy_stats.chi2.isf(alpha / max(tests, 1), bins - 1))
-
-
-def max_bins(model: ModelConfig, kind: Kind) -> int:
-    """The most PSI bins a column of this kind can have: ``drift.bins`` for a numeric column (fewer when quantiles
-    tie), ``max_categories + 1`` (with ``__other__``) for a categorical one."""
-    return max((model.drift.bins if c.is_numeric else model.drift.max_categories + 1) for c in kind.columns(model))
-
-
 def _delta(kind: Kind, step: Duration) -> str:
     counter = kind.counted.series
     lookback = Duration(step.seconds * LOOKBACK_STEPS)
@@ -165,28 +149,6 @@ def _psi(kind: Kind, window: Duration | str) -> str:
     return f"clamp_min(sum by ({kind.by_column}) ({terms}), 0) and {kind.rows(window)} > 0"
 
 
-def _critical(config: DeploymentConfig, kind: Kind) -> str:
-    """Each column's critical value, from its bin count. Models that share ``α``, the number of tests and the bins
-    they can have share one lookup (a fleet has few such groups), selected by name per namespace."""
-    groups: dict[tuple[float, int, int], dict[str, list[str]]] = {}
-    for model in config.models:
-        if kind.columns(model):
-            tests = 1 if model.drift.correction == "none" else len(kind.columns(model))
-            key = (model.drift.alpha, tests, max_bins(model, kind))
-            groups.setdefault(key, {}).setdefault(model.namespace, []).append(model.name)
-    parts = []
-    for (alpha, tests, top), namespaces in groups.items():
-        for namespace, names in namespaces.items():
-            matchers = [f'model=~"{"|".join(sorted(names))}"']  # names are DNS labels: nothing to escape
-            if namespace != "*":
-                matchers.append(f"model_namespace={string(namespace)}")
-            bins = f"{kind.bins}{{{', '.join(matchers)}}}"
-            parts.append(
-                " + ".join(f"({bins} == bool {k}) * {critical_value(alpha, tests, k):.10g}" for k in range(2, top + 1))
-            )
-    return _union(parts)
-
-
 def _setting(metric: m.Metric) -> str:
     """A model setting as the replicas publish it (they agree; ``max`` drops the replica)."""
     return f"max by ({MODEL_KEY}) ({metric.series})"
@@ -199,16 +161,10 @@ def _drifted(kind: Kind, window: Duration | str) -> str:
     return f"({psi}) * ({kind.chi2(window)} > bool {kind.critical}) and {enough}"
 
 
-def _union(parts: Iterable[str]) -> str:
-    """Every model's expression (each with its own thresholds) as one: one rule per recorded name, as promtool's
-    linter wants."""
-    return " or ".join(f"({part})" for part in parts)
-
-
 def recording_rules(config: DeploymentConfig) -> list[dict[str, Any]]:
     """The pooling group's rules, in evaluation order (a rule reads those above it at the same instant)."""
     step = config.alerting.pooling.step
-    kinds = [FEATURES] + ([OUTPUTS] if any(model.outputs for model in config.models) else [])
+    kinds = [FEATURES, OUTPUTS]  # a model without outputs publishes no output series: its rules record nothing
     rules: list[dict[str, Any]] = []
     for kind in kinds:
         rules += [
@@ -218,7 +174,7 @@ def recording_rules(config: DeploymentConfig) -> list[dict[str, Any]]:
             {"record": kind.reference_rows, "expr": f"sum by ({kind.by_column}) ({kind.reference_bins})"},
             {"record": kind.bins, "expr": f"count by ({kind.by_column}) ({kind.reference_bins})"},
         ]
-        rules.append({"record": kind.critical, "expr": _critical(config, kind)})
+        rules.append({"record": kind.critical, "expr": f"max by ({kind.by_column}) ({kind.critical_value.series})"})
     for window in config.alerting.pooling.windows:
         for kind in kinds:
             rules += [

@@ -8,7 +8,9 @@ InferenceService (Knative queue-proxy or KServe's model server); they are relabe
 
 from __future__ import annotations
 
-from .config import DeploymentConfig, ServingMetrics
+from drift import catalogue as m
+
+from .config import ServingMetrics
 
 MODEL_LABELS = "model, model_namespace"
 
@@ -67,15 +69,12 @@ def latency_quantiles(alert_q: float | None) -> tuple[float, ...]:
     return tuple(sorted(quantiles))
 
 
-def configured_models(config: DeploymentConfig, metric: str, extra: str = "") -> str:
-    """``metric`` restricted to the configured models, each by its own name and namespace (a namespace of ``*``
-    matches any): ``(m{model="a", model_namespace="x"} or m{model="b"})``."""
-    selectors = []
-    for pair in sorted({(m.name, m.namespace) for m in config.models}):
-        matchers = [f"model={string(pair[0])}"]
-        if pair[1] != "*":
-            matchers.append(f"model_namespace={string(pair[1])}")
-        if extra:
-            matchers.append(extra)
-        selectors.append(f"{metric}{{{', '.join(matchers)}}}")
-    return selectors[0] if len(selectors) == 1 else "(" + " or ".join(selectors) + ")"
+def monitored(series: str) -> str:
+    """``series`` (a selector) of the models driftline monitors: those an exporter publishes settings for, matched by
+    name and namespace, or by name alone for a model of namespace ``*``. The rules name no model, so a model a team
+    adds later (``model_files``) is covered without regenerating them."""
+    marker = m.PSI_THRESHOLD.series
+    return (
+        f"(({series} and on (model, model_namespace) {marker}) "
+        f'or ({series} and on (model) {marker}{{model_namespace="*"}}))'
+    )

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from drift.config import ModelConfig
+from drift.config import CATEGORICAL, NUMERIC, ColumnConfig, ModelConfig, ReferenceConfig
 from drift.errors import ConfigError
 
 from .config import DeploymentConfig
@@ -100,18 +100,30 @@ def matching_value(pattern: str, candidates: list[str], what: str, group: str | 
     raise ConfigError([f"{what}: cannot make up a test label value for {pattern!r}; tried {', '.join(candidates)}"])
 
 
+# What the promtool tests exercise the rules with when the config lists no model (every model in team files): the
+# rules name no model, so any model shows they work.
+EXAMPLE_MODEL = ModelConfig(
+    name="example-model",
+    namespace="default",
+    reference=ReferenceConfig(data="reference.parquet", profile="profile.json"),
+    features=(*(ColumnConfig(f"x{i}", NUMERIC) for i in range(3)), ColumnConfig("segment", CATEGORICAL)),
+    outputs=(ColumnConfig("score", NUMERIC),),
+)
+
+
 class ScenarioContext:
-    """The config a scenario is written against: its first model, the exporter's target labels, the test's step."""
+    """The config a scenario is written against: its first model (or :data:`EXAMPLE_MODEL`), the exporter's target
+    labels, the test's step."""
 
     def __init__(self, config: DeploymentConfig, alerts: Sequence[AlertDefinition] = ()) -> None:
         self.config = config
         self.alerts = alerts  # whose timings the step must place exactly
         self.alerting = config.alerting
-        self.model: ModelConfig = config.models[0]
+        self.model: ModelConfig = config.models[0] if config.models else EXAMPLE_MODEL
         namespace = self.model.namespace if self.model.namespace != "*" else "default"
         self.model_labels = {"model": self.model.name, "model_namespace": namespace}
         self.target = {"job": self.alerting.exporter_job, "instance": INSTANCE}
-        self.model_names = {model.name for model in config.models}
+        self.model_names = {model.name for model in config.models} | {self.model.name}
 
     def scenario(self, alert: AlertDefinition, **kwargs: Any) -> Scenario:
         return Scenario(alert=alert, settings=alert.settings(self.config), **kwargs)

@@ -9,6 +9,8 @@ requested number of bins, ``k`` the actual number of bins.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.special
 from numpy.typing import ArrayLike, NDArray
@@ -147,3 +149,17 @@ def adjust_pvalues(pvalues: ArrayLike, method: str) -> FloatArray:
     out = np.empty(m, dtype=np.float64)
     out[descending] = np.minimum(adjusted, 1.0)
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def chi2_critical(alpha: float, tests: int, bins: int) -> float:
+    """The chi-square critical value a binned column's statistic must exceed at ``α`` with Bonferroni over ``m``
+    tests: ``χ²⁻¹(1 − α/m; k − 1)`` for a column of ``k`` bins (scipy's ``chi2.isf(α/m, k − 1)``).
+
+    What the pooled rules compare a column's pooled PSI statistic with (:mod:`alerts.pooling`); the exporter
+    publishes it per column, so the rules need no model's settings.
+
+    Reference: Bonferroni, *Teoria statistica delle classi e calcolo delle probabilità* (1936); the chi-square
+    quantile via ``scipy.special.chdtri``.
+    """
+    return float(scipy.special.chdtri(bins - 1, alpha / max(tests, 1)))

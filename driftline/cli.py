@@ -9,10 +9,13 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import drift
+from alerts.config import DeploymentConfig
 from alerts.loader import load_deployment, unsafe_settings
 from drift.config import MODEL_VERSION
+from drift.config.model_files import duplicates, read_model_file
 from drift.errors import ConfigError, DriftlineError
 from drift.extras import DEMO, REPORT, missing, require
 
@@ -22,7 +25,9 @@ from .progress import Progress
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
     try:
-        config = load_deployment(args.config)
+        config = load_deployment(args.config, lenient_model_files=args.model_file is not None)
+        if args.model_file is not None:
+            config = _with_model_file(config, args.model_file)
     except ConfigError as exc:
         prefix = f"{exc.source}: " if exc.source else ""
         for problem in exc.problems:
@@ -30,15 +35,30 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
         return 1
     for warning in unsafe_settings(config):
         print(f"{args.config}: warning: {warning}", file=sys.stderr)
+    checked = args.model_file or args.config
     problems, unchecked = _data_problems(config, args.s3)
     for problem in problems:
-        print(f"{args.config}: {problem}", file=sys.stderr)
+        print(f"{checked}: {problem}", file=sys.stderr)
     if problems:
         return 1
     models = ", ".join(f"{m.namespace}/{m.name}" for m in config.models)
     note = f" ({unchecked} S3 reference(s) not read: add --s3 to read them)" if unchecked else ""
-    print(f"ok: {args.config}: {len(config.models)} model(s): {models}{note}")
+    print(f"ok: {checked}: {len(config.models)} model(s): {models}{note}")
     return 0
+
+
+def _with_model_file(config: DeploymentConfig, path: str) -> DeploymentConfig:
+    """The config with only the models of one team file, checked against the main config's models and the other
+    files of its folder (a team's CI gates its own change; another team's broken file is not its problem)."""
+    file = read_model_file(path)
+    if file.refused:
+        raise ConfigError(list(file.problems), path)
+    # the file replaces the folder's file of its name (a team's CI checks its own copy of it, wherever it is)
+    others = [m for m in config.models if m.defined_in is None or Path(m.defined_in).name != Path(path).name]
+    clash = duplicates(file.models, others)
+    if clash:
+        raise ConfigError(clash, path)
+    return dataclasses.replace(config, models=file.models)
 
 
 def _data_problems(config: drift.MonitorConfig, read_s3: bool) -> tuple[list[str], int]:
@@ -121,7 +141,7 @@ def _cmd_set_reference(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from exporters.server import serve
 
-    config = load_deployment(args.config)
+    config = load_deployment(args.config, lenient_model_files=True)  # the exporter refuses a bad team file itself
     serve(config, args.listen, args.log_level)
     return 0
 
@@ -237,6 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", required=True, metavar="CFG", help="monitor config YAML")
     check.add_argument(
         "--s3", action="store_true", help="also read reference data in S3 (with this environment's credentials)"
+    )
+    check.add_argument(
+        "--model-file",
+        metavar="FILE",
+        help="check one team model file (model_files) against the config, and only that file's models",
     )
     check.set_defaults(handler=_cmd_check_config)
 

@@ -72,7 +72,7 @@ def metrics_page() -> str:
 # event counters, histograms, windows, reference and settings (and with a target the quality, label and store series;
 # with exporter.bin_counts the bins). Counted on a real exporter by tests/unit/test_catalogue.py.
 _FEATURES = 20
-_OTHER_SERIES = {(False, True): 619, (True, True): 686, (False, False): 178, (True, False): 245}  # (target, bins)
+_OTHER_SERIES = {(False, True): 640, (True, True): 707, (False, False): 178, (True, False): 245}  # (target, bins)
 
 
 def _cardinality() -> list[str]:
@@ -90,8 +90,9 @@ def _cardinality() -> list[str]:
         "counters and 4 of other components' events, 16 for the evaluation-duration histogram and 16 more (windows, "
         "reference, settings); with a `target` 44 more (quality, label counters, the label-delay histogram, the "
         "prediction store). With `exporter.bin_counts` (the default), each column adds its PSI bins twice — the rows "
-        "counted in each and the reference's — and a missing count: 21 series per numeric column at the default 10 "
-        "bins, 2k + 1 for a categorical one with k bins (its categories and `__other__`). Per process: 18 reject "
+        "counted in each and the reference's —, a missing count and its chi-square critical value (what the pooled "
+        "rules decide with): 22 series per numeric column at the default 10 bins, 2k + 2 for a categorical one with "
+        "k bins (its categories and `__other__`). Per process: 18 reject "
         f"counters and the build info. A model with {_FEATURES} numeric features and one output exports "
         f"{total[False, True]} `driftline_*` series, {total[True, True]} with a target; {total[False, False]} and "
         f"{total[True, False]} with `exporter.bin_counts: false` (tested in `tests/unit/test_catalogue.py`)."

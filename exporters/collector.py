@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 
 from drift import catalogue as m
 from drift.layout import MISSING_BIN
+from drift.stats import chi2_critical
 from httpserver.exposition import counter_family, gauge_family
 
 from .snapshot import EvaluationSnapshot
@@ -214,20 +215,30 @@ def _bins(snapshot: EvaluationSnapshot) -> Iterator[Metric]:
     reference = {
         metric.name: gauge_family(metric) for metric in (m.REFERENCE_FEATURE_BIN_ROWS, m.REFERENCE_OUTPUT_BIN_ROWS)
     }
-    kinds = ((m.FEATURE_BIN_ROWS, m.REFERENCE_FEATURE_BIN_ROWS), (m.OUTPUT_BIN_ROWS, m.REFERENCE_OUTPUT_BIN_ROWS))
+    critical = {metric.name: gauge_family(metric) for metric in (m.FEATURE_CHI2_CRITICAL, m.OUTPUT_CHI2_CRITICAL)}
+    kinds = (
+        (m.FEATURE_BIN_ROWS, m.REFERENCE_FEATURE_BIN_ROWS, m.FEATURE_CHI2_CRITICAL),
+        (m.OUTPUT_BIN_ROWS, m.REFERENCE_OUTPUT_BIN_ROWS, m.OUTPUT_CHI2_CRITICAL),
+    )
     for stream_id, evaluation in snapshot.streams.items():
-        for bins, (counted_metric, reference_metric) in zip(
+        drift = snapshot.models[stream_id[:2]].model.drift
+        for bins, (counted_metric, reference_metric, critical_metric) in zip(
             (evaluation.feature_bins, evaluation.output_bins), kinds, strict=True
         ):
             family, in_reference = counted[counted_metric.name], reference[reference_metric.name]
+            tests = 1 if drift.correction == "none" else len(bins)
             for column in bins:
                 labels = [*stream_id, column.name]
                 for label, count, expected in zip(column.labels, column.counts, column.reference, strict=True):
                     family.add_metric([*labels, label], float(count))
                     in_reference.add_metric([*labels, label], float(expected))
                 family.add_metric([*labels, MISSING_BIN], float(column.missing))
+                bin_count = len(column.labels)
+                if bin_count >= 2:
+                    critical[critical_metric.name].add_metric(labels, chi2_critical(drift.alpha, tests, bin_count))
     yield from counted.values()
     yield from reference.values()
+    yield from critical.values()
 
 
 def _performance(snapshot: EvaluationSnapshot) -> Iterator[Metric]:

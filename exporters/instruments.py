@@ -1,9 +1,11 @@
 """The exporter's own counters, histograms and gauges (prometheus-client), declared from the metric catalogue and
-created with every label value known at start, so each exports zeros before its first event."""
+created with every label value known when a model starts, so each exports zeros before its first event; a model that
+leaves (its model file removed) takes its series with it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
@@ -15,22 +17,14 @@ from .stream import ModelKey
 
 
 class ExporterInstruments:
-    def __init__(
-        self,
-        registry: CollectorRegistry,
-        models: Sequence[ModelKey],
-        labelled: Sequence[ModelKey],
-        versioned: Sequence[ModelKey] = (),
-    ) -> None:
+    def __init__(self, registry: CollectorRegistry) -> None:
         self.events = counter(m.EVENTS, registry)
         self.unversioned = counter(m.UNVERSIONED_EVENTS, registry)
-        with_known_labels(self.unversioned, m.UNVERSIONED_EVENTS, versioned)
         self.events_rejected = counter(m.EVENTS_REJECTED, registry)
         self.evaluation_duration = histogram(m.EVALUATION_DURATION, registry)
         self.log_objects = counter(m.LOG_OBJECTS, registry)
         self.long_values = counter(m.LONG_VALUES, registry)
         self.other_components = counter(m.OTHER_COMPONENT_EVENTS, registry)
-        with_known_labels(self.other_components, m.OTHER_COMPONENT_EVENTS, models)
         self.labels = counter(m.LABELS, registry)
         self.feedback_rejected = counter(m.FEEDBACK_REJECTED, registry)
         self.label_delay = histogram(m.LABEL_DELAY, registry)
@@ -42,26 +36,52 @@ class ExporterInstruments:
         self.window_restores = counter(m.WINDOW_RESTORES, registry)
         self.checkpoint_timestamp = gauge(m.CHECKPOINT_TIMESTAMP, registry)
         self.checkpoint_errors = counter(m.CHECKPOINT_ERRORS, registry)
-        with_known_labels(self.window_resets, m.WINDOW_RESETS, models)
-        with_known_labels(self.events, m.EVENTS, models)
+        self.model_files = gauge(m.MODEL_FILES, registry)
+        self.model_file_changes = counter(m.MODEL_FILE_CHANGES, registry)
         with_known_labels(self.events_rejected, m.EVENTS_REJECTED)
         with_known_labels(self.feedback_rejected, m.FEEDBACK_REJECTED)
-        with_known_labels(self.labels, m.LABELS, labelled)
-        with_known_labels(self.evictions, m.PREDICTION_STORE_EVICTIONS, labelled)
-        for key in models:
-            self.evaluation_duration.labels(*key)
-            self.long_values.labels(*key)
-            self.window_restores.labels(*key)
-        for key in labelled:
+        # The ingest path counts every event: each model's children are looked up once, when it starts.
+        self._events: dict[ModelKey, dict[str, dict[str, Any]]] = {}
+        self._per_model = (
+            self.events, self.unversioned, self.evaluation_duration, self.long_values, self.other_components,
+            self.labels, self.label_delay, self.store_rows, self.store_capacity, self.evictions, self.label_objects,
+            self.log_objects, self.window_resets, self.window_restores,
+        )  # fmt: skip
+
+    def add_model(self, key: ModelKey, labelled: bool, versioned: bool) -> None:
+        """A model's series, at zero (again, for a model whose config changed: the children it has are kept)."""
+        prefix = [key]
+        with_known_labels(self.window_resets, m.WINDOW_RESETS, prefix)
+        with_known_labels(self.events, m.EVENTS, prefix)
+        with_known_labels(self.other_components, m.OTHER_COMPONENT_EVENTS, prefix)
+        if versioned:
+            with_known_labels(self.unversioned, m.UNVERSIONED_EVENTS, prefix)
+        if labelled:
+            with_known_labels(self.labels, m.LABELS, prefix)
+            with_known_labels(self.evictions, m.PREDICTION_STORE_EVICTIONS, prefix)
             self.label_delay.labels(*key)
-        # The ingest path counts every event: its children are looked up once, here.
-        self._events = {
-            key: {kind: {o: self.events.labels(*key, kind, o) for o in m.EVENT_OUTCOMES} for kind in m.EVENT_TYPES}
-            for key in models
+        self.evaluation_duration.labels(*key)
+        self.long_values.labels(*key)
+        self.window_restores.labels(*key)
+        self._events[key] = {
+            kind: {o: self.events.labels(*key, kind, o) for o in m.EVENT_OUTCOMES} for kind in m.EVENT_TYPES
         }
 
+    def forget(self, key: ModelKey) -> None:
+        """Remove every series of a model that left: its counters stop being exported, not frozen."""
+        self._events.pop(key, None)
+        for instrument in self._per_model:
+            names = instrument._labelnames
+            for family in instrument.collect():
+                for labels in {tuple(s.labels.get(n, "") for n in names) for s in family.samples}:
+                    if labels[:2] == key:
+                        with contextlib.suppress(KeyError):
+                            instrument.remove(*labels)
+
     def event(self, key: ModelKey, kind: str, outcome: str) -> None:
-        self._events[key][kind][outcome].inc()
+        children = self._events.get(key)
+        if children is not None:  # None: the model retired while its event was being taken
+            children[kind][outcome].inc()
 
     def reject_event(self, reason: str, key: ModelKey | None = None, kind: str | None = None) -> None:
         self.events_rejected.labels(reason).inc()

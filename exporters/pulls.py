@@ -33,20 +33,38 @@ class Pulls:
     ) -> None:
         self.intake = intake
         self.instruments = instruments
+        self.s3 = config.s3
+        self.logs: list[LogPuller] = []
+        self.labels: list[tuple[MonitoredModel, LabelPuller]] = []
+        self.follow(models, now)
+
+    def follow(self, models: Mapping[ModelKey, MonitoredModel], now: float) -> None:
+        """Poll the sources of ``models`` from now on: a puller whose source is unchanged goes on from where it is,
+        a new source starts at its watermark, a retired model's stops (the lists are replaced, not changed)."""
+        logs = {(p.model.name, p.model.namespace, p.source): p for p in self.logs}
+        labels = {(m.key, p.source): p for m, p in self.labels}
         self.logs = [
-            LogPuller(m.model, m.model.source, config.s3, now, instruments.object_counter(instruments.log_objects, key))
+            logs.get((key[0], key[1], m.model.source))
+            or LogPuller(
+                m.model,
+                m.model.source,
+                self.s3,
+                now,
+                self.instruments.object_counter(self.instruments.log_objects, key),
+            )
             for key, m in models.items()
             if m.model.source is not None
         ]
         self.labels = [
             (
                 m,
-                LabelPuller(
+                labels.get((key, m.model.feedback.labels))
+                or LabelPuller(
                     m.model,
                     m.model.feedback.labels,
-                    config.s3,
+                    self.s3,
                     now,
-                    instruments.object_counter(instruments.label_objects, key),
+                    self.instruments.object_counter(self.instruments.label_objects, key),
                 ),
             )
             for key, m in models.items()

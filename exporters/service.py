@@ -1,5 +1,6 @@
-"""The exporter's runtime: one :class:`~exporters.model.MonitoredModel` per configured model and the owners that
-work on them, each with its own state and thread:
+"""The exporter's runtime: one :class:`~exporters.model.MonitoredModel` per configured model (the
+:class:`~exporters.fleet.Fleet`, which team model files change while it runs) and the owners that work on them, each
+with its own state and thread:
 
 * :class:`~exporters.intake.Intake` — events and feedback, on the HTTP server's event loop (only appends);
 * :class:`~exporters.pulls.Pulls` — archived payloads and label files from S3 (threads ``s3-logs``, ``s3-labels``);
@@ -7,7 +8,8 @@ work on them, each with its own state and thread:
 * :class:`~exporters.evaluator.Evaluator` — windows into a new immutable
   :class:`~exporters.snapshot.EvaluationSnapshot` every ``evaluate_every``, swapped in with one assignment
   (``evaluator``); a scrape reads whatever snapshot is current;
-* :class:`~exporters.checkpointer.Checkpointer` — the windows and ground truth on disk (``checkpoint``).
+* :class:`~exporters.checkpointer.Checkpointer` — the windows and ground truth on disk (``checkpoint``);
+* :class:`~exporters.fleet.ModelFileWatcher` — ``model_files.dir`` polled, changes applied (``model-files``).
 """
 
 from __future__ import annotations
@@ -26,13 +28,14 @@ from drift.config import MonitorConfig
 from .checkpoint import Checkpoints
 from .checkpointer import Checkpointer
 from .evaluator import Evaluator
+from .fleet import Fleet, ModelFileWatcher
 from .instruments import ExporterInstruments
 from .intake import Answer, Intake
 from .model import MonitoredModel
 from .pulls import Pulls
 from .references import ReferenceLoader
 from .snapshot import EvaluationSnapshot
-from .stream import ModelKey, Stream
+from .stream import ModelKey
 
 log = logging.getLogger("driftline.exporter")
 
@@ -42,40 +45,39 @@ class ExporterService:
         self.config = config
         self.clock = clock
         self.registry = CollectorRegistry(auto_describe=False)  # this service's own: tests run several in a process
-        keys = [(model.name, model.namespace) for model in config.models]
-        labelled = [key for key, model in zip(keys, config.models, strict=True) if model.target is not None]
-        versioned = [key for key, model in zip(keys, config.models, strict=True) if model.versions is not None]
-        self.instruments = ExporterInstruments(self.registry, keys, labelled, versioned)
+        self.instruments = ExporterInstruments(self.registry)
         state_dir = config.exporter.state_dir
         self.checkpointer = Checkpointer(Checkpoints(state_dir), self.instruments, clock) if state_dir else None
-        self.models: dict[ModelKey, MonitoredModel] = {}
-        for key, model in zip(keys, config.models, strict=True):
-            monitored = MonitoredModel(model, config.exporter.report_max_rows, self._new_version)
-            if monitored.ground_truth is not None:
-                store = monitored.ground_truth.store
-                store.on_evict = self.instruments.watch_store(key, store.rows, store.size)
-            if self.checkpointer is not None:
-                self.checkpointer.restore_model(monitored)
-            self.models[key] = monitored
-        self.intake = Intake(self.models, self.instruments, Limits(config.exporter.max_body_bytes),
+        self.fleet = Fleet(config, self.instruments, self.checkpointer, self._models_changed)
+        self.intake = Intake(self.fleet.models, self.instruments, Limits(config.exporter.max_body_bytes),
                              config.exporter.component, clock)  # fmt: skip
         # What the HTTP app calls, bound once: the ingest path takes no extra call through the service.
         self.ingest: Callable[[Mapping[str, str], bytes], Answer] = self.intake.ingest
         self.feedback: Callable[[Mapping[str, str], bytes], Answer] = self.intake.feedback
-        self.pulls = Pulls(config, self.models, self.instruments, self.intake, clock())
+        self.pulls = Pulls(config, self.fleet.models, self.instruments, self.intake, clock())
         self.references = ReferenceLoader(config, self.instruments)
         self.evaluator = Evaluator(config, self.instruments, clock)
+        self.watcher = ModelFileWatcher(config, self.fleet, self.instruments) if config.model_files else None
+        if self.watcher is not None:
+            self.watcher.poll()  # which files are refused, from the start
         self.evaluator.evaluate(self.models.values())
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def _new_version(self, stream: Stream) -> None:
-        if self.checkpointer is not None:
-            self.checkpointer.restore_stream(stream)
-        log.info(
-            "new model version: its own windows, compared with its own reference",
-            extra={"model": stream.key[0], "model_namespace": stream.key[1], "model_version": stream.version},
-        )
+    @property
+    def models(self) -> dict[ModelKey, MonitoredModel]:
+        """The models monitored now."""
+        return self.fleet.models
+
+    def _models_changed(self, models: dict[ModelKey, MonitoredModel]) -> None:
+        if hasattr(self, "intake"):  # not while the fleet is first built
+            self.intake.models = models
+            self.pulls.follow(models, self.clock())
+
+    def reload_model_files(self) -> None:
+        """Apply a change to the model files; a model that starts or retires shows at once."""
+        if self.watcher is not None and self.watcher.poll():
+            self.evaluate_all()
 
     def ready(self) -> tuple[bool, dict[str, Any]]:
         """Ready when every model's own reference is loaded (a model that names each version's has none)."""
@@ -93,6 +95,8 @@ class ExporterService:
         }
         if refused:  # not a reason to be unready: the versions that have a reference are served
             detail["versions_without_reference"] = refused
+        if self.watcher is not None and self.watcher.refused:  # neither: the other files' models are served
+            detail["refused_model_files"] = dict(self.watcher.refused)
         return not missing, detail
 
     # --- the background steps ---
@@ -135,6 +139,8 @@ class ExporterService:
             loops.append(("s3-labels", self.pull_labels, 0.2, False))
         if self.checkpointer is not None:
             loops.append(("checkpoint", self.checkpoint, self.config.exporter.checkpoint_every.seconds, True))
+        if self.watcher is not None and self.config.model_files is not None:
+            loops.append(("model-files", self.reload_model_files, self.config.model_files.poll.seconds, True))
         for name, step, interval, wait_first in loops:
             thread = threading.Thread(
                 target=self._run_every, args=(name, step, interval, wait_first), name=f"driftline-{name}", daemon=True

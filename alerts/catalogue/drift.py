@@ -82,7 +82,7 @@ def _column_drift(
 
 def _pooled_column_drift(alert: AlertDefinition, ctx: ScenarioContext, kind: pooling.Kind) -> Scenario:
     """The first column of ``kind`` drifts on both replicas (NEAR: a shift too small for the PSI threshold)."""
-    column = kind.columns(ctx.model)[0]
+    column = pooled.columns(ctx.model, kind)[0]
     labels = {"job": ctx.alerting.exporter_job, **ctx.model_labels, kind.column: column.name}
     value = pooled.window_psi(ctx, column, BAD)
     return ctx.scenario(

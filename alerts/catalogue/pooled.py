@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from drift import catalogue as m
-from drift.config import ColumnConfig
-from drift.stats import psi
+from drift.config import ColumnConfig, ModelConfig
+from drift.stats import chi2_critical, psi
 
 from .. import pooling
 from ..scenarios import BAD, NEAR, ScenarioContext, Series, counter, selector
@@ -27,6 +27,18 @@ def bin_labels(column: ColumnConfig, bins: int) -> list[str]:
     if column.is_numeric:
         return [str(b).zfill(len(str(bins - 1))) for b in range(bins)]
     return ["a", "b", "c", "__other__"]
+
+
+def columns(model: ModelConfig, kind: pooling.Kind) -> tuple[ColumnConfig, ...]:
+    """The model's features or outputs, as ``kind`` says."""
+    return model.features if kind.column == "feature" else model.outputs
+
+
+def critical(model: ModelConfig, kind: pooling.Kind, bins: int) -> float:
+    """The critical value an exporter publishes for a column of ``bins`` bins (Bonferroni over the model's columns of
+    ``kind``)."""
+    tests = 1 if model.drift.correction == "none" else len(columns(model, kind))
+    return chi2_critical(model.drift.alpha, tests, bins)
 
 
 Skew = Callable[[str], str | None]  # the step's state -> which skew a column's rows have then (None: quiet)
@@ -53,12 +65,15 @@ def only_bad(state: str) -> str | None:
 def column_series(
     ctx: ScenarioContext, kind: pooling.Kind, column: ColumnConfig, skew: Skew, states: list[str]
 ) -> Series:
-    """Both replicas' counters for one column (a missing count included) and the reference's gauges."""
+    """Both replicas' counters for one column (a missing count included), the reference's gauges and the column's
+    critical value."""
     labels = bin_labels(column, ctx.model.drift.bins)
     per_step = [increments(len(labels), skew(s)) for s in states]
     out: Series = []
     for instance in REPLICAS:
         base = {"job": ctx.alerting.exporter_job, "instance": instance, **ctx.model_labels, kind.column: column.name}
+        out.append((selector(kind.critical_value.series, base),
+                    [critical(ctx.model, kind, len(labels))] * len(states)))  # fmt: skip
         for b, label in enumerate(labels):
             out.append((selector(kind.counted.series, {**base, "bin": label}), counter([r[b] for r in per_step])))
             out.append((selector(kind.reference.series, {**base, "bin": label}),

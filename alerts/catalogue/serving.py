@@ -6,12 +6,20 @@ from __future__ import annotations
 import math
 import re
 
+from drift import catalogue as m
+
 from .. import promql as q
 from ..config import DeploymentConfig
 from ..scenarios import BAD, NEAR, OK, Scenario, ScenarioContext, Series, counter, matching_value, number, selector
 from ..settings import DURATION, RATIO, Knob, minutes
 from .definition import SERVING_DASHBOARD, AlertDefinition, fixed
 from .text import Constant, Text
+
+
+def _monitored(ctx: ScenarioContext, states: list[str]) -> tuple[str, list[float]]:
+    """The exporter's settings of the scenario's model: what tells the serving alerts it is monitored."""
+    model = {"model": ctx.model.name, "model_namespace": ctx.model.namespace}  # "*" as the exporter publishes it
+    return selector(m.PSI_THRESHOLD.series, {**ctx.target, **model}), [ctx.model.drift.psi_threshold for _ in states]
 
 
 def _serving_errors(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
@@ -30,6 +38,7 @@ def _serving_errors(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
             (selector(requests, ctx.serving_labels(ok_code)), counter([total - errors[s] for s in states])),
             (selector(requests, ctx.serving_labels(error_code)), counter([errors[s] for s in states])),
             (selector(requests, ctx.serving_labels(error_code, unmonitored)), counter([float(total) for _ in states])),
+            _monitored(ctx, states),
         ]
 
     return ctx.scenario(
@@ -62,9 +71,7 @@ SERVING_ERRORS: AlertDefinition = AlertDefinition(
             "inhibited while it fails."
         )
     ),
-    expr=lambda config: (
-        f"{q.configured_models(config, q.SERVING_ERROR_RATIO)} > {number(SERVING_ERRORS.settings(config).limit)}"
-    ),
+    expr=lambda config: f"{q.monitored(q.SERVING_ERROR_RATIO)} > {number(SERVING_ERRORS.settings(config).limit)}",
     scenario=_serving_errors,
     dashboard=SERVING_DASHBOARD,
     runbook="""
@@ -102,7 +109,7 @@ def _serving_latency(alert: AlertDefinition, ctx: ScenarioContext) -> Scenario:
             le = "+Inf" if bound == math.inf else number(bound * scale)
             counts = [100.0 if i >= bucket_of[s] else 0.0 for s in states]
             out.append((selector(f"{serving.latency_metric}_bucket", {**base, "le": le}), counter(counts)))
-        return out
+        return [*out, _monitored(ctx, states)]
 
     low, high = bounds[2] * scale, bounds[3] * scale
     value = (low + (high - low) * quantile) / scale
@@ -131,7 +138,7 @@ SERVING_LATENCY: AlertDefinition = AlertDefinition(
         percentile=Constant(q.quantile_label(_quantile(config) * 100)),
     ),
     expr=lambda config: (
-        q.configured_models(config, q.SERVING_LATENCY, f'quantile="{q.quantile_label(_quantile(config))}"')
+        q.monitored(f'{q.SERVING_LATENCY}{{quantile="{q.quantile_label(_quantile(config))}"}}')
         + f" > {number(SERVING_LATENCY.settings(config).limit)}"
     ),
     scenario=_serving_latency,

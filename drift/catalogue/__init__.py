@@ -14,6 +14,7 @@ from .definition import *  # noqa: F403
 from .definition import CATALOGUE, Metric
 from .exporter import *  # noqa: F403
 from .http import *  # noqa: F403
+from .operation import *  # noqa: F403
 
 
 def by_series() -> dict[str, Metric]:

@@ -50,6 +50,8 @@ FEEDBACK_REJECT_REASONS = (
 )
 EVICTION_REASONS = ("size", "ttl")
 OBJECT_OUTCOMES = ("processed", "quarantined")
+MODEL_FILE_STATES = ("loaded", "refused")
+MODEL_FILE_OUTCOMES = ("applied", "refused")
 WINDOW_RESET_REASONS = ("new_profile", "unreadable_checkpoint", "layout_changed")
 # Refused before or outside an endpoint's own counters: the connection, routing, and GET /report.
 HTTP_REFUSAL_REASONS = ("header_timeout", "headers_too_large", "body_timeout", "not_found", "method_not_allowed",

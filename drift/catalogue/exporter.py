@@ -1,4 +1,5 @@
-"""The exporter's metrics: drift, settings, reference, bin counts, quality, ingestion, window state, ground truth."""
+"""The exporter's statistics: drift, settings, reference, bin counts, quality, data quality, estimated performance,
+model versions. Its operation (ingestion, state, model files, ground truth) is in :mod:`.operation`."""
 
 from __future__ import annotations
 
@@ -6,24 +7,11 @@ from ..statistics import STATISTICS
 from .definition import (
     COMPARED,
     COUNTER,
-    EVALUATION_BUCKETS,
-    EVENT_OUTCOMES,
-    EVENT_REJECT_REASONS,
-    EVENT_TYPES,
-    EVICTION_REASONS,
-    FEEDBACK_REJECT_REASONS,
     GAUGE,
-    HISTOGRAM,
-    LABEL_DELAY_BUCKETS,
-    LABEL_OUTCOMES,
     MODEL,
-    OBJECT_OUTCOMES,
-    OTHER_COMPONENTS,
     PAYLOAD_ERRORS,
-    UNVERSIONED_REASONS,
     VALUE_QUALITIES,
     VERSIONED,
-    WINDOW_RESET_REASONS,
     declare,
 )
 
@@ -223,6 +211,22 @@ REFERENCE_OUTPUT_BIN_ROWS = declare(
     (*VERSIONED, "output", "bin"),
     section=_BINS,
 )
+FEATURE_CHI2_CRITICAL = declare(
+    "driftline_feature_chi2_critical",
+    GAUGE,
+    "The chi-square critical value the feature's pooled PSI statistic must exceed: χ²⁻¹(1 − α/m; k − 1) for its k "
+    "PSI bins, Bonferroni over the model's m features. What the pooled rules decide with.",
+    (*VERSIONED, "feature"),
+    section=_BINS,
+)
+OUTPUT_CHI2_CRITICAL = declare(
+    "driftline_output_chi2_critical",
+    GAUGE,
+    "The chi-square critical value the output's pooled PSI statistic must exceed (as for features, over the "
+    "model's outputs).",
+    (*VERSIONED, "output"),
+    section=_BINS,
+)
 
 _QUALITY = "Model quality (models with a target)"
 PERFORMANCE = declare(
@@ -370,66 +374,6 @@ ESTIMATED_DROPPED = declare(
     section=_ESTIMATED,
 )
 
-_INGEST = "Ingestion"
-EVENTS = declare(
-    "driftline_events",
-    COUNTER,
-    "Inference logger events by outcome.",
-    (*MODEL, "type", "outcome"),
-    section=_INGEST,
-    type=EVENT_TYPES,
-    outcome=EVENT_OUTCOMES,
-)
-EVENTS_REJECTED = declare(
-    "driftline_events_rejected",
-    COUNTER,
-    "Events rejected, by reason.",
-    ("reason",),
-    section=_INGEST,
-    reason=EVENT_REJECT_REASONS,
-)
-LONG_VALUES = declare(
-    "driftline_long_values",
-    COUNTER,
-    "Category values longer than 256 characters, binned as __other__ without being kept.",
-    section=_INGEST,
-)
-EVALUATION_DURATION = declare(
-    "driftline_evaluation_duration_seconds",
-    HISTOGRAM,
-    "Duration of one drift evaluation of one model.",
-    section=_INGEST,
-    buckets=EVALUATION_BUCKETS,
-)
-OTHER_COMPONENT_EVENTS = declare(
-    "driftline_other_component_events",
-    COUNTER,
-    "Events logged by another component of the InferenceService than exporter.component (a transformer's raw "
-    "rows, an explainer's), counted and not windowed; other: a component KServe does not name.",
-    (*MODEL, "component"),
-    section=_INGEST,
-    component=OTHER_COMPONENTS,
-)
-LOG_OBJECTS = declare(
-    "driftline_log_objects",
-    COUNTER,
-    "Archived payload objects read from S3 in pull mode, by outcome: processed, or quarantined (unreadable, over "
-    "max_object_bytes or a decoding limit, or without one usable record; skipped for good, named in the log).",
-    (*MODEL, "outcome"),
-    section=_INGEST,
-    outcome=OBJECT_OUTCOMES,
-)
-
-UNVERSIONED_EVENTS = declare(
-    "driftline_unversioned_events",
-    COUNTER,
-    "Events of a model with versions that no version's window took: the event named no version, more than "
-    "versions.max_versions served at once, or (source: response) the request's response never named one.",
-    (*MODEL, "reason"),
-    section=_INGEST,
-    reason=UNVERSIONED_REASONS,
-)
-
 _VERSIONS = "Model versions (canary against stable, while several serve)"
 VERSION_OUTPUT_PSI = declare(
     "driftline_version_output_psi",
@@ -452,83 +396,4 @@ VERSION_OUTPUT_DRIFTED = declare(
     "1 when the version answers differently from baseline_version: corrected p-value < alpha and PSI >= threshold.",
     COMPARED,
     section=_VERSIONS,
-)
-
-_STATE = "Window state"
-WINDOW_RESETS = declare(
-    "driftline_window_resets",
-    COUNTER,
-    "Windows that started empty: the profile changed (its bins are new), the checkpoint was unreadable (moved "
-    "aside), or it was written for another window layout (window.size changed).",
-    (*MODEL, "reason"),
-    section=_STATE,
-    reason=WINDOW_RESET_REASONS,
-)
-WINDOW_RESTORES = declare(
-    "driftline_window_restores",
-    COUNTER,
-    "Windows restored from their checkpoint when the profile loaded.",
-    section=_STATE,
-)
-CHECKPOINT_TIMESTAMP = declare(
-    "driftline_checkpoint_last_success_timestamp_seconds",
-    GAUGE,
-    "Unix time the windows were last checkpointed to exporter.state_dir.",
-    (),
-    section=_STATE,
-)
-CHECKPOINT_ERRORS = declare(
-    "driftline_checkpoint_errors",
-    COUNTER,
-    "Checkpoints that could not be written (the previous one stays).",
-    (),
-    section=_STATE,
-)
-
-_FEEDBACK = "Ground truth"
-LABELS = declare(
-    "driftline_labels",
-    COUNTER,
-    "Labels received, by outcome of joining them to stored predictions.",
-    (*MODEL, "outcome"),
-    section=_FEEDBACK,
-    outcome=LABEL_OUTCOMES,
-)
-FEEDBACK_REJECTED = declare(
-    "driftline_feedback_rejected",
-    COUNTER,
-    "Feedback documents or label rows rejected, by reason.",
-    ("reason",),
-    section=_FEEDBACK,
-    reason=FEEDBACK_REJECT_REASONS,
-)
-LABEL_DELAY = declare(
-    "driftline_label_delay_seconds",
-    HISTOGRAM,
-    "Time from a prediction to its label becoming known.",
-    section=_FEEDBACK,
-    buckets=LABEL_DELAY_BUCKETS,
-)
-PREDICTION_STORE_ROWS = declare(
-    "driftline_prediction_store_rows", GAUGE, "Predictions held for joining with labels.", section=_FEEDBACK
-)
-PREDICTION_STORE_CAPACITY = declare(
-    "driftline_prediction_store_capacity_rows", GAUGE, "The model's feedback.store_size.", section=_FEEDBACK
-)
-PREDICTION_STORE_EVICTIONS = declare(
-    "driftline_prediction_store_evictions",
-    COUNTER,
-    "Predictions dropped unlabelled: by size (overwritten) or ttl (older than feedback.ttl).",
-    (*MODEL, "reason"),
-    section=_FEEDBACK,
-    reason=EVICTION_REASONS,
-)
-LABEL_OBJECTS = declare(
-    "driftline_label_objects",
-    COUNTER,
-    "Label files read from feedback.s3_labels in pull mode, by outcome: processed, or quarantined (unreadable, over "
-    "max_object_bytes or a decoding limit; skipped for good, named in the log).",
-    (*MODEL, "outcome"),
-    section=_FEEDBACK,
-    outcome=OBJECT_OUTCOMES,
 )

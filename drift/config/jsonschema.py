@@ -34,7 +34,7 @@ def config_schema(parse: Callable[[Any], object] = parse_config) -> JsonSchema:
     root = Blueprint()
     with contextlib.suppress(ConfigError):  # a blueprint has no values: every required one is "missing"
         parse(root)
-    return {
+    schema: JsonSchema = {
         "$schema": DIALECT,
         "$id": SCHEMA_URL,
         "title": "driftline monitor config",
@@ -42,6 +42,14 @@ def config_schema(parse: Callable[[Any], object] = parse_config) -> JsonSchema:
         "settings, the exporter, alerting and the retraining webhook. Generated from driftline's config loader.",
         **_object(root),
     }
+    if "model_files" in schema["properties"]:
+        # the one rule between keys the schema says: `models` may be left empty only beside a model_files folder
+        either = [
+            {"required": ["model_files"]},
+            {"required": ["models"], "properties": {"models": {"type": "array", "minItems": 1}}},
+        ]
+        schema["allOf"] = [{"anyOf": either}]
+    return schema
 
 
 def schema_text(parse: Callable[[Any], object] = parse_config) -> str:

@@ -19,14 +19,16 @@ from typing import Any, TypeVar
 from ..boundary import InputError, Limits, load_yaml, read_regular, shown
 from ..errors import ConfigError
 from . import values as v
+from .model_files import combine, scan
 from .models import read_model
-from .reader import Section
+from .reader import Blueprint, Section
 from .schema import (
     CONFIG_VERSION,
     INFERENCE_COMPONENTS,
     DashboardsConfig,
     ExporterConfig,
     ModelConfig,
+    ModelFilesConfig,
     MonitorConfig,
     S3Config,
 )
@@ -40,9 +42,11 @@ COMPONENT_SECTIONS = ("alerting", "webhook")
 CONFIG_LIMITS = Limits(max_bytes=4 * 1024 * 1024, max_depth=64, max_nodes=200_000)
 
 
-def load_config(path: str | os.PathLike[str]) -> MonitorConfig:
-    """Read and validate a monitor config file."""
-    return parse_config_text(read_config_text(path), path)
+def load_config(path: str | os.PathLike[str], *, lenient_model_files: bool = False) -> MonitorConfig:
+    """Read and validate a monitor config file, and its model files (``model_files.dir``): a problem in one is a
+    problem of the config — or, ``lenient_model_files``, that file's models are left out (the exporter's start: it
+    refuses such a file itself, and keeps watching it)."""
+    return parse_config_text(read_config_text(path), path, lenient_model_files=lenient_model_files)
 
 
 def read_config_text(path: str | os.PathLike[str]) -> str:
@@ -71,14 +75,18 @@ def config_data(text: str, source: str) -> Any:
         raise ConfigError([f"invalid YAML: {exc}"], source) from None
 
 
-def parse_config_text(text: str, path: str | os.PathLike[str]) -> MonitorConfig:
+def parse_config_text(text: str, path: str | os.PathLike[str], *, lenient_model_files: bool = False) -> MonitorConfig:
     """Validate the text of the config file at ``path`` (for paths relative to it and error messages)."""
-    return parse_config(config_data(text, str(path)), base_dir=Path(path).resolve().parent, source=str(path))
+    data = config_data(text, str(path))
+    base_dir = Path(path).resolve().parent
+    return parse_config(data, base_dir=base_dir, source=str(path), lenient_model_files=lenient_model_files)
 
 
-def parse_config(data: Any, base_dir: str | os.PathLike[str] = ".", source: str | None = None) -> MonitorConfig:
+def parse_config(
+    data: Any, base_dir: str | os.PathLike[str] = ".", source: str | None = None, *, lenient_model_files: bool = False
+) -> MonitorConfig:
     """Validate an already-parsed config mapping. Relative paths resolve against ``base_dir``."""
-    config, _ = parse_with(data, lambda root, base: None, base_dir, source)
+    config, _ = parse_with(data, lambda root, base: None, base_dir, source, lenient_model_files=lenient_model_files)
     return config
 
 
@@ -87,6 +95,8 @@ def parse_with(
     components: Callable[[Section, Path], T],
     base_dir: str | os.PathLike[str] = ".",
     source: str | None = None,
+    *,
+    lenient_model_files: bool = False,
 ) -> tuple[MonitorConfig, T]:
     """drift's part of a config and what ``components`` reads of the same root (the sections it owns), with the
     problems of both in one ConfigError."""
@@ -102,9 +112,16 @@ def parse_with(
     exporter = _exporter(root.section("exporter"), Path(base_dir))
     if exporter.replicas > 1 and not exporter.bin_counts:
         root.problem("exporter.replicas", "above 1 needs exporter.bin_counts: the replicas are pooled from them")
-    listed = root.items("models", if_empty="must list at least one model")
+    model_files = _model_files(root.section("model_files"), Path(base_dir)) if root.has("model_files") else None
+    empty = None if model_files is not None else "must list at least one model (or name a model_files.dir)"
+    listed = root.items("models", if_empty=empty)
     models = tuple(read_model(Section(item, path, problems), Path(base_dir)) for path, item in listed)
     _check_unique_models(models, problems)
+    if model_files is not None and not isinstance(data, Blueprint):
+        combined, refused = combine(models, scan(model_files.dir))
+        models = tuple(combined)
+        if not lenient_model_files:
+            problems += [f"{file.path}: {problem}" for file in refused for problem in file.problems]
     theirs = components(root, Path(base_dir))
     dashboards = _dashboards(root.section("dashboards"))
     root.leave(*COMPONENT_SECTIONS)
@@ -112,9 +129,24 @@ def parse_with(
     if problems:
         raise ConfigError(problems, source)
     config = MonitorConfig(
-        models=models, version=version, s3=s3, exporter=exporter, dashboards=dashboards, source=source
+        models=models,
+        version=version,
+        s3=s3,
+        exporter=exporter,
+        dashboards=dashboards,
+        source=source,
+        model_files=model_files,
     )
     return config, theirs
+
+
+def _model_files(sec: Section, base_dir: Path) -> ModelFilesConfig:
+    config = ModelFilesConfig(
+        dir=sec.get("dir", v.uri(base_dir, local_only=True)),
+        poll=sec.get("poll", v.duration, ModelFilesConfig.poll),
+    )
+    sec.finish()
+    return config
 
 
 # labels the dashboards already select or group by: a cluster label cannot be one of them

@@ -184,6 +184,7 @@ class ModelConfig:
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     versions: VersionsConfig | None = None  # None: every event counts for one window, whatever version served it
     multivariate: MultivariateConfig | None = None  # None: columns are tested one at a time only
+    defined_in: str | None = None  # the model file it comes from (model_files.dir); None: the main config
 
     @property
     def columns(self) -> tuple[ColumnConfig, ...]:
@@ -203,6 +204,14 @@ class DashboardsConfig:
 
 
 @dataclass(frozen=True)
+class ModelFilesConfig:
+    """A folder of team model files (:mod:`.model_files`) beside the main config's ``models:``."""
+
+    dir: str
+    poll: Duration = Duration(10.0)  # how often the exporter looks for a changed file
+
+
+@dataclass(frozen=True)
 class MonitorConfig:
     models: tuple[ModelConfig, ...]
     version: int = CONFIG_VERSION
@@ -210,6 +219,7 @@ class MonitorConfig:
     exporter: ExporterConfig = field(default_factory=ExporterConfig)
     dashboards: DashboardsConfig = field(default_factory=DashboardsConfig)
     source: str | None = None
+    model_files: ModelFilesConfig | None = None
 
     def model(self, name: str) -> ModelConfig:
         """The model called ``name``; raises ConfigError naming the models there are."""

@@ -28,6 +28,7 @@ from tests.support import (
     webhook_config,
     write_config,
 )
+from tests.support.teams import team_file
 
 pytestmark = pytest.mark.install
 
@@ -227,3 +228,38 @@ def test_finding_8_a_token_file_others_can_read_is_warned(tmp_path: Path, mode: 
     assert checked.returncode == 0
     assert ("webhook.token" in checked.stderr and f"mode {mode:o}" in checked.stderr) is warned
     assert "secret-value" not in checked.stderr
+
+
+def test_check_config_gates_one_team_file(tmp_path: Path) -> None:
+    """A team's CI checks its own copy of its file against the platform's config and the other teams' files: another
+    team's broken file is not its problem; a model another file defines is; a broken file names itself."""
+    folder = tmp_path / "models.d"
+    team_file(folder, "team-a.yaml")
+    (folder / "team-b.yaml").write_text("models: [\n")  # another team's broken file
+    team_file(folder, "team-c.yaml", model="taken")
+    main = tmp_path / "monitor.yaml"
+    main.write_text(yaml.safe_dump({"version": 1, "model_files": {"dir": str(folder)}}))
+
+    whole = run_cli("check-config", "--config", str(main))
+    assert whole.returncode == 1
+    (line,) = whole.stderr.strip().splitlines()  # the platform's own check names the file that fails it
+    assert line.startswith(f"{main}: {folder / 'team-b.yaml'}: invalid YAML: line 2")
+
+    ci = tmp_path / "team-a-repo"
+    proposed = team_file(ci, "team-a.yaml", model="new-model")  # the team's change, in its own checkout
+    checked = run_cli("check-config", "--config", str(main), "--model-file", str(proposed))
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.strip() == f"ok: {proposed}: 1 model(s): team-a/new-model"
+
+    clash = team_file(ci, "team-a.yaml", model="taken")
+    clashed = run_cli("check-config", "--config", str(main), "--model-file", str(clash))
+    assert clashed.returncode == 1
+    assert clashed.stderr.strip() == (
+        f"{clash}: models[0].name: 'taken' in namespace 'team-a' is already in {folder / 'team-c.yaml'}"
+    )
+
+    clash.write_text("models:\n  - {name: x, features: []}\n")
+    broken = run_cli("check-config", "--config", str(main), "--model-file", str(clash))
+    assert broken.returncode == 1 and "Traceback" not in broken.stderr
+    lines = broken.stderr.strip().splitlines()
+    assert lines and all(line.startswith(f"{clash}: models[0].") for line in lines), lines

@@ -50,7 +50,7 @@ def pooled_decisions(tmp: Path, size: int) -> tuple[dict[str, dict[str, float]],
     sizes = np.full(models, size)
     with ExitStack() as stack:
         settings = {m.PSI_THRESHOLD.series: 0.0, m.DRIFT_SHARE_THRESHOLD.series: 0.5, m.WINDOW_MIN_SAMPLES.series: 0.0}
-        replicas = [stack.enter_context(SimulatedReplica(models, FEATURES, settings)) for _ in range(2)]
+        replicas = [stack.enter_context(SimulatedReplica(models, FEATURES, settings, ALPHA)) for _ in range(2)]
         reference = rng.multinomial(REFERENCE_ROWS, shares, size=(models, FEATURES))
         for replica in replicas:
             replica.reference[:] = reference

@@ -11,6 +11,7 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from drift import catalogue as m
+from drift.stats import chi2_critical
 from driftline.demo.stack import LoopbackServer, QuietHandler
 
 BINS = 10
@@ -48,10 +49,12 @@ def simulation_config(models: int, features: int, *, replicas: int, **drift: Any
 
 class SimulatedReplica(LoopbackServer):
     """One replica: ``counts[model, feature, bin]`` rows counted, ``reference[model, feature, bin]`` reference rows,
-    and the settings every model shares."""
+    the settings every model shares, and each feature's critical value at ``alpha`` (Bonferroni over the features),
+    as an exporter publishes them."""
 
-    def __init__(self, models: int, features: int, settings: dict[str, float]) -> None:
+    def __init__(self, models: int, features: int, settings: dict[str, float], alpha: float = 0.05) -> None:
         self.settings = settings  # every model's thresholds, by metric name
+        self.critical = chi2_critical(alpha, features, BINS)
         self.counts = np.zeros((models, features, BINS), dtype=np.int64)
         self.reference = np.zeros((models, features, BINS), dtype=np.int64)
         self.lock = threading.Lock()
@@ -78,6 +81,8 @@ class SimulatedReplica(LoopbackServer):
             labels = f'model="sim-{i:03d}",model_namespace="default"'
             for metric, value in self.settings.items():
                 lines.append(f"{metric}{{{labels}}} {value}")
+            for j in range(counts.shape[1]):
+                lines.append(f'{m.FEATURE_CHI2_CRITICAL.series}{{{labels},feature="f{j:02d}"}} {self.critical}')
         for (i, j, b), value in np.ndenumerate(counts):
             labels = f'model="sim-{i:03d}",model_namespace="default",feature="f{j:02d}",bin="{b:02d}"'
             lines.append(f"{m.FEATURE_BIN_ROWS.series}{{{labels}}} {value}")

@@ -322,3 +322,41 @@ def test_grafanas_own_sdk_reads_every_dashboard(config_path: Path) -> None:
             assert _nulls(data) == [], f"{name}: null leaves"
             parsed = Dashboard.from_json(data)
             assert parsed.uid == data["uid"] and parsed.panels and len(parsed.panels) == len(data["panels"]), name
+
+
+@pytest.mark.parametrize("config_path", [EXAMPLE, CONFIGS / "replicas.yaml"], ids=lambda p: p.stem)
+def test_the_rules_and_dashboards_never_name_a_model(config_path: Path) -> None:
+    """One model or fifty, in other namespaces, with other thresholds: the rule files and dashboards are the same
+    bytes, so a model a team adds later (model_files) is covered by what was generated before it existed. (The
+    promtool tests exercise the first model; they too stay the same.)"""
+    document = yaml.safe_load(config_path.read_text())
+    first = document["models"][0]
+    fleet = copy.deepcopy(document)
+    fleet["models"] = [first] + [
+        {
+            **copy.deepcopy(first),
+            "name": f"team-model-{i:02d}",
+            "namespace": f"team-{i % 7}",
+            "drift": {**first.get("drift", {}), "psi_threshold": 0.05 + i / 100, "alpha": 0.01},
+        }
+        for i in range(49)
+    ]
+    one = generate(parse_deployment({**document, "models": [first]}, base_dir=config_path.parent))
+    fifty = generate(parse_deployment(fleet, base_dir=config_path.parent))
+    assert set(one) == set(fifty)
+    assert {"prometheus/rules.yml", "kubernetes/prometheusrule.yaml"} <= set(one)
+    for name in one:
+        assert "team-model" not in fifty[name]
+        assert one[name] == fifty[name], f"{name} differs between 1 and 50 models"
+
+
+def test_a_config_whose_models_are_all_in_team_files_generates_the_same_rules(tmp_path: Path) -> None:
+    """No model in the main config (every one in model_files.dir): the rules are the example's, and their promtool
+    tests exercise a built-in example model."""
+    document = yaml.safe_load(EXAMPLE.read_text())
+    teams = {**{k: v for k, v in document.items() if k != "models"}, "model_files": {"dir": str(tmp_path)}}
+    with_teams = generate(parse_deployment(teams, base_dir=EXAMPLE.parent, source=str(EXAMPLE)))
+    example = generate(load(EXAMPLE))
+    for name in ("prometheus/rules.yml", "kubernetes/prometheusrule.yaml"):
+        assert with_teams[name] == example[name]
+    assert "example-model" in with_teams["prometheus/rules_test.yml"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alerts.pooling import critical_value
+from drift.stats import chi2_critical
 from tests.support.replicas import BINS, pooled_flags
 
 WINDOWS = 20_000
@@ -30,6 +30,6 @@ def test_the_pooled_decision_keeps_its_false_alarm_rate(rows: int) -> None:
 def test_critical_values_match_the_printed_tables() -> None:
     """χ² upper percentage points from the printed tables (NIST/SEMATECH e-Handbook, table 1.3.6.7.4), with the
     Bonferroni split: α/m per test."""
-    assert critical_value(0.05, 1, 10) == pytest.approx(16.919, abs=1e-3)  # χ²₀.₉₅(9)
-    assert critical_value(0.01, 1, 2) == pytest.approx(6.635, abs=1e-3)  # χ²₀.₉₉(1)
-    assert critical_value(0.005, 5, 5) == pytest.approx(18.467, abs=1e-3)  # α/m = 0.001: χ²₀.₉₉₉(4)
+    assert chi2_critical(0.05, 1, 10) == pytest.approx(16.919, abs=1e-3)  # χ²₀.₉₅(9)
+    assert chi2_critical(0.01, 1, 2) == pytest.approx(6.635, abs=1e-3)  # χ²₀.₉₉(1)
+    assert chi2_critical(0.005, 5, 5) == pytest.approx(18.467, abs=1e-3)  # α/m = 0.001: χ²₀.₉₉₉(4)
