@@ -92,12 +92,13 @@ pytest: $(BIN)/.installed system-deps browser-deps balancer-deps
 # deploy/generated is what `driftline generate` writes for the example config, docs/metrics.md and docs/runbooks.md
 # what the metric and alert catalogues say, the two monitor.schema.json what the config loader reads, the table in
 # docs/statistics.md what the statistics registry holds; CI fails when any of them is stale.
-GENERATED := deploy/generated deploy/kubernetes/overlays/replicas/generated docs/metrics.md docs/runbooks.md \
+GENERATED := deploy/generated deploy/kubernetes/overlays/replicas/generated deploy/helm/driftline/files/generated docs/metrics.md docs/runbooks.md \
   docs/monitor.schema.json drift/config/monitor.schema.json docs/statistics.md
 generated: $(BIN)/.installed
 	$(BIN)/driftline generate --config examples/monitor.yaml --out deploy/generated
 	$(BIN)/driftline generate --config deploy/kubernetes/overlays/replicas/monitor.yaml \
 	  --out deploy/kubernetes/overlays/replicas/generated
+	$(BIN)/driftline generate --config deploy/helm/driftline/files/monitor.yaml --out deploy/helm/driftline/files/generated
 	$(BIN)/python -m driftline.docs
 
 check-generated: generated
@@ -126,8 +127,8 @@ test: lint typecheck check-generated unit
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet --upgrade pip
-	.venv-lock/bin/python -m pip install --quiet '.[report]'
-	{ echo "# The image's pinned dependencies (driftline core + the report extra), written by make lock."; \
+	.venv-lock/bin/python -m pip install --quiet '.[server,report]'
+	{ echo "# The image's pinned dependencies (driftline core, the server and report extras), written by make lock."; \
 	  .venv-lock/bin/python -m pip freeze --exclude driftline; } > deploy/image/constraints.txt
 	rm -rf .venv-lock
 

@@ -20,7 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 INSTALLS = {
     "core": "",  # pip install driftline
-    "image (core + report)": "report",
+    "image (core + server)": "server",
+    "image-report (core + server + report)": "server,report",
     "make demo (core + demo)": "demo",
     "before the split (core + report + demo)": "report,demo",
 }
@@ -46,7 +47,9 @@ def measure(wheel: Path, extras: str, where: Path) -> tuple[int, float, float, l
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--only", help="comma-separated install names' first words (core, image, make, before)")
+    parser.add_argument(
+        "--only", help="comma-separated first words of the installs: core, image, image-report, make, before"
+    )
     args = parser.parse_args()
     chosen = {k: v for k, v in INSTALLS.items() if not args.only or k.split()[0] in args.only.split(",")}
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,6 +1,6 @@
 """The HTTP layer the exporter and the retraining webhook share: a plain ASGI application with a routing table,
 bounded bodies, JSON answers, ``/metrics`` rendered off the event loop, ``/healthz``, the lifespan, and uvicorn's
-configuration (httptools parser, uvloop event loop).
+configuration (httptools parser, uvloop event loop where it is installed).
 
 No web framework: a handful of routes do not need one, and every microsecond of the ingest path is the logger's.
 Client errors are answered ``{"error": "...", "reason": "..."}`` with a 4xx; a 5xx means a bug.
@@ -284,7 +284,7 @@ def serve(make_app: Callable[[], App], address: ListenAddress, log_level: str) -
         app,
         host=address.host,
         port=address.port,
-        loop="uvloop",
+        loop="auto",  # uvloop where it is installed (not on Windows, where it has no wheel), else asyncio
         http=counting(lambda reason: app.refused.labels(reason).inc()),
         lifespan="on",
         access_log=False,
