@@ -41,9 +41,10 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
         print(f"{checked}: {problem}", file=sys.stderr)
     if problems:
         return 1
-    models = ", ".join(f"{m.namespace}/{m.name}" for m in config.models)
+    models = ", ".join(f"{m.namespace}/{m.name}" for m in config.models) or "none yet"
     note = f" ({unchecked} S3 reference(s) not read: add --s3 to read them)" if unchecked else ""
-    print(f"ok: {checked}: {len(config.models)} model(s): {models}{note}")
+    folder = f" (model_files.dir: {config.model_files.dir})" if config.model_files and not args.model_file else ""
+    print(f"ok: {checked}: {len(config.models)} model(s): {models}{folder}{note}")
     return 0
 
 

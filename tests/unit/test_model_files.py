@@ -92,6 +92,18 @@ def test_only_visible_yaml_files_are_model_files(tmp_path: Path) -> None:
     assert model_file_paths(tmp_path / "missing") == []
 
 
+def test_a_projected_configmap_is_read_through_its_links(tmp_path: Path) -> None:
+    """The kubelet writes a ConfigMap volume as ``..<timestamp>/KEY``, ``..data -> ..<timestamp>`` and
+    ``KEY -> ..data/KEY``, and swaps ``..data`` on an update: the key's link is what the folder lists and reads."""
+    version = tmp_path / "..2026_12_06_10_00_00.1"
+    version.mkdir()
+    team_file(version, "team-a.yaml")
+    (tmp_path / "..data").symlink_to(version.name)
+    (tmp_path / "team-a.yaml").symlink_to("..data/team-a.yaml")
+    (file,) = scan(tmp_path)
+    assert file.problems == () and [m.name for m in file.models] == ["team-model"]
+
+
 def test_a_model_defined_twice_refuses_the_later_file(tmp_path: Path) -> None:
     team_file(tmp_path, "a.yaml")
     team_file(tmp_path, "b.yaml")  # the same model again
