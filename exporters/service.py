@@ -70,9 +70,8 @@ class ExporterService:
         return self.fleet.models
 
     def _models_changed(self, models: dict[ModelKey, MonitoredModel]) -> None:
-        if hasattr(self, "intake"):  # not while the fleet is first built
-            self.intake.models = models
-            self.pulls.follow(models, self.clock())
+        self.intake.models = models
+        self.pulls.follow(models, self.clock())
 
     def reload_model_files(self) -> None:
         """Apply a change to the model files; a model that starts or retires shows at once."""

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from ..boundary import InputError, Limits, load_yaml, read_regular, shown
 from ..errors import ConfigError
 from . import values as v
-from .model_files import combine, scan
+from .model_files import combine, duplicates, scan
 from .models import read_model
 from .reader import Blueprint, Section
 from .schema import (
@@ -27,7 +27,6 @@ from .schema import (
     INFERENCE_COMPONENTS,
     DashboardsConfig,
     ExporterConfig,
-    ModelConfig,
     ModelFilesConfig,
     MonitorConfig,
     S3Config,
@@ -116,7 +115,7 @@ def parse_with(
     empty = None if model_files is not None else "must list at least one model (or name a model_files.dir)"
     listed = root.items("models", if_empty=empty)
     models = tuple(read_model(Section(item, path, problems), Path(base_dir)) for path, item in listed)
-    _check_unique_models(models, problems)
+    problems += duplicates(models)
     if model_files is not None and not isinstance(data, Blueprint):
         combined, refused = combine(models, scan(model_files.dir))
         models = tuple(combined)
@@ -198,14 +197,3 @@ def _exporter(sec: Section, base_dir: Path) -> ExporterConfig:
     )
     sec.finish()
     return config
-
-
-def _check_unique_models(models: tuple[ModelConfig, ...], problems: list[str]) -> None:
-    seen: dict[tuple[str, str], int] = {}
-    for i, model in enumerate(models):
-        key = (model.name, model.namespace)
-        if model.name and key in seen:
-            problems.append(
-                f"models[{i}].name: {model.name!r} in namespace {model.namespace!r} is already models[{seen[key]}]"
-            )
-        seen.setdefault(key, i)

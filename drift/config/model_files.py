@@ -87,15 +87,15 @@ def scan(directory: str | os.PathLike[str]) -> list[ModelFile]:
 
 def duplicates(models: Sequence[ModelConfig], taken: Iterable[ModelConfig] = ()) -> list[str]:
     """A problem for each model whose (name, namespace) another one — earlier in ``models`` or in ``taken`` — has."""
-    seen = {(m.name, m.namespace): m.defined_in or "the main config" for m in taken}
+    seen = {(m.name, m.namespace): f"in {m.defined_in or 'the main config'}" for m in taken}
     problems = []
     for i, model in enumerate(models):
         key = (model.name, model.namespace)
-        if key in seen:
+        if model.name and key in seen:  # no name: a broken entry, already a problem of its own
             where = f"{model.name!r} in namespace {model.namespace!r}"
-            problems.append(f"models[{i}].name: {where} is already in {seen[key]}")
+            problems.append(f"models[{i}].name: {where} is already {seen[key]}")
         else:
-            seen[key] = f"models[{i}]"
+            seen.setdefault(key, f"models[{i}]")
     return problems
 
 
