@@ -9,8 +9,10 @@ reference's rows (a gauge). The rules, in one group evaluated every ``alerting.p
    the delta, so at the same instant the delta still reads the previous one). Reading the group's own previous
    reading, not ``X`` one step ago, is what makes a missed evaluation harmless: Prometheus skips an iteration when
    the group overruns its interval (a loaded server), and ``X offset step`` would then drop the rows
-   scraped during the skipped step for good. Where the difference is negative (the replica restarted: its counter
-   began again at 0) or there is no previous reading within ten steps (a new replica), the whole ``X``. Summed over
+   scraped during the skipped step for good. Where the replica restarted — its ``process_start_time_seconds`` is not
+   the one the group last read, or its counter went down — or there is no previous reading within ten steps (a new
+   replica), the whole ``X``: a counter that restarted from 0 and has already passed its old reading (a quick
+   restart, a burst of rows before the group's next evaluation) is still a restart, not a delta. Summed over
    the replicas (``sum by`` the model's and the column's labels, so ``instance`` and ``pod`` go). Unlike
    ``increase()``, nothing is extrapolated: the deltas add up to exactly the rows the replicas counted, and a
    restart neither loses what was scraped before it nor counts it twice.
@@ -42,6 +44,8 @@ from drift.layout import MISSING_BIN
 from .config import DeploymentConfig
 
 LOOKBACK_STEPS = 10  # how many steps back the group's previous reading is looked for, across missed evaluations
+PROCESS_START = "process_start_time_seconds"  # from prometheus-client's process collector: new when a replica restarts
+REPLICA_KEY = "job, instance"  # one scrape target: one exporter process
 MODEL_KEY = "job, model, model_namespace"  # what the settings are published by
 VERSION_KEY = f"{MODEL_KEY}, model_version"  # what drift is decided by: each serving version on its own
 
@@ -113,6 +117,9 @@ OUTPUTS = Kind("output", m.OUTPUT_BIN_ROWS, m.REFERENCE_OUTPUT_BIN_ROWS, m.OUTPU
                m.PREDICTION_PSI.name, m.PREDICTION_DRIFTED.name)  # fmt: skip
 
 
+STARTED_SEEN = f"replica:{PROCESS_START}:seen"  # each replica's start time as the group last read it
+
+
 def share(window: Duration | str) -> str:
     return f"model:{m.DATASET_DRIFT_SHARE.name}:pooled{window}"
 
@@ -131,11 +138,17 @@ def alert_window(config: DeploymentConfig) -> Duration:
     return config.alerting.pooling.windows[0]
 
 
-def _delta(kind: Kind, step: Duration) -> str:
+def started(config: DeploymentConfig) -> str:
+    """Each exporter replica's start time, as the replicas publish it."""
+    return f'{PROCESS_START}{{job="{config.alerting.exporter_job}"}}'
+
+
+def _delta(kind: Kind, config: DeploymentConfig) -> str:
     counter = kind.counted.series
-    lookback = Duration(step.seconds * LOOKBACK_STEPS)
+    lookback = Duration(config.alerting.pooling.step.seconds * LOOKBACK_STEPS)
     since = f"{counter} - last_over_time({kind.seen}[{lookback}])"
-    return f"sum by ({kind.by_bin}) (({since}) >= 0 or {counter})"
+    same_process = f"{started(config)} == last_over_time({STARTED_SEEN}[{lookback}])"
+    return f"sum by ({kind.by_bin}) ((({since}) >= 0 and on ({REPLICA_KEY}) ({same_process})) or {counter})"
 
 
 def _smoothed(counts: str, total: str, kind: Kind) -> str:
@@ -163,18 +176,18 @@ def _drifted(kind: Kind, window: Duration | str) -> str:
 
 def recording_rules(config: DeploymentConfig) -> list[dict[str, Any]]:
     """The pooling group's rules, in evaluation order (a rule reads those above it at the same instant)."""
-    step = config.alerting.pooling.step
     kinds = [FEATURES, OUTPUTS]  # a model without outputs publishes no output series: its rules record nothing
     rules: list[dict[str, Any]] = []
     for kind in kinds:
         rules += [
-            {"record": kind.delta, "expr": _delta(kind, step)},
+            {"record": kind.delta, "expr": _delta(kind, config)},
             {"record": kind.seen, "expr": kind.counted.series},  # after the delta: it reads the previous one
             {"record": kind.reference_bins, "expr": f"max by ({kind.by_bin}) ({kind.reference.series})"},
             {"record": kind.reference_rows, "expr": f"sum by ({kind.by_column}) ({kind.reference_bins})"},
             {"record": kind.bins, "expr": f"count by ({kind.by_column}) ({kind.reference_bins})"},
         ]
         rules.append({"record": kind.critical, "expr": f"max by ({kind.by_column}) ({kind.critical_value.series})"})
+    rules.append({"record": STARTED_SEEN, "expr": started(config)})  # after both deltas: they read the previous one
     for window in config.alerting.pooling.windows:
         for kind in kinds:
             rules += [

@@ -93,10 +93,11 @@ def _exporter_absent(ctx: ScenarioContext) -> dict[str, Any]:
 
 
 def _pooled_counts(ctx: ScenarioContext) -> dict[str, Any]:
-    """The pooling rules' arithmetic on three replicas of the first feature: one steady, one restarted half-way (its
-    counter starts again from 0: the rows it counted before stay, nothing is counted twice), one gone for good (its
-    rows stay in the window). The window's counts must be exactly the rows counted, and the PSI that of those
-    counts (computed here with :func:`drift.stats.psi`)."""
+    """The pooling rules' arithmetic on four replicas of the first feature: one steady; one restarted half-way (its
+    counter starts again from 0: the rows it counted before stay, nothing is counted twice); one restarted so quickly,
+    with a burst of rows, that its new counter is already past its old reading at the group's next evaluation (only
+    its start time tells the restart); one gone for good (its rows stay in the window). The window's counts must be
+    exactly the rows counted, and the PSI that of those counts (computed here with :func:`drift.stats.psi`)."""
     kind, column = pooling.FEATURES, ctx.model.features[0]
     bins = pooled.bin_labels(column, ctx.model.drift.bins)
     steps, restart, gone = 20, 8, 12
@@ -104,6 +105,7 @@ def _pooled_counts(ctx: ScenarioContext) -> dict[str, Any]:
         "driftline-exporter-0:8080": [[10 + b for b in range(len(bins))]] * steps,
         "driftline-exporter-1:8080": [[5] * len(bins)] * steps,
         "driftline-exporter-2:8080": [[20 if b == 0 else 3 for b in range(len(bins))]] * gone,
+        "driftline-exporter-3:8080": [[1] * len(bins)] * restart + [[30] * len(bins)] * (steps - restart),
     }
     series = [
         {"series": sel, "values": series_notation(values)} for sel, values in pooled.settings_series(ctx, [OK] * steps)
@@ -111,9 +113,13 @@ def _pooled_counts(ctx: ScenarioContext) -> dict[str, Any]:
     totals = np.zeros(len(bins))
     for instance, per_step in rows.items():
         labels = {"job": ctx.alerting.exporter_job, "instance": instance, **ctx.model_labels, kind.column: column.name}
+        restarts = instance.startswith(("driftline-exporter-1", "driftline-exporter-3"))
+        started = [pooled.PROCESS_STARTED + (60.0 if restarts and i >= restart else 0.0) for i in range(len(per_step))]
+        start_labels = {"job": ctx.alerting.exporter_job, "instance": instance}
+        series.append({"series": selector(pooling.PROCESS_START, start_labels), "values": series_notation(started)})
         for b, label in enumerate(bins):
             values = counter([r[b] for r in per_step])
-            if instance.startswith("driftline-exporter-1"):  # the restart: counting starts again from zero
+            if restarts:  # counting starts again from zero
                 values = values[:restart] + counter([r[b] for r in per_step[restart:]])
             totals[b] += sum(r[b] for r in per_step)
             notation = series_notation(values) + (f" _x{steps - len(values)}" if len(values) < steps else "")
@@ -129,7 +135,7 @@ def _pooled_counts(ctx: ScenarioContext) -> dict[str, Any]:
     ]
     value = psi(np.full(len(bins), pooled.REFERENCE_ROWS_PER_BIN), totals)
     return {
-        "name": "pooling: a replica restarts, another disappears — the window keeps every row counted, once",
+        "name": "pooling: replicas restart, slowly and quickly, another disappears — every row counted, once",
         "interval": str(Duration(float(ctx.step))),
         "input_series": series,
         "promql_expr_test": [

@@ -17,6 +17,7 @@ from .. import pooling
 from ..scenarios import BAD, NEAR, ScenarioContext, Series, counter, selector
 
 REPLICAS = ("driftline-exporter-0:8080", "driftline-exporter-1:8080")
+PROCESS_STARTED = 1.7e9  # each replica's process_start_time_seconds
 REFERENCE_ROWS_PER_BIN = 100
 ROWS_PER_BIN_PER_STEP = 10  # each replica, each step, in every bin of a quiet column
 SKEW = {BAD: 40, NEAR: 14}  # a drifted column's first bin instead: PSI ≈ 0.3 (drift) or ≈ 0.01 (below threshold)
@@ -108,6 +109,9 @@ def columns_series(
 ) -> Series:
     """Every column's series (those not in ``skews`` stay quiet) and the model's settings."""
     out: Series = settings_series(ctx, states)
+    for instance in REPLICAS:  # no replica restarts
+        labels = {"job": ctx.alerting.exporter_job, "instance": instance}
+        out.append((selector(pooling.PROCESS_START, labels), [PROCESS_STARTED] * len(states)))
     for column in columns:
         out += column_series(ctx, kind, column, skews.get(column.name, lambda state: None), states)
     return out

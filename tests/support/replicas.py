@@ -5,11 +5,13 @@ rule-evaluation benchmark feed a real Prometheus with."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import numpy as np
 from scipy import stats as scipy_stats
 
+from alerts.pooling import PROCESS_START
 from drift import catalogue as m
 from drift.stats import chi2_critical
 from driftline.demo.stack import LoopbackServer, QuietHandler
@@ -57,6 +59,7 @@ class SimulatedReplica(LoopbackServer):
         self.critical = chi2_critical(alpha, features, BINS)
         self.counts = np.zeros((models, features, BINS), dtype=np.int64)
         self.reference = np.zeros((models, features, BINS), dtype=np.int64)
+        self.started = time.time()  # process_start_time_seconds: the pooling rules tell a restart by it
         self.lock = threading.Lock()
         self._cached: tuple[tuple[bytes, bytes], bytes] | None = None  # one scrape a second must not cost a core
         replica = self
@@ -77,6 +80,7 @@ class SimulatedReplica(LoopbackServer):
 
     def _render(self, counts: np.ndarray[Any, Any], reference: np.ndarray[Any, Any]) -> bytes:
         lines = [f"# TYPE {m.FEATURE_BIN_ROWS.series} counter", f"# TYPE {m.REFERENCE_FEATURE_BIN_ROWS.series} gauge"]
+        lines.append(f"{PROCESS_START} {self.started}")
         for i in range(counts.shape[0]):
             labels = f'model="sim-{i:03d}",model_namespace="default"'
             for metric, value in self.settings.items():
