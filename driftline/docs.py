@@ -89,13 +89,15 @@ def _cardinality() -> list[str]:
         f"{len(categorical) + 2}: {', '.join(categorical)}, the decision and the missing ratio), 3 per output, 6 event "
         "counters and 4 of other components' events, 16 for the evaluation-duration histogram and 16 more (windows, "
         "reference, settings); with a `target` 44 more (quality, label counters, the label-delay histogram, the "
-        "prediction store). With `exporter.bin_counts` (the default), each column adds its PSI bins twice — the rows "
+        "prediction store). With `exporter.bin_counts` (the default when `exporter.replicas` is above 1: only the "
+        "pooling rules and the dashboard's *Bin shares* panel read them), each column adds its PSI bins twice — the "
+        "rows "
         "counted in each and the reference's —, a missing count and its chi-square critical value (what the pooled "
         "rules decide with): 22 series per numeric column at the default 10 bins, 2k + 2 for a categorical one with "
         "k bins (its categories and `__other__`). Per process: 18 reject "
         f"counters and the build info. A model with {_FEATURES} numeric features and one output exports "
-        f"{total[False, True]} `driftline_*` series, {total[True, True]} with a target; {total[False, False]} and "
-        f"{total[True, False]} with `exporter.bin_counts: false` (tested in `tests/unit/test_catalogue.py`)."
+        f"{total[False, False]} `driftline_*` series, {total[True, False]} with a target; {total[False, True]} and "
+        f"{total[True, True]} with `exporter.bin_counts` (tested in `tests/unit/test_catalogue.py`)."
     )
     return textwrap.wrap(text, width=117, break_on_hyphens=False)
 

@@ -182,6 +182,8 @@ def _s3(sec: Section) -> S3Config:
 
 def _exporter(sec: Section, base_dir: Path) -> ExporterConfig:
     defaults = ExporterConfig()
+    replicas = sec.get("replicas", v.integer(minimum=1, maximum=1000), defaults.replicas)
+    # the bin counts cost 2k + 2 series a column: by default published only where the pooling rules read them
     config = ExporterConfig(
         listen=sec.get("listen", v.listen_address, defaults.listen),
         evaluate_every=sec.get("evaluate_every", v.duration, defaults.evaluate_every),
@@ -191,8 +193,8 @@ def _exporter(sec: Section, base_dir: Path) -> ExporterConfig:
         report_max_rows=sec.get("report_max_rows", v.integer(minimum=10, maximum=1_000_000), defaults.report_max_rows),
         state_dir=sec.get("state_dir", v.uri(base_dir, local_only=True), None),
         checkpoint_every=sec.get("checkpoint_every", v.duration, defaults.checkpoint_every),
-        bin_counts=sec.get("bin_counts", v.boolean, defaults.bin_counts),
-        replicas=sec.get("replicas", v.integer(minimum=1, maximum=1000), defaults.replicas),
+        bin_counts=bins if (bins := sec.get("bin_counts", v.boolean, None)) is not None else replicas > 1,
+        replicas=replicas,
         component=sec.get("component", v.choice(*INFERENCE_COMPONENTS), defaults.component),
     )
     sec.finish()

@@ -34,7 +34,7 @@ class ExporterConfig:
     report_max_rows: int = 5000  # rows sampled from each side for a report
     state_dir: str | None = None  # where the windows are checkpointed; None: a restart starts them empty
     checkpoint_every: Duration = Duration(5.0)
-    bin_counts: bool = True  # publish each column's PSI-bin counts (what Prometheus pools across replicas)
+    bin_counts: bool = False  # publish each column's PSI-bin counts (what Prometheus pools across replicas)
     replicas: int = 1  # exporter processes sharing each model's traffic; above 1 the alerts read the pooled rules
     component: str = "predictor"  # whose events are windowed (KServe's Ce-Component); the others' are counted
 

@@ -49,7 +49,7 @@ def _samples(client: AsgiClient, name: str) -> dict[tuple[str, str], float]:
 
 
 def test_bins_are_published_from_the_start_and_count_what_was_posted(tmp_path: Path) -> None:
-    app, client = _app(tmp_path)
+    app, client = _app(tmp_path, bin_counts=True)
     profile = only_stream(app.service).profile
     assert profile is not None
     before = _samples(client, FEATURE_BIN_ROWS.series)
@@ -96,6 +96,15 @@ def test_bin_counts_can_be_left_out(tmp_path: Path) -> None:
     _, client = _app(tmp_path, bin_counts=False)
     metrics = client.metrics()
     assert FEATURE_BIN_ROWS.series not in metrics and REFERENCE_FEATURE_BIN_ROWS.series not in metrics
+
+
+@pytest.mark.parametrize(("replicas", "published"), [(1, False), (3, True)])
+def test_bin_counts_are_published_by_default_only_where_the_pooling_rules_read_them(
+    tmp_path: Path, replicas: int, published: bool
+) -> None:
+    _, client = _app(tmp_path, replicas=replicas)
+    metrics = client.metrics()
+    assert (FEATURE_BIN_ROWS.series in metrics, REFERENCE_OUTPUT_BIN_ROWS.series in metrics) == (published, published)
 
 
 def test_replicas_need_the_bin_counts() -> None:
