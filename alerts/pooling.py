@@ -2,7 +2,8 @@
 from them, so that N replicas behind one Service publish one answer (``exporter.replicas`` > 1).
 
 Each replica publishes, per column and PSI bin, the rows it counted since it loaded the profile (a counter) and the
-reference's rows (a gauge). The rules, in one group evaluated every ``alerting.pooling.step``:
+reference's rows (a gauge). The rules, evaluated every ``alerting.pooling.step`` in a counting group (1) and one
+group per window (2, 3), which Prometheus evaluates concurrently:
 
 1. **Delta.** Per replica series, the rows counted since the group last ran: ``X − last_over_time(S[10 × step])``,
    where ``S`` is ``X`` as the group recorded it at its previous evaluation (the rule recording ``S`` comes after
@@ -10,13 +11,17 @@ reference's rows (a gauge). The rules, in one group evaluated every ``alerting.p
    reading, not ``X`` one step ago, is what makes a missed evaluation harmless: Prometheus skips an iteration when
    the group overruns its interval (a loaded server), and ``X offset step`` would then drop the rows
    scraped during the skipped step for good. Where the replica restarted — its ``process_start_time_seconds`` is not
-   the one the group last read, or its counter went down — or there is no previous reading within ten steps (a new
-   replica), the whole ``X``: a counter that restarted from 0 and has already passed its old reading (a quick
-   restart, a burst of rows before the group's next evaluation) is still a restart, not a delta. Summed over
+   the one the group last read, or its counter went down (the only sign where no start time is scraped) — or there
+   is no previous reading within ten steps (a new replica), the whole ``X``: a counter that restarted from 0 and has
+   already passed its old reading (a quick restart, a burst of rows before the group's next evaluation) is still a
+   restart, not a delta. Summed over
    the replicas (``sum by`` the model's and the column's labels, so ``instance`` and ``pod`` go). Unlike
    ``increase()``, nothing is extrapolated: the deltas add up to exactly the rows the replicas counted, and a
    restart neither loses what was scraped before it nor counts it twice.
-2. **Windows.** For each window ``w`` of ``alerting.pooling.windows``: ``sum_over_time(delta[w])`` per bin, the
+   **Totals.** ``T = delta + last_over_time(T[10 × step])``: the pooled rows per bin since the group first saw them.
+2. **Windows.** For each window ``w`` of ``alerting.pooling.windows``: ``T − T offset w`` per bin (the deltas
+   recorded after the window's start, as ``sum_over_time(delta[w])`` would give, from two samples a series where
+   ``sum_over_time`` reads every one — 5,760 a step for a day at 15 s), the
    valid rows per column (``M``, without ``__missing__``), and from them and the reference (``N`` rows in ``k`` bins)
    the exporter's PSI over Jeffreys-smoothed shares ``(c + 0.5) / (n + 0.5 k)`` and its chi-square statistic
    ``PSI / (1/N + 1/M)`` (``≈ χ²(k − 1)`` under no drift; see :func:`drift.stats.psi_pvalue`).
@@ -78,6 +83,11 @@ class Kind:
     def seen(self) -> str:
         """Each replica's counter as the group last read it (every label kept: one series per replica series)."""
         return f"replica_{self.column}_bin:{self.counted.name}:seen"
+
+    @property
+    def total(self) -> str:
+        """The pooled rows per bin since the group first saw them: a running sum of the deltas."""
+        return f"model_{self.column}_bin:{self.counted.name}:total"
 
     def rows_in_bins(self, window: Duration | str) -> str:
         return f"model_{self.column}_bin:{self.counted.name}:sum{window}"
@@ -148,7 +158,23 @@ def _delta(kind: Kind, config: DeploymentConfig) -> str:
     lookback = Duration(config.alerting.pooling.step.seconds * LOOKBACK_STEPS)
     since = f"{counter} - last_over_time({kind.seen}[{lookback}])"
     same_process = f"{started(config)} == last_over_time({STARTED_SEEN}[{lookback}])"
-    return f"sum by ({kind.by_bin}) ((({since}) >= 0 and on ({REPLICA_KEY}) ({same_process})) or {counter})"
+    counted_on = f"(({since}) >= 0 and on ({REPLICA_KEY}) ({same_process}))"
+    # a replica whose start time is not scraped (process_* dropped by a relabelling, a host without /proc): only a
+    # counter that went down tells its restart
+    no_start_time = f"(({since}) >= 0 unless on ({REPLICA_KEY}) {started(config)})"
+    return f"sum by ({kind.by_bin}) ({counted_on} or {no_start_time} or {counter})"
+
+
+def _total(kind: Kind, config: DeploymentConfig) -> str:
+    lookback = Duration(config.alerting.pooling.step.seconds * LOOKBACK_STEPS)
+    return f"{kind.delta} + last_over_time({kind.total}[{lookback}]) or {kind.delta}"
+
+
+def _window_rows(kind: Kind, window: Duration | str) -> str:
+    """The rows in the window: the total now less the total at its start (the last one recorded at or before it),
+    two samples a series whatever the window's length; the whole total where it is younger than the window (or was
+    started again: Prometheus lost ten steps of its own readings)."""
+    return f"({kind.total} - {kind.total} offset {window}) >= 0 or {kind.total}"
 
 
 def _smoothed(counts: str, total: str, kind: Kind) -> str:
@@ -174,50 +200,65 @@ def _drifted(kind: Kind, window: Duration | str) -> str:
     return f"({psi}) * ({kind.chi2(window)} > bool {kind.critical}) and {enough}"
 
 
-def recording_rules(config: DeploymentConfig) -> list[dict[str, Any]]:
-    """The pooling group's rules, in evaluation order (a rule reads those above it at the same instant)."""
+def counting_rules(config: DeploymentConfig) -> list[dict[str, Any]]:
+    """The counting group's rules, in evaluation order (a rule reads those above it at the same instant)."""
     kinds = [FEATURES, OUTPUTS]  # a model without outputs publishes no output series: its rules record nothing
     rules: list[dict[str, Any]] = []
     for kind in kinds:
         rules += [
             {"record": kind.delta, "expr": _delta(kind, config)},
             {"record": kind.seen, "expr": kind.counted.series},  # after the delta: it reads the previous one
+            {"record": kind.total, "expr": _total(kind, config)},
             {"record": kind.reference_bins, "expr": f"max by ({kind.by_bin}) ({kind.reference.series})"},
             {"record": kind.reference_rows, "expr": f"sum by ({kind.by_column}) ({kind.reference_bins})"},
             {"record": kind.bins, "expr": f"count by ({kind.by_column}) ({kind.reference_bins})"},
         ]
         rules.append({"record": kind.critical, "expr": f"max by ({kind.by_column}) ({kind.critical_value.series})"})
     rules.append({"record": STARTED_SEEN, "expr": started(config)})  # after both deltas: they read the previous one
-    for window in config.alerting.pooling.windows:
-        for kind in kinds:
-            rules += [
-                {"record": kind.rows_in_bins(window), "expr": f"sum_over_time({kind.delta}[{window}])"},
-                {
-                    "record": kind.rows(window),
-                    "expr": f'sum by ({kind.by_column}) ({kind.rows_in_bins(window)}{{bin!="{MISSING_BIN}"}})',
-                },
-                {"record": kind.psi(window), "expr": _psi(kind, window)},
-                {
-                    "record": kind.chi2(window),
-                    "expr": f"{kind.psi(window)} / (1 / {kind.reference_rows} + 1 / {kind.rows(window)})",
-                },
-            ]
-            rules.append({"record": kind.drifted(window), "expr": _drifted(kind, window)})
-        drifted = FEATURES.drifted(window)
-        rules.append(
-            {
-                "record": share(window),
-                "expr": f"sum by ({VERSION_KEY}) ({drifted}) / count by ({VERSION_KEY}) ({drifted})",
-            }
-        )
-        dataset_rule = f"{share(window)} >= bool on ({MODEL_KEY}) group_left () {_setting(m.DRIFT_SHARE_THRESHOLD)}"
-        rules.append({"record": dataset_drifted(window), "expr": dataset_rule})
     return rules
 
 
-def rule_group(config: DeploymentConfig) -> dict[str, Any] | None:
-    """The pooling group, when the config pools replicas."""
+def window_rules(window: Duration) -> list[dict[str, Any]]:
+    """One window's group: its rows per bin from the running totals, the PSI, the statistic and the decisions."""
+    rules: list[dict[str, Any]] = []
+    for kind in (FEATURES, OUTPUTS):
+        rules += [
+            {"record": kind.rows_in_bins(window), "expr": _window_rows(kind, window)},
+            {
+                "record": kind.rows(window),
+                "expr": f'sum by ({kind.by_column}) ({kind.rows_in_bins(window)}{{bin!="{MISSING_BIN}"}})',
+            },
+            {"record": kind.psi(window), "expr": _psi(kind, window)},
+            {
+                "record": kind.chi2(window),
+                "expr": f"{kind.psi(window)} / (1 / {kind.reference_rows} + 1 / {kind.rows(window)})",
+            },
+            {"record": kind.drifted(window), "expr": _drifted(kind, window)},
+        ]
+    drifted = FEATURES.drifted(window)
+    rules.append(
+        {"record": share(window), "expr": f"sum by ({VERSION_KEY}) ({drifted}) / count by ({VERSION_KEY}) ({drifted})"}
+    )
+    dataset_rule = f"{share(window)} >= bool on ({MODEL_KEY}) group_left () {_setting(m.DRIFT_SHARE_THRESHOLD)}"
+    rules.append({"record": dataset_drifted(window), "expr": dataset_rule})
+    return rules
+
+
+COUNTING_GROUP = "driftline-pooling.rules"
+
+
+def window_group(window: Duration | str) -> str:
+    return f"driftline-pooling-{window}.rules"
+
+
+def rule_groups(config: DeploymentConfig) -> list[dict[str, Any]]:
+    """The pooling groups, when the config pools replicas: the counting group and one group per window. Prometheus
+    evaluates groups concurrently (the rules of one group run one after another), and a window group reads the
+    totals the counting group recorded last — at most one step behind, which costs nothing: the totals are exact."""
     if not pooled(config):
-        return None
-    return {"name": "driftline-pooling.rules", "interval": str(config.alerting.pooling.step),
-            "rules": recording_rules(config)}  # fmt: skip
+        return []
+    interval = str(config.alerting.pooling.step)
+    groups = [{"name": COUNTING_GROUP, "interval": interval, "rules": counting_rules(config)}]
+    for window in config.alerting.pooling.windows:
+        groups.append({"name": window_group(window), "interval": interval, "rules": window_rules(window)})
+    return groups

@@ -66,7 +66,7 @@ def rule_groups(config: DeploymentConfig) -> list[dict[str, Any]]:
     groups = [
         {"name": "driftline.rules", "rules": recording_rules(config)},
         {"name": "driftline-serving.rules", "rules": serving_recording_rules(config)},
-        *([group] if (group := pooling.rule_group(config)) is not None else []),
+        *pooling.rule_groups(config),
         *({"name": name, "rules": alerting_rules(config, alerts)} for name, alerts in GROUPS),
     ]
     return [group for group in groups if group["rules"]]

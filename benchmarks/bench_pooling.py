@@ -2,7 +2,7 @@
 
 Simulated replicas (tests/support/replicas.py: the exporter's bin-count exposition for many models) are scraped by
 a real Prometheus (Debian's `prometheus`) that evaluates `driftline generate`'s rules for the same config; the
-pooling group's evaluation time is read from /api/v1/rules once the windows hold data. The default is the fleet
+pooling groups' evaluation times are read from /api/v1/rules once the windows hold data. The default is the fleet
 the docs quote: 100 models × 20 numeric features × 10 bins on 3 replicas, scraped and pooled every 15 s.
 
     python benchmarks/bench_pooling.py [--models 100] [--features 20] [--replicas 3] [--step 15] [--evaluations 8]
@@ -24,13 +24,12 @@ import requests
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from alerts import pooling  # noqa: E402
 from alerts.loader import parse_deployment  # noqa: E402
 from driftline.demo.stack import PrometheusProcess  # noqa: E402
 from driftline.generate import generate, write_files  # noqa: E402
 from tests.support.promql import last_group_evaluation  # noqa: E402
 from tests.support.replicas import BINS, SimulatedReplica, simulation_config  # noqa: E402
-
-POOLING = "driftline-pooling.rules"
 
 
 def resident_mib(pid: int) -> float:
@@ -78,35 +77,47 @@ def main() -> None:
             )
         )
         prometheus.wait_ready()
-        durations = []
+        names = [g["name"] for g in pooling.rule_groups(config)]
+        durations: dict[str, list[float]] = {name: [] for name in names}
         seen = 0.0
-        while len(durations) < args.evaluations:
+        while len(durations[pooling.COUNTING_GROUP]) < args.evaluations:
             for replica in replicas:  # traffic between evaluations: every counter grows
                 with replica.lock:
                     replica.counts += rng.multinomial(50, np.full(BINS, 1 / BINS), size=(args.models, args.features))
             time.sleep(args.step / 3)
-            stamp = last_group_evaluation(prometheus, POOLING)
+            stamp = last_group_evaluation(prometheus, pooling.COUNTING_GROUP)
             if stamp > seen:
                 seen = stamp
-                groups = requests.get(prometheus.url + "/api/v1/rules", timeout=10).json()["data"]["groups"]
-                (group,) = [g for g in groups if g["name"] == POOLING]
-                durations.append(float(group["evaluationTime"]))
-                slowest = sorted(group["rules"], key=lambda r: -float(r["evaluationTime"]))[:3]
-                costs = ", ".join(f"{r['name']} {float(r['evaluationTime']) * 1000:.0f} ms" for r in slowest)
-                print(f"pooling group evaluation: {durations[-1] * 1000:.0f} ms (slowest: {costs})", flush=True)
+                groups = requests.get(prometheus.url + "/api/v1/rules", timeout=30).json()["data"]["groups"]
+                report = []
+                for group in (g for g in groups if g["name"] in durations):
+                    durations[group["name"]].append(float(group["evaluationTime"]))
+                    slowest = max(group["rules"], key=lambda r: float(r["evaluationTime"]))
+                    report.append(
+                        f"{group['name']} {float(group['evaluationTime']) * 1000:.0f} ms "
+                        f"(slowest {slowest['name']} {float(slowest['evaluationTime']) * 1000:.0f} ms)"
+                    )
+                print("; ".join(report), flush=True)
         recorded = requests.get(
-            prometheus.url + "/api/v1/query", params={"query": 'count({__name__=~".+:.+"})'}, timeout=30
+            prometheus.url + "/api/v1/query", params={"query": 'count({__name__=~".+:.+"})'}, timeout=60
+        ).json()["data"]["result"]
+        missed = requests.get(
+            prometheus.url + "/api/v1/query",
+            params={"query": "sum(prometheus_rule_group_iterations_missed_total)"},
+            timeout=60,
         ).json()["data"]["result"]
         rss = resident_mib(prometheus.process.pid)
-        scraped = args.replicas * args.models * args.features * (2 * BINS) + args.replicas * args.models * 3
-    steady = durations[2:] or durations
+        scraped = args.replicas * args.models * args.features * (2 * BINS + 1) + args.replicas * (args.models * 3 + 1)
     print(
         f"{args.models} models × {args.features} features × {BINS} bins on {args.replicas} replicas, "
-        f"step {args.step}s: "
-        f"pooling group evaluation median {statistics.median(steady) * 1000:.0f} ms "
-        f"(max {max(steady) * 1000:.0f} ms); {scraped:,} scraped series; "
-        f"{int(float(recorded[0]['value'][1])):,} recorded series (both windows, every rule group); "
-        f"Prometheus RSS {rss:,.0f} MiB"
+        f"step {args.step}s (the interval of every group):"
+    )
+    for name, times in durations.items():
+        steady = times[2:] or times
+        print(f"  {name}: median {statistics.median(steady) * 1000:.0f} ms (max {max(steady) * 1000:.0f} ms)")
+    print(
+        f"  {scraped:,} scraped series; {int(float(recorded[0]['value'][1])):,} recorded series (every rule group); "
+        f"evaluations missed {float(missed[0]['value'][1]) if missed else 0:.0f}; Prometheus RSS {rss:,.0f} MiB"
     )
 
 

@@ -23,6 +23,7 @@ import requests
 import yaml
 
 import drift
+from alerts import pooling
 from alerts.loader import load_deployment
 from driftline.demo import kserve, loop
 from driftline.demo.data import FEATURES, NO_DRIFT, OUTPUT, Drift, customers, predict, training_set
@@ -42,8 +43,8 @@ from tests.support import (
 from tests.support.promql import WITHOUT_SERVING, check_dashboards, wait_for_evaluation
 
 REPLICAS = 3
-POOLING = "driftline-pooling.rules"
 WINDOW = "1h"
+POOLING = pooling.window_group(WINDOW)  # the group that records the window's PSI and decisions
 HAPROXY = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+from alerts import pooling
 from alerts.loader import parse_deployment
 from drift import catalogue as m
 from driftline.generate import generate, write_files
@@ -31,7 +32,7 @@ WINDOWS_PER_SIZE = 200
 FEATURES = 5
 REFERENCE_ROWS = 20_000
 ALPHA = 0.05
-POOLING = "driftline-pooling.rules"
+POOLING = pooling.window_group("1h")  # the group that records the window's rows and decisions
 # The scrape and pooling interval: above the group's evaluation time on a loaded 2-core machine (~1.5 s for these
 # 20,000 replica series), as docs/operations.md asks of a deployment; a shorter one makes Prometheus skip evaluations.
 STEP = "3s"
