@@ -158,11 +158,11 @@ def _delta(kind: Kind, config: DeploymentConfig) -> str:
     lookback = Duration(config.alerting.pooling.step.seconds * LOOKBACK_STEPS)
     since = f"{counter} - last_over_time({kind.seen}[{lookback}])"
     same_process = f"{started(config)} == last_over_time({STARTED_SEEN}[{lookback}])"
+    counted_on = f"(({since}) >= 0 and on ({REPLICA_KEY}) ({same_process}))"
     # a replica whose start time is not scraped (process_* dropped by a relabelling, a host without /proc): only a
     # counter that went down tells its restart
-    no_start_time = f"group by ({REPLICA_KEY}) ({counter}) unless on ({REPLICA_KEY}) {started(config)}"
-    counted_on = f"({since}) >= 0 and on ({REPLICA_KEY}) ({same_process} or ({no_start_time}))"
-    return f"sum by ({kind.by_bin}) (({counted_on}) or {counter})"
+    no_start_time = f"(({since}) >= 0 unless on ({REPLICA_KEY}) {started(config)})"
+    return f"sum by ({kind.by_bin}) ({counted_on} or {no_start_time} or {counter})"
 
 
 def _total(kind: Kind, config: DeploymentConfig) -> str:
