@@ -1,10 +1,13 @@
-"""Exporter memory with many models at full windows: RSS of an in-process ExporterService.
+"""Exporter memory and cycle with many models at full windows: RSS of an in-process exporter, its evaluation cycle
+and its /metrics.
 
 ``--models`` models × ``--features`` numeric features and one output each, default windows (5,000 rows, 1 h) and
 the default report sample (5,000 rows), every window filled past its size and evaluated. Prints the process RSS after
-the imports, after loading the profiles, and after filling and evaluating, and the growth per model.
+the imports, after loading the profiles, and after filling and evaluating, and the growth per model; then the
+evaluation cycle (every model evaluated, as the exporter does each ``exporter.evaluate_every``) and one scrape of
+/metrics (series, bytes, render time), median of three each.
 
-    python benchmarks/bench_memory.py [--models 100] [--features 20]
+    python benchmarks/bench_memory.py [--models 100] [--features 20] [--bin-counts]
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +26,9 @@ import pandas as pd
 import yaml
 
 import drift
+from exporters.app import ExporterApp
 from exporters.service import ExporterService
+from httpserver.exposition import render
 
 
 def rss_mb() -> float:
@@ -29,11 +36,21 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def median_seconds(work: Callable[[], object], runs: int = 3) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--models", type=int, default=100)
     parser.add_argument("--features", type=int, default=20)
     parser.add_argument("--window", type=int, default=5000)
+    parser.add_argument("--bin-counts", action="store_true", help="publish the PSI-bin counts (exporter.bin_counts)")
     args = parser.parse_args()
     features = [f"f{i:02d}" for i in range(args.features)]
     rng = np.random.default_rng(0)
@@ -51,7 +68,8 @@ def main() -> None:
             }
             for i in range(args.models)
         ]
-        (directory / "monitor.yaml").write_text(yaml.safe_dump({"version": 1, "models": models}))
+        document = {"version": 1, "models": models, "exporter": {"bin_counts": args.bin_counts}}
+        (directory / "monitor.yaml").write_text(yaml.safe_dump(document))
         config = drift.load_config(directory / "monitor.yaml")
         profile = drift.build_profile(reference, config.models[0])
         for model in config.models:
@@ -61,6 +79,7 @@ def main() -> None:
         gc.collect()
         start = rss_mb()
         service = ExporterService(config)
+        app = ExporterApp(service)
         service.refresh_references()
         gc.collect()
         loaded = rss_mb()
@@ -74,11 +93,17 @@ def main() -> None:
         service.evaluate_all()
         gc.collect()
         full = rss_mb()
+        cycle = median_seconds(service.evaluate_all)
+        scrape = median_seconds(lambda: render(app.registry, "text/plain", ""))
+        body, _ = render(app.registry, "text/plain", "")
+        series = sum(1 for line in body.splitlines() if line.startswith(b"driftline_"))
     print(f"{args.models} models × {args.features} numeric features + 1 output, windows of {args.window:,} rows")
     print(f"RSS after imports:                 {start:8.1f} MB")
     print(f"RSS with the profiles loaded:      {loaded:8.1f} MB  (+{loaded - start:.1f})")
     print(f"RSS with every window full:        {full:8.1f} MB  (+{full - start:.1f})")
     print(f"per model:                         {(full - start) / args.models * 1024:8.0f} KB")
+    print(f"evaluation cycle (every model):    {cycle * 1000:8.0f} ms")
+    print(f"/metrics: {series:,} driftline_* series, {len(body) / 2**20:.1f} MiB, rendered in {scrape * 1000:.0f} ms")
 
 
 if __name__ == "__main__":
