@@ -157,12 +157,11 @@ def _delta(kind: Kind, config: DeploymentConfig) -> str:
     counter = kind.counted.series
     lookback = Duration(config.alerting.pooling.step.seconds * LOOKBACK_STEPS)
     since = f"{counter} - last_over_time({kind.seen}[{lookback}])"
-    same_process = f"{started(config)} == last_over_time({STARTED_SEEN}[{lookback}])"
-    counted_on = f"(({since}) >= 0 and on ({REPLICA_KEY}) ({same_process}))"
-    # a replica whose start time is not scraped (process_* dropped by a relabelling, a host without /proc): only a
-    # counter that went down tells its restart
-    no_start_time = f"(({since}) >= 0 unless on ({REPLICA_KEY}) {started(config)})"
-    return f"sum by ({kind.by_bin}) ({counted_on} or {no_start_time} or {counter})"
+    # a replica whose start time is not the one the group last read restarted, whatever its counter says; where no
+    # start time is scraped (process_* dropped by a relabelling) a counter that went down is the only sign. Usually
+    # no replica restarted: the right side is empty and Prometheus skips the match.
+    restarted = f"{started(config)} != last_over_time({STARTED_SEEN}[{lookback}])"
+    return f"sum by ({kind.by_bin}) ((({since}) >= 0 unless on ({REPLICA_KEY}) ({restarted})) or {counter})"
 
 
 def _total(kind: Kind, config: DeploymentConfig) -> str:

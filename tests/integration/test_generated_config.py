@@ -125,6 +125,7 @@ def test_pooled_windows_keep_every_row_when_evaluations_are_missed(tmp_path: Pat
     document = {
         "rule_files": ["rules.yml"],
         "evaluation_interval": "90s",
+        "group_eval_order": ["driftline-pooling.rules", "driftline-pooling-30m.rules"],  # the windows after the totals
         "tests": [
             {
                 "interval": "30s",
