@@ -101,11 +101,6 @@ def main() -> None:
         recorded = requests.get(
             prometheus.url + "/api/v1/query", params={"query": 'count({__name__=~".+:.+"})'}, timeout=60
         ).json()["data"]["result"]
-        missed = requests.get(
-            prometheus.url + "/api/v1/query",
-            params={"query": "sum(prometheus_rule_group_iterations_missed_total)"},
-            timeout=60,
-        ).json()["data"]["result"]
         rss = resident_mib(prometheus.process.pid)
         scraped = args.replicas * args.models * args.features * (2 * BINS + 1) + args.replicas * (args.models * 3 + 1)
     print(
@@ -114,10 +109,14 @@ def main() -> None:
     )
     for name, times in durations.items():
         steady = times[2:] or times
-        print(f"  {name}: median {statistics.median(steady) * 1000:.0f} ms (max {max(steady) * 1000:.0f} ms)")
+        median = statistics.median(steady)
+        print(
+            f"  {name}: median {median * 1000:.0f} ms (max {max(steady) * 1000:.0f} ms), "
+            f"{median / args.step:.2f}× its interval"
+        )
     print(
         f"  {scraped:,} scraped series; {int(float(recorded[0]['value'][1])):,} recorded series (every rule group); "
-        f"evaluations missed {float(missed[0]['value'][1]) if missed else 0:.0f}; Prometheus RSS {rss:,.0f} MiB"
+        f"Prometheus RSS {rss:,.0f} MiB"
     )
 
 
