@@ -15,15 +15,14 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
+from bench_stats import median_of
 
 import drift
 from exporters.app import ExporterApp
@@ -34,15 +33,6 @@ from httpserver.exposition import render
 def rss_mb() -> float:
     pages = int(Path("/proc/self/statm").read_text().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def median_seconds(work: Callable[[], object], runs: int = 3) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -93,8 +83,8 @@ def main() -> None:
         service.evaluate_all()
         gc.collect()
         full = rss_mb()
-        cycle = median_seconds(service.evaluate_all)
-        scrape = median_seconds(lambda: render(app.registry, "text/plain", ""))
+        cycle = median_of(service.evaluate_all, 3)
+        scrape = median_of(lambda: render(app.registry, "text/plain", ""), 3)
         body, _ = render(app.registry, "text/plain", "")
         series = sum(1 for line in body.splitlines() if line.startswith(b"driftline_"))
     print(f"{args.models} models × {args.features} numeric features + 1 output, windows of {args.window:,} rows")
