@@ -153,9 +153,14 @@ def started(config: DeploymentConfig) -> str:
     return f'{PROCESS_START}{{job="{config.alerting.exporter_job}"}}'
 
 
+def _lookback(config: DeploymentConfig) -> Duration:
+    """How far back the group's own previous reading is looked for."""
+    return Duration(config.alerting.pooling.step.seconds * LOOKBACK_STEPS)
+
+
 def _delta(kind: Kind, config: DeploymentConfig) -> str:
     counter = kind.counted.series
-    lookback = Duration(config.alerting.pooling.step.seconds * LOOKBACK_STEPS)
+    lookback = _lookback(config)
     since = f"{counter} - last_over_time({kind.seen}[{lookback}])"
     # a replica whose start time is not the one the group last read restarted, whatever its counter says; where no
     # start time is scraped (process_* dropped by a relabelling) a counter that went down is the only sign. Usually
@@ -165,8 +170,7 @@ def _delta(kind: Kind, config: DeploymentConfig) -> str:
 
 
 def _total(kind: Kind, config: DeploymentConfig) -> str:
-    lookback = Duration(config.alerting.pooling.step.seconds * LOOKBACK_STEPS)
-    return f"{kind.delta} + last_over_time({kind.total}[{lookback}]) or {kind.delta}"
+    return f"{kind.delta} + last_over_time({kind.total}[{_lookback(config)}]) or {kind.delta}"
 
 
 def _window_rows(kind: Kind, window: Duration | str) -> str:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import drift
+from alerts.pooling import PROCESS_START
 from drift.catalogue import FEATURE_BIN_ROWS, OUTPUT_BIN_ROWS, REFERENCE_FEATURE_BIN_ROWS, REFERENCE_OUTPUT_BIN_ROWS
 from drift.reference.columns import CategoricalProfile, NumericProfile
 from exporters.app import ExporterApp
@@ -105,6 +106,7 @@ def test_bin_counts_are_published_by_default_only_where_the_pooling_rules_read_t
     _, client = _app(tmp_path, replicas=replicas)
     metrics = client.metrics()
     assert (FEATURE_BIN_ROWS.series in metrics, REFERENCE_OUTPUT_BIN_ROWS.series in metrics) == (published, published)
+    assert PROCESS_START in metrics  # how the pooling rules tell a replica's restart (alerts/pooling.py)
 
 
 def test_replicas_need_the_bin_counts() -> None:
