@@ -159,7 +159,4 @@ def rule_tests(config: DeploymentConfig, rule_file: str = "rules.yml") -> dict[s
         tests.append(_exporter_absent(ctx))
     if pooling.pooled(config):
         tests.append(_pooled_counts(ctx))
-    document: dict[str, Any] = {"rule_files": [rule_file], "evaluation_interval": str(Duration(float(ctx.step)))}
-    if pooling.pooled(config):  # promtool evaluates groups in no set order: the windows read this instant's totals
-        document["group_eval_order"] = [group["name"] for group in pooling.rule_groups(config)]
-    return {**document, "tests": tests}
+    return {"rule_files": [rule_file], "evaluation_interval": str(Duration(float(ctx.step))), "tests": tests}

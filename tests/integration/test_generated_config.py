@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 import yaml
 
-from alerts import pooling
 from alerts.loader import load_deployment
 from driftline.generate import generate, write_files
 from tests.support import (
@@ -126,7 +125,6 @@ def test_pooled_windows_keep_every_row_when_evaluations_are_missed(tmp_path: Pat
     document = {
         "rule_files": ["rules.yml"],
         "evaluation_interval": "90s",
-        "group_eval_order": [pooling.COUNTING_GROUP, pooling.window_group("30m")],  # the windows after the totals
         "tests": [
             {
                 "interval": "30s",
