@@ -182,7 +182,12 @@ def test_review2_finding_3_one_bad_label_leaves_its_batch_s_good_labels(
         def joined() -> float:
             return scrape(exporter.url)["driftline_labels_total"][labels(**IRIS_MODEL, outcome="joined")]
 
-        wait_for(lambda: joined() == 20.0, timeout=60)
+        def objects() -> dict[str, float]:
+            counted = scrape(exporter.url)["driftline_label_objects_total"]
+            return {dict(k)["outcome"]: v for k, v in counted.items()}
+
+        # the two objects are read one after the other: b's quarantine may come after a's labels are joined
+        wait_for(lambda: joined() == 20.0 and objects().get("quarantined") == 1.0, timeout=120)
         metrics = scrape(exporter.url)
         files = {dict(k)["outcome"]: v for k, v in metrics["driftline_label_objects_total"].items()}
         assert files == {"processed": 1.0, "quarantined": 1.0}
