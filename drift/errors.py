@@ -40,5 +40,13 @@ class DataError(DriftlineError):
     """Reference or current data does not match the config (missing column, unparsable file, no values)."""
 
 
+class MissingColumnsError(DataError):
+    """A data file lacks configured columns: ``columns`` names them (what a data gate reports as its schema check)."""
+
+    def __init__(self, message: str, columns: list[str]) -> None:
+        super().__init__(message)
+        self.columns = list(columns)
+
+
 class ProfileError(DriftlineError):
     """A reference profile is unreadable, corrupt, of an unknown format, or does not fit the model config."""

@@ -10,6 +10,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import drift
 from alerts.config import DeploymentConfig
@@ -19,7 +20,7 @@ from drift.config.model_files import duplicates, read_model_file
 from drift.errors import ConfigError, DriftlineError
 from drift.extras import DEMO, REPORT, missing, require
 
-from . import __version__
+from . import __version__, gate
 from .progress import Progress
 
 
@@ -243,8 +244,16 @@ def _listen(text: str) -> drift.ListenAddress:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as every other failure: one line and exit 1 (argparse's 2 is ``driftline gate``'s "drift")."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message}; {self.prog} --help says more", file=sys.stderr)
+        sys.exit(1)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="driftline",
         description="Prometheus-native data and prediction drift monitoring for KServe models.",
     )
@@ -340,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-rows", type=_rows, default=5000, metavar="N", help="rows sampled from each side (default 5000)"
     )
     report.set_defaults(handler=_cmd_report)
+    gate.add_parser(commands)
     return parser
 
 

@@ -73,3 +73,43 @@ def reference_profile_container(
         command=["sh", "-ec", script],
         args=[monitor_config, model_name, model_version, reference.path, data_format, profile.path],
     )
+
+
+@dsl.component(base_image=DRIFTLINE_IMAGE)
+def data_gate(
+    monitor_config: str,
+    model_name: str,
+    data: str,
+    verdict: Output[Artifact],
+    profile_uri: str = "",
+    fail_on: str = "schema,rows,data_quality",
+    verdict_uri: str = "",
+    data_format: str = "auto",
+) -> bool:
+    """The pipeline's data-validation step: ``driftline gate`` of ``data`` (a URI: ``s3://…`` or a path) against the
+    model's reference profile (``profile_uri``, else the config's ``reference.profile``). The verdict is the
+    ``verdict`` artifact (its metadata: passed, failed, exit code) and, when ``verdict_uri`` is given, also that
+    object — written before a failure, since KFP uploads a failed step's artifacts nowhere. A failed check of
+    ``fail_on`` fails the step and with it the run; the others are reported only.
+
+    ``fail_on`` leaves ``drift`` out by default: a retraining is started *because* the data drifted, so drift is no
+    reason to refuse the data it trains on — a missing column, too few rows or broken values are.
+    """
+    import os
+
+    from alerts.loader import parse_deployment_text
+    from drift.reference.storage import write_bytes
+    from driftline.gate import judge, verdict_json
+
+    config = parse_deployment_text(monitor_config, os.path.join(os.getcwd(), "monitor.yaml"))
+    enforce = frozenset(part.strip() for part in fail_on.split(",") if part.strip())
+    found = judge(config, model_name, data, enforce=enforce, profile_uri=profile_uri or None, fmt=data_format)
+    document = verdict_json(found)
+    with open(verdict.path, "w", encoding="utf-8") as out:
+        out.write(document)
+    if verdict_uri:
+        write_bytes(verdict_uri, document.encode(), config.s3)
+    verdict.metadata.update({"passed": found.passed, "failed": list(found.failed), "exit_code": found.exit_code})
+    if not found.passed:
+        raise RuntimeError(f"data gate: {found.summary()}")
+    return True

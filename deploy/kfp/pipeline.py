@@ -1,7 +1,10 @@
-"""An example retraining pipeline for the churn model (Kubeflow Pipelines v2): train, evaluate, profile.
+"""An example retraining pipeline for the churn model (Kubeflow Pipelines v2): validate the data, train, evaluate,
+profile.
 
 The retraining webhook (or ``deploy/github/retrain.yml``) starts it with the parameters of the incident
-(``model_name``, ``model_namespace``, ``drifted_features``). It trains a logistic regression on the fresh training
+(``model_name``, ``model_namespace``, ``drifted_features``). It first gates the fresh training data against the
+production reference (``driftline gate``: a missing column, too few rows or broken values fail the run; drift, the
+reason for the retraining, is reported only), then trains a logistic regression on the fresh training
 data, scores it on a hold-out, and builds driftline's reference profile from the data the model was trained on —
 with the model's own predictions as the output columns — recording the run's id as the model version. The model and
 its profile land side by side under ``<model_root>/<run id>/``, where the promote step points the InferenceService's
@@ -18,7 +21,7 @@ from kfp import compiler, dsl
 from kfp.dsl import Dataset, Input, Metrics, Model, Output
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from components import reference_profile
+from components import data_gate, reference_profile
 
 TRAINING_IMAGE = "python:3.11-slim"
 TRAINING_PACKAGES = ["pandas>=2.2", "pyarrow>=15", "scikit-learn>=1.4", "boto3>=1.34"]
@@ -108,6 +111,13 @@ def retrain_pipeline(
     categorical = ["contract", "payment_method", "internet_service"]
     features = ["tenure", "monthly_charges", "total_charges", "support_calls", *categorical]
     run_id = dsl.PIPELINE_JOB_ID_PLACEHOLDER
+    # the data-validation step: the fresh data against the production reference, before any training
+    validated = data_gate(
+        monitor_config=monitor_config,
+        model_name=model_name,
+        data=training_data,
+        verdict_uri=f"{model_root}/{run_id}/driftline-gate.json",
+    )
     trained = train(
         training_data=training_data,
         features=features,
@@ -115,7 +125,7 @@ def retrain_pipeline(
         label="churned",
         model_root=model_root,
         run_id=run_id,
-    )
+    ).after(validated)
     evaluate(
         model=trained.outputs["model"],
         holdout=trained.outputs["holdout"],

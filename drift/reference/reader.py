@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from ..boundary import shown
 from ..config import ColumnConfig, ModelConfig, S3Config, data_format
-from ..errors import DataError, DriftlineError, StorageError
+from ..errors import DataError, DriftlineError, MissingColumnsError, StorageError
 from .storage import OpenedObject, is_s3, open_seekable, open_stream, sha256_file, storage_errors
 
 CSV_BLOCK_BYTES = 1 << 20  # larger blocks cost peak memory (allocator retention) and gain no speed
@@ -380,9 +380,10 @@ def _require_columns(uri: str, present: list[str], wanted: list[str]) -> None:
         # the header is outside input: a binary file's "names" are cut and escaped, never echoed raw
         names = ", ".join(n if n.isprintable() and len(n) <= 40 else shown(n, 30) for n in present[:20])
         names += ", …" if len(present) > 20 else ""
-        raise DataError(
+        raise MissingColumnsError(
             f"{uri}: no column {', '.join(repr(m) for m in missing)} (configured as a feature or output); "
-            f"the file has: {names or 'no columns'}"
+            f"the file has: {names or 'no columns'}",
+            missing,
         )
 
 

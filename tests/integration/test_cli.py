@@ -40,7 +40,17 @@ def test_no_command_lists_the_commands() -> None:
     assert result.returncode == 1 and result.stdout == ""
     lines = result.stderr.splitlines()
     assert lines[-1] == "driftline: error: name a COMMAND (above); driftline COMMAND --help says more"
-    for command in ("check-config", "profile", "set-reference", "serve", "webhook", "demo", "generate", "report"):
+    for command in (
+        "check-config",
+        "profile",
+        "set-reference",
+        "serve",
+        "webhook",
+        "demo",
+        "generate",
+        "report",
+        "gate",
+    ):
         assert any(line.split()[:1] == [command] for line in lines), f"{command} is not listed"
 
 

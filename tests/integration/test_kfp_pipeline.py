@@ -43,7 +43,7 @@ def test_the_example_pipeline_compiles_with_the_profile_step(pipeline: ModuleTyp
     package = tmp_path / "retrain-pipeline.yaml"
     compiler.Compiler().compile(pipeline.retrain_pipeline, str(package))
     spec = yaml.safe_load(package.read_text())
-    assert set(spec["components"]) == {"comp-train", "comp-evaluate", "comp-reference-profile"}
+    assert set(spec["components"]) == {"comp-data-gate", "comp-train", "comp-evaluate", "comp-reference-profile"}
     assert set(spec["root"]["inputDefinitions"]["parameters"]) >= {"model_name", "model_namespace", "drifted_features"}
     executors = spec["deploymentSpec"]["executors"]
     assert executors["exec-reference-profile"]["container"]["image"] == "ghcr.io/driftline/driftline:0.1.0"
@@ -57,6 +57,8 @@ def test_the_example_pipeline_compiles_with_the_profile_step(pipeline: ModuleTyp
     parameters = json.dumps(profile["inputs"]["parameters"])
     assert "{{$.pipeline_job_uuid}}" in parameters, "the model version is the run's id"
     assert "/driftline-profile.json" in parameters, "the profile is published beside the model"
+    assert tasks["train"]["dependentTasks"] == ["data-gate"], "nothing trains before the data is validated"
+    assert executors["exec-data-gate"]["container"]["image"] == "ghcr.io/driftline/driftline:0.1.0"
 
 
 def _run_training(pipeline: ModuleType, tmp: Path, data: Path) -> tuple[Dataset, float]:
@@ -147,3 +149,38 @@ def test_the_container_component_runs_driftline_profile(components: ModuleType, 
     built = drift.ReferenceProfile.load(str(output))
     assert built.model_version == "run-3" and built.rows == 1500
     built.require_compatible(drift.load_config(MONITOR_CONFIG).model("churn-model"))
+
+
+def test_the_data_gate_step_passes_fresh_data_and_fails_the_run_on_a_missing_column(
+    pipeline: ModuleType, components: ModuleType, tmp_path: Path
+) -> None:
+    """The pipeline's data-validation step run as KFP runs it: the fresh data against the production reference
+    passes; a file without a feature raises (failing the run) after writing its verdict where the run keeps it."""
+    reference, _ = _run_training(pipeline, tmp_path, _training_data(tmp_path))
+    profile = Artifact(uri=str(tmp_path / "profile.json"))
+    components.reference_profile.python_func(
+        monitor_config=MONITOR_CONFIG.read_text(), model_name="churn-model", model_version="run-2",
+        reference=reference, profile=profile,
+    )  # fmt: skip
+    fresh = tmp_path / "fresh.parquet"
+    customers(3000, np.random.default_rng(11)).rename(columns={LABEL: "churned"}).to_parquet(fresh)
+    verdict = Artifact(uri=str(tmp_path / "verdict.json"))
+    passed = components.data_gate.python_func(
+        monitor_config=MONITOR_CONFIG.read_text(), model_name="churn-model", data=str(fresh), verdict=verdict,
+        profile_uri=profile.path,
+    )  # fmt: skip
+    assert passed is True
+    assert json.loads(Path(verdict.path).read_text())["passed"] is True
+    assert verdict.metadata == {"passed": True, "failed": [], "exit_code": 0}
+
+    broken = tmp_path / "broken.parquet"
+    customers(3000, np.random.default_rng(12)).drop(columns=["support_calls"]).to_parquet(broken)
+    kept = tmp_path / "runs" / "run-3" / "driftline-gate.json"
+    failed = Artifact(uri=str(tmp_path / "failed.json"))
+    with pytest.raises(RuntimeError, match=r"failed \(schema\).*missing column\(s\) support_calls"):
+        components.data_gate.python_func(
+            monitor_config=MONITOR_CONFIG.read_text(), model_name="churn-model", data=str(broken), verdict=failed,
+            profile_uri=profile.path, verdict_uri=str(kept),
+        )  # fmt: skip
+    written = json.loads(kept.read_text())
+    assert written["exit_code"] == 4 and written["checks"]["schema"]["missing_columns"] == ["support_calls"]
