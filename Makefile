@@ -11,7 +11,7 @@ CORE_BIN := $(CORE_VENV)/bin
 SYSTEM_PACKAGES := prometheus prometheus-alertmanager
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test unit integration lint typecheck pytest pytest-core generated lock check-generated system-deps browser-deps balancer-deps bench fuzz clean
+.PHONY: demo test unit integration lint typecheck pytest pytest-core generated lock check-generated system-deps browser-deps balancer-deps mlflow-deps bench fuzz clean
 
 # The venv is rebuilt when the dependency list changes.
 $(BIN)/.installed: pyproject.toml
@@ -60,6 +60,20 @@ balancer-deps:
 	@command -v kubectl >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends kubectl >/dev/null; }
 
+# The MLflow tracking server the registry tests run (SQLite, artifacts on the moto S3 server) and the client the
+# training run of those tests logs with: a service like Prometheus, in a venv of its own — driftline talks to it over
+# its REST API and never imports mlflow.
+MLFLOW_VENV ?= .venv-mlflow
+MLFLOW_BIN := $(MLFLOW_VENV)/bin
+MLFLOW_VERSION ?= 3.17.2
+$(MLFLOW_BIN)/.installed:
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_BIN)/python -m pip install --quiet --upgrade pip
+	$(MLFLOW_BIN)/python -m pip install --quiet 'mlflow==$(MLFLOW_VERSION)' boto3
+	touch $@
+
+mlflow-deps: $(MLFLOW_BIN)/.installed
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -82,11 +96,11 @@ unit: $(BIN)/.installed
 
 # The tiers that start real processes: the services, Prometheus, Alertmanager, HAProxy, Chromium, the command line;
 # the slowest tests are listed at the end.
-integration: $(BIN)/.installed system-deps browser-deps balancer-deps
+integration: $(BIN)/.installed system-deps browser-deps balancer-deps mlflow-deps
 	$(BIN)/pytest -q $(PARALLEL) --durations=15 tests/integration tests/e2e tests/test_readme.py
 
 # Every tier at once. pytest exits 5 when it collects no test; make treats that as a failure like any other.
-pytest: $(BIN)/.installed system-deps browser-deps balancer-deps
+pytest: $(BIN)/.installed system-deps browser-deps balancer-deps mlflow-deps
 	$(BIN)/pytest $(PARALLEL)
 
 # deploy/generated is what `driftline generate` writes for the example config, docs/metrics.md and docs/runbooks.md
@@ -110,7 +124,7 @@ check-generated: generated
 # Again on the core install and pandas 3 (Evidently, and with it the pandas cap, is the report extra): what depends
 # on the install — the unit tier and the modules marked `install` (reading data, profiles, reports, the command line,
 # the extras, the demo) — not the services and rules, whose code is the same on both.
-pytest-core: $(CORE_BIN)/.installed system-deps browser-deps balancer-deps
+pytest-core: $(CORE_BIN)/.installed system-deps browser-deps balancer-deps mlflow-deps
 	$(CORE_BIN)/python -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("evidently") is not None)'
 	$(CORE_BIN)/pytest -q -n $(UNIT_WORKERS) -m 'not report' tests/unit
 	$(CORE_BIN)/pytest -q $(PARALLEL) -m 'install and not report' tests/integration tests/e2e tests/test_readme.py
@@ -119,7 +133,7 @@ pytest-core: $(CORE_BIN)/.installed system-deps browser-deps balancer-deps
 # processes and, beside them on the other job slot, the core install's pass (as CI's two jobs do). The system packages
 # come first, one apt-get at a time.
 test: lint typecheck check-generated unit
-	$(MAKE) --no-print-directory system-deps browser-deps balancer-deps
+	$(MAKE) --no-print-directory system-deps browser-deps balancer-deps mlflow-deps
 	$(MAKE) --no-print-directory -j2 --output-sync=target integration pytest-core
 
 # The image's dependencies pinned (deploy/image/constraints.txt): the core and the report extra, resolved afresh on
@@ -152,5 +166,5 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_install.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_VENV) $(CORE_VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache .hypothesis .peers demo-data build dist *.egg-info
+	rm -rf $(VENV) $(DEMO_VENV) $(CORE_VENV) $(MLFLOW_VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache .hypothesis .peers demo-data build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -20,7 +20,7 @@ from drift.config.model_files import duplicates, read_model_file
 from drift.errors import ConfigError, DriftlineError
 from drift.extras import DEMO, REPORT, missing, require
 
-from . import __version__, gate
+from . import __version__, attach, gate
 from .progress import Progress
 
 
@@ -102,11 +102,12 @@ def _cmd_profile(args: argparse.Namespace) -> int:
                 raise ConfigError([message], args.config)
             output = output.replace(VERSION_PLACEHOLDER, args.model_version)
         profile = drift.profile_from_source(model, config.s3, progress=Progress, model_version=args.model_version)
-        profile.save(output, config.s3)
+        written = profile.save(output, config.s3)
         version = f", model version {profile.model_version}" if profile.model_version else ""
         print(
             f"{model.name}: profile {profile.version} from {profile.rows:,} rows "
             f"({len(profile.features)} features, {len(profile.outputs)} outputs{version}) written to {output}"
+            + (f" ({written})" if written != output else "")
         )
     return 0
 
@@ -350,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(handler=_cmd_report)
     gate.add_parser(commands)
+    attach.add_parser(commands)
     return parser
 
 

@@ -101,7 +101,7 @@ class DriftCollector(Collector):
                 add(m.REFERENCE_LOADED, labels, 1.0 if reference.loaded else 0.0)
             if reference.loaded:
                 add(m.REFERENCE_SAMPLES, labels, float(reference.rows))
-                add(m.REFERENCE_INFO, [*labels, reference.version, reference.uri], 1.0)
+                add(m.REFERENCE_INFO, [*labels, reference.version, reference.uri, reference.registry_version], 1.0)
                 if reference.created_at is not None:
                     add(m.REFERENCE_CREATED, labels, reference.created_at)
             add(m.WINDOW_SAMPLES, labels, float(evaluation.window_samples))

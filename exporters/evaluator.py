@@ -190,7 +190,13 @@ def _reference_state(stream: Stream) -> ReferenceState:
         return ReferenceState(loaded, reference.uri)
     multivariate = profile.multivariate.error_mean if profile.multivariate is not None else None
     return ReferenceState(
-        loaded, reference.uri, profile.rows, profile.version, _timestamp(profile.created_at), multivariate
+        loaded,
+        reference.uri,
+        profile.rows,
+        profile.version,
+        _timestamp(profile.created_at),
+        multivariate,
+        reference.registry_version,
     )
 
 

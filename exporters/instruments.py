@@ -34,6 +34,8 @@ class ExporterInstruments:
         self.label_objects = counter(m.LABEL_OBJECTS, registry)
         self.window_resets = counter(m.WINDOW_RESETS, registry)
         self.window_restores = counter(m.WINDOW_RESTORES, registry)
+        self.reference_swaps = counter(m.REFERENCE_SWAPS, registry)
+        self.reference_load_errors = counter(m.REFERENCE_LOAD_ERRORS, registry)
         self.checkpoint_timestamp = gauge(m.CHECKPOINT_TIMESTAMP, registry)
         self.checkpoint_errors = counter(m.CHECKPOINT_ERRORS, registry)
         self.model_files = gauge(m.MODEL_FILES, registry)
@@ -45,7 +47,8 @@ class ExporterInstruments:
         self._per_model = (
             self.events, self.unversioned, self.evaluation_duration, self.long_values, self.other_components,
             self.labels, self.label_delay, self.store_rows, self.store_capacity, self.evictions, self.label_objects,
-            self.log_objects, self.window_resets, self.window_restores,
+            self.log_objects, self.window_resets, self.window_restores, self.reference_swaps,
+            self.reference_load_errors,
         )  # fmt: skip
 
     def add_model(self, key: ModelKey, labelled: bool, versioned: bool) -> None:
@@ -63,6 +66,8 @@ class ExporterInstruments:
         self.evaluation_duration.labels(*key)
         self.long_values.labels(*key)
         self.window_restores.labels(*key)
+        self.reference_swaps.labels(*key)
+        self.reference_load_errors.labels(*key)
         self._events[key] = {
             kind: {o: self.events.labels(*key, kind, o) for o in m.EVENT_OUTCOMES} for kind in m.EVENT_TYPES
         }

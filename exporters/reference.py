@@ -26,14 +26,15 @@ class Reference:
         self.must_name_version = must_name_version
         self._take = take
         self.profile: ReferenceProfile | None = None
-        self.tag: str | None = None  # the ETag or mtime the profile was read at
-        self.error: str | None = None  # why the last load failed
+        self.tag: str | None = None  # the ETag or mtime the profile was read at; from the registry: version and place
+        self.error: str | None = None  # why the last load or check failed (a loaded profile keeps serving)
+        self.registry_version = ""  # the MLflow model version the profile came from (uri is models:/…)
 
-    def take(self, profile: ReferenceProfile, tag: str | None) -> str:
+    def take(self, profile: ReferenceProfile, tag: str | None, registry_version: str = "") -> str:
         """Serve ``profile`` from now on; returns what became of the windows counted so far (``"empty"`` for a slot
         without windows)."""
         outcome = self._take(profile) if self._take is not None else "empty"
-        self.profile, self.tag, self.error = profile, tag, None
+        self.profile, self.tag, self.error, self.registry_version = profile, tag, None, registry_version
         return outcome
 
     @property

@@ -14,6 +14,7 @@ from drift.boundary import shown
 from drift.config import MonitorConfig
 from drift.errors import DriftlineError, ProfileError, StorageError
 from drift.reference.profile import PROFILE_LIMITS, ReferenceProfile
+from drift.reference.registry import Registry, RegistryReference, is_registry
 from drift.reference.storage import object_tag, read_bytes
 
 from .instruments import ExporterInstruments
@@ -39,6 +40,13 @@ class ReferenceLoader:
         self.instruments = instruments
         # A retired version's slot is forgotten with it.
         self._retries: weakref.WeakKeyDictionary[Reference, _Retry] = weakref.WeakKeyDictionary()
+        self._mlflow: Registry | None = None
+
+    def _registry(self) -> Registry:
+        """The MLflow registry (``MLFLOW_TRACKING_URI``), made on first use: a config without models:/ needs none."""
+        if self._mlflow is None:
+            self._mlflow = Registry()
+        return self._mlflow
 
     def refresh(self, models: Iterable[MonitoredModel], now: float) -> bool:
         """Load the slots that are due; returns whether any slot's profile or error changed."""
@@ -62,18 +70,31 @@ class ReferenceLoader:
 
     def _load(self, slot: Reference, retry: _Retry, tick: float) -> None:
         uri, model = slot.uri, slot.model
-        if slot.profile is not None and object_tag(uri, self.s3) == slot.tag:
-            retry.next_attempt = tick + self.check_every
+        registered = self._registry().version(RegistryReference.parse(uri)) if is_registry(uri) else None
+        # a registry version's profile is read once: the version and where its profile is say whether it is new
+        source = self._registry().profile_of(registered) if registered else uri
+        current = f"{registered.uri} {source}" if registered else object_tag(uri, self.s3)
+        if slot.profile is not None and current == slot.tag:
+            if slot.error is not None:
+                log.info("reference profile source reachable again", extra={"model": model.name, "source": uri})
+            slot.error = None
+            retry.backoff, retry.next_attempt = 1.0, tick + self.check_every
             return
-        data, tag = read_bytes(uri, self.s3, PROFILE_LIMITS.max_bytes)
-        profile = ReferenceProfile.from_json(data, origin=uri)
-        profile.require_compatible(model, origin=uri)
+        if registered:
+            data, _ = self._registry().read(source, self.s3, PROFILE_LIMITS.max_bytes)
+            tag = current
+        else:
+            data, tag = read_bytes(uri, self.s3, PROFILE_LIMITS.max_bytes)
+        profile = ReferenceProfile.from_json(data, origin=source)
+        profile.require_compatible(model, origin=source)
         if slot.version:
-            require_version(profile, slot, uri)
+            require_version(profile, slot, source)
         previous = slot.profile
-        outcome = slot.take(profile, tag)
+        outcome = slot.take(profile, tag, registered.version if registered else "")
         self._report_window(slot, outcome, profile)
         retry.backoff, retry.next_attempt = 1.0, tick + self.check_every
+        if previous is not None:
+            self.instruments.reference_swaps.labels(model.name, model.namespace).inc()
         log.info(
             "reference profile swapped" if previous else "reference profile loaded",
             extra={
@@ -81,6 +102,7 @@ class ReferenceLoader:
                 "model_version": slot.version or None,
                 "version": profile.version,
                 "source": uri,
+                **({"registry_version": registered.version, "profile": source} if registered else {}),
             },
         )
         if model.target is not None and not profile.serves_target(model):
@@ -103,8 +125,11 @@ class ReferenceLoader:
             return
         slot.error = error
         retry.next_attempt = tick + retry.backoff
+        self.instruments.reference_load_errors.labels(model.model.name, model.model.namespace).inc()
         log.warning(
-            "reference profile not loaded; retrying",
+            "reference profile not refreshed; the loaded one keeps serving; retrying"
+            if slot.profile is not None
+            else "reference profile not loaded; retrying",
             extra={
                 "model": slot.model.name,
                 "model_version": slot.version or None,

@@ -94,6 +94,14 @@ class ExporterService:
         }
         if refused:  # not a reason to be unready: the versions that have a reference are served
             detail["versions_without_reference"] = refused
+        stale = {
+            f"{m.model.namespace}/{m.model.name}" + (f"@{slot.version}" if slot.version else ""): slot.error
+            for m in self.models.values()
+            for slot in m.references()
+            if slot.profile is not None and slot.error is not None
+        }
+        if stale:  # neither: the profile loaded last keeps serving while its source (S3, the registry) is away
+            detail["references_not_refreshed"] = stale
         if self.watcher is not None and self.watcher.refused:  # neither: the other files' models are served
             detail["refused_model_files"] = dict(self.watcher.refused)
         return not missing, detail

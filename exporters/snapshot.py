@@ -30,6 +30,7 @@ class ReferenceState:
     version: str = ""
     created_at: float | None = None
     multivariate_error: float | None = None  # the reference's mean reconstruction error, with a PCA
+    registry_version: str = ""  # the MLflow model version the profile came from
 
 
 @dataclass(frozen=True)

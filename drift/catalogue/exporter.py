@@ -161,8 +161,9 @@ REFERENCE_SAMPLES = declare(
 REFERENCE_INFO = declare(
     "driftline_reference_info",
     GAUGE,
-    "The loaded reference profile (always 1).",
-    (*VERSIONED, "version", "source"),
+    "The loaded reference profile (always 1). source: reference.profile as configured; registry_version: the MLflow "
+    "model version it was read from (empty unless source is models:/…).",
+    (*VERSIONED, "version", "source", "registry_version"),
     section=_REFERENCE,
 )
 REFERENCE_LOADED = declare(

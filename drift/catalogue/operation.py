@@ -116,6 +116,22 @@ CHECKPOINT_ERRORS = declare(
     section=_STATE,
 )
 
+_REFERENCES = "Reference loads"
+REFERENCE_SWAPS = declare(
+    "driftline_reference_swaps",
+    COUNTER,
+    "Reference profiles replaced while running: a new object at reference.profile, or the registry alias it follows "
+    "moved to another model version.",
+    section=_REFERENCES,
+)
+REFERENCE_LOAD_ERRORS = declare(
+    "driftline_reference_load_errors",
+    COUNTER,
+    "Reference profile loads or checks that failed (storage or the MLflow registry unreachable or refusing, a profile "
+    "that does not fit); a profile already loaded keeps serving.",
+    section=_REFERENCES,
+)
+
 _MODEL_FILES = "Model files"
 MODEL_FILES = declare(
     "driftline_model_files",

@@ -114,7 +114,7 @@ def _versions(sec: Section, base_dir: Path) -> VersionsConfig:
     if source and source != "response" and not name:
         sec.problem(sec.key_path("name"), f"is required with source: {source} (the {source} that holds the version)")
     version = v.matching(MODEL_VERSION, "a model version (letters, digits and . _ : + -, at most 63)")
-    references = sec.pairs("references", v.uri(base_dir), version)
+    references = sec.pairs("references", v.profile_uri(base_dir), version)
     defaults = VersionsConfig(source)
     config = VersionsConfig(
         source=source,
@@ -244,7 +244,7 @@ def _reference(sec: Section, base_dir: Path) -> ReferenceConfig:
         )
     config = ReferenceConfig(
         data=data,
-        profile=sec.get("profile", v.uri(base_dir)),
+        profile=sec.get("profile", v.profile_uri(base_dir)),
         sample_size=sec.get("sample_size", v.integer(minimum=10, maximum=10_000_000), None),
         format=fmt,
         seed=sec.get("seed", v.integer(minimum=0), None),

@@ -256,6 +256,27 @@ def http_url(value: Any) -> str:
     return value
 
 
+# a model version in the MLflow Model Registry: models:/NAME/VERSION (or /{version}) or models:/NAME@ALIAS
+REGISTRY_REFERENCE = r"models:/[^/@\s][^/@]{0,255}(?:/(?:[1-9][0-9]{0,9}|\{version\})|@[A-Za-z0-9_-]{1,255})"
+
+
+def profile_uri(base_dir: Path) -> Callable[[Any], str]:
+    """Where a reference profile is: a local path, ``s3://BUCKET/KEY``, or a model version in the MLflow registry
+    (``models:/NAME/VERSION``, ``models:/NAME@ALIAS``)."""
+    storage = uri(base_dir)
+
+    @accepts({"anyOf": [schema_of(storage), {"type": "string", "pattern": fullmatch(REGISTRY_REFERENCE)}]})
+    def parse(value: Any) -> str:
+        text = string(value)
+        if text.startswith("models:"):
+            if not re.fullmatch(REGISTRY_REFERENCE, text):
+                raise InvalidValueError(f"{text!r} is not models:/NAME/VERSION or models:/NAME@ALIAS")
+            return text
+        return storage(text)
+
+    return parse
+
+
 def uri(base_dir: Path, local_only: bool = False) -> Callable[[Any], str]:
     """A local path (resolved against ``base_dir``) or ``s3://BUCKET/KEY``."""
     local = r"(?!.*://).*\S.*"

@@ -23,6 +23,7 @@ from ..quality.metrics import ReferencePerformance
 from .columns import ColumnProfile, column_from_dict, fine_bins_for
 from .hashing import content_hash
 from .legacy import upgrade_format_1
+from .registry import Registry, RegistryReference, attach, is_registry
 from .storage import read_bytes, write_bytes
 
 FORMAT = "driftline.profile"
@@ -139,13 +140,24 @@ class ReferenceProfile:
             ),
         )
 
-    def save(self, uri: str, s3: S3Config | None = None) -> None:
-        """Write the profile as JSON to a local path (atomically) or to ``s3://bucket/key``."""
+    def save(self, uri: str, s3: S3Config | None = None) -> str:
+        """Write the profile as JSON to a local path (atomically), to ``s3://bucket/key``, or to a model version in
+        the MLflow registry (``models:/NAME/VERSION`` or ``@ALIAS``: :func:`~drift.reference.registry.attach`).
+        Returns where it was written."""
+        if is_registry(uri):
+            return attach(self.to_json(), RegistryReference.parse(uri), s3).profile or uri
         write_bytes(uri, self.to_json(), s3)
+        return uri
 
     @classmethod
     def load(cls, uri: str, s3: S3Config | None = None) -> ReferenceProfile:
-        """Read a profile from a local path or ``s3://bucket/key``, verifying its content against its version."""
+        """Read a profile from a local path, ``s3://bucket/key`` or a model version in the MLflow registry (the
+        profile it carries), verifying its content against its version."""
+        if is_registry(uri):
+            registry = Registry()
+            source = registry.profile_of(registry.version(RegistryReference.parse(uri)))
+            data, _ = registry.read(source, s3, PROFILE_LIMITS.max_bytes)
+            return cls.from_json(data, origin=f"{uri} ({source})")
         data, _ = read_bytes(uri, s3, PROFILE_LIMITS.max_bytes)
         return cls.from_json(data, origin=uri)
 
