@@ -124,7 +124,7 @@ def test_the_exporter_follows_the_champion_alias_in_the_mlflow_registry(tmp_path
         _send(exporter.url + "/", model_1, 600, seed=10)
         info = f'driftline_reference_info{{model="{MODEL}",source="{CHAMPION}"}}'
         wait_for(lambda: _value(prometheus, f'{info[:-1]},registry_version="{v1}"}}'), timeout=120)
-        drifted = f'driftline_dataset_drift{{model="{MODEL}"}} == 1'
+        drifted = f'driftline_dataset_drifted{{model="{MODEL}"}} == 1'
         wait_for(lambda: _value(prometheus, drifted), timeout=120)
         v1_profile = _value(prometheus, info)[0]["metric"]["version"]
 
@@ -141,7 +141,7 @@ def test_the_exporter_follows_the_champion_alias_in_the_mlflow_registry(tmp_path
         swap_line = next(entry for entry in logged if entry["msg"] == "reference profile swapped")
         assert swap_line["registry_version"] == v2 and swap_line["source"] == CHAMPION
         _send(exporter.url + "/", model_2, 600, seed=11)
-        wait_for(lambda: _value(prometheus, f'driftline_dataset_drift{{model="{MODEL}"}} == 0'), timeout=120)
+        wait_for(lambda: _value(prometheus, f'driftline_dataset_drifted{{model="{MODEL}"}} == 0'), timeout=120)
         window = _value(prometheus, f'driftline_window_samples{{model="{MODEL}"}}')
         assert float(window[0]["value"][1]) == 600, "the window restarted with the new profile's bins"
 
