@@ -72,7 +72,7 @@ def metrics_page() -> str:
 # event counters, histograms, windows, reference and settings (and with a target the quality, label and store series;
 # with exporter.bin_counts the bins). Counted on a real exporter by tests/unit/test_catalogue.py.
 _FEATURES = 20
-_OTHER_SERIES = {(False, True): 640, (True, True): 707, (False, False): 178, (True, False): 245}  # (target, bins)
+_OTHER_SERIES = {(False, True): 642, (True, True): 709, (False, False): 180, (True, False): 247}  # (target, bins)
 
 
 def _cardinality() -> list[str]:
@@ -87,8 +87,8 @@ def _cardinality() -> list[str]:
         f"**Cardinality.** Per model: {len(numeric) + 2} series per numeric feature (one per statistic it is "
         f"published for — {', '.join(numeric)} — plus the decision and the missing ratio; a categorical feature has "
         f"{len(categorical) + 2}: {', '.join(categorical)}, the decision and the missing ratio), 3 per output, 6 event "
-        "counters and 4 of other components' events, 16 for the evaluation-duration histogram and 16 more (windows, "
-        "reference, settings); with a `target` 44 more (quality, label counters, the label-delay histogram, the "
+        "counters and 4 of other components' events, 16 for the evaluation-duration histogram and 18 more (windows, "
+        "reference and its swaps and load errors, settings); with a `target` 44 more (quality, label counters, the label-delay histogram, the "
         "prediction store). With `exporter.bin_counts` (the default when `exporter.replicas` is above 1: only the "
         "pooling rules and the dashboard's *Bin shares* panel read them), each column adds its PSI bins twice — the "
         "rows "

@@ -154,7 +154,7 @@ def check_dashboards(
 
 def last_group_evaluation(prometheus: PrometheusProcess, group: str) -> float:
     """When the last complete evaluation of rule group ``group`` started (Unix time; 0 before the first)."""
-    groups = requests.get(prometheus.url + "/api/v1/rules", timeout=5).json()["data"]["groups"]
+    groups = requests.get(prometheus.url + "/api/v1/rules", timeout=30).json()["data"]["groups"]
     (found,) = [g for g in groups if g["name"] == group]
     stamp = str(found["lastEvaluation"])[:26].rstrip("Z")  # RFC 3339 with nanoseconds; microseconds will do
     return datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp() if not stamp.startswith("0001") else 0.0
