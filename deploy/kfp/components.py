@@ -30,8 +30,12 @@ def reference_profile(
     profile: Output[Artifact],
     publish_uri: str = "",
     data_format: str = "parquet",
+    register_to: str = "",
+    mlflow_tracking_uri: str = "",
 ) -> str:
-    """Build the model's reference profile from ``reference``; returns the profile's content version."""
+    """Build the model's reference profile from ``reference``; returns the profile's content version. With
+    ``register_to`` (``models:/NAME/VERSION``) the profile is also attached to that version in the MLflow registry
+    at ``mlflow_tracking_uri``: logged to its run and named by its ``driftline.profile`` tag."""
     import dataclasses
     import os
 
@@ -47,8 +51,19 @@ def reference_profile(
     built.save(profile.path)
     if publish_uri:
         built.save(publish_uri, config.s3)
+    registered = ""
+    if register_to:
+        if mlflow_tracking_uri:
+            os.environ["MLFLOW_TRACKING_URI"] = mlflow_tracking_uri
+        registered = built.save(register_to, config.s3)
     profile.metadata.update(
-        {"profile_version": built.version, "model_version": model_version, "rows": built.rows, "published": publish_uri}
+        {
+            "profile_version": built.version,
+            "model_version": model_version,
+            "rows": built.rows,
+            "published": publish_uri,
+            "registered": registered,
+        }
     )
     return built.version
 

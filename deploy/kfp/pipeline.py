@@ -1,5 +1,5 @@
-"""An example retraining pipeline for the churn model (Kubeflow Pipelines v2): validate the data, train, evaluate,
-profile.
+"""An example retraining pipeline for the churn model (Kubeflow Pipelines v2): validate the data, train and log to
+MLflow, evaluate, register the version, attach its profile, promote.
 
 The retraining webhook (or ``deploy/github/retrain.yml``) starts it with the parameters of the incident
 (``model_name``, ``model_namespace``, ``drifted_features``). It first gates the fresh training data against the
@@ -9,6 +9,11 @@ data, scores it on a hold-out, and builds driftline's reference profile from the
 with the model's own predictions as the output columns — recording the run's id as the model version. The model and
 its profile land side by side under ``<model_root>/<run id>/``, where the promote step points the InferenceService's
 ``storageUri`` and its ``driftline.io/model-version`` annotation.
+
+With MLflow (``mlflow_tracking_uri``; the users' pipelines register every model there) the training step logs the
+model to a run, the version is registered from it once the evaluation gate passed, the profile step attaches the
+profile to that version (``driftline.profile``), and — with ``promote_alias`` — the alias moves to it: an exporter
+whose ``reference.profile`` is ``models:/<model>@champion`` follows (docs/registry.md).
 
 Compile: ``python deploy/kfp/pipeline.py retrain-pipeline.yaml`` (the ``kfp`` SDK; ``PIPELINE_PACKAGE`` in
 retrain.yml names the result).
@@ -24,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from components import data_gate, reference_profile
 
 TRAINING_IMAGE = "python:3.11-slim"
-TRAINING_PACKAGES = ["pandas>=2.2", "pyarrow>=15", "scikit-learn>=1.4", "boto3>=1.34"]
+TRAINING_PACKAGES = ["pandas>=2.2", "pyarrow>=15", "scikit-learn>=1.4", "boto3>=1.34", "mlflow-skinny>=3.1,<4"]
 
 
 @dsl.component(base_image=TRAINING_IMAGE, packages_to_install=TRAINING_PACKAGES)
@@ -38,8 +43,11 @@ def train(
     model: Output[Model],
     reference: Output[Dataset],
     holdout: Output[Dataset],
-) -> None:
-    """Fit the model on 80% of ``training_data``; the training rows with the model's predictions are the reference."""
+    mlflow_tracking_uri: str = "",
+) -> str:
+    """Fit the model on 80% of ``training_data``; the training rows with the model's predictions are the reference.
+    With ``mlflow_tracking_uri`` the model is logged to an MLflow run (experiment ``churn-training``), whose id is
+    returned ("" without)."""
     import os
 
     import joblib
@@ -70,6 +78,17 @@ def train(
         key = f"{prefix.rstrip('/')}/{run_id}/model.joblib".lstrip("/")
         boto3.client("s3").upload_file(os.path.join(model.path, "model.joblib"), bucket, key)
     model.metadata.update({"framework": "sklearn", "run_id": run_id})
+    if not mlflow_tracking_uri:
+        return ""
+    import mlflow
+    import mlflow.sklearn
+
+    mlflow.set_tracking_uri(mlflow_tracking_uri)
+    mlflow.set_experiment("churn-training")
+    with mlflow.start_run(tags={"kfp.run_id": run_id}) as run:
+        mlflow.log_params({"features": ",".join(features), "rows": len(fit_rows)})
+        mlflow.sklearn.log_model(fitted, name="model", input_example=fit_rows[features].head(3))
+    return str(run.info.run_id)
 
 
 @dsl.component(base_image=TRAINING_IMAGE, packages_to_install=TRAINING_PACKAGES)
@@ -98,6 +117,32 @@ def evaluate(
     return accuracy
 
 
+@dsl.component(base_image=TRAINING_IMAGE, packages_to_install=TRAINING_PACKAGES)
+def register_version(mlflow_tracking_uri: str, registered_model: str, mlflow_run_id: str, accuracy: float) -> str:
+    """Register the run's model as a new version of ``registered_model`` (after the evaluation gate passed: its
+    hold-out accuracy is recorded on the version); returns the version number."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(mlflow_tracking_uri)
+    version = mlflow.register_model(f"runs:/{mlflow_run_id}/model", registered_model)
+    MlflowClient().set_model_version_tag(registered_model, version.version, "holdout_accuracy", f"{accuracy:.4f}")
+    return str(version.version)
+
+
+@dsl.component(base_image=TRAINING_IMAGE, packages_to_install=TRAINING_PACKAGES)
+def promote(mlflow_tracking_uri: str, registered_model: str, version: str, alias: str) -> str:
+    """Point ``alias`` (``champion``) at the new version — the exporter, following ``models:/NAME@champion``, serves
+    drift against its profile at its next reference check. An empty ``alias`` promotes nothing (a person does, in the
+    registry). Returns the alias moved, or ""."""
+    if not alias:
+        return ""
+    from mlflow import MlflowClient
+
+    MlflowClient(tracking_uri=mlflow_tracking_uri).set_registered_model_alias(registered_model, alias, version)
+    return alias
+
+
 @dsl.pipeline(name="churn-retraining", description="Retrain the churn model and build its driftline reference")
 def retrain_pipeline(
     model_name: str,
@@ -107,6 +152,8 @@ def retrain_pipeline(
     model_namespace: str = "default",
     drifted_features: str = "{}",
     min_accuracy: float = 0.7,
+    mlflow_tracking_uri: str = "http://mlflow.mlflow.svc:5000",
+    promote_alias: str = "champion",
 ) -> None:
     categorical = ["contract", "payment_method", "internet_service"]
     features = ["tenure", "monthly_charges", "total_charges", "support_calls", *categorical]
@@ -125,21 +172,36 @@ def retrain_pipeline(
         label="churned",
         model_root=model_root,
         run_id=run_id,
+        mlflow_tracking_uri=mlflow_tracking_uri,
     ).after(validated)
-    evaluate(
+    evaluated = evaluate(
         model=trained.outputs["model"],
         holdout=trained.outputs["holdout"],
         features=features,
         label="churned",
         min_accuracy=min_accuracy,
     )
-    reference_profile(
+    registered = register_version(
+        mlflow_tracking_uri=mlflow_tracking_uri,
+        registered_model=model_name,
+        mlflow_run_id=trained.outputs["Output"],
+        accuracy=evaluated.outputs["Output"],
+    )
+    profiled = reference_profile(
         monitor_config=monitor_config,
         model_name=model_name,
         model_version=run_id,
         reference=trained.outputs["reference"],
         publish_uri=f"{model_root}/{run_id}/driftline-profile.json",
+        register_to=f"models:/{model_name}/{registered.output}",
+        mlflow_tracking_uri=mlflow_tracking_uri,
     )
+    promote(
+        mlflow_tracking_uri=mlflow_tracking_uri,
+        registered_model=model_name,
+        version=registered.output,
+        alias=promote_alias,
+    ).after(profiled)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import boto3
 import numpy as np
 import pytest
 import yaml
@@ -23,6 +24,7 @@ import drift
 from driftline.demo.data import LABEL, customers
 from tests.support import HANG_TIMEOUT, REPO
 from tests.support.kfp import kfp_module
+from tests.support.mlflow import ARTIFACT_BUCKET, MlflowServer
 
 pytestmark = pytest.mark.install
 
@@ -43,7 +45,10 @@ def test_the_example_pipeline_compiles_with_the_profile_step(pipeline: ModuleTyp
     package = tmp_path / "retrain-pipeline.yaml"
     compiler.Compiler().compile(pipeline.retrain_pipeline, str(package))
     spec = yaml.safe_load(package.read_text())
-    assert set(spec["components"]) == {"comp-data-gate", "comp-train", "comp-evaluate", "comp-reference-profile"}
+    assert set(spec["components"]) == {
+        "comp-data-gate", "comp-train", "comp-evaluate", "comp-register-version", "comp-reference-profile",
+        "comp-promote",
+    }  # fmt: skip
     assert set(spec["root"]["inputDefinitions"]["parameters"]) >= {"model_name", "model_namespace", "drifted_features"}
     executors = spec["deploymentSpec"]["executors"]
     assert executors["exec-reference-profile"]["container"]["image"] == "ghcr.io/driftline/driftline:0.1.0"
@@ -58,6 +63,9 @@ def test_the_example_pipeline_compiles_with_the_profile_step(pipeline: ModuleTyp
     assert "{{$.pipeline_job_uuid}}" in parameters, "the model version is the run's id"
     assert "/driftline-profile.json" in parameters, "the profile is published beside the model"
     assert tasks["train"]["dependentTasks"] == ["data-gate"], "nothing trains before the data is validated"
+    assert set(tasks["register-version"]["dependentTasks"]) == {"train", "evaluate"}, "registered once evaluated"
+    assert "models:/" in json.dumps(profile["inputs"]["parameters"]["register_to"]), "the profile goes to the version"
+    assert set(tasks["promote"]["dependentTasks"]) == {"register-version", "reference-profile"}
     assert executors["exec-data-gate"]["container"]["image"] == "ghcr.io/driftline/driftline:0.1.0"
 
 
@@ -184,3 +192,56 @@ def test_the_data_gate_step_passes_fresh_data_and_fails_the_run_on_a_missing_col
         )  # fmt: skip
     written = json.loads(kept.read_text())
     assert written["exit_code"] == 4 and written["checks"]["schema"]["missing_columns"] == ["support_calls"]
+
+
+def test_the_pipeline_logs_registers_attaches_and_promotes_in_a_real_mlflow_registry(
+    pipeline: ModuleType, components: ModuleType, tmp_path: Path, s3_endpoint: str
+) -> None:
+    """Train (logging the model to an MLflow run), evaluate, register the version, attach the profile, promote —
+    each step's function as KFP runs it, against a real `mlflow server`; the alias then names a version whose
+    profile is the one the step built, read back the way the exporter reads it."""
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=ARTIFACT_BUCKET)
+    with MlflowServer(tmp_path / "mlflow", s3_endpoint) as server:
+        server.wait_ready()
+        model, reference, holdout = (Model(uri=str(tmp_path / "model")), Dataset(uri=str(tmp_path / "reference")),
+                                     Dataset(uri=str(tmp_path / "holdout")))  # fmt: skip
+        features = ["tenure", "monthly_charges", "total_charges", "support_calls", "contract", "payment_method",
+                    "internet_service"]  # fmt: skip
+        categorical = ["contract", "payment_method", "internet_service"]
+        run_id = pipeline.train.python_func(
+            training_data=str(_training_data(tmp_path)), features=features, categorical=categorical, label="churned",
+            model_root=str(tmp_path / "models"), run_id="kfp-run-7", model=model, reference=reference,
+            holdout=holdout, mlflow_tracking_uri=server.url,
+        )  # fmt: skip
+        assert re.fullmatch(r"[0-9a-f]{32}", run_id)
+        accuracy = pipeline.evaluate.python_func(
+            model=model, holdout=holdout, features=features, label="churned", min_accuracy=0.5,
+            metrics=Metrics(uri=str(tmp_path / "metrics")),
+        )  # fmt: skip
+        version = pipeline.register_version.python_func(
+            mlflow_tracking_uri=server.url, registered_model="churn-model", mlflow_run_id=run_id, accuracy=accuracy
+        )
+        assert version == "1"
+        profile = Artifact(uri=str(tmp_path / "profile.json"))
+        built = components.reference_profile.python_func(
+            monitor_config=MONITOR_CONFIG.read_text(), model_name="churn-model", model_version="kfp-run-7",
+            reference=reference, profile=profile, register_to=f"models:/churn-model/{version}",
+            mlflow_tracking_uri=server.url,
+        )  # fmt: skip
+        assert profile.metadata["registered"].startswith(f"mlflow-artifacts:/1/{run_id}/artifacts/")
+        assert (
+            pipeline.promote.python_func(
+                mlflow_tracking_uri=server.url, registered_model="churn-model", version=version, alias="champion"
+            )
+            == "champion"
+        )
+        tags = server.client("tags", "churn-model", version)
+        assert tags["holdout_accuracy"] == f"{accuracy:.4f}"
+        assert tags["driftline.profile"] == profile.metadata["registered"]
+        env = {"MLFLOW_TRACKING_URI": server.url}
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, value)
+            served = drift.ReferenceProfile.load("models:/churn-model@champion")
+        assert served.version == built and served.model_version == "kfp-run-7"
+        served.require_compatible(drift.load_config(MONITOR_CONFIG).model("churn-model"))

@@ -187,7 +187,13 @@ def pod_labels(deployment: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    "workflow", [".github/workflows/ci.yml", ".github/workflows/release.yml", "deploy/github/retrain.yml"]
+    "workflow",
+    [
+        ".github/workflows/ci.yml",
+        ".github/workflows/release.yml",
+        "deploy/github/retrain.yml",
+        "deploy/github/data-gate.yml",
+    ],
 )
 def test_workflows_pass_the_github_schema(workflow: str) -> None:
     result = run(str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(REPO / workflow))
@@ -263,7 +269,8 @@ def test_every_place_that_names_the_release_names_pyprojects_version() -> None:
     assert (
         f'DRIFTLINE_IMAGE = "ghcr.io/driftline/driftline:{version}"' in (REPO / "deploy/kfp/components.py").read_text()
     )
-    assert f"vars.DRIFTLINE_VERSION || '{version}'" in (REPO / "deploy/github/retrain.yml").read_text()
+    for workflow in ("retrain.yml", "data-gate.yml"):
+        assert f"vars.DRIFTLINE_VERSION || '{version}'" in (REPO / "deploy/github" / workflow).read_text(), workflow
     assert re.search(rf"^## {re.escape(version)}$", (REPO / "CHANGELOG.md").read_text(), re.M), "a CHANGELOG section"
 
 
