@@ -87,7 +87,10 @@ def train(
     mlflow.set_experiment("churn-training")
     with mlflow.start_run(tags={"kfp.run_id": run_id}) as run:
         mlflow.log_params({"features": ",".join(features), "rows": len(fit_rows)})
-        mlflow.sklearn.log_model(fitted, name="model", input_example=fit_rows[features].head(3))
+        # cloudpickle: MLflow 3's default (skops) is another package the training image would need
+        mlflow.sklearn.log_model(
+            fitted, name="model", serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE
+        )
     return str(run.info.run_id)
 
 
