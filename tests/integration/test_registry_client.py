@@ -150,3 +150,17 @@ def test_a_malformed_registry_reference_is_a_config_error(uri: str) -> None:
         ConfigError, match=r"models\[0\]\.reference\.profile: .*models:/NAME/VERSION or models:/NAME@ALIAS"
     ):
         parse_config(document, "/somewhere")
+
+
+def test_each_serving_version_can_name_its_reference_through_the_registry() -> None:
+    """``models:/NAME/{version}``: each serving version reads the profile its registry version carries; a version
+    listed under versions.references may name a registry version or alias as well."""
+    document = config_dict()
+    model = document["models"][0]
+    model["reference"]["profile"] = "models:/churn-model/{version}"
+    model["versions"] = {"source": "annotation", "name": "serving.kserve.io/model-version",
+                         "references": {"canary": "models:/churn-model@challenger"}}  # fmt: skip
+    versions = parse_config(document, "/somewhere").models[0].versions
+    assert versions is not None
+    assert versions.reference_of("7", "models:/churn-model/{version}") == "models:/churn-model/7"
+    assert versions.reference_of("canary", "models:/churn-model/{version}") == "models:/churn-model@challenger"
