@@ -143,7 +143,7 @@ def inline_commands(prefix: str) -> list[str]:
     return sorted({re.sub(r"\s+", " ", s).strip() for s in spans + joined if s.startswith(prefix)})
 
 
-PLACEHOLDERS = {"LEVEL": "info", "HOST:PORT": "127.0.0.1:8080", "…": "x"}
+PLACEHOLDERS = {"LEVEL": "info", "HOST:PORT": "127.0.0.1:8080", "…": "x", "models:/NAME/VERSION": "models:/m/1"}
 
 
 def accepts(words: list[str]) -> bool:
