@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
@@ -75,8 +74,7 @@ class Detector:
             min_rows=self.min_rows,
         )
         if window.outputs is not None:
-            kept = {name: column for name, column in result.outputs.items() if name in window.outputs}
-            result = replace(result, outputs=MappingProxyType(kept))
+            result = result.with_outputs(window.outputs)
         multivariate = None
         reconstruction = self.profile.multivariate
         if reconstruction is not None and window.features is not None and window.sample_rows >= max(self.min_rows, 2):

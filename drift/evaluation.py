@@ -106,6 +106,11 @@ class DriftResult:
     multivariate: ReconstructionDrift | None = None  # with the config's multivariate: and a profile that has it
     estimated: EstimatedPerformance | None = None  # CBPE: a binary classifier's score and a calibrated profile
 
+    def with_outputs(self, names: frozenset[str]) -> DriftResult:
+        """The result reporting only the outputs ``names`` (the ones a window or a file had values for)."""
+        kept = {name: column for name, column in self.outputs.items() if name in names}
+        return replace(self, outputs=MappingProxyType(kept))
+
     @property
     def drifted_features(self) -> tuple[str, ...]:
         return tuple(name for name, f in self.features.items() if f.drifted)

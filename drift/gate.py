@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from types import MappingProxyType
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -183,7 +182,7 @@ def gate(
     result = evaluate_counts(
         profile, model.drift, tally.features, tally.rows, tally.outputs, tally.rows, min_rows=min_rows
     )
-    result = _only_outputs(result, tally.outputs_present)
+    result = result.with_outputs(tally.outputs_present)
     enforced = rules.enforce
     checks = (
         Check(SCHEMA, True, SCHEMA in enforced, {"missing_columns": []}),
@@ -239,11 +238,6 @@ def _block(batch: pa.RecordBatch, names: Iterable[str], *, numeric: bool) -> np.
 def _with_values(columns: Mapping[str, pa.Array]) -> frozenset[str]:
     """The output columns that hold a value (a CSV reads an absent optional column as all-null)."""
     return frozenset(name for name, values in columns.items() if values.null_count < len(values))
-
-
-def _only_outputs(result: DriftResult, present: frozenset[str]) -> DriftResult:
-    kept = {name: column for name, column in result.outputs.items() if name in present}
-    return replace(result, outputs=MappingProxyType(kept))
 
 
 def _quality_check(layout: Layout, tally: _Tally, rules: GateRules) -> Check:

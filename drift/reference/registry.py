@@ -17,6 +17,7 @@ install. The tracking server is ``MLFLOW_TRACKING_URI``, its credentials MLflow'
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -128,8 +129,6 @@ class Registry:
         return body
 
     def _json(self, method: str, path: str, what: str, **options: Any) -> dict[str, Any]:
-        import json
-
         body = self._call(method, path, what, **options)
         try:
             document = json.loads(body) if body else {}
@@ -205,8 +204,6 @@ ARTIFACT_PROXY = "mlflow-artifacts:"
 
 def _message(body: bytes) -> str:
     """What an MLflow error answer says (its JSON ``message``), cut and escaped: it is outside text."""
-    import json
-
     try:
         document = json.loads(body)
     except ValueError:
