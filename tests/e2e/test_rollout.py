@@ -138,6 +138,8 @@ def test_a_retrained_version_rolls_out_with_its_own_reference(tmp_path: Path, s3
         version_1 = Serving(exporter.url, "1", model_1, seed=11)
         version_1.send(600, Drift(0.0))
         wait(lambda: series("driftline_window_samples").get("1", 0) >= 450, 120, "version 1's window in Prometheus")
+        # the decision is published from min_rows on: a scrape may show the window before it is decided
+        wait(lambda: series("driftline_dataset_drifted"), 120, "version 1's drift decision in Prometheus")
         assert series("driftline_dataset_drifted") == {"1": 0.0}
         version_1.send(600, SHIFT)
         fired = wait(
