@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from driftline.demo.stack import free_port  # noqa: E402
 from exporters.waiting import MAX_REMEMBERED_BYTES, MAX_WAITING_BYTES  # noqa: E402
 from httpserver.asgi import LARGE_BODIES  # noqa: E402
 from tests.support import ENV, TOKEN, alert, iris_config, notification, webhook_config  # noqa: E402
@@ -171,12 +171,6 @@ CLASSES: list[tuple[str, str, Callable[[int, random.Random], Iterator[Request]],
 
 
 # --- running ---
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_mb(pid: int) -> float:

@@ -23,7 +23,6 @@ import argparse
 import json
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,8 @@ import numpy as np
 import pandas as pd
 import requests
 import yaml
+
+from driftline.demo.stack import free_port
 
 HERE = Path(__file__).resolve().parent
 FEATURES = [f"f{i:02d}" for i in range(20)]
@@ -48,12 +49,6 @@ wrk.headers["Ce-Inferenceservicename"] = "bench-model"
 wrk.headers["Ce-Namespace"] = "default"
 wrk.headers["Ce-Id"] = "0009174a-24a8-4603-b098-09c8799950e9"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_mb(pid: int) -> tuple[float, float]:

@@ -197,7 +197,7 @@ def run_demo(
         webhook_service.prepare()
         webhook = ThreadedServer(WebhookApp(webhook_service), webhook_port)
         stack.callback(webhook.stop)
-        wait(lambda: requests.get(exporter.url + "/readyz", timeout=2).status_code == 200, 30, "the exporter")
+        wait(lambda: requests.get(exporter.url + "/readyz", timeout=2).status_code == 200, 120, "the exporter")
         urls = {"exporter": exporter.url + "/metrics", "webhook": webhook.url + "/metrics"}
 
         prometheus: PrometheusProcess | None = None

@@ -8,6 +8,7 @@ temp folder, and is stopped by ``stop()`` (the context managers call it even whe
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import socket
 import subprocess
@@ -26,7 +27,29 @@ PROMETHEUS = "prometheus"
 ALERTMANAGER = ("prometheus-alertmanager", "alertmanager")  # Debian's name, then upstream's
 
 
+_EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
 def free_port() -> int:
+    """A loopback port nothing is bound to, drawn from below the kernel's ephemeral range.
+
+    A port from ``bind(0)`` comes from the ephemeral range, which is also where the kernel picks the local port of
+    every outgoing connection: between this call and the server's own bind, a client socket could take it, and the
+    server would fail to start (seen on a loaded machine running many loopback servers side by side). Ports below the
+    range are handed out only on request.
+    """
+    try:
+        low = int(_EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768  # Linux's default; macOS and Windows start higher
+    candidates = random.sample(range(max(1024, low - 12000), low), 64)
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

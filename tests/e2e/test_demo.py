@@ -69,7 +69,9 @@ def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
             return line.startswith("4/4") or demo.poll() is not None
 
         wait(traffic_started, 120, "the demo to start its traffic")
-        assert demo.poll() is None, "".join(lines)
+        if demo.poll() is not None:
+            assert demo.stdout is not None
+            pytest.fail("the demo exited before its traffic:\n" + "".join(lines) + demo.stdout.read())
         assert leftovers(data), "Prometheus and Alertmanager should be running"
         demo.send_signal(signal.SIGINT)
         output, _ = demo.communicate(timeout=HANG_TIMEOUT)

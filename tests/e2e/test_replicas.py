@@ -153,14 +153,17 @@ def test_three_replicas_pooled_by_prometheus(tmp_path: Path) -> None:
                 for r in result
             }
 
-        def pooled_rows() -> float:
-            return sum(
-                values(f'sum(model_feature_bin:driftline_feature_bin_rows:sum{WINDOW}{{feature="tenure"}})').values()
-            )
+        def pooled_rows() -> tuple[float, float]:
+            """Rows in the pooled window for a feature and for the output: a request and its response are separate
+            events, so a scrape can hold a batch's features before its predictions."""
+            features = values(f'sum(model_feature_bin:driftline_feature_bin_rows:sum{WINDOW}{{feature="tenure"}})')
+            outputs = values(f"sum(model_output_bin:driftline_output_bin_rows:sum{WINDOW})")
+            return sum(features.values()), sum(outputs.values())
 
         def pooled_equals_offline(what: str) -> None:
             """Prometheus has every accepted row in the window; its PSI is drift's offline PSI of those rows."""
-            wait(lambda: pooled_rows() == len(sent.rows), 60, f"every row sent in the pooled window ({what})")
+            every = float(len(sent.rows))
+            wait(lambda: pooled_rows() == (every, every), 60, f"every row sent in the pooled window ({what})")
             offline = drift.evaluate(profile, sent.rows, config.models[0])
             features = values(f"model_feature:driftline_feature_psi:pooled{WINDOW}")
             outputs = values(f"model_output:driftline_prediction_psi:pooled{WINDOW}")

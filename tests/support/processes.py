@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +17,7 @@ from typing import Any
 import requests
 
 from driftline.demo import loop
-from driftline.demo.stack import AlertmanagerProcess, PrometheusProcess, ServerProcess, wait
+from driftline.demo.stack import AlertmanagerProcess, PrometheusProcess, ServerProcess, free_port, wait
 
 from .data import ENV, TOKEN
 
@@ -29,12 +28,6 @@ __all__ = ["wait"]
 # How long a test lets a subprocess run before calling it stuck: a guard against hangs, not a speed limit (make test
 # runs tiers side by side on two cores, where promtool, Chromium or a KFP step can take minutes).
 HANG_TIMEOUT = 600
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
