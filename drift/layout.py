@@ -140,7 +140,7 @@ class Layout:
         for j, (profile, offset, fine) in enumerate(zip(self.columns, self.offsets, self.fine, strict=True)):
             if isinstance(profile, NumericProfile):
                 values = numeric[:, i_num] if numeric is not None else np.full(rows, np.nan)
-                index = np.searchsorted(profile.fine_edges, values, side="right")
+                index = profile.binner.index(values)
                 out[:, j] = np.where(np.isfinite(values), offset + index, offset + fine)
                 i_num += 1
             else:

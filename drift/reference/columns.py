@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import stats
+from ..binning import Binner
 from ..boundary import shown
 from ..coercion import ObjectArray
 from ..config import CATEGORICAL, NUMERIC
@@ -55,12 +55,13 @@ class NumericProfile:
         return np.concatenate(([0], np.searchsorted(self.fine_edges, self.edges) + 1)).astype(np.int64)
 
     @cached_property
-    def cuts(self) -> FloatArray:
-        return stats.cut_points(self.fine_edges)
+    def binner(self) -> Binner:
+        """Finds a value's fine bin in O(n) (docs/statistics.md, "Counting")."""
+        return Binner.of(self.fine_edges)
 
     def window_counts(self, values: FloatArray) -> tuple[IntArray, int]:
         """``(counts per fine bin, missing)`` of a window column already made numeric (NaN, ±∞ = missing)."""
-        return stats.counts_at_cuts(np.sort(values), self.cuts)
+        return self.binner.counts(values)
 
     def to_dict(self) -> dict[str, Any]:
         return {
