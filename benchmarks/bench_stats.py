@@ -95,7 +95,7 @@ class Driftline:
         )
         self.case, self.model = case, config.models[0]
         self.profile = drift.build_profile(reference, self.model)
-        self.window = window
+        self.frame = window
         self.rng = rng
         self.window = CountWindow(self.model.features, case.window, self.model.window.max_age.seconds)
         self.window.set_layout(layouts(self.profile)[0], self.profile.version)
@@ -108,7 +108,7 @@ class Driftline:
         self.window.append_block(numeric, categorical.astype(object), rows, self.now)
 
     def offline(self) -> drift.DriftResult:
-        return drift.evaluate(self.profile, self.window, self.model)
+        return drift.evaluate(self.profile, self.frame, self.model)
 
     def cycle(self) -> float:
         """One evaluation cycle after 1% new rows arrived (their arrival is ingestion, outside the timer)."""
