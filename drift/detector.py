@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from .coercion import category_values, numeric_values
-from .config import ColumnConfig, DriftSettings, ModelConfig, ReferenceConfig
+from .config import ColumnConfig, DriftSettings, ModelConfig, ReferenceConfig, WindowConfig
 from .errors import DataError
 from .evaluation import DriftResult, evaluate_counts
 from .layout import layouts
@@ -45,13 +45,14 @@ class Window:
 
 
 class Detector:
-    """``profile`` judging windows of ``model``'s traffic. Below ``min_rows`` rows the statistics are computed but
-    nothing is decided (:func:`~drift.evaluation.evaluate_counts`)."""
+    """``profile`` judging windows of ``model``'s traffic. Below ``min_rows`` rows (default: the model's
+    ``window.min_rows``, as in the exporter) the statistics are computed but nothing is decided
+    (:func:`~drift.evaluation.evaluate_counts`)."""
 
-    def __init__(self, profile: ReferenceProfile, model: ModelConfig, *, min_rows: int = 0) -> None:
+    def __init__(self, profile: ReferenceProfile, model: ModelConfig, *, min_rows: int | None = None) -> None:
         self.profile = profile
         self.model = model
-        self.min_rows = min_rows
+        self.min_rows = model.window.min_rows if min_rows is None else min_rows
         self.feature_layout, self.output_layout = layouts(profile)
         target = model.target
         # What an evaluation needs besides the counts: the rows the PCA reconstructs, the scores CBPE calibrates.
@@ -124,11 +125,14 @@ class Detector:
         return self.window(features, outputs, rows=len(current), output_rows=len(current))
 
 
-def evaluate(profile: ReferenceProfile, current: pd.DataFrame, model: ModelConfig) -> DriftResult:
+def evaluate(
+    profile: ReferenceProfile, current: pd.DataFrame, model: ModelConfig, *, min_rows: int | None = None
+) -> DriftResult:
     """Evaluate a DataFrame of current data (features, and outputs where present) against ``profile``: the result
-    the exporter serves for a window holding these rows."""
+    the exporter serves for a window holding these rows — decided only from ``min_rows`` rows (default: the model's
+    ``window.min_rows``, 100 unless configured), as the exporter, the report and the pooled rules decide."""
     profile.require_compatible(model)
-    detector = Detector(profile, model)
+    detector = Detector(profile, model, min_rows=min_rows)
     return detector.evaluate(detector.frame(current))
 
 
@@ -140,11 +144,13 @@ def evaluate_window(
     *,
     rows: int | None = None,
     output_rows: int | None = None,
+    min_rows: int = WindowConfig.min_rows,
 ) -> DriftResult:
     """Evaluate a window given as columns (see :meth:`Detector.window`) with these drift settings: the counted
-    statistics and the decision, and multivariate drift when the profile has its PCA."""
+    statistics and the decision (from ``min_rows`` rows, the exporter's default), and multivariate drift when the
+    profile has its PCA."""
     model = _settings_only(profile, settings)
-    detector = Detector(profile, model)
+    detector = Detector(profile, model, min_rows=min_rows)
     return detector.evaluate(detector.window(features, outputs, rows=rows, output_rows=output_rows))
 
 

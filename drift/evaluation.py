@@ -105,6 +105,23 @@ class DriftResult:
     output_samples: int = 0
     multivariate: ReconstructionDrift | None = None  # with the config's multivariate: and a profile that has it
     estimated: EstimatedPerformance | None = None  # CBPE: a binary classifier's score and a calibrated profile
+    min_rows: int = 0  # the rows a decision needs (window.min_rows): below it, statistics but no decision
+
+    @property
+    def decided(self) -> bool:
+        """Whether the window had the rows for a drift decision; when not, no column and not the model drifted."""
+        return self.window_samples >= self.min_rows
+
+    @property
+    def outputs_decided(self) -> bool:
+        return self.output_samples >= self.min_rows
+
+    @property
+    def not_decided(self) -> str | None:
+        """Why nothing was decided (None when the window was decided)."""
+        if self.decided:
+            return None
+        return f"{self.window_samples:,} rows in the window; a drift decision needs {self.min_rows:,} (window.min_rows)"
 
     def with_outputs(self, names: frozenset[str]) -> DriftResult:
         """The result reporting only the outputs ``names`` (the ones a window or a file had values for)."""
@@ -125,6 +142,9 @@ class DriftResult:
             "output_samples": self.output_samples,
             "drift_share": self.drift_share,
             "drifted": self.drifted,
+            "decided": self.decided,
+            "min_rows": self.min_rows,
+            "not_decided": self.not_decided,
             "features": {name: column.to_dict() for name, column in self.features.items()},
             "outputs": {name: column.to_dict() for name, column in self.outputs.items()},
             "multivariate": _plain(self.multivariate),
@@ -141,7 +161,7 @@ class DriftResult:
 
     def _repr_html_(self) -> str:
         if self.drift_share is None:
-            headline = "not decided: too few rows in the window"
+            headline = f"not decided: {self.not_decided or 'no feature could be tested'}"
         else:
             headline = f"{'DRIFTED' if self.drifted else 'no dataset drift'} (drift share {self.drift_share:.0%})"
         title = html.escape(f"{self.namespace}/{self.model}: {headline}; {self.window_samples:,} rows against "
@@ -218,6 +238,7 @@ def evaluate_counts(
         drift_share=share,
         drifted=bool(share is not None and share >= settings.drift_share),
         output_samples=output_rows,
+        min_rows=min_rows,
     )
 
 

@@ -23,23 +23,17 @@ the verdict. The exit code is that of the most fundamental failed check (``schem
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-
-from .coercion import category_values, numeric_values
 from .config import ModelConfig, S3Config
-from .data_quality import MISSING, OUT_OF_RANGE, UNSEEN, VALUE_QUALITIES, QualityBounds, quality_counts
+from .data_quality import MISSING, OUT_OF_RANGE, UNSEEN
 from .errors import MissingColumnsError
-from .evaluation import DriftResult, evaluate_counts
-from .layout import Layout, layouts
-from .reference.columns import NumericProfile
+from .evaluation import DriftResult
+from .file_counts import FileCounts, count_file
+from .layout import Layout
 from .reference.profile import ReferenceProfile
-from .reference.reader import reference_batches
-from .stats import IntArray
 
 SCHEMA, ROWS, DATA_QUALITY, DRIFT = "schema", "rows", "data_quality", "drift"
 CHECKS = (SCHEMA, ROWS, DATA_QUALITY, DRIFT)  # most fundamental first: the exit code is the first failed one's
@@ -148,17 +142,6 @@ def _reason(check: Check) -> str:
     return f"dataset drift (share {detail['drift_share']:.0%} ≥ {detail['threshold']:.0%}: {', '.join(drifted)})"
 
 
-@dataclass
-class _Tally:
-    """The counts of a file read batch by batch."""
-
-    features: IntArray
-    quality: IntArray
-    outputs: IntArray
-    rows: int = 0
-    outputs_present: frozenset[str] = frozenset()
-
-
 def gate(
     profile: ReferenceProfile,
     model: ModelConfig,
@@ -172,75 +155,24 @@ def gate(
     StorageError when the file cannot be read at all; a missing feature is the schema check's failure, not an error.
     """
     profile.require_compatible(model)
-    feature_layout, output_layout = layouts(profile)
     try:
-        tally = _count(profile, model, feature_layout, output_layout, data, fmt, s3)
+        tally = count_file(profile, model, data, fmt=fmt, s3=s3)
     except MissingColumnsError as exc:
         check = Check(SCHEMA, False, SCHEMA in rules.enforce, {"missing_columns": exc.columns})
         return GateVerdict(model.name, model.namespace, data, profile.version, 0, (check,), None)
     min_rows = model.window.min_rows
-    result = evaluate_counts(
-        profile, model.drift, tally.features, tally.rows, tally.outputs, tally.rows, min_rows=min_rows
-    )
-    result = result.with_outputs(tally.outputs_present)
+    result = tally.evaluate(profile, model)
     enforced = rules.enforce
     checks = (
         Check(SCHEMA, True, SCHEMA in enforced, {"missing_columns": []}),
         Check(ROWS, tally.rows >= min_rows, ROWS in enforced, {"rows": tally.rows, "min_rows": min_rows}),
-        _quality_check(feature_layout, tally, rules),
+        _quality_check(tally.layout, tally, rules),
         _drift_check(result, model, DRIFT in enforced),
     )
     return GateVerdict(model.name, model.namespace, data, profile.version, tally.rows, checks, result)
 
 
-def _count(
-    profile: ReferenceProfile,
-    model: ModelConfig,
-    feature_layout: Layout,
-    output_layout: Layout,
-    data: str,
-    fmt: str,
-    s3: S3Config | None,
-) -> _Tally:
-    features = model.features
-    outputs = tuple(c for c in model.outputs if c.name in profile.outputs)
-    bounds = QualityBounds.of(feature_layout, model.drift.range_margin)
-    tally = _Tally(
-        np.zeros(feature_layout.size, dtype=np.int64),
-        np.zeros((len(feature_layout.columns), len(VALUE_QUALITIES)), dtype=np.int64),
-        np.zeros(output_layout.size, dtype=np.int64),
-    )
-    numeric_names = [c.name for c in feature_layout.columns if isinstance(c, NumericProfile)]
-    categorical_names = [c.name for c in feature_layout.columns if not isinstance(c, NumericProfile)]
-    for batch in reference_batches(data, features, fmt, s3, optional=outputs):
-        numeric = _block(batch, numeric_names, numeric=True)
-        categorical = _block(batch, categorical_names, numeric=False)
-        codes = feature_layout.codes(numeric, categorical)
-        tally.features += np.bincount(codes.ravel(), minlength=feature_layout.size)
-        tally.quality += quality_counts(feature_layout, bounds, numeric, categorical, codes)
-        present = {c.name: batch.column(c.name) for c in outputs if c.name in batch.schema.names}
-        tally.outputs += output_layout.count(present)
-        tally.outputs_present |= _with_values(present)
-        tally.rows += batch.num_rows
-    return tally
-
-
-def _block(batch: pa.RecordBatch, names: Iterable[str], *, numeric: bool) -> np.ndarray[Any, Any] | None:
-    """The batch's columns of one kind as the ``[rows, columns]`` block :meth:`Layout.codes` reads."""
-    names = list(names)
-    if not names:
-        return None
-    if numeric:
-        return np.column_stack([numeric_values(batch.column(n)) for n in names])
-    return np.column_stack([category_values(batch.column(n)) for n in names]).astype(object)
-
-
-def _with_values(columns: Mapping[str, pa.Array]) -> frozenset[str]:
-    """The output columns that hold a value (a CSV reads an absent optional column as all-null)."""
-    return frozenset(name for name, values in columns.items() if values.null_count < len(values))
-
-
-def _quality_check(layout: Layout, tally: _Tally, rules: GateRules) -> Check:
+def _quality_check(layout: Layout, tally: FileCounts, rules: GateRules) -> Check:
     rows = max(tally.rows, 1)
     shares = {
         column.name: {quality: int(tally.quality[j, slot]) / rows for quality, slot in QUALITY_LIMITED.items()}
@@ -261,9 +193,9 @@ def _quality_check(layout: Layout, tally: _Tally, rules: GateRules) -> Check:
 
 
 def _drift_check(result: DriftResult, model: ModelConfig, enforced: bool) -> Check:
-    decided = result.drift_share is not None
     detail = {
-        "decided": decided,
+        "decided": result.decided,
+        "not_decided": result.not_decided,
         "drift_share": result.drift_share,
         "threshold": model.drift.drift_share,
         "drifted_features": list(result.drifted_features),

@@ -22,12 +22,12 @@ import pyarrow as pa
 
 from .coercion import category_values, numeric_values
 from .config import CLASSIFICATION, ColumnConfig, ModelConfig, MonitorConfig, S3Config
-from .detector import evaluate
 from .errors import DriftlineError
 from .extras import REPORT, missing
+from .file_counts import count_file
 from .reference.profile import ReferenceProfile
 from .reference.reader import reference_batches
-from .verdict import verdict_section, window_bins
+from .verdict import counted_bins, verdict_section
 
 DEFAULT_MAX_ROWS = 5000
 
@@ -230,11 +230,14 @@ def file_report(
         no_verdict = str(exc)
         notes.append(f"No driftline verdict: the reference profile cannot be used ({exc}).")
     else:
-        result = evaluate(profile, current.frame, model)
-        verdict = verdict_section(result, window_bins(profile, model, current.frame), profile, model.drift)
+        counts = count_file(profile, model, current_uri, s3=config.s3)
+        # Every current row, not the sample the sections below draw: the decision of a window holding these rows.
+        result = counts.evaluate(profile, model)
+        bins = counted_bins(profile, counts.features, counts.outputs if result.outputs else None)
+        verdict = verdict_section(result, bins, profile, model.drift)
         notes.append(
-            f"driftline's verdict above: its own statistics on the {len(current.frame):,} sampled current rows "
-            f"against profile {profile.version} — the numbers the exporter and the alerts use."
+            f"driftline's verdict above: its own statistics on all {counts.rows:,} current rows against profile "
+            f"{profile.version} — the numbers and the decision the exporter and the alerts use."
         )
     title = f"driftline drift report: {model.namespace}/{model.name} — {current_uri}"
     html = render_report(model, reference, current, max_rows=max_rows, title=title, notes=notes, verdict=verdict)

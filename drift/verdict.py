@@ -84,7 +84,7 @@ def verdict_section(
     tested = [c for c in features if c.adjusted_pvalue is not None]
     drifted = [c for c in tested if c.drifted]
     if result.drift_share is None:
-        state, headline = UNDECIDED, "NOT DECIDED — too few rows in the window for a decision"
+        state, headline = UNDECIDED, f"NOT DECIDED — {result.not_decided or 'no feature could be tested'}"
     elif result.drifted:
         state, headline = DRIFTED, "DATASET DRIFTED"
     else:

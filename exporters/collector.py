@@ -121,13 +121,15 @@ class DriftCollector(Collector):
                     value = column.statistics.get(stat)
                     if value is not None:
                         add(metric, [*labels, name], value)
-                add(m.FEATURE_DRIFTED, [*labels, name], float(column.drifted))
+                if column.adjusted_pvalue is not None:  # decided: absent below window.min_rows, as pooled
+                    add(m.FEATURE_DRIFTED, [*labels, name], float(column.drifted))
             for name, column in result.outputs.items():
                 if column.psi is None or column.psi_pvalue is None:
                     continue
                 add(m.PREDICTION_PSI, [*labels, name], column.psi)
                 add(m.PREDICTION_PSI_PVALUE, [*labels, name], column.psi_pvalue)
-                add(m.PREDICTION_DRIFTED, [*labels, name], float(column.drifted))
+                if column.adjusted_pvalue is not None:
+                    add(m.PREDICTION_DRIFTED, [*labels, name], float(column.drifted))
             if result.drift_share is not None:
                 add(m.DATASET_DRIFT_SHARE, labels, result.drift_share)
                 add(m.DATASET_DRIFTED, labels, float(result.drifted))

@@ -34,7 +34,8 @@ FEATURE_JS_DISTANCE = FEATURE_STATISTICS["js_distance"]
 FEATURE_DRIFTED = declare(
     "driftline_feature_drifted",
     GAUGE,
-    "1 when the feature drifted: corrected p-value < alpha and PSI >= threshold.",
+    "1 when the feature drifted: corrected p-value < alpha and PSI >= threshold. Absent while the window holds fewer "
+    "than window.min_rows rows: nothing is decided.",
     (*VERSIONED, "feature"),
     section=_DRIFT,
 )
@@ -60,13 +61,21 @@ PREDICTION_PSI_PVALUE = declare(
     section=_DRIFT,
 )
 PREDICTION_DRIFTED = declare(
-    "driftline_prediction_drifted", GAUGE, "1 when the output drifted.", (*VERSIONED, "output"), section=_DRIFT
+    "driftline_prediction_drifted",
+    GAUGE,
+    "1 when the output drifted. Absent below window.min_rows responses.",
+    (*VERSIONED, "output"),
+    section=_DRIFT,
 )
 DATASET_DRIFT_SHARE = declare(
     "driftline_dataset_drift_share", GAUGE, "Share of the model's features that drifted.", VERSIONED, section=_DRIFT
 )
 DATASET_DRIFTED = declare(
-    "driftline_dataset_drifted", GAUGE, "1 when the drift share reached drift_share.", VERSIONED, section=_DRIFT
+    "driftline_dataset_drifted",
+    GAUGE,
+    "1 when the drift share reached drift_share. Absent (as is the share) below window.min_rows rows.",
+    VERSIONED,
+    section=_DRIFT,
 )
 _MULTIVARIATE = "Multivariate drift"
 MULTIVARIATE_ERROR = declare(
