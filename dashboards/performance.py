@@ -19,11 +19,14 @@ VERSIONS = f'{{{MODEL_SELECTOR}, model_version=~"$model_version"}}'
 
 
 def estimates(config: DeploymentConfig) -> bool:
-    """Whether a model's quality is estimated before its labels: a binary classifier whose prediction is a score."""
+    """Whether a model's quality is estimated before its labels: a binary classifier whose prediction is a score, or
+    a multiclass classifier with its class scores."""
     return any(
         model.target is not None
         and model.target.task == CLASSIFICATION
-        and any(c.name == model.target.prediction and c.is_numeric for c in model.outputs)
+        and (
+            bool(model.target.scores) or any(c.name == model.target.prediction and c.is_numeric for c in model.outputs)
+        )
         for model in config.models
     )
 

@@ -13,15 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .coercion import category_values, numeric_values
-from .config import ColumnConfig, DriftSettings, ModelConfig, ReferenceConfig, WindowConfig
+from .config import REGRESSION, ColumnConfig, DriftSettings, ModelConfig, ReferenceConfig, WindowConfig
 from .errors import DataError
 from .evaluation import DriftResult, evaluate_counts
 from .layout import layouts
 from .multivariate import window_drift
-from .quality.estimation import estimate_window
+from .quality.estimation import estimate_regression_window, estimate_window
 from .reference.profile import ReferenceProfile
 from .stats import IntArray
 
@@ -30,8 +31,9 @@ from .stats import IntArray
 class Window:
     """A window as the detector reads it. The counted statistics come from count vectors over the profile's layouts
     (:meth:`Detector.count`); multivariate drift and CBPE from raw rows, when the caller has them: ``features`` (one
-    array per feature, ``sample_rows`` rows — the whole window or a uniform sample of it) and ``scores`` (the
-    values of the target's prediction column). ``outputs`` limits the outputs reported (None: all of the profile's).
+    array per feature, ``sample_rows`` rows — the whole window or a uniform sample of it) and ``scores``
+    (:meth:`Detector.scores`: the target's score, or its class scores as a matrix). ``outputs`` limits the outputs
+    reported (None: all of the profile's).
     """
 
     feature_counts: IntArray
@@ -42,6 +44,10 @@ class Window:
     sample_rows: int = 0
     scores: Any | None = None
     outputs: frozenset[str] | None = None
+    # a regression's rows with both features and prediction (one array per column, ``pair_rows`` rows): what its
+    # loss models read
+    pairs: Mapping[str, Any] | None = None
+    pair_rows: int = 0
 
 
 class Detector:
@@ -56,12 +62,25 @@ class Detector:
         self.feature_layout, self.output_layout = layouts(profile)
         target = model.target
         # What an evaluation needs besides the counts: the rows the PCA reconstructs, the scores CBPE calibrates.
-        self.wants_feature_rows = profile.multivariate is not None
-        self.score_column = (
-            target.prediction
-            if target is not None and any(c.name == target.prediction and c.is_numeric for c in model.outputs)
-            else None
+        performance = profile.performance
+        self.estimates_loss = (
+            target is not None
+            and target.task == REGRESSION
+            and performance is not None
+            and performance.loss_models is not None
+            and profile.serves_target(model)
         )
+        self.wants_feature_rows = profile.multivariate is not None
+        # the outputs CBPE reads: a binary classifier's score, or a multiclass classifier's class scores in order
+        self.score_columns: tuple[str, ...] = ()
+        if target is not None and target.scores:
+            self.score_columns = tuple(output for _, output in target.scores)
+        elif (
+            target is not None
+            and target.task != REGRESSION
+            and any(c.name == target.prediction and c.is_numeric for c in model.outputs)
+        ):
+            self.score_columns = (target.prediction,)
 
     def evaluate(self, window: Window) -> DriftResult:
         settings = self.model.drift
@@ -80,7 +99,11 @@ class Detector:
         reconstruction = self.profile.multivariate
         if reconstruction is not None and window.features is not None and window.sample_rows >= max(self.min_rows, 2):
             multivariate = window_drift(reconstruction, window.features, window.sample_rows, settings.alpha)
-        estimated = estimate_window(self.profile, self.model, window.scores) if window.scores is not None else None
+        estimated = None
+        if window.scores is not None:
+            estimated = estimate_window(self.profile, self.model, window.scores)
+        elif self.estimates_loss:
+            estimated = estimate_regression_window(self.profile, self.model, window.pairs, window.pair_rows)
         return replace(result, multivariate=multivariate, estimated=estimated)
 
     def window(
@@ -102,7 +125,10 @@ class Detector:
         present = {name: values for name, values in (outputs or {}).items() if name in self.profile.outputs}
         output_counts = self.output_layout.count(present) if present else None
         output_rows = _rows(present, output_rows) if present else 0
-        scores = present.get(self.score_column) if self.score_column is not None else None
+        scores = self.scores(present)
+        target = self.model.target
+        prediction = target.prediction if self.estimates_loss and target is not None else ""
+        paired = prediction in present and output_rows == rows
         return Window(
             self.feature_layout.count(features),
             rows,
@@ -110,9 +136,20 @@ class Detector:
             output_rows,
             features,
             rows,
-            numeric_values(scores) if scores is not None else None,
+            scores,
             frozenset(present),
+            {**features, prediction: present[prediction]} if paired else None,
+            rows if paired else 0,
         )
+
+    def scores(self, outputs: Mapping[str, Any]) -> Any | None:
+        """What CBPE reads from a window's outputs: the score as float64 (NaN = none), or the class scores as a
+        ``[rows, classes]`` float64 matrix; None when an output it needs is absent."""
+        if not self.score_columns or any(name not in outputs for name in self.score_columns):
+            return None
+        if len(self.score_columns) == 1 and not (self.model.target and self.model.target.scores):
+            return numeric_values(outputs[self.score_columns[0]])
+        return np.column_stack([numeric_values(outputs[name]) for name in self.score_columns])
 
     def frame(self, current: pd.DataFrame) -> Window:
         """A DataFrame of current data (features, and outputs where present) as a :meth:`window`."""

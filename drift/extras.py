@@ -27,6 +27,9 @@ class Extra:
 
 REPORT = Extra("report", ("evidently",), "Evidently's data summary and model quality sections")
 DEMO = Extra("demo", ("sklearn", "rich"), "the demo's churn model (scikit-learn) and live view (rich)")
+ESTIMATION = Extra(
+    "estimation", ("sklearn",), "the loss models a regression's quality is estimated with before its labels"
+)
 
 
 class MissingExtraError(DriftlineError):

@@ -93,7 +93,7 @@ class Evaluator:
             try:
                 counted = outputs.counts if outputs is not None and outputs.version == profile.version else None
                 result = detector.evaluate(
-                    Window(features.counts, features.rows, counted, output_rows or 0, *self._samples(stream, now))
+                    Window(features.counts, features.rows, counted, output_rows or 0, **self._samples(stream, now))
                 )
             except Exception:  # a bug must not stop the other models or the next evaluation
                 log.exception("evaluation failed", extra={"model": stream.key[0], "model_namespace": stream.key[1]})
@@ -112,19 +112,21 @@ class Evaluator:
             output_bins=output_bins,
         )
 
-    def _samples(self, stream: Stream, now: float) -> tuple[Mapping[str, Any] | None, int, Any | None]:
-        """What the detector reads besides the counts, drawn from the windows' reservoirs only when it wants them:
-        ``(feature rows, their number, the prediction scores)``."""
+    def _samples(self, stream: Stream, now: float) -> dict[str, Any]:
+        """What the detector reads besides the counts, drawn only when it wants them: the feature rows (from the
+        window's reservoirs), the prediction scores, a regression's joined feature and prediction rows."""
         detector = stream.detector
         assert detector is not None
-        columns, rows, scores = None, 0, None
+        found: dict[str, Any] = {}
         if detector.wants_feature_rows:
             sample = stream.features.sample(now, self.sample_rows)
-            columns, rows = sample.columns, sample.rows
-        score = detector.score_column
-        if score is not None and stream.outputs is not None and score in stream.outputs.numeric_names:
-            scores = stream.outputs.sample(now, self.sample_rows).columns[score]
-        return columns, rows, scores
+            found["features"], found["sample_rows"] = sample.columns, sample.rows
+        wanted = detector.score_columns
+        if wanted and stream.outputs is not None and set(wanted) <= set(stream.outputs.numeric_names):
+            found["scores"] = detector.scores(stream.outputs.sample(now, self.sample_rows).columns)
+        if detector.estimates_loss and stream.pairs is not None:
+            found["pairs"], found["pair_rows"] = stream.pairs.sample(now)
+        return found
 
     @staticmethod
     def _bins(stream: Stream, profile: ReferenceProfile) -> tuple[tuple[ColumnBins, ...], tuple[ColumnBins, ...]]:

@@ -3,13 +3,14 @@ apart), counted in its own feature and output windows against its own reference 
 
 from __future__ import annotations
 
-from drift.config import ModelConfig
+from drift.config import REGRESSION, ModelConfig
 from drift.detector import Detector
 from drift.layout import layouts
 from drift.reference.profile import ReferenceProfile
 
 from .events import REQUEST, InferenceEvent
 from .ground_truth import GroundTruth
+from .pairs import PairedRows
 from .payloads import Columns, Rows, parse_request, parse_response
 from .reference import Reference
 from .windows import CountWindow, WindowState
@@ -44,6 +45,12 @@ class Stream:
         self.output_columns = Columns(model.outputs)
         self.reference = Reference(model, version, self.use_profile, must_name_version)
         self.detector: Detector | None = None  # the profile fitted to judge this stream's windows
+        target = model.target
+        self.pairs = (  # a regression's requests joined to their responses, for its loss models
+            PairedRows(model.features, model.outputs, target.prediction, sample_rows, max_age)
+            if target is not None and target.task == REGRESSION and target.prediction
+            else None
+        )
         self.restored: dict[str, WindowState] = {}  # a checkpoint waiting for its profile
 
     @property
@@ -70,11 +77,16 @@ class Stream:
         """Parse the payload into the window it feeds; raises PayloadError (the window stays as it was). Returns how
         many category values were too long to keep."""
         if event.kind == REQUEST:
-            return self.append_features(parse_request(event.payload, self.feature_columns), now)
+            rows = parse_request(event.payload, self.feature_columns)
+            if self.pairs is not None and event.event_id:
+                self.pairs.request(event.event_id, rows, now)
+            return self.append_features(rows, now)
         if self.outputs is None:
             return 0
         rows = parse_response(event.payload, self.output_columns)
         self.outputs.append_block(rows.numeric, rows.categorical, rows.count, now)
+        if self.pairs is not None and event.event_id:
+            self.pairs.response(event.event_id, rows, now)
         if self.ground_truth is not None and event.event_id:
             self.ground_truth.put(event.event_id, rows, now)
         return rows.long_values

@@ -149,13 +149,11 @@ ESTIMATED_PERFORMANCE_DROP: AlertDefinition = AlertDefinition(
     for_=minutes(30),
     keep_firing_for=minutes(30),
     severity="warning",
-    summary="A model's quality, estimated from its scores before the labels arrive, fell below its training data's.",
+    summary="A model's quality, estimated before the labels arrive, fell below its training data's.",
     description=fixed(
         Text(
-            "Estimated from the calibrated scores of its recent predictions (no labels yet), the quality of {model} "
-            "is {value:percent} below the reference's (target.metric), and its expected error rate ({error_rate}) is "
-            "significantly above the reference's.",
-            error_rate=percent_of(m.ESTIMATED_ERROR_RATE),
+            "Estimated from its recent predictions (no labels yet), the quality of {model} is {value:percent} below "
+            "the reference's (target.metric), and its expected errors are significantly above the reference's."
         )
     ),
     expr=lambda config: f"{m.ESTIMATED_DEGRADATION.series} and on ({KEYS}) ({m.ESTIMATED_DROPPED.series} == 1)",
@@ -163,13 +161,15 @@ ESTIMATED_PERFORMANCE_DROP: AlertDefinition = AlertDefinition(
     dashboard=MODEL_DRIFT_DASHBOARD,
     report=True,
     runbook="""
-**Meaning.** The model is a binary classifier whose `target.prediction` is a score, and its profile holds an
-isotonic calibration of that score fitted on the labelled reference. Applied to the scores of the output window,
-the calibration gives each prediction a probability of being right, hence an expected confusion matrix and an
-expected `target.metric` (confidence-based performance estimation, docs/statistics.md). That estimate lost at least
-`target.max_degradation` against the reference's realised value, on at least `target.min_samples` scored
-predictions, and the expected error rate is significantly above the reference's. The labels that would confirm it
-have not arrived yet. A warning: no retraining is started on an estimate.
+**Meaning.** For a classifier — a binary one whose `target.prediction` is a score, or a multiclass one whose
+`target.scores` name its class scores — the profile holds an isotonic calibration of the scores fitted on the
+labelled reference (one-vs-rest per class). Applied to the scores of the output window, the calibration gives each
+prediction a probability of being right, hence an expected confusion matrix and an expected `target.metric`
+(confidence-based performance estimation). For a regression, the profile's loss models predict each recent row's
+error from its inputs and prediction (direct loss estimation). See docs/statistics.md. That estimate lost at least
+`target.max_degradation` against the reference's realised value, on at least `target.min_samples` recent
+predictions, and the expected error rate (a regression: the mean loss) is significantly above the reference's. The
+labels that would confirm it have not arrived yet. A warning: no retraining is started on an estimate.
 
 **Check.**
 1. *Model drift* dashboard, *Estimated vs realised quality*: when did the estimate leave the reference's level? Once

@@ -326,11 +326,12 @@ FEATURE_PAYLOAD_ERRORS = declare(
     error=PAYLOAD_ERRORS,
 )
 
-_ESTIMATED = "Estimated performance (binary classifiers with a score, before the labels)"
+_ESTIMATED = "Estimated performance (before the labels: classifiers' scores, a regression's inputs)"
 ESTIMATED_PERFORMANCE = declare(
     "driftline_estimated_performance",
     GAUGE,
-    "Model quality estimated from the output window's calibrated scores (CBPE), without labels.",
+    "Model quality estimated without labels: a classifier's from its calibrated scores (CBPE), a regression's from "
+    "its loss models over its inputs and predictions (DLE).",
     (*VERSIONED, "metric"),
     section=_ESTIMATED,
 )
@@ -351,7 +352,8 @@ ESTIMATED_PERFORMANCE_UPPER = declare(
 ESTIMATED_SAMPLES = declare(
     "driftline_estimated_performance_samples",
     GAUGE,
-    "Scored predictions the estimate is computed from (a sample of the output window).",
+    "Predictions the estimate is computed from (a sample of the window: scored outputs, or a regression's requests "
+    "joined to their responses).",
     VERSIONED,
     section=_ESTIMATED,
 )
@@ -365,21 +367,22 @@ ESTIMATED_DEGRADATION = declare(
 ESTIMATED_ERROR_RATE = declare(
     "driftline_estimated_error_rate",
     GAUGE,
-    "Expected share of wrong predictions in the output window.",
+    "Expected share of wrong predictions in the output window (classifiers).",
     VERSIONED,
     section=_ESTIMATED,
 )
 ESTIMATED_PVALUE = declare(
     "driftline_estimated_performance_pvalue",
     GAUGE,
-    "One-sided p-value that the expected error rate exceeds the reference's.",
+    "One-sided p-value that the expected error rate (a regression: the mean loss behind target.metric) exceeds the "
+    "reference's.",
     VERSIONED,
     section=_ESTIMATED,
 )
 ESTIMATED_DROPPED = declare(
     "driftline_estimated_performance_dropped",
     GAUGE,
-    "1 when the estimated target.metric lost max_degradation and the expected error rise is significant.",
+    "1 when the estimated target.metric lost max_degradation and the expected error (or loss) rise is significant.",
     VERSIONED,
     section=_ESTIMATED,
 )

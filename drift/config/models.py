@@ -3,6 +3,7 @@ pull-mode source, each problem recorded under its key path (``models[0].drift.al
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,9 @@ def _target(sec: Section, outputs: list[ColumnConfig], seen: dict[str, str]) -> 
         sec.problem(sec.key_path("prediction"), f"{prediction!r} is not one of the model's outputs")
     positive = sec.get("positive", _category, None)
     scored = task == CLASSIFICATION and column is not None and column.is_numeric
+    scores = sec.pairs("scores", v.string, _class_name)
+    if scores:
+        _check_class_scores(sec, scores, task, by_name, column)
     if scored and positive is None:
         sec.problem(
             sec.key_path("positive"),
@@ -157,7 +161,8 @@ def _target(sec: Section, outputs: list[ColumnConfig], seen: dict[str, str]) -> 
     elif task and metric not in metrics:
         sec.problem(sec.key_path("metric"), f"must be one of {', '.join(metrics)} for a {task}, not {metric!r}")
     if metric in ("roc_auc", "log_loss") and not scored:
-        sec.problem(sec.key_path("metric"), f"{metric} needs scores: make target.prediction a numeric probability")
+        why = "the labelled path scores class predictions" if scores else "make target.prediction a numeric probability"
+        sec.problem(sec.key_path("metric"), f"{metric} needs a binary classifier's score: {why}")
     d = TargetConfig
     window_sec = sec.section("window")
     window = WindowConfig(
@@ -172,6 +177,7 @@ def _target(sec: Section, outputs: list[ColumnConfig], seen: dict[str, str]) -> 
         prediction=prediction or "",
         positive=positive,
         threshold=sec.get("threshold", v.number(0, 1), d.threshold),
+        scores=scores,
         metric=metric,
         max_degradation=sec.get("max_degradation", v.number(0, float("inf"), low_open=True), d.max_degradation),
         min_samples=sec.get("min_samples", v.integer(minimum=1, maximum=10_000_000), d.min_samples),
@@ -180,6 +186,36 @@ def _target(sec: Section, outputs: list[ColumnConfig], seen: dict[str, str]) -> 
     )
     sec.finish()
     return config
+
+
+@v.accepts({"type": "string", "pattern": "\\S"})
+def _class_name(key: str) -> str:
+    """A class of ``target.scores``, spelled as live labels are (a YAML key ``1`` reads as the label "1")."""
+    return _category(key)
+
+
+def _check_class_scores(
+    sec: Section,
+    scores: tuple[tuple[str, str], ...],
+    task: str,
+    outputs: Mapping[str, ColumnConfig],
+    prediction: ColumnConfig | None,
+) -> None:
+    where = sec.key_path("scores")
+    if task != CLASSIFICATION:
+        sec.problem(where, "class scores belong to a classification target")
+    if len(scores) < 3:
+        sec.problem(where, "lists a multiclass classifier's classes (3 or more); a binary classifier's score is "
+                    "target.prediction with target.positive")  # fmt: skip
+    for label, output in scores:
+        column = outputs.get(output)
+        if column is None or not column.is_numeric:
+            sec.problem(f"{where}.{label}", f"{output!r} is not one of the model's numeric outputs")
+    if len({output for _, output in scores}) < len(scores):
+        sec.problem(where, "names one output for two classes")
+    if prediction is not None and prediction.is_numeric:
+        sec.problem(sec.key_path("prediction"), "with class scores, the prediction is the predicted class: a "
+                    "categorical output")  # fmt: skip
 
 
 @v.accepts({"type": ["string", "number", "boolean"], "pattern": "\\S"})

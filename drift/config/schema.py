@@ -129,7 +129,7 @@ class DriftSettings:
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
-REGRESSION_METRICS = ("mae", "rmse")
+REGRESSION_METRICS = ("mae", "rmse", "mape")
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,9 @@ class TargetConfig:
     prediction: str  # the output compared with the label
     positive: str | None = None  # classification: the positive class; a numeric prediction is its probability
     threshold: float = 0.5  # a score at or above it predicts the positive class
+    # a multiclass classifier's class probabilities: ((class, numeric output), ...) in class order — CBPE estimates
+    # its quality from them; the predicted class is the class of the highest score
+    scores: tuple[tuple[str, str], ...] = ()
     metric: str = "accuracy"  # what DriftlinePerformanceDrop watches
     max_degradation: float = 0.1  # relative loss of `metric` against the reference that counts as a drop
     min_samples: int = 200  # labelled predictions needed before a drop or a concept drift is decided

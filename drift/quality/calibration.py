@@ -1,5 +1,6 @@
-"""Isotonic calibration of a binary classifier's score: the map from score to ``P(positive)`` that CBPE
-(:mod:`drift.quality.estimation`) reads, fitted on the labelled reference and stored in its profile.
+"""Isotonic calibration of a classifier's scores: the map from a binary classifier's score to ``P(positive)`` (or a
+multiclass classifier's class scores to class probabilities) that CBPE (:mod:`drift.quality.estimation`) reads,
+fitted on the labelled reference and stored in its profile.
 
 Reference: Zadrozny & Elkan, *Transforming classifier scores into accurate multiclass probability estimates* (2002);
 solved by pool-adjacent-violators (``scipy.optimize.isotonic_regression``).
@@ -74,4 +75,55 @@ def fit_isotonic(scores: FloatArray, is_positive: NDArray[np.bool_]) -> Calibrat
     return Calibration(unique[keep].copy(), fitted[keep].copy())
 
 
-__all__ = ["Calibration", "fit_isotonic"]
+@dataclass(frozen=True, eq=False)
+class ClassCalibration:
+    """A multiclass classifier's scores → class probabilities: each class's score calibrated one-vs-rest
+    (:func:`fit_isotonic` of ``[y = k]`` on ``s_k``), the row then normalised to sum to 1 — uniform where every
+    calibrated score is 0 (as NannyML's CBPE does)."""
+
+    classes: tuple[str, ...]
+    calibrations: tuple[Calibration, ...]
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, ClassCalibration)
+            and self.classes == other.classes
+            and self.calibrations == other.calibrations
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __call__(self, scores: FloatArray) -> FloatArray:
+        """``[rows, classes]`` scores (in :attr:`classes` order) → ``[rows, classes]`` probabilities."""
+        calibrated = np.column_stack([g(scores[:, k]) for k, g in enumerate(self.calibrations)])
+        total = calibrated.sum(axis=1, keepdims=True)
+        uniform = np.full_like(calibrated, 1.0 / len(self.classes))
+        probabilities: FloatArray = np.divide(calibrated, total, out=uniform, where=total > 0)
+        return probabilities
+
+    def to_dict(self) -> dict[str, Any]:
+        return {label: g.to_dict() for label, g in zip(self.classes, self.calibrations, strict=True)}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> ClassCalibration:
+        if not isinstance(d, dict) or len(d) < 2:
+            raise ValueError("class calibration must map at least two classes to their calibration")
+        return cls(tuple(str(k) for k in d), tuple(Calibration.from_dict(v) for v in d.values()))
+
+
+def fit_class_calibration(classes: tuple[str, ...], scores: FloatArray, labels: Any) -> ClassCalibration | None:
+    """One-vs-rest isotonic calibration of each class's score on the rows with a label and every score; None unless
+    every class has both positive and negative rows."""
+    y = np.asarray(labels, dtype=object)
+    keep = np.all(np.isfinite(scores), axis=1) & np.asarray([v is not None for v in y.tolist()], dtype=bool)
+    scores, y = scores[keep], y[keep]
+    calibrations = []
+    for k, label in enumerate(classes):
+        is_class = np.asarray(y == label, dtype=bool)
+        if not 0 < int(is_class.sum()) < is_class.size:
+            return None
+        calibrations.append(fit_isotonic(scores[:, k], is_class))
+    return ClassCalibration(classes, tuple(calibrations))
+
+
+__all__ = ["Calibration", "ClassCalibration", "fit_class_calibration", "fit_isotonic"]

@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
-from ..config import CLASSIFICATION, ModelConfig
+from ..config import CLASSIFICATION, REGRESSION, ModelConfig
 from ..reference.profile import ReferenceProfile
 from ..stats import FloatArray
-from .metrics import BoolArray, ReferencePerformance, degradation, log_scores
+from .metrics import BoolArray, ReferencePerformance, degradation, log_scores, weighted_roc_auc
+from .multiclass import estimated_multiclass_metrics, multiclass_band
 
 #: Label draws behind the band: its quantiles move by well under 1% of its width between two sets of draws.
 BAND_DRAWS = 400
@@ -43,20 +44,10 @@ def expected_confusion(p: FloatArray, predicted: BoolArray) -> tuple[float, floa
 
 
 def estimated_roc_auc(p: FloatArray, scores: FloatArray) -> float | None:
-    """The area under the expected ROC curve: each row is a positive of weight ``pᵢ`` and a negative of weight ``qᵢ``,
-
-    ``AUC = Σ_g P_g (Q_{<g} + Q_g/2) / (P·Q)`` over the groups ``g`` of tied scores, ``P_g``/``Q_g`` the group's
-    weights, ``Q_{<g}`` the negative weight scored below it (the Mann–Whitney form; ties count one half). Equal to
+    """The area under the expected ROC curve: each row is a positive of weight ``pᵢ`` and a negative of weight ``qᵢ``
+    (:func:`~drift.quality.metrics.weighted_roc_auc`, the Mann–Whitney form; ties count one half). Equal to
     ``sklearn.metrics.roc_auc_score`` on the rows doubled with those weights. None without both classes' weight."""
-    q = 1.0 - p
-    total_p, total_q = float(p.sum()), float(q.sum())
-    if total_p <= 0 or total_q <= 0:
-        return None
-    unique, group = np.unique(scores, return_inverse=True)
-    p_g = np.bincount(group, weights=p, minlength=unique.size)
-    q_g = np.bincount(group, weights=q, minlength=unique.size)
-    below = np.cumsum(q_g) - q_g
-    return float(np.sum(p_g * (below + 0.5 * q_g)) / (total_p * total_q))
+    return weighted_roc_auc(p, scores)
 
 
 def estimated_metrics(p: FloatArray, scores: FloatArray, threshold: float) -> dict[str, float]:
@@ -124,7 +115,7 @@ class EstimatedPerformance:
     upper: Mapping[str, float]
     metric: str  # the configured target.metric
     degradation: float | None  # of `metric` against the reference's realised value; positive = worse
-    error_rate: float  # the expected share of wrong predictions
+    error_rate: float | None  # the expected share of wrong predictions (a classifier's; None for a regression)
     pvalue: float  # the expected error rate is above the reference's
     dropped: bool
 
@@ -149,13 +140,63 @@ def estimate_performance(
         raise ValueError("the reference has no calibration (its predictions were not scores)")
     s = np.asarray(scores, dtype=np.float64)
     s = s[np.isfinite(s)]
-    n = int(s.size)
-    if n == 0:
+    if s.size == 0:
         raise ValueError("no score to estimate the performance from")
     p = reference.calibration(s)
-    estimated = estimated_metrics(p, s, threshold)
-    band = realised_band(p, s, threshold, alpha)
     wrong = np.where(s >= threshold, 1.0 - p, p)
+    return _decided(
+        reference, estimated_metrics(p, s, threshold), realised_band(p, s, threshold, alpha), wrong,
+        metric=metric, max_degradation=max_degradation, min_samples=min_samples, alpha=alpha,
+    )  # fmt: skip
+
+
+def estimate_multiclass_performance(
+    reference: ReferencePerformance,
+    scores: Any,
+    *,
+    metric: str,
+    max_degradation: float,
+    min_samples: int,
+    alpha: float,
+) -> EstimatedPerformance:
+    """CBPE for a multiclass classifier: ``scores[row, k]`` the score of class ``k`` (in the calibration's class
+    order; a row missing any score is left out), the predicted class the highest score. The metrics, band and
+    decision of :func:`estimate_performance`, over the expected confusion matrix (:mod:`drift.quality.multiclass`);
+    ``P(ŷᵢ wrong) = 1 − P[i, ŷᵢ]``."""
+    calibration = reference.class_calibration
+    if calibration is None:
+        raise ValueError("the reference has no class calibration (its predictions were not class scores)")
+    matrix = np.asarray(scores, dtype=np.float64).reshape(-1, len(calibration.classes))
+    matrix = matrix[np.all(np.isfinite(matrix), axis=1)]
+    if matrix.shape[0] == 0:
+        raise ValueError("no row with every class score to estimate the performance from")
+    probabilities = calibration(matrix)
+    predicted = np.argmax(matrix, axis=1)
+    wrong = 1.0 - probabilities[np.arange(predicted.size), predicted]
+    return _decided(
+        reference,
+        estimated_multiclass_metrics(probabilities, matrix),
+        multiclass_band(probabilities, matrix, alpha, BAND_DRAWS),
+        wrong,
+        metric=metric, max_degradation=max_degradation, min_samples=min_samples, alpha=alpha,
+    )  # fmt: skip
+
+
+def _decided(
+    reference: ReferencePerformance,
+    estimated: dict[str, float],
+    band: dict[str, tuple[float, float]],
+    wrong: FloatArray,
+    *,
+    metric: str,
+    max_degradation: float,
+    min_samples: int,
+    alpha: float,
+) -> EstimatedPerformance:
+    """The estimate and its drop decision: at least ``min_samples`` rows, ``metric`` at least ``max_degradation``
+    worse than the reference's, **and** the expected error rate ``mean(wrong)`` significantly above the reference's
+    (the one-sided z-test of :func:`estimate_performance`)."""
+    n = int(wrong.size)
     error_rate = float(wrong.mean())
     current, baseline = estimated.get(metric), reference.metrics.get(metric)
     worse = degradation(metric, current, baseline) if current is not None and baseline is not None else None
@@ -177,37 +218,122 @@ def estimate_performance(
     )
 
 
+def estimate_regression_performance(
+    reference: ReferencePerformance,
+    columns: Mapping[str, Any],
+    rows: int,
+    *,
+    metric: str,
+    max_degradation: float,
+    min_samples: int,
+    alpha: float,
+) -> EstimatedPerformance:
+    """Direct loss estimation for a regression: each loss model (:mod:`drift.quality.loss_model`) predicts every
+    row's loss from its features; MAE and MAPE are the means of the predicted absolute and absolute percentage
+    errors, RMSE the root of the mean predicted squared error.
+
+    Band: ``estimate ± z_{1−α/2} · σ/√n`` (for RMSE on the squared scale, then rooted), ``σ`` the spread of the loss
+    around its prediction on reference rows held out of the fit — the labels' noise given the features; an error of
+    the loss model itself is not in it. Drop: at least ``min_samples`` rows, ``metric`` at least ``max_degradation``
+    worse than the reference's, **and** its loss significantly above the reference's: one-sided z-test
+    ``z = (L̂ − L₀)/√(σ²/n + s₀²/N)``, ``L`` the mean loss behind the metric, ``s₀`` the spread of the reference's
+    loss over its ``N`` labelled rows."""
+    models = reference.loss_models
+    if models is None:
+        raise ValueError("the reference has no loss models (a regression profile built with scikit-learn has them)")
+    if rows == 0:
+        raise ValueError("no row to estimate the performance from")
+    predicted = models.predict(columns, rows)
+    z = float(scipy.stats.norm.ppf(1 - alpha / 2))
+    estimated, band, loss_of = {}, {}, {}
+    for name, loss in predicted.items():
+        mean = float(loss.mean())
+        half = z * models.spread[name] / math.sqrt(rows)
+        low, high = max(mean - half, 0.0), mean + half
+        if name == "rmse":
+            mean, low, high = math.sqrt(mean), math.sqrt(low), math.sqrt(high)
+        estimated[name], band[name], loss_of[name] = mean, (low, high), loss
+    current, baseline = estimated.get(metric), reference.metrics.get(metric)
+    worse = degradation(metric, current, baseline) if current is not None and baseline is not None else None
+    pvalue = 1.0
+    if metric in loss_of and baseline is not None:
+        reference_loss = baseline**2 if metric == "rmse" else baseline
+        se = math.sqrt(models.spread[metric] ** 2 / rows + models.scale[metric] ** 2 / max(reference.samples, 1))
+        gap = float(loss_of[metric].mean()) - reference_loss
+        pvalue = float(scipy.stats.norm.sf(gap / se)) if se > 0 else (0.0 if gap > 0 else 1.0)
+    dropped = bool(rows >= min_samples and worse is not None and worse >= max_degradation and pvalue < alpha)
+    return EstimatedPerformance(
+        samples=rows,
+        metrics=MappingProxyType(estimated),
+        lower=MappingProxyType({k: low for k, (low, _) in band.items()}),
+        upper=MappingProxyType({k: high for k, (_, high) in band.items()}),
+        metric=metric,
+        degradation=worse,
+        error_rate=None,
+        pvalue=pvalue,
+        dropped=dropped,
+    )
+
+
+def estimate_regression_window(
+    profile: ReferenceProfile, model: ModelConfig, features: Mapping[str, Any] | None, rows: int
+) -> EstimatedPerformance | None:
+    """DLE for ``model``'s window of feature rows, when it applies: a regression target and a profile of it holding
+    the loss models. None otherwise or without rows."""
+    target, performance = model.target, profile.performance
+    if (
+        target is None
+        or target.task != REGRESSION
+        or features is None
+        or rows == 0
+        or not profile.serves_target(model)
+        or performance is None
+        or performance.loss_models is None
+    ):
+        return None
+    return estimate_regression_performance(
+        performance, features, rows, metric=target.metric, max_degradation=target.max_degradation,
+        min_samples=target.min_samples, alpha=model.drift.alpha,
+    )  # fmt: skip
+
+
 def estimate_window(profile: ReferenceProfile, model: ModelConfig, scores: Any) -> EstimatedPerformance | None:
-    """CBPE for ``model``'s window of prediction scores (NaN = none), when it applies: a classification target whose
-    prediction is a numeric score, and a profile of that target holding the calibration. None otherwise or without a
-    score."""
+    """CBPE for ``model``'s window of prediction scores when it applies: a classification target whose prediction
+    is a numeric score (``scores`` 1-D, NaN = none) or whose ``target.scores`` name its class scores (``scores``
+    ``[rows, classes]`` in that order), and a profile of that target holding the calibration. None otherwise or
+    without a score."""
     target, performance = model.target, profile.performance
     if (
         target is None
         or target.task != CLASSIFICATION
-        or not any(c.name == target.prediction and c.is_numeric for c in model.outputs)
         or not profile.serves_target(model)
         or performance is None
-        or performance.calibration is None
+        or not np.isfinite(np.asarray(scores, dtype=np.float64)).any()
     ):
         return None
-    if not np.isfinite(np.asarray(scores, dtype=np.float64)).any():
+    decision = {
+        "metric": target.metric,
+        "max_degradation": target.max_degradation,
+        "min_samples": target.min_samples,
+        "alpha": model.drift.alpha,
+    }
+    if target.scores:
+        calibration = performance.class_calibration
+        if calibration is None or calibration.classes != tuple(label for label, _ in target.scores):
+            return None
+        return estimate_multiclass_performance(performance, scores, **decision)  # type: ignore[arg-type]
+    if performance.calibration is None or not any(c.name == target.prediction and c.is_numeric for c in model.outputs):
         return None
-    return estimate_performance(
-        performance,
-        scores,
-        threshold=target.threshold,
-        metric=target.metric,
-        max_degradation=target.max_degradation,
-        min_samples=target.min_samples,
-        alpha=model.drift.alpha,
-    )
+    return estimate_performance(performance, scores, threshold=target.threshold, **decision)  # type: ignore[arg-type]
 
 
 __all__ = [
     "BAND_DRAWS",
     "EstimatedPerformance",
+    "estimate_multiclass_performance",
     "estimate_performance",
+    "estimate_regression_performance",
+    "estimate_regression_window",
     "estimate_window",
     "estimated_metrics",
     "estimated_roc_auc",

@@ -17,13 +17,14 @@ import scipy.stats
 
 from ..config import CLASSIFICATION_METRICS, REGRESSION, REGRESSION_METRICS
 from ..stats import FloatArray
-from .calibration import Calibration, fit_isotonic
+from .calibration import Calibration, ClassCalibration, fit_class_calibration, fit_isotonic
+from .loss_model import LossModels
 
 ObjectArray = np.ndarray[Any, np.dtype[np.object_]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
 #: Metrics where a smaller value is a better model; for the others larger is better.
-LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse"})
+LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse", "mape"})
 
 
 def accuracy(y: ObjectArray, predicted: ObjectArray) -> float:
@@ -76,6 +77,21 @@ def roc_auc(is_positive: BoolArray, scores: FloatArray) -> float | None:
     return float((ranks[is_positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def weighted_roc_auc(weights: FloatArray, scores: FloatArray) -> float | None:
+    """The expected ROC AUC of one class: each row a positive of weight ``wᵢ`` and a negative of weight ``1 − wᵢ``,
+    ranked by ``scores`` (ties count one half): ``Σ_g W_g (V_{<g} + V_g/2) / (W·V)`` over the groups of tied scores.
+    None without both weights."""
+    rest = 1.0 - weights
+    total_w, total_v = float(weights.sum()), float(rest.sum())
+    if total_w <= 0 or total_v <= 0:
+        return None
+    unique, group = np.unique(scores, return_inverse=True)
+    w_g = np.bincount(group, weights=weights, minlength=unique.size)
+    v_g = np.bincount(group, weights=rest, minlength=unique.size)
+    below = np.cumsum(v_g) - v_g
+    return float(np.sum(w_g * (below + 0.5 * v_g)) / (total_w * total_v))
+
+
 def log_scores(scores: FloatArray) -> tuple[FloatArray, FloatArray]:
     """``(ln s, ln(1 − s))`` with ``s`` clipped to ``[ε, 1 − ε]``, ``ε`` the float64 machine epsilon (as scikit-learn
     ≥ 1.5 does): the two terms of the log-loss."""
@@ -116,11 +132,17 @@ def classification_metrics(
     return {name: value for name, value in out.items() if value is not None}
 
 
+def mape(y: FloatArray, predicted: FloatArray) -> float:
+    """Mean absolute percentage error ``(1/n) Σ |yᵢ − ŷᵢ| / max(|yᵢ|, ε)``, ``ε`` the float64 machine epsilon (as
+    ``sklearn.metrics.mean_absolute_percentage_error``; a fraction, not a percentage)."""
+    return float(np.mean(np.abs(y - predicted) / np.maximum(np.abs(y), np.finfo(np.float64).eps)))
+
+
 def regression_metrics(y: FloatArray, predicted: FloatArray) -> dict[str, float]:
-    """MAE and RMSE."""
+    """MAE, RMSE and MAPE."""
     if y.size == 0:
         return {}
-    return {"mae": mae(y, predicted), "rmse": rmse(y, predicted)}
+    return {"mae": mae(y, predicted), "rmse": rmse(y, predicted), "mape": mape(y, predicted)}
 
 
 def degradation(metric: str, current: float, reference: float) -> float:
@@ -206,6 +228,8 @@ class ReferencePerformance:
     error_limit: float | None = None  # regression: the reference's 90th percentile absolute error
     # A binary classifier's score → P(positive), for estimating performance before labels (drift.quality.estimation)
     calibration: Calibration | None = None
+    class_calibration: ClassCalibration | None = None  # the same for a multiclass classifier's class scores
+    loss_models: LossModels | None = None  # a regression's expected losses from its features (DLE)
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -216,6 +240,10 @@ class ReferencePerformance:
         }
         if self.calibration is not None:  # absent, not null: profiles without one keep their version
             out["calibration"] = self.calibration.to_dict()
+        if self.class_calibration is not None:
+            out["class_calibration"] = self.class_calibration.to_dict()
+        if self.loss_models is not None:
+            out["loss_models"] = self.loss_models.to_dict()
         return out
 
     @classmethod
@@ -227,6 +255,10 @@ class ReferencePerformance:
             error_rate=float(d["error_rate"]),
             error_limit=float(limit) if limit is not None else None,
             calibration=Calibration.from_dict(d["calibration"]) if d.get("calibration") is not None else None,
+            class_calibration=(
+                ClassCalibration.from_dict(d["class_calibration"]) if d.get("class_calibration") is not None else None
+            ),
+            loss_models=LossModels.from_dict(d["loss_models"]) if d.get("loss_models") is not None else None,
         )
 
 
@@ -234,13 +266,44 @@ class ReferencePerformance:
 ERROR_QUANTILE = 0.9
 
 
+@dataclass(frozen=True)
+class ClassScores:
+    """A multiclass classifier's scores: ``matrix[row, k]`` the score of ``classes[k]``."""
+
+    classes: tuple[str, ...]
+    matrix: FloatArray
+
+
+def ovr_roc_auc(labels: ObjectArray, classes: tuple[str, ...], scores: FloatArray) -> float | None:
+    """One-vs-rest ROC AUC, macro-averaged: ``(1/K) Σ_k AUC([y = k], s_k)`` (as ``sklearn.metrics.roc_auc_score(
+    multi_class="ovr", average="macro")`` on normalised scores); None unless every class is present."""
+    areas = [roc_auc(np.asarray(labels == label, dtype=bool), scores[:, k]) for k, label in enumerate(classes)]
+    return float(np.mean(areas)) if all(a is not None for a in areas) else None  # type: ignore[arg-type]
+
+
 def reference_performance(
-    task: str, labels: Any, predictions: Any, *, positive: str | None = None, threshold: float = 0.5
+    task: str,
+    labels: Any,
+    predictions: Any,
+    *,
+    positive: str | None = None,
+    threshold: float = 0.5,
+    class_scores: ClassScores | None = None,
 ) -> ReferencePerformance | None:
-    """The quality of the reference's own predictions; None when no row has both a label and a prediction."""
+    """The quality of the reference's own predictions; None when no row has both a label and a prediction. With a
+    multiclass classifier's ``class_scores``: their calibration for CBPE, and the one-vs-rest ROC AUC."""
     keep = labelled_pairs(labels, predictions)
     if not keep.any():
         return None
+    class_calibration = None
+    extra: dict[str, float] = {}
+    if class_scores is not None and task != REGRESSION:
+        class_calibration = fit_class_calibration(class_scores.classes, class_scores.matrix, labels)
+        scored = keep & np.all(np.isfinite(class_scores.matrix), axis=1)
+        area = ovr_roc_auc(np.asarray(labels, dtype=object)[scored], class_scores.classes,
+                           class_scores.matrix[scored])  # fmt: skip
+        if area is not None:
+            extra["roc_auc"] = area
     y, yhat = np.asarray(labels)[keep], np.asarray(predictions)[keep]
     limit = None
     if task == REGRESSION:
@@ -251,13 +314,17 @@ def reference_performance(
         is_positive = np.asarray(y == (positive if positive is not None else "1"), dtype=bool)
         if 0 < int(is_positive.sum()) < is_positive.size:
             calibration = fit_isotonic(yhat, is_positive)
-    return ReferencePerformance(scored.metrics, int(keep.sum()), float(np.mean(scored.errors)), limit, calibration)
+    return ReferencePerformance(
+        {**scored.metrics, **extra}, int(keep.sum()), float(np.mean(scored.errors)), limit, calibration,
+        class_calibration,
+    )  # fmt: skip
 
 
 __all__ = [
     "CLASSIFICATION_METRICS",
     "LOWER_IS_BETTER",
     "REGRESSION_METRICS",
+    "ClassScores",
     "ReferencePerformance",
     "Scored",
     "accuracy",
@@ -267,10 +334,13 @@ __all__ = [
     "log_loss",
     "log_scores",
     "mae",
+    "mape",
+    "ovr_roc_auc",
     "precision_recall_f1",
     "reference_performance",
     "regression_metrics",
     "rmse",
     "roc_auc",
     "score",
+    "weighted_roc_auc",
 ]

@@ -3,7 +3,9 @@ and reduced to the bins and counts of :mod:`drift.reference.profile`."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,14 +16,21 @@ import pyarrow.compute as pc
 
 from .. import stats
 from ..coercion import arrow_categories, category_values, numeric_values
-from ..config import ColumnConfig, ModelConfig, S3Config
+from ..config import REGRESSION, ColumnConfig, ModelConfig, S3Config
 from ..errors import DataError
+from ..extras import ESTIMATION, missing
 from ..multivariate import ReconstructionModel, fit_encoding, fit_reconstruction
-from ..quality.metrics import ReferencePerformance, reference_performance
+from ..quality.loss_model import Inputs, LossModels, fit_loss_models
+from ..quality.metrics import ClassScores, ReferencePerformance, reference_performance
 from ..stats import FloatArray
 from .columns import MAX_RARE, CategoricalProfile, ColumnProfile, NumericProfile, fine_bins_for, frozen
 from .profile import ReferenceProfile
 from .reader import MeterFactory, SourceInfo, reference_batches
+
+log = logging.getLogger("driftline.profile")
+LOSS_MODEL_ROWS = 50_000  # labelled rows the loss models are fitted on (a uniform sample of the reference)
+MIN_LOSS_MODEL_ROWS = 200  # fewer: no loss models (nothing to hold a fifth out of)
+LABEL = "\x00label"  # the loss sample's label, beside the features and the prediction
 
 
 class _GrowingArray:
@@ -62,6 +71,10 @@ class ProfileBuilder:
         # With a target: the labels and the predictions, row-aligned, to score the reference (O(rows) memory).
         self._labels: list[np.ndarray[Any, Any]] = []
         self._predictions: list[np.ndarray[Any, Any]] = []
+        self._class_scores: list[np.ndarray[Any, Any]] = []  # a multiclass target's [rows, classes] scores
+        # With a regression target: a uniform sample of labelled rows to fit the loss models on (bounded memory).
+        target = model.target
+        self._loss_rows = RowReservoir(LOSS_MODEL_ROWS) if target is not None and target.task == REGRESSION else None
         # With multivariate drift: a uniform sample of whole feature rows to fit the PCA on (bounded memory).
         multivariate = model.multivariate
         self._rows = RowReservoir(multivariate.reference_rows) if multivariate is not None else None
@@ -100,6 +113,12 @@ class ProfileBuilder:
         for out, config in ((self._labels, target.column), (self._predictions, prediction)):
             values = column(config.name)
             out.append(numeric_values(values) if config.is_numeric else category_values(values))
+        if target.scores:
+            self._class_scores.append(np.column_stack([numeric_values(column(name)) for _, name in target.scores]))
+        if self._loss_rows is not None:
+            kept = {c.name: _row_values(c, column(c.name)) for c in self.model.features}
+            kept[LABEL], kept[target.prediction] = self._labels[-1], self._predictions[-1]
+            self._loss_rows.add(kept, self._labels[-1].size)
 
     def _add_numeric(self, name: str, values: FloatArray) -> None:
         finite = values[np.isfinite(values)]
@@ -141,7 +160,7 @@ class ProfileBuilder:
             source=dict(source or {}),
             created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             target=columns[target.name] if (target := self.model.target) is not None else None,
-            performance=self._performance(),
+            performance=self._performance(columns),
             model_version=model_version,
             multivariate=self._multivariate(columns),
         )
@@ -160,17 +179,43 @@ class ProfileBuilder:
         encoding = fit_encoding(numeric, categorical)
         return fit_reconstruction(encoding, encoding.raw(sample, self._rows.size), config.variance)
 
-    def _performance(self) -> ReferencePerformance | None:
+    def _loss_models(self, columns: Mapping[str, ColumnProfile]) -> LossModels | None:
+        """A regression's loss models (DLE), fitted when scikit-learn is installed (the profile serves without them:
+        the quality is then known only from labels)."""
+        if self._loss_rows is None or self._loss_rows.size < MIN_LOSS_MODEL_ROWS:
+            return None
+        if missing(ESTIMATION):
+            log.warning(f"no loss models, so no estimated quality before the labels: {ESTIMATION.install}")
+            return None
+        rows = self._loss_rows.columns()
+        prediction = self.model.target.prediction  # type: ignore[union-attr]
+        inputs = Inputs(
+            (*(c.name for c in self.model.features if c.is_numeric), prediction),
+            tuple((c.name, columns[c.name].categories) for c in self.model.features  # type: ignore[union-attr]
+                  if not c.is_numeric),
+        )  # fmt: skip
+        labels, predictions = rows.pop(LABEL).astype(np.float64), rows[prediction].astype(np.float64)
+        return fit_loss_models(inputs, rows, labels, predictions)
+
+    def _performance(self, columns: Mapping[str, ColumnProfile]) -> ReferencePerformance | None:
         target = self.model.target
         if target is None or not self._labels:
             return None
-        return reference_performance(
+        found = reference_performance(
             target.task,
             np.concatenate(self._labels),
             np.concatenate(self._predictions),
             positive=target.positive,
             threshold=target.threshold,
+            class_scores=(
+                ClassScores(tuple(label for label, _ in target.scores), np.concatenate(self._class_scores))
+                if target.scores
+                else None
+            ),
         )
+        if found is None or target.task != REGRESSION:
+            return found
+        return replace(found, loss_models=self._loss_models(columns))
 
 
 class RowReservoir:

@@ -3,10 +3,15 @@ would make the tier as slow as the others. A test that needs one belongs in test
 
 from __future__ import annotations
 
+import os
 import subprocess
 from typing import Any
 
 import pytest
+
+# joblib (under scikit-learn's gradient boosting) counts physical cores with `cat /proc/cpuinfo` unless told to use
+# fewer cores than the machine has; a fit in this tier must not start that process (and one thread does here).
+os.environ.setdefault("LOKY_MAX_CPU_COUNT", "1")
 
 
 @pytest.fixture(autouse=True)

@@ -242,7 +242,7 @@ TARGET = {"name": "churned", "task": "classification", "positive": 1}
         (
             {"target": {"name": "y", "task": "classification", "metric": "roc_auc"},
              "outputs": [{"name": "label", "type": "categorical"}]},
-            "models[0].target.metric: roc_auc needs scores",
+            "models[0].target.metric: roc_auc needs a binary classifier's score",
         ),
         (
             {"target": {"name": "y", "task": "regression"}, "outputs": [{"name": "label", "type": "categorical"}]},
