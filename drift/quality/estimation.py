@@ -29,7 +29,14 @@ import scipy.stats
 from ..config import CLASSIFICATION, REGRESSION, ModelConfig
 from ..reference.profile import ReferenceProfile
 from ..stats import FloatArray
-from .metrics import BoolArray, ReferencePerformance, degradation, log_scores, weighted_roc_auc
+from .metrics import (
+    BoolArray,
+    ReferencePerformance,
+    central_intervals,
+    degradation,
+    log_scores,
+    weighted_roc_auc,
+)
 from .multiclass import estimated_multiclass_metrics, multiclass_band
 
 #: Label draws behind the band: its quantiles move by well under 1% of its width between two sets of draws.
@@ -96,13 +103,7 @@ def realised_band(
             "roc_auc": (labels @ ranks - positives * (positives + 1) / 2) / (positives * negatives),
             "log_loss": -(labels @ (log_s - log_not_s) + log_not_s.sum()) / n,
         }
-    band = {}
-    for name, values in realised.items():
-        finite = values[np.isfinite(values)]
-        if finite.size:
-            low, high = np.quantile(finite, [alpha / 2, 1 - alpha / 2])
-            band[name] = (float(low), float(high))
-    return band
+    return central_intervals(realised, alpha)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,24 @@ class EstimatedPerformance:
     error_rate: float | None  # the expected share of wrong predictions (a classifier's; None for a regression)
     pvalue: float  # the expected error rate is above the reference's
     dropped: bool
+
+    @classmethod
+    def of(
+        cls,
+        samples: int,
+        estimated: Mapping[str, float],
+        band: Mapping[str, tuple[float, float]],
+        metric: str,
+        worse: float | None,
+        error_rate: float | None,
+        pvalue: float,
+        dropped: bool,
+    ) -> EstimatedPerformance:
+        """From the metrics and their bands as ``{metric: (low, high)}``."""
+        return cls(
+            samples, MappingProxyType(dict(estimated)), MappingProxyType({k: low for k, (low, _) in band.items()}),
+            MappingProxyType({k: high for k, (_, high) in band.items()}), metric, worse, error_rate, pvalue, dropped,
+        )  # fmt: skip
 
 
 def estimate_performance(
@@ -205,17 +224,7 @@ def _decided(
     gap = error_rate - e0
     pvalue = float(scipy.stats.norm.sf(gap / se)) if se > 0 else (0.0 if gap > 0 else 1.0)
     dropped = bool(n >= min_samples and worse is not None and worse >= max_degradation and pvalue < alpha)
-    return EstimatedPerformance(
-        samples=n,
-        metrics=MappingProxyType(estimated),
-        lower=MappingProxyType({k: low for k, (low, _) in band.items()}),
-        upper=MappingProxyType({k: high for k, (_, high) in band.items()}),
-        metric=metric,
-        degradation=worse,
-        error_rate=error_rate,
-        pvalue=pvalue,
-        dropped=dropped,
-    )
+    return EstimatedPerformance.of(n, estimated, band, metric, worse, error_rate, pvalue, dropped)
 
 
 def estimate_regression_performance(
@@ -262,17 +271,7 @@ def estimate_regression_performance(
         gap = float(loss_of[metric].mean()) - reference_loss
         pvalue = float(scipy.stats.norm.sf(gap / se)) if se > 0 else (0.0 if gap > 0 else 1.0)
     dropped = bool(rows >= min_samples and worse is not None and worse >= max_degradation and pvalue < alpha)
-    return EstimatedPerformance(
-        samples=rows,
-        metrics=MappingProxyType(estimated),
-        lower=MappingProxyType({k: low for k, (low, _) in band.items()}),
-        upper=MappingProxyType({k: high for k, (_, high) in band.items()}),
-        metric=metric,
-        degradation=worse,
-        error_rate=None,
-        pvalue=pvalue,
-        dropped=dropped,
-    )
+    return EstimatedPerformance.of(rows, estimated, band, metric, worse, None, pvalue, dropped)
 
 
 def estimate_regression_window(

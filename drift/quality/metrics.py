@@ -9,6 +9,7 @@ probability of the positive class), ``n`` the number of labelled predictions.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +91,18 @@ def weighted_roc_auc(weights: FloatArray, scores: FloatArray) -> float | None:
     v_g = np.bincount(group, weights=rest, minlength=unique.size)
     below = np.cumsum(v_g) - v_g
     return float(np.sum(w_g * (below + 0.5 * v_g)) / (total_w * total_v))
+
+
+def central_intervals(draws: Mapping[str, FloatArray], alpha: float) -> dict[str, tuple[float, float]]:
+    """Each metric's central ``1 − α`` interval over its values in many label draws (draws where it is undefined —
+    NaN or infinite — left out; a metric undefined in every draw has none)."""
+    band = {}
+    for name, values in draws.items():
+        finite = values[np.isfinite(values)]
+        if finite.size:
+            low, high = np.quantile(finite, [alpha / 2, 1 - alpha / 2])
+            band[name] = (float(low), float(high))
+    return band
 
 
 def log_scores(scores: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -328,6 +341,7 @@ __all__ = [
     "ReferencePerformance",
     "Scored",
     "accuracy",
+    "central_intervals",
     "classification_metrics",
     "degradation",
     "error_rate_pvalue",

@@ -28,7 +28,7 @@ import scipy.stats
 from numpy.typing import NDArray
 
 from ..stats import FloatArray, IntArray
-from .metrics import weighted_roc_auc
+from .metrics import central_intervals, weighted_roc_auc
 
 MULTICLASS_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 
@@ -97,13 +97,7 @@ def multiclass_band(
     confusion = np.bincount(cells.ravel(), minlength=draws * classes * classes).reshape(draws, classes, classes)
     realised = confusion_metrics(confusion.astype(np.float64))
     realised["roc_auc"] = _ovr_auc_draws(labels, scores)
-    band = {}
-    for name, values in realised.items():
-        finite = values[np.isfinite(values)]
-        if finite.size:
-            low, high = np.quantile(finite, [alpha / 2, 1 - alpha / 2])
-            band[name] = (float(low), float(high))
-    return band
+    return central_intervals(realised, alpha)
 
 
 def _ovr_auc_draws(labels: IntArray, scores: FloatArray) -> FloatArray:

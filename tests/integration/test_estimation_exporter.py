@@ -40,6 +40,20 @@ def send(
                 assert answer.status_code == 202, answer.text
 
 
+def profiled(tmp_path: Path, spec: dict[str, Any], reference: pd.DataFrame) -> tuple[Any, Any]:
+    """The model's config (500 predictions for a drop decision, an evaluation every 200 ms) and its profile, built
+    by `driftline profile` from ``reference``."""
+    reference.to_csv(tmp_path / "train.csv", index=False)
+    spec = {**spec, "target": {**spec["target"], "min_samples": 500}}
+    content = {"version": 1, "exporter": {"evaluate_every": "200ms"}, "models": [spec]}
+    (tmp_path / "monitor.yaml").write_text(yaml.safe_dump(content, sort_keys=False))
+    result = run_cli("profile", "--config", str(tmp_path / "monitor.yaml"))
+    assert result.returncode == 0, result.stderr
+    return drift.load_config(tmp_path / "monitor.yaml").models[0], drift.ReferenceProfile.load(
+        str(tmp_path / "profile.json")
+    )
+
+
 def estimated(url: str, rows: int, **model: str) -> dict[str, Any]:
     """Once an evaluation has seen ``rows`` scored predictions: the estimate's metrics, band and decision."""
 
@@ -63,14 +77,7 @@ def estimated(url: str, rows: int, **model: str) -> dict[str, Any]:
 
 def test_a_multiclass_classifiers_quality_is_estimated_from_its_class_scores(tmp_path: Path) -> None:
     rng = np.random.default_rng(11)
-    multiclass_rows(rng, 20_000).to_csv(tmp_path / "train.csv", index=False)
-    spec = {**MULTICLASS_SPEC, "target": {**MULTICLASS_SPEC["target"], "min_samples": 500}}
-    content = {"version": 1, "exporter": {"evaluate_every": "200ms"}, "models": [spec]}
-    (tmp_path / "monitor.yaml").write_text(yaml.safe_dump(content, sort_keys=False))
-    profiled = run_cli("profile", "--config", str(tmp_path / "monitor.yaml"))
-    assert profiled.returncode == 0, profiled.stderr
-    model = drift.load_config(tmp_path / "monitor.yaml").models[0]
-    profile = drift.ReferenceProfile.load(str(tmp_path / "profile.json"))
+    model, profile = profiled(tmp_path, MULTICLASS_SPEC, multiclass_rows(rng, 20_000))
     outputs = ["y_pred", *(f"p_{c}" for c in CLASSES)]
     like_training = multiclass_rows(rng, 1500)
     weak = multiclass_rows(rng, 1500, spread=0.4, centre=-0.6)  # where the bias towards "a" errs
@@ -101,14 +108,7 @@ def test_a_regressions_quality_is_estimated_from_its_joined_requests_and_respons
     """DLE reads each row's features with its prediction: the exporter joins a request to its response by their
     CloudEvent id, whichever comes first."""
     rng = np.random.default_rng(12)
-    regression_rows(rng, 20_000).to_csv(tmp_path / "train.csv", index=False)
-    spec = {**REGRESSION_SPEC, "target": {**REGRESSION_SPEC["target"], "min_samples": 500}}
-    content = {"version": 1, "exporter": {"evaluate_every": "200ms"}, "models": [spec]}
-    (tmp_path / "monitor.yaml").write_text(yaml.safe_dump(content, sort_keys=False))
-    profiled = run_cli("profile", "--config", str(tmp_path / "monitor.yaml"))
-    assert profiled.returncode == 0, profiled.stderr
-    model = drift.load_config(tmp_path / "monitor.yaml").models[0]
-    profile = drift.ReferenceProfile.load(str(tmp_path / "profile.json"))
+    model, profile = profiled(tmp_path, REGRESSION_SPEC, regression_rows(rng, 20_000))
     assert profile.performance is not None and profile.performance.loss_models is not None
     features = ["x1", "x2", "region"]
     like_training = regression_rows(rng, 1500)
