@@ -7,9 +7,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from drift.catalogue import REFERENCE_INFO
 from drift.config import CATEGORICAL, NUMERIC, ColumnConfig, ModelConfig, ReferenceConfig
 from drift.errors import ConfigError
 
@@ -32,6 +33,9 @@ class AlertDefinition(Protocol):
 
     @property
     def labels(self) -> dict[str, str]: ...
+
+    @property
+    def retrain(self) -> bool: ...
 
     def settings(self, config: DeploymentConfig) -> AlertSettings: ...
 
@@ -126,7 +130,23 @@ class ScenarioContext:
         self.model_names = {model.name for model in config.models} | {self.model.name}
 
     def scenario(self, alert: AlertDefinition, **kwargs: Any) -> Scenario:
-        return Scenario(alert=alert, settings=alert.settings(self.config), **kwargs)
+        scenario = Scenario(alert=alert, settings=alert.settings(self.config), **kwargs)
+        return self._with_reference(scenario) if alert.retrain else scenario
+
+    def _with_reference(self, scenario: Scenario) -> Scenario:
+        """A retraining alert's scenario with the model's reference published (registry-resolved), and what the
+        alert's reference annotations must then say."""
+        model = self.model_labels["model"]
+        info = {"version": "0123456789abcdef", "source": f"models:/{model}@champion", "registry_version": "7"}
+        labels = {**self.target, **self.model_labels, **info}
+        series, values = scenario.series, scenario.values
+        return replace(
+            scenario,
+            series=lambda states: [*series(states), (selector(REFERENCE_INFO.series, labels), [1.0 for _ in states])],
+            values=lambda t: {**values(t), "reference_source": info["source"],
+                              "reference_registry_version": info["registry_version"],
+                              "reference_profile": info["version"]},
+        )  # fmt: skip
 
     def flag(
         self, alert: AlertDefinition, metric: str, labels: dict[str, str], bad: float, ok: float, **kwargs: Any

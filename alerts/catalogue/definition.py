@@ -7,12 +7,32 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from drift import catalogue as m
 from drift.config.values import Duration
 
 from ..config import AlertingConfig, DeploymentConfig
 from ..scenarios import Scenario, ScenarioContext
 from ..settings import AlertSettings, Knob, default_settings
 from .text import Text
+
+# What a retraining alert says of the reference its model was judged against (the incident's provenance, which the
+# webhook hands to the retraining): annotation ← label of driftline_reference_info
+RETRAIN_REFERENCE = (
+    ("reference_source", "source"),
+    ("reference_registry_version", "registry_version"),
+    ("reference_profile", "version"),
+)
+_ALERTS_MODEL = "model=%q,model_namespace=%q,model_version=%q"  # an absent model_version is "": series without one
+_ALERT_LABELS = "$labels.model $labels.model_namespace $labels.model_version"
+
+
+def reference_label(label: str) -> str:
+    """A Go template: ``label`` of the alert's model's ``driftline_reference_info`` (any replica's; they agree)."""
+    return (
+        f'{{{{ with query (printf "{m.REFERENCE_INFO.series}{{{_ALERTS_MODEL}}}" {_ALERT_LABELS}) }}}}'
+        f'{{{{ . | first | label "{label}" }}}}{{{{ end }}}}'
+    )
+
 
 MODEL_DRIFT_DASHBOARD = "driftline-model-drift"
 SERVING_DASHBOARD = "driftline-serving"
@@ -74,6 +94,8 @@ class AlertDefinition:
             **{name: text(config).go() for name, text in self.annotations},
         }
         annotations.update(self.links(alerting, "{{ $labels.model_namespace }}", "{{ $labels.model }}"))
+        if self.retrain:
+            annotations.update({name: reference_label(label) for name, label in RETRAIN_REFERENCE})
         rule["annotations"] = annotations
         return rule
 
@@ -98,6 +120,8 @@ class AlertDefinition:
         annotations.update(
             self.links(config.alerting, scenario.labels.get("model_namespace", ""), scenario.labels.get("model", ""))
         )
+        if self.retrain:
+            annotations.update({name: str(values[name]) for name, _ in RETRAIN_REFERENCE})
         return annotations
 
 

@@ -13,15 +13,10 @@ from ..scenarios import BAD, OK, Scenario, ScenarioContext, Series, selector
 from ..settings import minutes
 from ..signals import EXPORTER_KEYS, Decisions, decisions
 from . import pooled
-from .definition import MODEL_DRIFT_DASHBOARD, AlertDefinition, fixed
+from .definition import _ALERT_LABELS, _ALERTS_MODEL, MODEL_DRIFT_DASHBOARD, AlertDefinition, fixed
 from .text import Query, Text
 
 KEYS = EXPORTER_KEYS
-
-
-# The alert's model version: an absent model_version label is "" in $labels and matches series without one.
-_ALERTS_MODEL = "model=%q,model_namespace=%q,model_version=%q"
-_ALERT_LABELS = "$labels.model $labels.model_namespace $labels.model_version"
 
 
 def _column_expr(config: DeploymentConfig, kind: pooling.Kind) -> str:

@@ -47,6 +47,10 @@ KFP_TEMPLATE_FIELDS = (
     "dashboard_url",
     "alertmanager_url",
     "group_key",
+    "reference_source",
+    "registry_version",
+    "registered",
+    "profile_version",
 )
 
 

@@ -43,12 +43,30 @@ def client_payload(
         "alerts": sorted({a.labels.get("alertname", "") for a in alerts}),
         "drifted_features": features,
         "starts_at": first.starts_at,
-        "alertmanager_url": notification.external_url,
-        "dashboard_url": first.annotations.get("dashboard_url", ""),
+        "reference": incident_reference(first),
+        "links": {"alertmanager": notification.external_url, "dashboard": first.annotations.get("dashboard_url", "")},
         "description": first.annotations.get("description", "")[:2000],
     }
     assert len(payload) <= MAX_PAYLOAD_KEYS
     return payload
+
+
+def incident_reference(alert: Alert) -> dict[str, str]:
+    """The reference the alert's model was judged against, from its annotations (empty strings when it has none):
+    ``source`` as configured (``models:/churn@champion``, ``s3://…``), the MLflow ``registry_version`` it resolved to,
+    that version as ``registered`` (``models:/churn/7``; both "" unless from the registry) and the profile's
+    ``profile_version``."""
+    source = alert.annotations.get("reference_source", "")
+    version = alert.annotations.get("reference_registry_version", "")
+    registered = ""
+    if source.startswith("models:/") and version:
+        registered = f"models:/{source.removeprefix('models:/').split('@', 1)[0].split('/', 1)[0]}/{version}"
+    return {
+        "source": source,
+        "registry_version": version,
+        "registered": registered,
+        "profile_version": alert.annotations.get("reference_profile", ""),
+    }
 
 
 def dispatch_body(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:

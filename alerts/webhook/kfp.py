@@ -41,9 +41,13 @@ def template_fields(payload: dict[str, Any]) -> dict[str, str]:
         "alerts": ",".join(payload["alerts"]),
         "drifted_features": json.dumps(payload["drifted_features"], sort_keys=True),
         "starts_at": payload["starts_at"],
-        "dashboard_url": payload["dashboard_url"],
-        "alertmanager_url": payload["alertmanager_url"],
+        "dashboard_url": payload["links"]["dashboard"],
+        "alertmanager_url": payload["links"]["alertmanager"],
         "group_key": payload["group_key"],
+        "reference_source": payload["reference"]["source"],
+        "registry_version": payload["reference"]["registry_version"],
+        "registered": payload["reference"]["registered"],
+        "profile_version": payload["reference"]["profile_version"],
     }
 
 

@@ -2,7 +2,9 @@
 MLflow, evaluate, register the version, attach its profile, promote.
 
 The retraining webhook (or ``deploy/github/retrain.yml``) starts it with the parameters of the incident
-(``model_name``, ``model_namespace``, ``drifted_features``). It first gates the fresh training data against the
+(``model_name``, ``model_namespace``, ``drifted_features``, ``dispatch_id`` and ``retrained_from``, the registry
+version that drifted — recorded on the new MLflow run and version as ``driftline.incident`` and
+``driftline.retrained_from``). It first gates the fresh training data against the
 production reference (``driftline gate``: a missing column, too few rows or broken values fail the run; drift, the
 reason for the retraining, is reported only), then trains a logistic regression on the fresh training
 data, scores it on a hold-out, and builds driftline's reference profile from the data the model was trained on —
@@ -44,10 +46,13 @@ def train(
     reference: Output[Dataset],
     holdout: Output[Dataset],
     mlflow_tracking_uri: str = "",
+    dispatch_id: str = "",
+    retrained_from: str = "",
 ) -> str:
     """Fit the model on 80% of ``training_data``; the training rows with the model's predictions are the reference.
     With ``mlflow_tracking_uri`` the model is logged to an MLflow run (experiment ``churn-training``), whose id is
-    returned ("" without)."""
+    returned ("" without); a retraining's run is tagged with the incident that caused it (``driftline.incident``:
+    the webhook's dispatch id, ``driftline.retrained_from``: the registry version that drifted)."""
     import os
 
     import joblib
@@ -85,7 +90,8 @@ def train(
 
     mlflow.set_tracking_uri(mlflow_tracking_uri)
     mlflow.set_experiment("churn-training")
-    with mlflow.start_run(tags={"kfp.run_id": run_id}) as run:
+    incident = {"driftline.incident": dispatch_id, "driftline.retrained_from": retrained_from}
+    with mlflow.start_run(tags={"kfp.run_id": run_id, **{k: v for k, v in incident.items() if v}}) as run:
         mlflow.log_params({"features": ",".join(features), "rows": len(fit_rows)})
         # cloudpickle: MLflow 3's default (skops) is another package the training image would need
         mlflow.sklearn.log_model(
@@ -123,13 +129,18 @@ def evaluate(
 @dsl.component(base_image=TRAINING_IMAGE, packages_to_install=TRAINING_PACKAGES)
 def register_version(mlflow_tracking_uri: str, registered_model: str, mlflow_run_id: str, accuracy: float) -> str:
     """Register the run's model as a new version of ``registered_model`` (after the evaluation gate passed: its
-    hold-out accuracy is recorded on the version); returns the version number."""
+    hold-out accuracy is recorded on the version, and the incident its run was tagged with, if any); returns the
+    version number."""
     import mlflow
     from mlflow import MlflowClient
 
     mlflow.set_tracking_uri(mlflow_tracking_uri)
+    client = MlflowClient()
     version = mlflow.register_model(f"runs:/{mlflow_run_id}/model", registered_model)
-    MlflowClient().set_model_version_tag(registered_model, version.version, "holdout_accuracy", f"{accuracy:.4f}")
+    client.set_model_version_tag(registered_model, version.version, "holdout_accuracy", f"{accuracy:.4f}")
+    for key, value in client.get_run(mlflow_run_id).data.tags.items():
+        if key in ("driftline.incident", "driftline.retrained_from"):
+            client.set_model_version_tag(registered_model, version.version, key, value)
     return str(version.version)
 
 
@@ -157,6 +168,8 @@ def retrain_pipeline(
     min_accuracy: float = 0.7,
     mlflow_tracking_uri: str = "http://mlflow.mlflow.svc:5000",
     promote_alias: str = "champion",
+    dispatch_id: str = "",
+    retrained_from: str = "",
 ) -> None:
     categorical = ["contract", "payment_method", "internet_service"]
     features = ["tenure", "monthly_charges", "total_charges", "support_calls", *categorical]
@@ -176,6 +189,8 @@ def retrain_pipeline(
         model_root=model_root,
         run_id=run_id,
         mlflow_tracking_uri=mlflow_tracking_uri,
+        dispatch_id=dispatch_id,
+        retrained_from=retrained_from,
     ).after(validated)
     evaluated = evaluate(
         model=trained.outputs["model"],

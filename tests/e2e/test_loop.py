@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import signal
 from contextlib import ExitStack
 from pathlib import Path
@@ -197,6 +198,10 @@ def test_the_loop(tmp_path: Path, s3: Any, s3_endpoint: str) -> None:
         assert payload["model"] == loop.MODEL and payload["alerts"] == ["DriftlineDatasetDrift"]
         assert {"monthly_charges", "contract", "tenure"} <= set(payload["drifted_features"])
         assert all(psi >= 0.1 for psi in payload["drifted_features"].values())
+        # the alert's reference annotations, rendered by Prometheus from driftline_reference_info: a file, no registry
+        reference = payload["reference"]
+        assert reference["source"].endswith("profile.json") and reference["registry_version"] == ""
+        assert reference["registered"] == "" and re.fullmatch(r"[0-9a-f]{16}", reference["profile_version"])
         messages = wait(
             lambda: [m for m in slack.requests() if "DriftlineDatasetDrift" in json.dumps(m.body)],
             60,

@@ -211,7 +211,8 @@ def test_the_pipeline_logs_registers_attaches_and_promotes_in_a_real_mlflow_regi
         run_id = pipeline.train.python_func(
             training_data=str(_training_data(tmp_path)), features=features, categorical=categorical, label="churned",
             model_root=str(tmp_path / "models"), run_id="kfp-run-7", model=model, reference=reference,
-            holdout=holdout, mlflow_tracking_uri=server.url,
+            holdout=holdout, mlflow_tracking_uri=server.url, dispatch_id="4b1f0c2e-incident",
+            retrained_from="models:/churn-model/3",
         )  # fmt: skip
         assert re.fullmatch(r"[0-9a-f]{32}", run_id)
         accuracy = pipeline.evaluate.python_func(
@@ -237,6 +238,9 @@ def test_the_pipeline_logs_registers_attaches_and_promotes_in_a_real_mlflow_regi
         )
         tags = server.client("tags", "churn-model", version)
         assert tags["holdout_accuracy"] == f"{accuracy:.4f}"
+        # the incident that caused this version, as the webhook dispatched it (dispatch_id, reference.registered)
+        assert tags["driftline.incident"] == "4b1f0c2e-incident"
+        assert tags["driftline.retrained_from"] == "models:/churn-model/3"
         assert tags["driftline.profile"] == profile.metadata["registered"]
         env = {"MLFLOW_TRACKING_URI": server.url}
         with pytest.MonkeyPatch.context() as patch:

@@ -72,8 +72,15 @@ def test_one_firing_retrain_alert_is_one_dispatch(webhook: WebhookProcess, githu
     assert payload["alerts"] == ["DriftlineDatasetDrift"]
     assert payload["drifted_features"] == {"monthly_charges": 0.34, "contract": 0.21}
     assert payload["starts_at"] == "2026-11-27T07:00:00Z" and payload["model_version"] == ""
-    assert payload["alertmanager_url"] == "http://alertmanager:9093"
-    assert payload["dashboard_url"].startswith("https://grafana.example.org/d/driftline-model-drift")
+    assert payload["links"]["alertmanager"] == "http://alertmanager:9093"
+    assert payload["links"]["dashboard"].startswith("https://grafana.example.org/d/driftline-model-drift")
+    # the reference the drift was judged against: the registry version that drifted, for the retraining to record
+    assert payload["reference"] == {
+        "source": "models:/churn-model@champion",
+        "registry_version": "3",
+        "registered": "models:/churn-model/3",
+        "profile_version": "5f2c0a9e41d7b3c8",
+    }
     assert len(payload["dispatch_id"]) == 36
     wait(lambda: webhook.outcome("dispatched") == 1, 120, "the dispatched counter")
     metrics = webhook.metrics()
