@@ -99,8 +99,8 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited:\n{self.log()[-3000:]}")
             try:
-                return requests.get(self.url + path, timeout=1).status_code == status
-            except requests.ConnectionError:
+                return requests.get(self.url + path, timeout=5).status_code == status
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting up
                 return False
 
         wait(answered, timeout, f"{self.name} to answer {status} on {path}", interval=0.05)
