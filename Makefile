@@ -163,6 +163,9 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_concept.py
 	$(BIN)/python benchmarks/bench_adwin.py --river .peers/river/bin/python
 	$(BIN)/python benchmarks/bench_multivariate.py --nannyml .peers/nannyml/bin/python
+	$(BIN)/python benchmarks/bench_counting.py
+	$(BIN)/python benchmarks/bench_estimation.py --task multiclass --nannyml .peers/nannyml/bin/python
+	$(BIN)/python benchmarks/bench_estimation.py --task regression --nannyml .peers/nannyml/bin/python
 	$(BIN)/python benchmarks/bench_install.py
 
 clean:

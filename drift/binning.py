@@ -55,6 +55,18 @@ def ordered_bits(values: FloatArray) -> IntArray:
     return keys
 
 
+def linear_cells(
+    values: FloatArray, origin: float, scale: float, cells: int, out: IntArray, scratch: FloatArray
+) -> None:
+    """``clip(⌊(v − origin)·scale⌋, 0, cells − 1)`` of each value into ``out`` (±∞ saturate; NaN's cell is arbitrary,
+    and the caller's ``take(mode="clip")`` keeps it in range)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.subtract(values, origin, out=scratch)
+        scratch *= scale
+        np.clip(scratch, 0.0, cells - 1.0, out=scratch)
+        np.copyto(out, scratch, casting="unsafe")
+
+
 def ordered_bits_cells(keys: IntArray, first: int, last: int, shift: int) -> IntArray:
     """``(clip(key, first, last) − first) >> shift`` in place: clipped before the subtraction, so it cannot
     overflow."""
@@ -113,10 +125,10 @@ class Binner:
             scale = cells / span
         if not (np.isfinite(span) and np.isfinite(scale)):
             return None  # a span past DBL_MAX, or a subnormal one: the ordered-bits map takes those
-        binner = cls(edges, "linear", 0, np.zeros(cells, np.int64), edges, origin=float(edges[0]), scale=float(scale))
+        origin, scale = float(edges[0]), float(scale)
         cell_of_edge = np.empty(edges.size, np.int64)
-        binner._cells(edges, cell_of_edge, np.empty(edges.size))
-        return cls._tabled(edges, cell_of_edge, cells, map="linear", origin=binner.origin, scale=binner.scale)
+        linear_cells(edges, origin, scale, cells, cell_of_edge, np.empty(edges.size))
+        return cls._tabled(edges, cell_of_edge, cells, map="linear", origin=origin, scale=scale)
 
     @classmethod
     def _ordered_bits(cls, edges: FloatArray, cells: int) -> Binner | None:
@@ -132,11 +144,7 @@ class Binner:
     def _cells(self, values: FloatArray, out: IntArray, scratch: FloatArray) -> None:
         """Each value's cell into ``out`` (NaN's is arbitrary but in range)."""
         if self.map == "linear":
-            with np.errstate(over="ignore", invalid="ignore"):
-                np.subtract(values, self.origin, out=scratch)
-                scratch *= self.scale
-                np.clip(scratch, 0.0, self.below.size - 1.0, out=scratch)  # saturates ±∞; NaN stays NaN
-                np.copyto(out, scratch, casting="unsafe")  # NaN → some integer; the "clip" take below bounds it
+            linear_cells(values, self.origin, self.scale, self.below.size, out, scratch)
         else:
             out[:] = ordered_bits(values)
             ordered_bits_cells(out, self.first, self.last, self.shift)

@@ -73,6 +73,7 @@ class Detector:
         self.wants_feature_rows = profile.multivariate is not None
         # the outputs CBPE reads: a binary classifier's score, or a multiclass classifier's class scores in order
         self.score_columns: tuple[str, ...] = ()
+        self.class_scores = target is not None and bool(target.scores)  # scores as a [rows, classes] matrix
         if target is not None and target.scores:
             self.score_columns = tuple(output for _, output in target.scores)
         elif (
@@ -147,7 +148,7 @@ class Detector:
         ``[rows, classes]`` float64 matrix; None when an output it needs is absent."""
         if not self.score_columns or any(name not in outputs for name in self.score_columns):
             return None
-        if len(self.score_columns) == 1 and not (self.model.target and self.model.target.scores):
+        if not self.class_scores:
             return numeric_values(outputs[self.score_columns[0]])
         return np.column_stack([numeric_values(outputs[name]) for name in self.score_columns])
 

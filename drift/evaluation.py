@@ -113,10 +113,6 @@ class DriftResult:
         return self.window_samples >= self.min_rows
 
     @property
-    def outputs_decided(self) -> bool:
-        return self.output_samples >= self.min_rows
-
-    @property
     def not_decided(self) -> str | None:
         """Why nothing was decided (None when the window was decided)."""
         if self.decided:

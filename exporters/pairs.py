@@ -23,6 +23,8 @@ MAX_WAITING = 4096  # events waiting for their other half
 
 
 class PairedRows:
+    """One regression stream's join of requests to responses, and the ring of joined rows (see the module)."""
+
     def __init__(
         self, features: tuple[ColumnConfig, ...], outputs: tuple[ColumnConfig, ...], prediction: str, capacity: int,
         max_age: float,

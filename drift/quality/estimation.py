@@ -217,14 +217,34 @@ def _decided(
     (the one-sided z-test of :func:`estimate_performance`)."""
     n = int(wrong.size)
     error_rate = float(wrong.mean())
-    current, baseline = estimated.get(metric), reference.metrics.get(metric)
-    worse = degradation(metric, current, baseline) if current is not None and baseline is not None else None
     e0 = min(max(reference.error_rate, 0.0), 1.0)
     se = math.sqrt(float(wrong.var()) / n + e0 * (1 - e0) / max(reference.samples, 1))
-    gap = error_rate - e0
-    pvalue = float(scipy.stats.norm.sf(gap / se)) if se > 0 else (0.0 if gap > 0 else 1.0)
-    dropped = bool(n >= min_samples and worse is not None and worse >= max_degradation and pvalue < alpha)
+    worse, pvalue, dropped = _drop(reference, estimated, metric, error_rate - e0, se, n, min_samples, max_degradation,
+                                   alpha)  # fmt: skip
     return EstimatedPerformance.of(n, estimated, band, metric, worse, error_rate, pvalue, dropped)
+
+
+def _drop(
+    reference: ReferencePerformance,
+    estimated: Mapping[str, float],
+    metric: str,
+    gap: float | None,
+    se: float,
+    n: int,
+    min_samples: int,
+    max_degradation: float,
+    alpha: float,
+) -> tuple[float | None, float, bool]:
+    """``(degradation, p-value, dropped)``: how much worse ``metric`` is than the reference's, the one-sided z-test
+    of an error ``gap`` above the reference's with standard error ``se`` (p = 1 without a gap), and the drop rule —
+    at least ``min_samples`` rows, ``max_degradation`` lost, p < ``alpha``."""
+    current, baseline = estimated.get(metric), reference.metrics.get(metric)
+    worse = degradation(metric, current, baseline) if current is not None and baseline is not None else None
+    pvalue = 1.0
+    if gap is not None:
+        pvalue = float(scipy.stats.norm.sf(gap / se)) if se > 0 else (0.0 if gap > 0 else 1.0)
+    dropped = bool(n >= min_samples and worse is not None and worse >= max_degradation and pvalue < alpha)
+    return worse, pvalue, dropped
 
 
 def estimate_regression_performance(
@@ -262,15 +282,12 @@ def estimate_regression_performance(
         if name == "rmse":
             mean, low, high = math.sqrt(mean), math.sqrt(low), math.sqrt(high)
         estimated[name], band[name], loss_of[name] = mean, (low, high), loss
-    current, baseline = estimated.get(metric), reference.metrics.get(metric)
-    worse = degradation(metric, current, baseline) if current is not None and baseline is not None else None
-    pvalue = 1.0
+    baseline = reference.metrics.get(metric)
+    gap, se = None, 0.0
     if metric in loss_of and baseline is not None:
-        reference_loss = baseline**2 if metric == "rmse" else baseline
+        gap = float(loss_of[metric].mean()) - (baseline**2 if metric == "rmse" else baseline)
         se = math.sqrt(models.spread[metric] ** 2 / rows + models.scale[metric] ** 2 / max(reference.samples, 1))
-        gap = float(loss_of[metric].mean()) - reference_loss
-        pvalue = float(scipy.stats.norm.sf(gap / se)) if se > 0 else (0.0 if gap > 0 else 1.0)
-    dropped = bool(rows >= min_samples and worse is not None and worse >= max_degradation and pvalue < alpha)
+    worse, pvalue, dropped = _drop(reference, estimated, metric, gap, se, rows, min_samples, max_degradation, alpha)
     return EstimatedPerformance.of(rows, estimated, band, metric, worse, None, pvalue, dropped)
 
 

@@ -19,7 +19,7 @@ import scipy.stats
 from ..config import CLASSIFICATION_METRICS, REGRESSION, REGRESSION_METRICS
 from ..stats import FloatArray
 from .calibration import Calibration, ClassCalibration, fit_class_calibration, fit_isotonic
-from .loss_model import LossModels
+from .loss_model import LossModels, losses
 
 ObjectArray = np.ndarray[Any, np.dtype[np.object_]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
@@ -145,17 +145,13 @@ def classification_metrics(
     return {name: value for name, value in out.items() if value is not None}
 
 
-def mape(y: FloatArray, predicted: FloatArray) -> float:
-    """Mean absolute percentage error ``(1/n) Σ |yᵢ − ŷᵢ| / max(|yᵢ|, ε)``, ``ε`` the float64 machine epsilon (as
-    ``sklearn.metrics.mean_absolute_percentage_error``; a fraction, not a percentage)."""
-    return float(np.mean(np.abs(y - predicted) / np.maximum(np.abs(y), np.finfo(np.float64).eps)))
-
-
 def regression_metrics(y: FloatArray, predicted: FloatArray) -> dict[str, float]:
-    """MAE, RMSE and MAPE."""
+    """MAE, RMSE and MAPE: the means of the per-row losses (:func:`~drift.quality.loss_model.losses`, the ones the
+    loss models estimate), RMSE rooted; MAPE as ``sklearn.metrics.mean_absolute_percentage_error`` (a fraction)."""
     if y.size == 0:
         return {}
-    return {"mae": mae(y, predicted), "rmse": rmse(y, predicted), "mape": mape(y, predicted)}
+    per_row = {name: float(loss.mean()) for name, loss in losses(y, predicted).items()}
+    return {**per_row, "rmse": math.sqrt(per_row["rmse"])}
 
 
 def degradation(metric: str, current: float, reference: float) -> float:
@@ -348,7 +344,6 @@ __all__ = [
     "log_loss",
     "log_scores",
     "mae",
-    "mape",
     "ovr_roc_auc",
     "precision_recall_f1",
     "reference_performance",
